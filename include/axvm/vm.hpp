@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+// A VM owns its vCPUs and its guest memory. Calls that change either are
+// serialized by the caller (the VM fd's lock in module/vm_fd.c); the vCPUs
+// themselves are claimed one thread at a time (vcpu.hpp).
+#pragma once
+
+#include "memory_map.hpp"
+#include "run_loop.hpp"
+
+struct axvm_run;
+
+namespace axvm {
+
+class Vm {
+public:
+	static constexpr u32 kMaxVcpus = 64;
+
+	Vm() = default;
+	~Vm();
+	Vm(const Vm &) = delete;
+	Vm &operator=(const Vm &) = delete;
+
+	// Creates vCPU @id (< kMaxVcpus, unused) with @run as its run page and
+	// sets it up (Created -> Free) when the host has a backend; without one
+	// it stays Created and RUN reports -ENODEV.
+	Result<RunLoop *> create_vcpu(u32 id, axvm_run &run);
+	RunLoop *vcpu(u32 id) const { return id < kMaxVcpus ? vcpus_[id] : nullptr; }
+	u32 nr_vcpus() const { return nr_vcpus_; }
+
+	MemoryMap &memory() { return memory_; }
+	const MemoryMap &memory() const { return memory_; }
+
+private:
+	RunLoop *vcpus_[kMaxVcpus] = {}; // each owns its Vcpu
+	u32 nr_vcpus_ = 0;
+	MemoryMap memory_;
+};
+
+} // namespace axvm

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Objects of the C glue: a VM fd and its vCPU fds. The C++ core owns the
+ * VM's substance (struct axvm_core_vm); the glue owns file lifetimes.
+ *
+ * Lifetime: the VM is reference counted; its fd and every vCPU fd hold a
+ * reference, so fds may be closed in any order. vCPUs are freed with the
+ * VM (as in KVM). Every fd's file_operations has .owner = THIS_MODULE, so
+ * the module cannot be unloaded while any VM exists.
+ */
+#ifndef AXVM_GLUE_H
+#define AXVM_GLUE_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+
+#include <axvm/boundary.h>
+
+struct axvm_vm {
+	struct kref ref;
+	struct mutex lock; /* serializes vCPU creation and memory slot changes */
+	struct list_head vcpus;
+	struct axvm_core_vm *core;
+};
+
+struct axvm_vcpu {
+	struct list_head link; /* in axvm_vm.vcpus once the core created it */
+	struct axvm_vm *vm;    /* a reference, dropped when the fd closes */
+	struct axvm_core_vcpu *core;
+	struct page *run_page; /* struct axvm_run, mmap-ed at offset 0 */
+};
+
+int axvm_vm_create(void);
+void axvm_vm_put(struct axvm_vm *vm);
+int axvm_vcpu_create(struct axvm_vm *vm, u32 id);
+void axvm_vcpu_free(struct axvm_vcpu *vcpu);
+
+#endif /* AXVM_GLUE_H */

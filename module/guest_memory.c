@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory slots are userspace memory pinned long term (FOLL_LONGTERM,
+ * as VFIO and KVM's guest_memfd-less slots with pinning do), so the pages
+ * cannot move or vanish under the nested page tables while a slot exists.
+ */
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include <axvm/boundary.h>
+
+struct axvm_pinned {
+	unsigned long npages;
+	bool writable;
+	struct page *pages[];
+};
+
+/* pin_user_pages_fast() takes an int count; pin in bounded chunks. */
+#define AXVM_PIN_CHUNK 65536UL
+
+int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable, struct axvm_pinned **out)
+{
+	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+	struct axvm_pinned *p;
+	unsigned long done = 0;
+
+	if (!npages || npages > (ULONG_MAX >> PAGE_SHIFT))
+		return -EINVAL;
+	p = kvzalloc(struct_size(p, pages, npages), GFP_KERNEL_ACCOUNT);
+	if (!p)
+		return -ENOMEM;
+	p->writable = writable;
+
+	while (done < npages) {
+		unsigned long n = min(npages - done, AXVM_PIN_CHUNK);
+		int got = pin_user_pages_fast(uaddr + done * PAGE_SIZE, n, flags, p->pages + done);
+
+		if (got <= 0) {
+			unpin_user_pages(p->pages, done);
+			kvfree(p);
+			return got ? got : -EFAULT;
+		}
+		done += got;
+		if (fatal_signal_pending(current)) {
+			unpin_user_pages(p->pages, done);
+			kvfree(p);
+			return -EINTR;
+		}
+		cond_resched();
+	}
+	p->npages = npages;
+	*out = p;
+	return 0;
+}
+
+void axvm_unpin_user_pages(struct axvm_pinned *p)
+{
+	/* The guest may have written any page: mark them dirty for the owner. */
+	unpin_user_pages_dirty_lock(p->pages, p->npages, p->writable);
+	kvfree(p);
+}
+
+axvm_u64 axvm_pinned_page_phys(const struct axvm_pinned *p, axvm_u64 index)
+{
+	return page_to_phys(p->pages[index]);
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+// One KVM_RUN, from the glue's ioctl down to Vcpu::run() and back.
+#include <axvm/run_loop.hpp>
+#include <uapi/axvm.h>
+
+namespace axvm {
+
+Status RunLoop::bind_here()
+{
+	const int here = static_cast<int>(axvm_this_cpu());
+	if (vcpu_.state() == VcpuState::Ready && vcpu_.bound_cpu() == here)
+		return Status();
+	// The thread moved since the last exit: leave the old CPU (the backend
+	// flushes its TLB tag there) and load the vCPU on this one.
+	if (vcpu_.state() == VcpuState::Ready) {
+		Status s = vcpu_.unbind();
+		if (!s.ok())
+			return s;
+	}
+	return vcpu_.bind();
+}
+
+int RunLoop::run()
+{
+	if (!vcpu_.arch()) {
+		axvm_log(AXVM_LOG_WARN, "RUN: no virtualization backend for this CPU");
+		return -err::ENODEV;
+	}
+	if (vcpu_.state() == VcpuState::Invalid) {
+		axvm_log(AXVM_LOG_WARN, "RUN: vcpu %u is Invalid after an earlier failure", vcpu_.id());
+		return -err::EIO;
+	}
+
+	// The value userspace wrote for the last read exit goes in first; KVM
+	// does the same, so that immediate_exit can complete an exit cleanly.
+	if (has_pending_) {
+		vcpu_.arch()->set_return_value(read_return_value(pending_, run_));
+		has_pending_ = false;
+	}
+
+	for (;;) {
+		if (run_.immediate_exit || axvm_signal_pending()) {
+			run_.exit_reason = AXVM_EXIT_INTR;
+			return -err::EINTR;
+		}
+		axvm_cond_resched();
+
+		axvm_preempt_disable();
+		Status bound = bind_here();
+		Result<ExitReason> exit = bound.ok() ? vcpu_.run() : Result<ExitReason>(Error{bound.error()});
+		axvm_preempt_enable();
+		if (!exit.ok())
+			return exit.error();
+
+		if (!exit_to_run(exit.value(), run_))
+			continue; // handled in the kernel: enter the guest again
+		if (exit.value().needs_return_value()) {
+			pending_ = exit.value();
+			has_pending_ = true;
+		}
+		return 0;
+	}
+}
+
+} // namespace axvm

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel services for the C++ core (include/axvm/boundary.h): allocation,
+ * logging, preemption and CPU queries. Each is a thin, obvious wrapper so
+ * the core never needs a kernel header.
+ */
+#define pr_fmt(fmt) "axvm: " fmt
+
+#include <linux/errno.h>
+#include <linux/preempt.h>
+#include <linux/printk.h>
+#include <linux/ratelimit.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+
+#include <axvm/boundary.h>
+
+static_assert(AXVM_EPERM == EPERM && AXVM_EINTR == EINTR && AXVM_EIO == EIO);
+static_assert(AXVM_EAGAIN == EAGAIN && AXVM_ENOMEM == ENOMEM && AXVM_EFAULT == EFAULT);
+static_assert(AXVM_EBUSY == EBUSY && AXVM_EEXIST == EEXIST && AXVM_ENODEV == ENODEV);
+static_assert(AXVM_EINVAL == EINVAL && AXVM_ENOSPC == ENOSPC && AXVM_ERANGE == ERANGE);
+static_assert(AXVM_EOPNOTSUPP == EOPNOTSUPP);
+static_assert(sizeof(axvm_u64) == sizeof(u64) && sizeof(axvm_usize) == sizeof(size_t));
+
+void *axvm_kzalloc(axvm_usize size)
+{
+	return kzalloc(size, GFP_KERNEL_ACCOUNT);
+}
+
+void axvm_kfree(const void *ptr)
+{
+	kfree(ptr);
+}
+
+void axvm_log(enum axvm_log_level level, const char *fmt, ...)
+{
+	/* One budget for the whole module: a guest or VMM cannot flood dmesg. */
+	static DEFINE_RATELIMIT_STATE(budget, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+	struct va_format vaf;
+	va_list args;
+
+	if (!__ratelimit(&budget))
+		return;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	switch (level) {
+	case AXVM_LOG_ERR:
+		pr_err("%pV\n", &vaf);
+		break;
+	case AXVM_LOG_WARN:
+		pr_warn("%pV\n", &vaf);
+		break;
+	default:
+		pr_info("%pV\n", &vaf);
+		break;
+	}
+	va_end(args);
+}
+
+void axvm_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void axvm_preempt_enable(void)
+{
+	preempt_enable();
+}
+
+unsigned int axvm_this_cpu(void)
+{
+	return smp_processor_id();
+}
+
+unsigned int axvm_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+int axvm_cpu_online(unsigned int cpu)
+{
+	return cpu < nr_cpu_ids && cpu_online(cpu);
+}
+
+int axvm_run_on_cpu(unsigned int cpu, void (*fn)(void *arg), void *arg)
+{
+	return smp_call_function_single(cpu, fn, arg, 1);
+}
+
+void axvm_run_on_each_cpu(void (*fn)(void *arg), void *arg)
+{
+	on_each_cpu(fn, arg, 1);
+}
+
+int axvm_signal_pending(void)
+{
+	return signal_pending(current);
+}
+
+void axvm_cond_resched(void)
+{
+	cond_resched();
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <axvm/arch.hpp>
+#include <axvm/vm.hpp>
+
+namespace axvm {
+
+Vm::~Vm()
+{
+	for (RunLoop *loop : vcpus_) {
+		if (!loop)
+			continue;
+		Vcpu *vcpu = &loop->vcpu();
+		delete loop;
+		delete vcpu;
+	}
+}
+
+Result<RunLoop *> Vm::create_vcpu(u32 id, axvm_run &run)
+{
+	if (id >= kMaxVcpus)
+		return fail(err::EINVAL);
+	if (vcpus_[id])
+		return fail(err::EEXIST);
+
+	ArchVcpu *arch = nullptr;
+	if (arch::backend() != arch::Backend::None) {
+		Result<ArchVcpu *> a = arch::create_vcpu(*this, id);
+		if (!a.ok())
+			return Error{a.error()};
+		arch = a.value();
+	}
+	// new may return null: the core is built with -fcheck-new.
+
+	Vcpu *vcpu = new Vcpu(id, arch);
+	if (!vcpu) {
+		delete arch;
+		return fail(err::ENOMEM);
+	}
+	RunLoop *loop = new RunLoop(*vcpu, run);
+	if (!loop) {
+		delete vcpu;
+		return fail(err::ENOMEM);
+	}
+	if (arch) {
+		Status s = vcpu->setup();
+		if (!s.ok()) {
+			delete loop;
+			delete vcpu;
+			return Error{s.error()};
+		}
+	}
+	vcpus_[id] = loop;
+	nr_vcpus_++;
+	return loop;
+}
+
+} // namespace axvm

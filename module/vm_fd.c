@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM fd: vCPU creation and guest memory (the KVM "VM" ioctls).
+ */
+#define pr_fmt(fmt) "axvm: " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <uapi/axvm.h>
+#include "glue.h"
+
+static void axvm_vm_release_ref(struct kref *ref)
+{
+	struct axvm_vm *vm = container_of(ref, struct axvm_vm, ref);
+	struct axvm_vcpu *vcpu, *next;
+
+	axvm_core_vm_destroy(vm->core);
+	list_for_each_entry_safe(vcpu, next, &vm->vcpus, link)
+		axvm_vcpu_free(vcpu);
+	kfree(vm);
+}
+
+void axvm_vm_put(struct axvm_vm *vm)
+{
+	kref_put(&vm->ref, axvm_vm_release_ref);
+}
+
+static int axvm_vm_set_memory(struct axvm_vm *vm, void __user *argp)
+{
+	struct axvm_userspace_memory_region region;
+	int err;
+
+	if (copy_from_user(&region, argp, sizeof(region)))
+		return -EFAULT;
+	mutex_lock(&vm->lock);
+	err = axvm_core_set_memory_region(vm->core, &region);
+	mutex_unlock(&vm->lock);
+	if (err)
+		pr_warn_ratelimited("SET_USER_MEMORY_REGION slot 0x%x gpa 0x%llx size 0x%llx flags 0x%x: %d\n",
+				    region.slot, region.guest_phys_addr, region.memory_size,
+				    region.flags, err);
+	return err;
+}
+
+static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct axvm_vm *vm = file->private_data;
+
+	switch (cmd) {
+	case AXVM_CREATE_VCPU:
+		if (arg > U32_MAX) {
+			pr_warn_ratelimited("CREATE_VCPU: id %lu out of range\n", arg);
+			return -EINVAL;
+		}
+		return axvm_vcpu_create(vm, arg);
+	case AXVM_SET_USER_MEMORY_REGION:
+		return axvm_vm_set_memory(vm, (void __user *)arg);
+	case AXVM_CHECK_EXTENSION:
+		return axvm_core_check_extension(arg);
+	default:
+		pr_info_ratelimited("unknown ioctl 0x%x on a VM fd\n", cmd);
+		return -ENOTTY;
+	}
+}
+
+static int axvm_vm_release(struct inode *inode, struct file *file)
+{
+	axvm_vm_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations axvm_vm_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = axvm_vm_ioctl,
+	.compat_ioctl = axvm_vm_ioctl,
+	.release = axvm_vm_release,
+	.llseek = noop_llseek,
+};
+
+int axvm_vm_create(void)
+{
+	struct axvm_vm *vm;
+	int err, fd;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+	kref_init(&vm->ref);
+	mutex_init(&vm->lock);
+	INIT_LIST_HEAD(&vm->vcpus);
+	err = axvm_core_vm_create(&vm->core);
+	if (err) {
+		kfree(vm);
+		return err;
+	}
+	fd = anon_inode_getfd("axvm-vm", &axvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		axvm_vm_put(vm);
+	return fd;
+}
