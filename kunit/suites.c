@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * axvm_kunit.ko: KUnit suites for the core. The cases are C++ (kunit/NAME.cpp);
+ * this file registers them and gives them KUnit's reporting.
+ */
+#include <kunit/test.h>
+#include <linux/cpumask.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+
+void axvm_kunit_check(struct kunit *test, bool ok, const char *expr, const char *file, int line);
+void axvm_kunit_skip(struct kunit *test, const char *why);
+int axvm_kunit_move_to_cpu(int cpu);
+
+void axvm_kunit_check(struct kunit *test, bool ok, const char *expr, const char *file, int line)
+{
+	KUNIT_EXPECT_TRUE_MSG(test, ok, "%s:%d: %s", file, line, expr);
+}
+
+void axvm_kunit_skip(struct kunit *test, const char *why)
+{
+	kunit_mark_skipped(test, "%s", why);
+}
+
+int axvm_kunit_move_to_cpu(int cpu)
+{
+	return set_cpus_allowed_ptr(current, cpu < 0 ? cpu_possible_mask : cpumask_of(cpu));
+}
+
+#define AXVM_CASES(X)                                                                          \
+	X(vcpu_every_edge) X(vcpu_full_cycle) X(vcpu_failing_operation) X(vcpu_without_backend) \
+	X(vcpu_claim) X(current_vcpu_every_cpu) X(current_vcpu_cleared_on_errors)              \
+	X(exit_reason_construction) X(exit_reason_to_run_page) X(exit_reason_return_values)    \
+	X(memory_map_rejections) X(memory_map_slot_geometry) X(run_loop_exits)                 \
+	X(run_loop_immediate_exit) X(run_loop_failure) X(run_loop_migration)
+
+#define AXVM_DECLARE(name) void axvm_test_##name(struct kunit *test);
+AXVM_CASES(AXVM_DECLARE)
+
+static struct kunit_case axvm_vcpu_cases[] = {
+	KUNIT_CASE(axvm_test_vcpu_every_edge),
+	KUNIT_CASE(axvm_test_vcpu_full_cycle),
+	KUNIT_CASE(axvm_test_vcpu_failing_operation),
+	KUNIT_CASE(axvm_test_vcpu_without_backend),
+	KUNIT_CASE(axvm_test_vcpu_claim),
+	{}
+};
+
+static struct kunit_case axvm_current_vcpu_cases[] = {
+	KUNIT_CASE(axvm_test_current_vcpu_every_cpu),
+	KUNIT_CASE(axvm_test_current_vcpu_cleared_on_errors),
+	{}
+};
+
+static struct kunit_case axvm_exit_reason_cases[] = {
+	KUNIT_CASE(axvm_test_exit_reason_construction),
+	KUNIT_CASE(axvm_test_exit_reason_to_run_page),
+	KUNIT_CASE(axvm_test_exit_reason_return_values),
+	{}
+};
+
+static struct kunit_case axvm_memory_map_cases[] = {
+	KUNIT_CASE(axvm_test_memory_map_rejections),
+	KUNIT_CASE(axvm_test_memory_map_slot_geometry),
+	{}
+};
+
+static struct kunit_case axvm_run_loop_cases[] = {
+	KUNIT_CASE(axvm_test_run_loop_exits),
+	KUNIT_CASE(axvm_test_run_loop_immediate_exit),
+	KUNIT_CASE(axvm_test_run_loop_failure),
+	KUNIT_CASE(axvm_test_run_loop_migration),
+	{}
+};
+
+static struct kunit_suite axvm_vcpu_suite = { .name = "axvm_vcpu", .test_cases = axvm_vcpu_cases };
+static struct kunit_suite axvm_current_vcpu_suite = { .name = "axvm_current_vcpu",
+						      .test_cases = axvm_current_vcpu_cases };
+static struct kunit_suite axvm_exit_reason_suite = { .name = "axvm_exit_reason",
+						     .test_cases = axvm_exit_reason_cases };
+static struct kunit_suite axvm_memory_map_suite = { .name = "axvm_memory_map",
+						    .test_cases = axvm_memory_map_cases };
+static struct kunit_suite axvm_run_loop_suite = { .name = "axvm_run_loop", .test_cases = axvm_run_loop_cases };
+
+kunit_test_suites(&axvm_vcpu_suite, &axvm_current_vcpu_suite, &axvm_exit_reason_suite,
+		  &axvm_memory_map_suite, &axvm_run_loop_suite);
+
+MODULE_DESCRIPTION("KUnit suites for axvm's core");
+MODULE_LICENSE("GPL");
