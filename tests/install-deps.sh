@@ -1,0 +1,27 @@
+#!/bin/bash
+# Installs, with apt-get, whatever `make test` needs and this Debian 12
+# machine lacks. Quiet and quick when everything is already there.
+set -euo pipefail
+
+packages=(
+	g++ make bc flex bison libelf-dev libssl-dev dwarves kmod xz-utils python3
+	linux-source-6.1              # our KUnit test kernel is built from it
+	linux-headers-amd64 linux-image-amd64          # Debian's stock 6.1
+	linux-headers-6.12-amd64 linux-image-6.12-amd64 # Debian's stock 6.12
+	qemu-system-x86 busybox-static cpio
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} = 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: need root to install packages" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,156 @@
+#!/bin/bash
+# `make test`: every axvm test, ending with one line "N passed, N failed".
+#
+#  1. installs missing Debian packages (tests/install-deps.sh)
+#  2. builds (or takes from the cache) our x86-64 test kernel with KUnit
+#  3. builds axvm.ko against it, against Debian's 6.1 and 6.12 headers, and
+#     axvm_kunit.ko against the test kernel; each build must be warning-free
+#  4. boots each kernel under QEMU with an emulated AMD SVM CPU (-cpu EPYC),
+#     loads the module, runs the KUnit suites (test kernel) and the userspace
+#     tests, and checks the console for kernel warnings, BUGs and lockdep
+#
+# Everything lands in build/test/; each check is one "ok"/"not ok" line in
+# build/test/results.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=$top/build/test
+boot_timeout=${AXVM_BOOT_TIMEOUT:-900}
+rm -rf "$out"
+mkdir -p "$out"
+results=$out/results
+: >"$results"
+
+note() { printf '%s\n' "$*"; }
+record() { # record STATUS NAME [WHY]
+	if [ "$1" = 0 ]; then
+		echo "ok - $2" | tee -a "$results"
+	else
+		echo "not ok - $2${3:+: $3}" | tee -a "$results"
+	fi
+}
+
+summary() {
+	local passed failed skipped
+	passed=$(grep -c '^ok - ' "$results")
+	failed=$(grep -c '^not ok - ' "$results")
+	skipped=$(grep -c '^skip - ' "$results")
+	if [ "$failed" != 0 ]; then
+		note ""
+		note "Failed:"
+		grep '^not ok - ' "$results"
+	fi
+	note ""
+	if [ "$skipped" != 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
+	[ "$failed" = 0 ]
+}
+
+# ---- 1. dependencies ----
+note "== dependencies"
+"$top/tests/install-deps.sh"
+record $? deps.installed || { summary; exit 1; }
+
+# ---- 2. kernels ----
+note "== test kernel (cached in ${AXVM_CACHE:-/var/cache/axvm})"
+test_kdir=$("$top/tests/build-test-kernel.sh" x86_64 | tail -n 1)
+record $? kernel.test_kernel_built || { summary; exit 1; }
+
+newest() { ls -d $1 2>/dev/null | sort -V | tail -n 1; }
+deb61_kdir=$(newest "/usr/src/linux-headers-6.1.*-amd64")
+deb612_kdir=$(newest "/usr/src/linux-headers-6.12.*-amd64")
+deb61_image=/boot/vmlinuz-${deb61_kdir#/usr/src/linux-headers-}
+deb612_image=/boot/vmlinuz-${deb612_kdir#/usr/src/linux-headers-}
+
+# ---- 3. builds ----
+# Kbuild builds external modules inside their source tree, so each kernel
+# gets its own copy of the sources under build/.
+copy_sources() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+		(cd "$top" && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T -) | tar -xf - -C "$1"
+	else
+		(cd "$top" && tar --exclude=./build --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' -cf - .) | tar -xf - -C "$1"
+	fi
+}
+
+build_module() { # build_module NAME KDIR
+	local dir=$top/build/$1
+	note "== build against $1 ($2)"
+	if [ ! -d "$2" ]; then
+		record 1 "build.$1" "no kernel tree at $2"
+		return 1
+	fi
+	copy_sources "$dir"
+	make -C "$dir" KDIR="$2" >"$dir.log" 2>&1
+	record $? "build.$1" "see build/$1.log" || { tail -20 "$dir.log"; return 1; }
+	! grep -E 'warning:|WARNING:' "$dir.log"
+	record $? "build.$1.warning_free" "see build/$1.log"
+}
+
+build_module testkernel "$test_kdir"
+test -f "$top/build/testkernel/axvm_kunit.ko"
+record $? build.testkernel.kunit_module
+build_module debian-6.1 "$deb61_kdir"
+build_module debian-6.12 "$deb612_kdir"
+
+note "== userspace tests"
+g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" \
+	-o "$out/abi_test" "$top/tests/abi_test.cpp" >"$out/abi_test.log" 2>&1
+record $? build.abi_test "see build/test/abi_test.log"
+make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
+record $? build.tools "see build/test/tools.log"
+
+# ---- 4. boots ----
+boot() { # boot NAME KERNEL_IMAGE MODULE_DIR
+	local name=$1 image=$2 moddir=$3 dir=$out/$1
+	mkdir -p "$dir/root/bin" "$dir/root/axvm"
+	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
+	cp /bin/busybox "$dir/root/bin/busybox"
+	install -m 0755 "$top/tests/guest/init" "$dir/root/init"
+	cp "$out/abi_test" "$out/axvm" "$dir/root/axvm/"
+	cp "$moddir"/axvm*.ko "$dir/root/axvm/"
+	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
+	timeout "$boot_timeout" qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu EPYC \
+		-m 512 -smp 2 -nographic -no-reboot -kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic" </dev/null >"$dir/console.raw" 2>&1
+	echo $? >"$dir/qemu.status"
+	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
+}
+
+check_boot() { # check_boot NAME [KUNIT_TREE]
+	local name=$1 dir=$out/$1
+	note "== results of boot $name (build/test/$name/console.log)"
+	grep -q '^AXVM-DONE' "$dir/console.log"
+	record $? "$name.boot_completed" "no AXVM-DONE; qemu status $(cat "$dir/qemu.status")"
+	sed -n 's/^\(ok\|not ok\) - \(.*\)/\1 - '"$name"'.\2/p' "$dir/console.log" | tee -a "$results"
+	if [ -n "${2:-}" ]; then
+		python3 "$top/tests/ktap.py" "$dir/console.log" "$dir/kunit.ktap" |
+			sed 's/^\(ok\|not ok\|skip\) - /\1 - '"$name"'./' | tee -a "$results"
+		python3 "$2/tools/testing/kunit/kunit.py" parse "$dir/kunit.ktap" >"$dir/kunit-parse.log" 2>&1
+		record $? "$name.kunit_parse" "see build/test/$name/kunit-parse.log"
+		tail -n 3 "$dir/kunit-parse.log"
+	fi
+	# Anything the kernel reported after the module came in is a failure.
+	local reports
+	reports=$(sed -n '/^AXVM-BEGIN/,$p' "$dir/console.log" | grep -E \
+		'WARNING:|BUG:|Oops|general protection|Call Trace|lockdep|circular locking|recursive locking|inconsistent lock|sleeping function called|scheduling while atomic|UBSAN|KASAN|kmemleak|RIP:|Kernel panic' |
+		head -5)
+	[ -z "$reports" ]
+	record $? "$name.no_kernel_reports" "$reports"
+}
+
+note "== booting (QEMU -cpu EPYC, TCG)"
+boot testkernel "$test_kdir/arch/x86/boot/bzImage" "$top/build/testkernel" &
+boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" &
+wait
+boot debian-6.12 "$deb612_image" "$top/build/debian-6.12"
+check_boot testkernel "$test_kdir"
+check_boot debian-6.1
+check_boot debian-6.12
+
+summary
