@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+// axvm: the command-line tool for /dev/axvm.
+//
+//   axvm info    what the loaded module offers
+#include "client.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+using axvm::client::Device;
+
+namespace {
+
+int usage(FILE *to)
+{
+	fprintf(to, "usage: axvm info\n"
+		    "  info   show the API version and capabilities of /dev/axvm\n");
+	return to == stderr ? 2 : 0;
+}
+
+int device_error(int err)
+{
+	switch (-err) {
+	case ENOENT:
+		fprintf(stderr, "axvm: /dev/axvm does not exist: is the module loaded? (sudo insmod axvm.ko)\n");
+		break;
+	case EACCES:
+		fprintf(stderr, "axvm: no permission to open /dev/axvm (root, or a group given access by udev)\n");
+		break;
+	default:
+		fprintf(stderr, "axvm: cannot open /dev/axvm: %s\n", strerror(-err));
+	}
+	return 1;
+}
+
+int info()
+{
+	Device dev;
+	if (dev.error())
+		return device_error(dev.error());
+	const long version = dev.api_version();
+	if (version < 0) {
+		fprintf(stderr, "axvm: GET_API_VERSION failed: %s\n", strerror(-version));
+		return 1;
+	}
+	printf("API version:       %ld\n", version);
+	printf("vCPU mmap size:    %ld\n", dev.vcpu_mmap_size());
+	printf("max vCPUs per VM:  %ld\n", dev.check_extension(AXVM_CAP_MAX_VCPUS));
+	printf("memory slots:      %ld\n", dev.check_extension(AXVM_CAP_NR_MEMSLOTS));
+	return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (!strcmp(argv[1], "info") && argc == 2)
+		return info();
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+		return usage(stdout);
+	fprintf(stderr, "axvm: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}
