@@ -33,20 +33,86 @@ typedef unsigned long long __u64;
 #define AXVM_CREATE_VM             _IO(AXVMIO, 0x01) /* arg: machine type, must be 0 */
 #define AXVM_CHECK_EXTENSION       _IO(AXVMIO, 0x03) /* arg: AXVM_CAP_*; also on a VM fd */
 #define AXVM_GET_VCPU_MMAP_SIZE    _IO(AXVMIO, 0x04)
+#define AXVM_GET_SUPPORTED_CPUID   _IOWR(AXVMIO, 0x05, struct axvm_cpuid2)
 
 /* VM fd */
 #define AXVM_CREATE_VCPU           _IO(AXVMIO, 0x41) /* arg: vCPU id */
 #define AXVM_SET_USER_MEMORY_REGION _IOW(AXVMIO, 0x46, struct axvm_userspace_memory_region)
+#define AXVM_SET_TSS_ADDR          _IO(AXVMIO, 0x47) /* accepted and ignored: SVM needs no TSS */
 
 /* vCPU fd */
 #define AXVM_RUN                   _IO(AXVMIO, 0x80)
+#define AXVM_GET_REGS              _IOR(AXVMIO, 0x81, struct axvm_regs)
+#define AXVM_SET_REGS              _IOW(AXVMIO, 0x82, struct axvm_regs)
+#define AXVM_GET_SREGS             _IOR(AXVMIO, 0x83, struct axvm_sregs)
+#define AXVM_SET_SREGS             _IOW(AXVMIO, 0x84, struct axvm_sregs)
+#define AXVM_SET_CPUID2            _IOW(AXVMIO, 0x90, struct axvm_cpuid2)
+#define AXVM_GET_CPUID2            _IOWR(AXVMIO, 0x91, struct axvm_cpuid2)
 
 /* Capabilities (KVM_CAP_* numbers) that CHECK_EXTENSION answers non-zero. */
 #define AXVM_CAP_USER_MEMORY   3
+#define AXVM_CAP_SET_TSS_ADDR  4
+#define AXVM_CAP_EXT_CPUID     7
 #define AXVM_CAP_NR_VCPUS      9
 #define AXVM_CAP_NR_MEMSLOTS   10
 #define AXVM_CAP_MAX_VCPUS     66
 #define AXVM_CAP_MAX_VCPU_ID   128
+#define AXVM_CAP_IMMEDIATE_EXIT 136
+
+/* x86 registers (KVM_GET/SET_REGS, KVM_GET/SET_SREGS). */
+struct axvm_regs {
+	__u64 rax, rbx, rcx, rdx;
+	__u64 rsi, rdi, rsp, rbp;
+	__u64 r8, r9, r10, r11;
+	__u64 r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+struct axvm_segment {
+	__u64 base;
+	__u32 limit; /* bytes - 1, already scaled by g */
+	__u16 selector;
+	__u8 type;
+	__u8 present, dpl, db, s, l, g, avl;
+	__u8 unusable;
+	__u8 padding;
+};
+
+struct axvm_dtable {
+	__u64 base;
+	__u16 limit;
+	__u16 padding[3];
+};
+
+#define AXVM_NR_INTERRUPTS 256
+
+struct axvm_sregs {
+	struct axvm_segment cs, ds, es, fs, gs, ss;
+	struct axvm_segment tr, ldt;
+	struct axvm_dtable gdt, idt;
+	__u64 cr0, cr2, cr3, cr4, cr8;
+	__u64 efer;
+	__u64 apic_base;
+	__u64 interrupt_bitmap[(AXVM_NR_INTERRUPTS + 63) / 64]; /* must be 0: no pending injection */
+};
+
+/* CPUID (KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2). */
+#define AXVM_CPUID_FLAG_SIGNIFCANT_INDEX (1u << 0) /* KVM's spelling */
+#define AXVM_MAX_CPUID_ENTRIES 80
+
+struct axvm_cpuid_entry2 {
+	__u32 function;
+	__u32 index;
+	__u32 flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 padding[3];
+};
+
+struct axvm_cpuid2 {
+	__u32 nent;
+	__u32 padding;
+	struct axvm_cpuid_entry2 entries[];
+};
 
 /* Guest memory (KVM_SET_USER_MEMORY_REGION). memory_size 0 deletes the slot. */
 #define AXVM_MEM_READONLY (1u << 1)
