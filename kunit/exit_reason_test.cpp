@@ -13,7 +13,7 @@ int nonnull_accessors(const ExitReason &e)
 {
 	return !!e.as_hypercall() + !!e.as_mmio_read() + !!e.as_mmio_write() + !!e.as_io_read() +
 	       !!e.as_io_write() + !!e.as_sys_reg_read() + !!e.as_sys_reg_write() +
-	       !!e.as_external_interrupt() + !!e.as_cpu_up() + !!e.as_cpu_down() +
+	       !!e.as_external_interrupt() + !!e.as_cpu_up() + !!e.as_cpu_down() + !!e.as_system_down() +
 	       !!e.as_nested_page_fault() + !!e.as_send_ipi() + !!e.as_fail_entry();
 }
 
@@ -54,10 +54,11 @@ extern "C" void axvm_test_exit_reason_construction(struct kunit *t)
 
 	// Payload-less kinds answer no payload accessor at all.
 	CHECK_EQ(t, nonnull_accessors(ExitReason::halt()), 0);
-	CHECK_EQ(t, nonnull_accessors(ExitReason::system_down()), 0);
 	CHECK_EQ(t, nonnull_accessors(ExitReason::nothing()), 0);
 	CHECK(t, ExitReason::halt().kind() == ExitKind::Halt);
-	CHECK(t, ExitReason::system_down().kind() == ExitKind::SystemDown);
+	const ExitReason down = ExitReason::system_down(SystemDownKind::Reset);
+	CHECK(t, down.kind() == ExitKind::SystemDown && down.as_system_down()->kind == SystemDownKind::Reset);
+	CHECK_EQ(t, nonnull_accessors(down), 1);
 
 	// Which exits the kernel finishes alone, and which wait for a value.
 	CHECK(t, ExitReason::nothing().handled_in_kernel());
@@ -106,9 +107,13 @@ extern "C" void axvm_test_exit_reason_to_run_page(struct kunit *t)
 
 	CHECK(t, exit_to_run(ExitReason::halt(), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_HLT));
-	CHECK(t, exit_to_run(ExitReason::system_down(), *run));
+	CHECK(t, exit_to_run(ExitReason::system_down(SystemDownKind::PowerOff), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_SYSTEM_EVENT));
 	CHECK_EQ(t, run->system_event.type, static_cast<u32>(AXVM_SYSTEM_EVENT_SHUTDOWN));
+	CHECK(t, exit_to_run(ExitReason::system_down(SystemDownKind::Reset), *run));
+	CHECK_EQ(t, run->system_event.type, static_cast<u32>(AXVM_SYSTEM_EVENT_RESET));
+	CHECK(t, exit_to_run(ExitReason::system_down(SystemDownKind::TripleFault), *run));
+	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_SHUTDOWN));
 	CHECK(t, exit_to_run(ExitReason::fail_entry(0x21), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_FAIL_ENTRY));
 	CHECK_EQ(t, run->fail_entry.hardware_entry_failure_reason, 0x21ull);

@@ -31,6 +31,7 @@ extern "C" void axvm_test_memory_map_rejections(struct kunit *t)
 	CHECK(t, map);
 	if (!map)
 		return;
+	CHECK(t, map->init().ok());
 	const int einval = -err::EINVAL;
 
 	CHECK_EQ(t, map->check(region(0, 0, 0, 0x200000, kUser)).error(), 0);

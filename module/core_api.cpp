@@ -17,11 +17,32 @@ extern "C" void axvm_core_init(void)
 		 arch::backend_name(arch::backend()));
 }
 
+extern "C" void axvm_core_exit(void) { arch::release(); }
+
+extern "C" int axvm_core_has_backend(void) { return arch::backend() != arch::Backend::None; }
+
+extern "C" int axvm_core_cpu_enable(unsigned int cpu) { return arch::cpu_enable(cpu).error(); }
+
+extern "C" void axvm_core_cpu_disable(unsigned int cpu) { arch::cpu_disable(cpu); }
+
+extern "C" int axvm_core_supported_cpuid(axvm_cpuid2 *cpuid, axvm_u32 max)
+{
+	if (arch::backend() == arch::Backend::None)
+		return -err::ENODEV;
+	const u32 n = arch::supported_cpuid(cpuid->entries, max);
+	cpuid->nent = n;
+	return n > max ? -err::E2BIG : 0;
+}
+
 extern "C" long axvm_core_check_extension(long cap)
 {
 	switch (cap) {
 	case AXVM_CAP_USER_MEMORY:
+	case AXVM_CAP_SET_TSS_ADDR:
+	case AXVM_CAP_IMMEDIATE_EXIT:
 		return 1;
+	case AXVM_CAP_EXT_CPUID:
+		return arch::backend() != arch::Backend::None;
 	case AXVM_CAP_NR_VCPUS:
 	case AXVM_CAP_MAX_VCPUS:
 	case AXVM_CAP_MAX_VCPU_ID:
@@ -38,6 +59,11 @@ extern "C" int axvm_core_vm_create(axvm_core_vm **out)
 	Vm *vm = new Vm();
 	if (!vm)
 		return -err::ENOMEM;
+	Status s = vm->init();
+	if (!s.ok()) {
+		delete vm;
+		return s.error();
+	}
 	*out = reinterpret_cast<axvm_core_vm *>(vm);
 	return 0;
 }
@@ -65,4 +91,13 @@ extern "C" int axvm_core_vcpu_run(axvm_core_vcpu *vcpu)
 	if (!claim)
 		return -err::EBUSY; // another thread is inside RUN on this vCPU
 	return loop->run();
+}
+
+extern "C" int axvm_core_vcpu_arch_ioctl(axvm_core_vcpu *vcpu, unsigned int cmd, void *arg, axvm_usize size)
+{
+	RunLoop *loop = to_loop(vcpu);
+	VcpuClaim claim(loop->vcpu());
+	if (!claim)
+		return -err::EBUSY; // RUN is in progress on another thread
+	return loop->arch_ioctl(cmd, arg, size);
 }

@@ -75,6 +75,13 @@ ExitReason ExitReason::cpu_down(u64 state)
 	return e;
 }
 
+ExitReason ExitReason::system_down(SystemDownKind kind)
+{
+	ExitReason e(ExitKind::SystemDown);
+	e.u_.system_down = {kind};
+	return e;
+}
+
 ExitReason ExitReason::nested_page_fault(u64 addr, u32 access)
 {
 	ExitReason e(ExitKind::NestedPageFault);

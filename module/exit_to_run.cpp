@@ -106,8 +106,19 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 		run.cpu_down.state = exit.as_cpu_down()->state;
 		return true;
 	case ExitKind::SystemDown:
-		run.exit_reason = AXVM_EXIT_SYSTEM_EVENT;
-		run.system_event.type = AXVM_SYSTEM_EVENT_SHUTDOWN;
+		switch (exit.as_system_down()->kind) {
+		case SystemDownKind::TripleFault:
+			run.exit_reason = AXVM_EXIT_SHUTDOWN;
+			break;
+		case SystemDownKind::Reset:
+			run.exit_reason = AXVM_EXIT_SYSTEM_EVENT;
+			run.system_event.type = AXVM_SYSTEM_EVENT_RESET;
+			break;
+		case SystemDownKind::PowerOff:
+			run.exit_reason = AXVM_EXIT_SYSTEM_EVENT;
+			run.system_event.type = AXVM_SYSTEM_EVENT_SHUTDOWN;
+			break;
+		}
 		return true;
 	case ExitKind::NestedPageFault: {
 		const NestedPageFaultExit &f = *exit.as_nested_page_fault();

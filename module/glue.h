@@ -31,6 +31,10 @@ struct axvm_vcpu {
 	struct page *run_page; /* struct axvm_run, mmap-ed at offset 0 */
 };
 
+/* Hardware enabled on every online CPU while a reference is held (one per VM). */
+int axvm_virt_get(void);
+void axvm_virt_put(void);
+
 int axvm_vm_create(void);
 void axvm_vm_put(struct axvm_vm *vm);
 int axvm_vcpu_create(struct axvm_vm *vm, u32 id);

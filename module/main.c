@@ -7,13 +7,41 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include <uapi/axvm.h>
 #include "glue.h"
 
+/* KVM_GET_SUPPORTED_CPUID: -E2BIG with nent updated when the array is too small. */
+static long axvm_dev_supported_cpuid(struct axvm_cpuid2 __user *argp)
+{
+	struct axvm_cpuid2 header, *buf;
+	u32 max;
+	long err;
+
+	if (copy_from_user(&header, argp, sizeof(header)))
+		return -EFAULT;
+	max = min_t(u32, header.nent, AXVM_MAX_CPUID_ENTRIES);
+	buf = kzalloc(struct_size(buf, entries, max), GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	err = axvm_core_supported_cpuid(buf, max);
+	if (err == -ENODEV)
+		pr_warn_ratelimited("GET_SUPPORTED_CPUID: no virtualization backend\n");
+	if ((!err || err == -E2BIG) &&
+	    copy_to_user(argp, buf, err ? sizeof(header) : struct_size(buf, entries, buf->nent)))
+		err = -EFAULT;
+	kfree(buf);
+	return err;
+}
+
 static long axvm_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	switch (cmd) {
+	case AXVM_GET_SUPPORTED_CPUID:
+		return axvm_dev_supported_cpuid((void __user *)arg);
 	case AXVM_GET_API_VERSION:
 		if (arg)
 			break;
@@ -58,14 +86,17 @@ static int __init axvm_init(void)
 
 	axvm_core_init();
 	err = misc_register(&axvm_dev);
-	if (err)
+	if (err) {
 		pr_err("cannot register /dev/axvm: %d\n", err);
+		axvm_core_exit();
+	}
 	return err;
 }
 
 static void __exit axvm_exit(void)
 {
 	misc_deregister(&axvm_dev);
+	axvm_core_exit();
 }
 
 module_init(axvm_init);

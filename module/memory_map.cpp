@@ -12,6 +12,14 @@ MemoryMap::~MemoryMap()
 	for (MemorySlot &s : slots_)
 		if (s.pinned)
 			axvm_unpin_user_pages(s.pinned);
+	if (lock_)
+		axvm_rwlock_destroy(lock_);
+}
+
+Status MemoryMap::init()
+{
+	lock_ = axvm_rwlock_create();
+	return lock_ ? Status() : fail(err::ENOMEM);
 }
 
 static bool aligned(u64 v) { return (v & (kPageSize - 1)) == 0; }
@@ -49,6 +57,23 @@ Status MemoryMap::check(const axvm_userspace_memory_region &r) const
 	return Status();
 }
 
+Status MemoryMap::map_slot(const MemorySlot &slot)
+{
+	for (u64 off = 0; off < slot.size; off += kPageSize) {
+		const u64 hpa = axvm_pinned_page_phys(slot.pinned, off / kPageSize);
+		Status s = stage2_->map(slot.gpa + off, hpa, !slot.read_only());
+		if (!s.ok())
+			return s;
+	}
+	return Status();
+}
+
+void MemoryMap::unmap_slot(const MemorySlot &slot)
+{
+	for (u64 off = 0; off < slot.size; off += kPageSize)
+		stage2_->unmap(slot.gpa + off);
+}
+
 Status MemoryMap::set_region(const axvm_userspace_memory_region &r)
 {
 	Status s = check(r);
@@ -56,18 +81,42 @@ Status MemoryMap::set_region(const axvm_userspace_memory_region &r)
 		return s;
 
 	MemorySlot &slot = slots_[r.slot & 0xffff];
-	axvm_pinned *pinned = nullptr;
+	const MemorySlot old = slot;
+	MemorySlot next;
 	if (r.memory_size) {
 		const int writable = !(r.flags & AXVM_MEM_READONLY);
-		int e = axvm_pin_user_pages(r.userspace_addr, r.memory_size / kPageSize, writable, &pinned);
+		int e = axvm_pin_user_pages(r.userspace_addr, r.memory_size / kPageSize, writable, &next.pinned);
 		if (e)
 			return Error{e};
+		next.gpa = r.guest_phys_addr;
+		next.size = r.memory_size;
+		next.uaddr = r.userspace_addr;
+		next.flags = r.flags;
 	}
-	if (slot.pinned)
-		axvm_unpin_user_pages(slot.pinned);
-	slot = MemorySlot{};
-	if (r.memory_size)
-		slot = MemorySlot{r.guest_phys_addr, r.memory_size, r.userspace_addr, r.flags, pinned};
+	if (stage2_) {
+		if (old.used())
+			unmap_slot(old);
+		Status m = next.used() ? map_slot(next) : Status();
+		if (!m.ok()) {
+			// Back to the old mapping; its tables exist, so this cannot fail.
+			unmap_slot(next);
+			if (old.used())
+				(void)map_slot(old);
+			stage2_->invalidate();
+			axvm_unpin_user_pages(next.pinned);
+			return m;
+		}
+		stage2_->invalidate();
+	}
+	if (lock_)
+		axvm_write_lock(lock_);
+	slot = next;
+	if (lock_)
+		axvm_write_unlock(lock_);
+	// No reader sees the old slot now, and invalidate() made sure no vCPU
+	// translates to its pages: they can go.
+	if (old.pinned)
+		axvm_unpin_user_pages(old.pinned);
 	return Status();
 }
 
@@ -86,6 +135,58 @@ Result<u64> MemoryMap::host_phys(u64 gpa) const
 		return fail(err::EFAULT);
 	const u64 offset = gpa - s->gpa;
 	return axvm_pinned_page_phys(s->pinned, offset / kPageSize) + (offset & (kPageSize - 1));
+}
+
+Status MemoryMap::copy(u64 gpa, u8 *buf, usize len, bool to_guest) const
+{
+	if (!lock_)
+		return fail(err::EFAULT);
+	Status status;
+	axvm_read_lock(lock_);
+	while (len) {
+		const MemorySlot *s = find(gpa);
+		if (!s || (to_guest && s->read_only())) {
+			status = fail(err::EFAULT);
+			break;
+		}
+		const u64 offset = gpa - s->gpa;
+		const u64 in_page = offset & (kPageSize - 1);
+		usize n = kPageSize - in_page;
+		if (n > len)
+			n = len;
+		u8 *host = static_cast<u8 *>(axvm_phys_to_virt(axvm_pinned_page_phys(s->pinned, offset / kPageSize))) +
+			   in_page;
+		for (usize i = 0; i < n; i++) {
+			if (to_guest)
+				host[i] = buf[i];
+			else
+				buf[i] = host[i];
+		}
+		gpa += n;
+		buf += n;
+		len -= n;
+	}
+	axvm_read_unlock(lock_);
+	return status;
+}
+
+bool MemoryMap::backs(u64 gpa, bool write) const
+{
+	axvm_read_lock(lock_);
+	const MemorySlot *s = find(gpa);
+	const bool ok = s && !(write && s->read_only());
+	axvm_read_unlock(lock_);
+	return ok;
+}
+
+Status MemoryMap::read(u64 gpa, void *dst, usize len) const
+{
+	return copy(gpa, static_cast<u8 *>(dst), len, false);
+}
+
+Status MemoryMap::write(u64 gpa, const void *src, usize len)
+{
+	return copy(gpa, static_cast<u8 *>(const_cast<void *>(src)), len, true);
 }
 
 } // namespace axvm

@@ -62,4 +62,22 @@ int RunLoop::run()
 	}
 }
 
+int RunLoop::arch_ioctl(unsigned int cmd, void *arg, usize size)
+{
+	if (!vcpu_.arch()) {
+		axvm_log(AXVM_LOG_WARN, "vCPU ioctl 0x%x: no virtualization backend for this CPU", cmd);
+		return -err::ENODEV;
+	}
+	if (vcpu_.state() == VcpuState::Invalid) {
+		axvm_log(AXVM_LOG_WARN, "vCPU ioctl 0x%x: vcpu %u is Invalid after an earlier failure", cmd,
+			 vcpu_.id());
+		return -err::EIO;
+	}
+	const int ret = vcpu_.arch()->arch_ioctl(cmd, arg, size);
+	// New registers replace whatever a pending read exit would have written.
+	if (!ret && (cmd == AXVM_SET_REGS || cmd == AXVM_SET_SREGS))
+		has_pending_ = false;
+	return ret;
+}
+
 } // namespace axvm

@@ -7,12 +7,17 @@
 #define pr_fmt(fmt) "axvm: " fmt
 
 #include <linux/errno.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mm.h>
 #include <linux/preempt.h>
 #include <linux/printk.h>
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/smp.h>
 
 #include <axvm/boundary.h>
@@ -21,7 +26,7 @@ static_assert(AXVM_EPERM == EPERM && AXVM_EINTR == EINTR && AXVM_EIO == EIO);
 static_assert(AXVM_EAGAIN == EAGAIN && AXVM_ENOMEM == ENOMEM && AXVM_EFAULT == EFAULT);
 static_assert(AXVM_EBUSY == EBUSY && AXVM_EEXIST == EEXIST && AXVM_ENODEV == ENODEV);
 static_assert(AXVM_EINVAL == EINVAL && AXVM_ENOSPC == ENOSPC && AXVM_ERANGE == ERANGE);
-static_assert(AXVM_EOPNOTSUPP == EOPNOTSUPP);
+static_assert(AXVM_EOPNOTSUPP == EOPNOTSUPP && AXVM_E2BIG == E2BIG && AXVM_ENOTTY == ENOTTY);
 static_assert(sizeof(axvm_u64) == sizeof(u64) && sizeof(axvm_usize) == sizeof(size_t));
 
 void *axvm_kzalloc(axvm_usize size)
@@ -32,6 +37,46 @@ void *axvm_kzalloc(axvm_usize size)
 void axvm_kfree(const void *ptr)
 {
 	kfree(ptr);
+}
+
+void *axvm_alloc_page(axvm_u64 *phys)
+{
+	void *page = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+
+	if (page)
+		*phys = virt_to_phys(page);
+	return page;
+}
+
+void axvm_free_page(void *page)
+{
+	free_page((unsigned long)page);
+}
+
+void *axvm_alloc_pages(unsigned int order, int fill_ones, axvm_u64 *phys)
+{
+	void *pages = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT, order);
+
+	if (!pages)
+		return NULL;
+	memset(pages, fill_ones ? 0xff : 0, PAGE_SIZE << order);
+	*phys = virt_to_phys(pages);
+	return pages;
+}
+
+void axvm_free_pages(void *pages, unsigned int order)
+{
+	free_pages((unsigned long)pages, order);
+}
+
+void *axvm_phys_to_virt(axvm_u64 phys)
+{
+	return phys_to_virt(phys);
+}
+
+axvm_u64 axvm_virt_to_phys(const void *virt)
+{
+	return virt_to_phys((void *)virt);
 }
 
 void axvm_log(enum axvm_log_level level, const char *fmt, ...)
@@ -103,4 +148,42 @@ int axvm_signal_pending(void)
 void axvm_cond_resched(void)
 {
 	cond_resched();
+}
+
+struct axvm_rwlock {
+	rwlock_t lock;
+};
+
+struct axvm_rwlock *axvm_rwlock_create(void)
+{
+	struct axvm_rwlock *l = kzalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
+
+	if (l)
+		rwlock_init(&l->lock);
+	return l;
+}
+
+void axvm_rwlock_destroy(struct axvm_rwlock *lock)
+{
+	kfree(lock);
+}
+
+void axvm_read_lock(struct axvm_rwlock *lock)
+{
+	read_lock(&lock->lock);
+}
+
+void axvm_read_unlock(struct axvm_rwlock *lock)
+{
+	read_unlock(&lock->lock);
+}
+
+void axvm_write_lock(struct axvm_rwlock *lock)
+{
+	write_lock(&lock->lock);
+}
+
+void axvm_write_unlock(struct axvm_rwlock *lock)
+{
+	write_unlock(&lock->lock);
 }

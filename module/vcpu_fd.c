@@ -9,16 +9,88 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include <uapi/axvm.h>
 #include "glue.h"
+
+/*
+ * A fixed-size architecture ioctl (REGS, SREGS): copy the struct in (for
+ * _IOW) and out (for _IOR) around the core's handler.
+ */
+static long axvm_vcpu_arch_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, void __user *argp,
+				 size_t size)
+{
+	void *buf;
+	long err;
+
+	buf = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	err = -EFAULT;
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(buf, argp, size))
+		goto out;
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, buf, size);
+	if (!err && (_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(argp, buf, size))
+		err = -EFAULT;
+out:
+	if (err && err != -EFAULT && err != -EBUSY)
+		pr_warn_ratelimited("vCPU ioctl 0x%x: %ld\n", cmd, err);
+	kfree(buf);
+	return err;
+}
+
+/* KVM_SET_CPUID2 / KVM_GET_CPUID2: a header and nent entries. */
+static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
+				  struct axvm_cpuid2 __user *argp)
+{
+	struct axvm_cpuid2 header;
+	size_t size;
+
+	if (copy_from_user(&header, argp, sizeof(header)))
+		return -EFAULT;
+	if (header.nent > AXVM_MAX_CPUID_ENTRIES) {
+		if (cmd == AXVM_SET_CPUID2) {
+			pr_warn_ratelimited("SET_CPUID2: %u entries, at most %u\n", header.nent,
+					    AXVM_MAX_CPUID_ENTRIES);
+			return -E2BIG;
+		}
+		header.nent = AXVM_MAX_CPUID_ENTRIES; /* GET: room enough for ours */
+	}
+	size = struct_size(&header, entries, header.nent);
+	if (cmd == AXVM_GET_CPUID2) {
+		/* The core fills what it has; nent in and out like KVM. */
+		struct axvm_cpuid2 *buf = kzalloc(size, GFP_KERNEL_ACCOUNT);
+		long err;
+
+		if (!buf)
+			return -ENOMEM;
+		buf->nent = header.nent;
+		err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, buf, size);
+		if ((!err || err == -E2BIG) &&
+		    copy_to_user(argp, buf, err ? sizeof(header) : struct_size(buf, entries, buf->nent)))
+			err = -EFAULT;
+		kfree(buf);
+		return err;
+	}
+	return axvm_vcpu_arch_ioctl(vcpu, cmd, argp, size);
+}
 
 static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct axvm_vcpu *vcpu = file->private_data;
 
 	switch (cmd) {
+	case AXVM_GET_REGS:
+	case AXVM_SET_REGS:
+	case AXVM_GET_SREGS:
+	case AXVM_SET_SREGS:
+		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_SET_CPUID2:
+	case AXVM_GET_CPUID2:
+		return axvm_vcpu_cpuid_ioctl(vcpu, cmd, (void __user *)arg);
 	case AXVM_RUN:
 		if (arg) {
 			pr_warn_ratelimited("RUN takes no argument\n");

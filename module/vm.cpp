@@ -13,6 +13,20 @@ Vm::~Vm()
 		delete loop;
 		delete vcpu;
 	}
+	delete stage2_;
+}
+
+Status Vm::init()
+{
+	Status s = memory_.init();
+	if (!s.ok())
+		return s;
+	Result<Stage2 *> stage2 = arch::create_stage2();
+	if (!stage2.ok())
+		return Error{stage2.error()};
+	stage2_ = stage2.value();
+	memory_.attach(stage2_);
+	return Status();
 }
 
 Result<RunLoop *> Vm::create_vcpu(u32 id, axvm_run &run)

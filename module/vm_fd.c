@@ -23,6 +23,7 @@ static void axvm_vm_release_ref(struct kref *ref)
 	list_for_each_entry_safe(vcpu, next, &vm->vcpus, link)
 		axvm_vcpu_free(vcpu);
 	kfree(vm);
+	axvm_virt_put();
 }
 
 void axvm_vm_put(struct axvm_vm *vm)
@@ -62,6 +63,8 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return axvm_vm_set_memory(vm, (void __user *)arg);
 	case AXVM_CHECK_EXTENSION:
 		return axvm_core_check_extension(arg);
+	case AXVM_SET_TSS_ADDR:
+		return 0; /* VMX without unrestricted guest needs it; axvm never does */
 	default:
 		pr_info_ratelimited("unknown ioctl 0x%x on a VM fd\n", cmd);
 		return -ENOTTY;
@@ -87,15 +90,24 @@ int axvm_vm_create(void)
 	struct axvm_vm *vm;
 	int err, fd;
 
+	err = axvm_virt_get();
+	if (err) {
+		pr_warn_ratelimited("CREATE_VM: cannot enable virtualization on every CPU (%d)%s\n", err,
+				    err == -EBUSY ? ": another hypervisor holds it" : "");
+		return err;
+	}
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
-	if (!vm)
+	if (!vm) {
+		axvm_virt_put();
 		return -ENOMEM;
+	}
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
 	INIT_LIST_HEAD(&vm->vcpus);
 	err = axvm_core_vm_create(&vm->core);
 	if (err) {
 		kfree(vm);
+		axvm_virt_put();
 		return err;
 	}
 	fd = anon_inode_getfd("axvm-vm", &axvm_vm_fops, vm, O_RDWR | O_CLOEXEC);

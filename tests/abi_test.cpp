@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -34,6 +35,26 @@ static_assert(AXVM_GET_VCPU_MMAP_SIZE == KVM_GET_VCPU_MMAP_SIZE);
 static_assert(AXVM_CREATE_VCPU == KVM_CREATE_VCPU);
 static_assert(AXVM_SET_USER_MEMORY_REGION == KVM_SET_USER_MEMORY_REGION);
 static_assert(AXVM_RUN == KVM_RUN);
+static_assert(AXVM_GET_REGS == KVM_GET_REGS && AXVM_SET_REGS == KVM_SET_REGS);
+static_assert(AXVM_GET_SREGS == KVM_GET_SREGS && AXVM_SET_SREGS == KVM_SET_SREGS);
+// <linux/kvm.h> declares kvm_cpuid2's flexible array with __DECLARE_FLEX_ARRAY,
+// whose empty struct makes sizeof(kvm_cpuid2) 12 in C++ but 8 in C (and in
+// the kernel); the ioctl numbers encode that size, so compare with C's.
+static_assert(AXVM_GET_SUPPORTED_CPUID == _IOWR(KVMIO, 0x05, char[8]));
+static_assert(AXVM_SET_CPUID2 == _IOW(KVMIO, 0x90, char[8]) && AXVM_GET_CPUID2 == _IOWR(KVMIO, 0x91, char[8]));
+static_assert(AXVM_SET_TSS_ADDR == KVM_SET_TSS_ADDR);
+static_assert(AXVM_CAP_SET_TSS_ADDR == KVM_CAP_SET_TSS_ADDR && AXVM_CAP_EXT_CPUID == KVM_CAP_EXT_CPUID);
+static_assert(AXVM_CAP_IMMEDIATE_EXIT == KVM_CAP_IMMEDIATE_EXIT);
+static_assert(AXVM_SYSTEM_EVENT_RESET == KVM_SYSTEM_EVENT_RESET);
+static_assert(AXVM_CPUID_FLAG_SIGNIFCANT_INDEX == KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+static_assert(sizeof(axvm_regs) == sizeof(kvm_regs) && sizeof(axvm_sregs) == sizeof(kvm_sregs));
+static_assert(sizeof(axvm_segment) == sizeof(kvm_segment) && sizeof(axvm_dtable) == sizeof(kvm_dtable));
+static_assert(offsetof(axvm_sregs, cr0) == offsetof(kvm_sregs, cr0));
+static_assert(offsetof(axvm_sregs, interrupt_bitmap) == offsetof(kvm_sregs, interrupt_bitmap));
+static_assert(offsetof(axvm_segment, unusable) == offsetof(kvm_segment, unusable));
+static_assert(sizeof(axvm_cpuid_entry2) == sizeof(kvm_cpuid_entry2) && sizeof(axvm_cpuid2) == 8);
+static_assert(offsetof(axvm_cpuid_entry2, edx) == offsetof(kvm_cpuid_entry2, edx));
+static_assert(offsetof(axvm_regs, rip) == offsetof(kvm_regs, rip));
 static_assert(AXVM_CAP_USER_MEMORY == KVM_CAP_USER_MEMORY && AXVM_CAP_NR_VCPUS == KVM_CAP_NR_VCPUS);
 static_assert(AXVM_CAP_NR_MEMSLOTS == KVM_CAP_NR_MEMSLOTS && AXVM_CAP_MAX_VCPUS == KVM_CAP_MAX_VCPUS);
 static_assert(AXVM_CAP_MAX_VCPU_ID == KVM_CAP_MAX_VCPU_ID);
@@ -379,15 +400,199 @@ bool memory_regions()
 	return true;
 }
 
-bool run_without_backend()
+// ---- Guests: a real-mode machine with 64 KiB at guest address 0 ----
+
+struct Machine {
+	Fd dev{open_dev()};
+	Fd vm{-1}, vcpu{-1};
+	void *mem = MAP_FAILED;
+	axvm_run *run = nullptr;
+	static constexpr size_t kMem = 0x10000;
+
+	// @code goes to 0x1000 and runs there in real mode (CS = 0).
+	bool start(const std::vector<uint8_t> &code)
+	{
+		vm.fd = xioctl(dev, AXVM_CREATE_VM);
+		mem = mmap(nullptr, kMem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (vm < 0 || mem == MAP_FAILED)
+			return false;
+		memcpy(static_cast<uint8_t *>(mem) + 0x1000, code.data(), code.size());
+		if (set_region(vm, region(0, 0, kMem, mem)))
+			return false;
+		vcpu.fd = xioctl(vm, AXVM_CREATE_VCPU, 0);
+		void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+		if (vcpu < 0 || p == MAP_FAILED)
+			return false;
+		run = static_cast<axvm_run *>(p);
+		axvm_sregs sregs;
+		if (xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&sregs))
+			return false;
+		sregs.cs.base = 0;
+		sregs.cs.selector = 0;
+		if (xioctl(vcpu, AXVM_SET_SREGS, (unsigned long)&sregs))
+			return false;
+		axvm_regs regs{};
+		regs.rip = 0x1000;
+		regs.rflags = 2;
+		return xioctl(vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0;
+	}
+	~Machine()
+	{
+		if (run)
+			munmap(run, 4096);
+		if (mem != MAP_FAILED)
+			munmap(mem, kMem);
+	}
+	uint8_t *io_data() { return reinterpret_cast<uint8_t *>(run) + run->io.data_offset; }
+	uint32_t io_value()
+	{
+		uint32_t v = 0;
+		memcpy(&v, io_data(), run->io.size);
+		return v;
+	}
+	// RUN, expecting an OUT of @size bytes to @port; returns the data or -1.
+	long expect_out(uint16_t port, uint8_t size)
+	{
+		if (xioctl(vcpu, AXVM_RUN) || run->exit_reason != AXVM_EXIT_IO ||
+		    run->io.direction != AXVM_EXIT_IO_OUT || run->io.port != port || run->io.size != size ||
+		    run->io.count != 1)
+			return -1;
+		return io_value();
+	}
+};
+
+bool guest_port_io_and_hlt()
 {
-	Fd dev(open_dev());
-	Fd vm(xioctl(dev, AXVM_CREATE_VM));
-	Fd vcpu(xioctl(vm, AXVM_CREATE_VCPU, 0));
-	EXPECT(vcpu >= 0);
-	// Until a backend drives this CPU, RUN refuses clearly and never fakes an exit.
-	EXPECT(xioctl(vcpu, AXVM_RUN) == -ENODEV);
-	EXPECT(xioctl(vcpu, AXVM_RUN) == -ENODEV);
+	Machine m;
+	// mov dx,0x3f8; mov al,'H'; out dx,al; in al,0x60; out 0xe9,al;
+	// mov ax,0x1234; out 0xe9,ax; mov eax,0xdeadbeef (66 prefix); out dx,eax; hlt
+	EXPECT(m.start({0xba, 0xf8, 0x03, 0xb0, 'H', 0xee, 0xe4, 0x60, 0xe6, 0xe9, 0xb8, 0x34, 0x12,
+			0xe7, 0xe9, 0x66, 0xb8, 0xef, 0xbe, 0xad, 0xde, 0x66, 0xef, 0xf4}));
+	EXPECT(m.expect_out(0x3f8, 1) == 'H');
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO);
+	EXPECT(m.run->io.direction == AXVM_EXIT_IO_IN && m.run->io.port == 0x60 && m.run->io.size == 1);
+	*m.io_data() = 0x5a; // the IN completes with this on the next RUN
+	EXPECT(m.expect_out(0xe9, 1) == 0x5a);
+	EXPECT(m.expect_out(0xe9, 2) == 0x1234);
+	EXPECT(m.expect_out(0x3f8, 4) == 0xdeadbeef);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	axvm_regs regs;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0);
+	EXPECT(regs.rip == 0x1000 + 24 && regs.rax == 0xdeadbeef && regs.rdx == 0x3f8);
+	return true;
+}
+
+bool guest_hypercall()
+{
+	Machine m;
+	// mov ax,7; mov bx,11; vmmcall; out 0xe9,ax; hlt
+	EXPECT(m.start({0xb8, 7, 0, 0xbb, 11, 0, 0x0f, 0x01, 0xd9, 0xe7, 0xe9, 0xf4}));
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HYPERCALL);
+	EXPECT(m.run->hypercall.nr == 7 && m.run->hypercall.args[0] == 11);
+	m.run->hypercall.ret = 0x4242;
+	EXPECT(m.expect_out(0xe9, 2) == 0x4242);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+bool guest_cpuid_from_table()
+{
+	Machine m;
+	// xor eax,eax (66 31 c0); cpuid; out 0xe9,eax (66 e7 e9); mov eax,ebx; out; hlt
+	EXPECT(m.start({0x66, 0x31, 0xc0, 0x0f, 0xa2, 0x66, 0xe7, 0xe9, 0x66, 0x89, 0xd8, 0x66, 0xe7, 0xe9, 0xf4}));
+	// What the device offers: -E2BIG with the count when the array is short.
+	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
+	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
+	c.nent = 1;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == -E2BIG && c.nent > 1);
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0 && c.nent >= 2);
+	bool leaf1 = false;
+	for (uint32_t i = 0; i < c.nent; i++)
+		if (c.entries[i].function == 1)
+			leaf1 = !(c.entries[i].ecx & (1u << 5)) && !(c.entries[i].ecx & (1u << 26)) &&
+				(c.entries[i].ecx & (1u << 31));
+	EXPECT(leaf1); // no VMX, no XSAVE, the hypervisor bit
+	// The guest sees exactly the table userspace set.
+	c.nent = 1;
+	c.entries[0] = axvm_cpuid_entry2{};
+	c.entries[0].function = 0;
+	c.entries[0].eax = 0xabcd0001;
+	c.entries[0].ebx = 0x12345678;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+	c.nent = AXVM_MAX_CPUID_ENTRIES + 1;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == -E2BIG);
+	EXPECT(m.expect_out(0xe9, 4) == 0xabcd0001);
+	EXPECT(m.expect_out(0xe9, 4) == 0x12345678);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+bool sregs_checked_like_kvm()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	EXPECT(s.cs.base == 0 && s.cr0 == 0x60000010 && s.efer == 0); // reset state, SVME hidden
+	axvm_sregs bad = s;
+	bad.cr0 = 0x80000000; // PG without PE
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+	bad = s;
+	bad.efer = 1u << 12; // SVME: no nesting
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+	bad = s;
+	bad.efer = 0x500; // LME|LMA with paging off
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+	bad = s;
+	bad.interrupt_bitmap[0] = 1;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, 0) == -EFAULT);
+	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, 1) == -EFAULT);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+bool guest_outside_memory()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	s.cs.selector = 0x2000;
+	s.cs.base = 0x20000; // beyond the 64 KiB slot: nothing to fetch
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+	axvm_regs regs{};
+	regs.rflags = 2;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+	EXPECT(m.run->memory_fault.gpa == 0x20000 && (m.run->memory_fault.flags & AXVM_MEMORY_FAULT_EXEC));
+	return true;
+}
+
+void on_alarm(int) {}
+
+bool spinning_guest_stopped_by_signal()
+{
+	Machine m;
+	EXPECT(m.start({0xeb, 0xfe})); // jmp $
+	struct sigaction sa{};
+	sa.sa_handler = on_alarm; // no SA_RESTART: RUN returns -EINTR
+	EXPECT(sigaction(SIGALRM, &sa, nullptr) == 0);
+	alarm(1);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == -EINTR && m.run->exit_reason == AXVM_EXIT_INTR);
+	m.run->immediate_exit = 1;
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == -EINTR && m.run->exit_reason == AXVM_EXIT_INTR);
+	return true;
+}
+
+bool triple_fault_is_shutdown()
+{
+	Machine m;
+	// lidt [0x1100] (a zero-limit IDT), int3: #BP -> #GP -> #DF -> shutdown
+	EXPECT(m.start({0x0f, 0x01, 0x1e, 0x00, 0x11, 0xcc}));
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SHUTDOWN);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SHUTDOWN);
 	return true;
 }
 
@@ -441,7 +646,13 @@ int main(int argc, char **argv)
 		{"unknown_ioctls", unknown_ioctls},
 		{"bad_pointers", bad_pointers},
 		{"memory_regions", memory_regions},
-		{"run_without_backend", run_without_backend},
+		{"guest_port_io_and_hlt", guest_port_io_and_hlt},
+		{"guest_hypercall", guest_hypercall},
+		{"guest_cpuid_from_table", guest_cpuid_from_table},
+		{"sregs_checked_like_kvm", sregs_checked_like_kvm},
+		{"guest_outside_memory", guest_outside_memory},
+		{"spinning_guest_stopped_by_signal", spinning_guest_stopped_by_signal},
+		{"triple_fault_is_shutdown", triple_fault_is_shutdown},
 		{"unprivileged_denied", unprivileged_denied},
 	};
 	for (const auto &t : tests) {

@@ -3,6 +3,9 @@
 #pragma once
 
 #include "arch_vcpu.hpp"
+#include "stage2.hpp"
+
+struct axvm_cpuid_entry2;
 
 namespace axvm {
 class Vm;
@@ -14,11 +17,26 @@ enum class Backend : u8 { None, Svm, Vmx, Arm64Vhe };
 
 const char *backend_name(Backend backend);
 
-// Probes the CPU we are on; called once at module load.
+// Probes the CPU we are on and sets up the backend that can drive it;
+// called once at module load. Returns what the CPU offers.
 Backend detect();
 
-// The backend found by detect() (None before it ran).
+// The backend in use: what detect() found, if it can drive it (None before).
 Backend backend();
+
+// At module unload: frees what detect() set up.
+void release();
+
+// KVM_GET_SUPPORTED_CPUID (x86): what a guest may be shown; returns the
+// entry count, writing at most @max.
+u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max);
+
+// The backend's stage-2 translation for a new VM; null without a backend.
+Result<Stage2 *> create_stage2();
+
+// Per-CPU enable/disable of the hardware, on @cpu (CPU hotplug thread).
+Status cpu_enable(unsigned int cpu);
+void cpu_disable(unsigned int cpu);
 
 // Creates the backend's half of vCPU @id of @vm; -ENODEV where the host has
 // no backend axvm can drive.

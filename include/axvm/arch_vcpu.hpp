@@ -23,6 +23,10 @@ public:
 	virtual Result<ExitReason> run() = 0;
 	// Completes the last read exit (MMIO/IO/SysReg read, hypercall) with @value.
 	virtual void set_return_value(u64 value) = 0;
+	// Register and CPU-model ioctls of the architecture (x86: GET/SET_REGS,
+	// GET/SET_SREGS, SET_CPUID2). @arg holds @size bytes copied from and
+	// back to userspace. Called Free or Ready, never while Running.
+	virtual int arch_ioctl(unsigned int /*cmd*/, void * /*arg*/, usize /*size*/) { return -err::ENOTTY; }
 };
 
 } // namespace axvm

@@ -27,6 +27,7 @@ enum axvm_errno {
 	AXVM_EINTR = 4,
 	AXVM_EIO = 5,
 	AXVM_EAGAIN = 11,
+	AXVM_E2BIG = 7,
 	AXVM_ENOMEM = 12,
 	AXVM_EFAULT = 14,
 	AXVM_EBUSY = 16,
@@ -35,6 +36,7 @@ enum axvm_errno {
 	AXVM_EINVAL = 22,
 	AXVM_ENOSPC = 28,
 	AXVM_ERANGE = 34,
+	AXVM_ENOTTY = 25,
 	AXVM_EOPNOTSUPP = 95,
 };
 
@@ -69,6 +71,27 @@ void *axvm_current_vcpu_get(void);
 void axvm_current_vcpu_set(void *vcpu);
 void axvm_current_vcpu_clear(void);
 
+/* Whole pages for hardware structures (VMCB, page tables): zeroed, with
+ * their physical address in *phys. NULL on failure. */
+void *axvm_alloc_page(axvm_u64 *phys);
+void axvm_free_page(void *page);
+/* 2^order physically contiguous pages, zeroed or filled with 0xff bytes
+ * (all-intercept bitmaps). */
+void *axvm_alloc_pages(unsigned int order, int fill_ones, axvm_u64 *phys);
+void axvm_free_pages(void *pages, unsigned int order);
+/* The kernel's linear mapping of RAM: page tables and pinned guest pages. */
+void *axvm_phys_to_virt(axvm_u64 phys);
+axvm_u64 axvm_virt_to_phys(const void *virt);
+
+/* A reader-writer spinlock (rwlock_t): readers may run with preemption off. */
+struct axvm_rwlock;
+struct axvm_rwlock *axvm_rwlock_create(void);
+void axvm_rwlock_destroy(struct axvm_rwlock *lock);
+void axvm_read_lock(struct axvm_rwlock *lock);
+void axvm_read_unlock(struct axvm_rwlock *lock);
+void axvm_write_lock(struct axvm_rwlock *lock);
+void axvm_write_unlock(struct axvm_rwlock *lock);
+
 /* Long-term pinned userspace pages backing one guest memory slot. */
 struct axvm_pinned;
 int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable,
@@ -81,11 +104,21 @@ axvm_u64 axvm_pinned_page_phys(const struct axvm_pinned *pinned, axvm_u64 index)
 
 struct axvm_run;
 struct axvm_userspace_memory_region;
+struct axvm_cpuid2;
 struct axvm_core_vm;
 struct axvm_core_vcpu;
 
-/* Called once from module init: detects the CPU's virtualization support. */
+/* Called once from module init: detects the CPU's virtualization support.
+ * Without a usable backend the device still works; RUN says -ENODEV. */
 void axvm_core_init(void);
+/* At module unload, after the last VM is gone. */
+void axvm_core_exit(void);
+/* Whether a backend drives the hardware (per-CPU enable needed). */
+int axvm_core_has_backend(void);
+/* Per-CPU hardware enable/disable, run on @cpu by the CPU hotplug thread
+ * while at least one VM exists (module/virt_enable.c). */
+int axvm_core_cpu_enable(unsigned int cpu);
+void axvm_core_cpu_disable(unsigned int cpu);
 long axvm_core_check_extension(long cap);
 
 int axvm_core_vm_create(struct axvm_core_vm **out);
@@ -99,6 +132,15 @@ int axvm_core_vcpu_create(struct axvm_core_vm *vm, axvm_u32 id,
 			  struct axvm_run *run, struct axvm_core_vcpu **out);
 /* KVM_RUN: enters the guest until an exit userspace must see; 0 or -errno. */
 int axvm_core_vcpu_run(struct axvm_core_vcpu *vcpu);
+/* Architecture ioctls on a vCPU fd (x86: GET/SET_REGS, GET/SET_SREGS,
+ * SET_CPUID2, GET_CPUID2). @arg is a kernel copy of the ioctl's struct,
+ * @size bytes; the glue copies it in before and out after. -ENOTTY for a
+ * command the backend does not know, -EBUSY while another thread runs it. */
+int axvm_core_vcpu_arch_ioctl(struct axvm_core_vcpu *vcpu, unsigned int cmd, void *arg,
+			      axvm_usize size);
+/* KVM_GET_SUPPORTED_CPUID into @cpuid with room for @max entries: 0,
+ * -E2BIG with cpuid->nent set to the count needed, or -ENODEV. */
+int axvm_core_supported_cpuid(struct axvm_cpuid2 *cpuid, axvm_u32 max);
 
 #ifdef __cplusplus
 }

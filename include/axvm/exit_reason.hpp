@@ -81,6 +81,14 @@ struct CpuUpExit {
 struct CpuDownExit {
 	u64 state;
 };
+enum class SystemDownKind : u8 {
+	PowerOff,    // the guest asked to be switched off (PSCI SYSTEM_OFF, ACPI)
+	Reset,       // ... or reset
+	TripleFault, // x86 shutdown: the CPU gave up (KVM_EXIT_SHUTDOWN)
+};
+struct SystemDownExit {
+	SystemDownKind kind;
+};
 // Access bits of a nested page fault.
 enum : u32 { kAccessRead = 1, kAccessWrite = 2, kAccessExec = 4 };
 struct NestedPageFaultExit {
@@ -111,7 +119,7 @@ public:
 	static ExitReason halt() { return ExitReason(ExitKind::Halt); }
 	static ExitReason cpu_up(u64 target_cpu, u64 entry_point, u64 arg);
 	static ExitReason cpu_down(u64 state);
-	static ExitReason system_down() { return ExitReason(ExitKind::SystemDown); }
+	static ExitReason system_down(SystemDownKind kind);
 	static ExitReason nested_page_fault(u64 addr, u32 access);
 	static ExitReason send_ipi(u64 target_cpu, u64 target_cpu_aux, bool to_all, bool to_self,
 				   u64 vector);
@@ -134,6 +142,7 @@ public:
 	}
 	const CpuUpExit *as_cpu_up() const { return get(ExitKind::CpuUp, &u_.cpu_up); }
 	const CpuDownExit *as_cpu_down() const { return get(ExitKind::CpuDown, &u_.cpu_down); }
+	const SystemDownExit *as_system_down() const { return get(ExitKind::SystemDown, &u_.system_down); }
 	const NestedPageFaultExit *as_nested_page_fault() const
 	{
 		return get(ExitKind::NestedPageFault, &u_.nested_page_fault);
@@ -174,6 +183,7 @@ private:
 		ExternalInterruptExit external_interrupt;
 		CpuUpExit cpu_up;
 		CpuDownExit cpu_down;
+		SystemDownExit system_down;
 		NestedPageFaultExit nested_page_fault;
 		SendIpiExit send_ipi;
 		FailEntryExit fail_entry;

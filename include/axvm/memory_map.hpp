@@ -4,12 +4,11 @@
 // address in no slot is MMIO, never a host access.
 #pragma once
 
-#include "result.hpp"
+#include "stage2.hpp"
 
 struct axvm_userspace_memory_region;
 
 namespace axvm {
-
 
 struct MemorySlot {
 	u64 gpa = 0;
@@ -31,11 +30,18 @@ public:
 
 	MemoryMap() = default;
 	~MemoryMap();
+	// Allocates the lock that lets vCPUs read guest memory while slots change.
+	Status init();
 	MemoryMap(const MemoryMap &) = delete;
 	MemoryMap &operator=(const MemoryMap &) = delete;
 
+	// From now on every slot change is mirrored into @stage2 (may be null).
+	void attach(Stage2 *stage2) { stage2_ = stage2; }
+
 	// KVM_SET_USER_MEMORY_REGION: add, move/re-flag (same size and address),
-	// or delete (memory_size 0). Pins or unpins the pages.
+	// or delete (memory_size 0). Pins or unpins the pages and updates the
+	// stage-2 tables; old pages are unpinned only after no vCPU can reach
+	// them any more.
 	Status set_region(const axvm_userspace_memory_region &region);
 
 	// The checks alone, without pinning: 0 or the errno set_region returns.
@@ -47,8 +53,23 @@ public:
 	// Host physical address backing @gpa; -EFAULT outside every slot.
 	Result<u64> host_phys(u64 gpa) const;
 
+	// Copies guest-physical memory for a vCPU's exit handler (any context
+	// but interrupts); -EFAULT if any byte is outside RAM slots, or, for
+	// writes, in a read-only slot. Safe against concurrent set_region.
+	Status read(u64 gpa, void *dst, usize len) const;
+	Status write(u64 gpa, const void *src, usize len);
+	// Whether @gpa is guest RAM the access may use (for writes: not read-only).
+	bool backs(u64 gpa, bool write) const;
+
 private:
+	Status map_slot(const MemorySlot &slot);
+	void unmap_slot(const MemorySlot &slot);
+
+	Status copy(u64 gpa, u8 *buf, usize len, bool to_guest) const;
+
 	MemorySlot slots_[kMaxSlots];
+	Stage2 *stage2_ = nullptr;
+	axvm_rwlock *lock_ = nullptr; // readers: copy(); writer: set_region's slot update
 };
 
 } // namespace axvm

@@ -12,6 +12,7 @@ namespace err {
 constexpr int EPERM = AXVM_EPERM;
 constexpr int EINTR = AXVM_EINTR;
 constexpr int EIO = AXVM_EIO;
+constexpr int E2BIG = AXVM_E2BIG;
 constexpr int EAGAIN = AXVM_EAGAIN;
 constexpr int ENOMEM = AXVM_ENOMEM;
 constexpr int EFAULT = AXVM_EFAULT;
@@ -21,6 +22,7 @@ constexpr int ENODEV = AXVM_ENODEV;
 constexpr int EINVAL = AXVM_EINVAL;
 constexpr int ENOSPC = AXVM_ENOSPC;
 constexpr int ERANGE = AXVM_ERANGE;
+constexpr int ENOTTY = AXVM_ENOTTY;
 constexpr int EOPNOTSUPP = AXVM_EOPNOTSUPP;
 } // namespace err
 

@@ -26,6 +26,9 @@ public:
 	// AXVM_EXIT_INTR for a signal or immediate_exit). Caller holds the claim.
 	int run();
 
+	// The backend's register ioctls; the caller holds the claim.
+	int arch_ioctl(unsigned int cmd, void *arg, usize size);
+
 private:
 	// Ready on the CPU we are on: re-binds a vCPU whose thread migrated.
 	Status bind_here();

@@ -17,6 +17,8 @@ public:
 
 	Vm() = default;
 	~Vm();
+	// Memory map and the backend's stage-2 tables (none without a backend).
+	Status init();
 	Vm(const Vm &) = delete;
 	Vm &operator=(const Vm &) = delete;
 
@@ -29,8 +31,10 @@ public:
 
 	MemoryMap &memory() { return memory_; }
 	const MemoryMap &memory() const { return memory_; }
+	Stage2 *stage2() const { return stage2_; }
 
 private:
+	Stage2 *stage2_ = nullptr; // owned
 	RunLoop *vcpus_[kMaxVcpus] = {}; // each owns its Vcpu
 	u32 nr_vcpus_ = 0;
 	MemoryMap memory_;

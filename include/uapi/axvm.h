@@ -18,6 +18,12 @@ typedef unsigned char __u8;
 typedef unsigned short __u16;
 typedef unsigned int __u32;
 typedef unsigned long long __u64;
+/* asm-generic/ioctl.h encoding, as on x86 and arm64. */
+#define _IOC(dir, type, nr, size) (((dir) << 30) | ((size) << 16) | ((type) << 8) | (nr))
+#define _IO(type, nr) _IOC(0U, (type), (nr), 0U)
+#define _IOW(type, nr, T) _IOC(1U, (type), (nr), sizeof(T))
+#define _IOR(type, nr, T) _IOC(2U, (type), (nr), sizeof(T))
+#define _IOWR(type, nr, T) _IOC(3U, (type), (nr), sizeof(T))
 #else
 #include <linux/ioctl.h>
 #include <linux/types.h>
@@ -147,6 +153,7 @@ struct axvm_userspace_memory_region {
 #define AXVM_EXIT_SEND_IPI         0x10003
 
 #define AXVM_SYSTEM_EVENT_SHUTDOWN 1
+#define AXVM_SYSTEM_EVENT_RESET    2
 
 /* memory_fault.flags: the access that faulted. */
 #define AXVM_MEMORY_FAULT_READ  (1u << 0)

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+// Which x86 virtualization extension the CPU offers (CPUID: AMD APM vol. 3
+// Fn8000_0001_ECX[2] SVM; Intel SDM vol. 2A leaf 01H ECX[5] VMX), and the
+// backend that drives it. Chosen once at module load.
+#include <axvm/arch.hpp>
+
+#include "svm/svm_cpu.hpp"
+#include "svm/svm_vcpu.hpp"
+#include "x86.hpp"
+
+namespace axvm::arch {
+
+namespace {
+
+Backend in_use = Backend::None;
+
+// Nested page table entries: the x86-64 page-table format (APM 15.25.5),
+// user bit set at every level because NPT treats guest accesses as user.
+struct NptFormat {
+	static constexpr u64 kPresent = 1, kWrite = 2, kUser = 4;
+	static constexpr u64 kAddress = 0x000ffffffffff000ull;
+	static u64 table(u64 pa) { return pa | kPresent | kWrite | kUser; }
+	static u64 leaf(u64 pa, bool writable) { return pa | kPresent | kUser | (writable ? kWrite : 0); }
+	static bool present(u64 entry) { return entry & kPresent; }
+	static u64 address(u64 entry) { return entry & kAddress; }
+};
+
+} // namespace
+
+const char *backend_name(Backend backend)
+{
+	switch (backend) {
+	case Backend::None: return "none";
+	case Backend::Svm: return "AMD SVM";
+	case Backend::Vmx: return "Intel VMX";
+	case Backend::Arm64Vhe: return "arm64 VHE";
+	}
+	return "?";
+}
+
+Backend detect()
+{
+	if (x86::cpuid(0x80000000).eax >= 0x80000001 && (x86::cpuid(0x80000001).ecx & (1u << 2))) {
+		if (svm::probe())
+			in_use = Backend::Svm;
+		return Backend::Svm;
+	}
+	if (x86::cpuid(1).ecx & (1u << 5))
+		return Backend::Vmx; // no VMX backend yet: RUN says -ENODEV
+	return Backend::None;
+}
+
+void release()
+{
+	if (in_use == Backend::Svm)
+		svm::release();
+	in_use = Backend::None;
+}
+
+Backend backend() { return in_use; }
+
+Result<Stage2 *> create_stage2()
+{
+	if (in_use != Backend::Svm)
+		return static_cast<Stage2 *>(nullptr);
+	auto *npt = new PageTableStage2<NptFormat>();
+	if (!npt)
+		return fail(err::ENOMEM);
+	Status s = npt->init();
+	if (!s.ok()) {
+		delete npt;
+		return Error{s.error()};
+	}
+	return static_cast<Stage2 *>(npt);
+}
+
+Status cpu_enable(unsigned int cpu)
+{
+	return in_use == Backend::Svm ? svm::enable_cpu(cpu) : Status();
+}
+
+void cpu_disable(unsigned int cpu)
+{
+	if (in_use == Backend::Svm)
+		svm::disable_cpu(cpu);
+}
+
+Result<ArchVcpu *> create_vcpu(Vm &vm, u32)
+{
+	if (in_use != Backend::Svm)
+		return fail(err::ENODEV);
+	Result<svm::SvmVcpu *> v = svm::SvmVcpu::create(vm);
+	if (!v.ok())
+		return Error{v.error()};
+	return static_cast<ArchVcpu *>(v.value());
+}
+
+u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max)
+{
+	return x86::supported_cpuid(out, max);
+}
+
+} // namespace axvm::arch

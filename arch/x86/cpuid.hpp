@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+// CPUID as a guest sees it: a table set by userspace (KVM_SET_CPUID2) and
+// answered in the kernel, and the subset of the host's CPUID that axvm can
+// virtualize (KVM_GET_SUPPORTED_CPUID).
+#pragma once
+
+#include <axvm/result.hpp>
+#include <uapi/axvm.h>
+
+#include "x86.hpp"
+
+namespace axvm::x86 {
+
+// Fills @out with what a guest may be shown: the host's values, with every
+// feature axvm does not virtualize cleared. Returns the number of entries
+// there are, of which only the first @max are written.
+u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max);
+
+class CpuidTable {
+public:
+	// Starts as supported_cpuid(), so that clients that never call
+	// SET_CPUID2 still see a sane CPU.
+	void reset();
+	// KVM_SET_CPUID2: replaces the table; -E2BIG beyond the capacity.
+	Status set(const axvm_cpuid2 &cpuid, usize size);
+	// KVM_GET_CPUID2: -E2BIG (and cpuid.nent = count) if it does not fit.
+	Status get(axvm_cpuid2 &cpuid, usize size) const;
+	// The entry for @function/@index, zeros if there is none.
+	CpuidResult lookup(u32 function, u32 index) const;
+
+private:
+	axvm_cpuid_entry2 entries_[AXVM_MAX_CPUID_ENTRIES];
+	u32 count_ = 0;
+};
+
+} // namespace axvm::x86

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One guest entry on SVM, shared by the C++ backend (svm_vcpu.cpp) and its
+ * C half (entry.c, vmrun.S). Plain C with the boundary's types, so both
+ * languages read it the same way.
+ */
+#ifndef AXVM_SVM_ENTRY_H
+#define AXVM_SVM_ENTRY_H
+
+#include <axvm/boundary.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Guest GPRs in x86 encoding order (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi,
+ * r8..r15). RAX and RSP live in the VMCB; the stub skips their slots. */
+struct axvm_svm_gprs {
+	axvm_u64 r[16];
+};
+
+struct axvm_svm_entry {
+	axvm_u64 vmcb_pa;
+	axvm_u64 host_save_pa;	   /* this CPU's page for VMSAVE of host state */
+	struct axvm_svm_gprs *gprs;
+	void *fpu;		   /* the guest's 512-byte FXSAVE area, 16-aligned */
+	axvm_u8 *tlb_control;	   /* the VMCB's TLB_CONTROL byte */
+	axvm_u8 tlb_flush;	   /* the value that flushes this guest's ASID */
+	const axvm_u64 *stage2_generation; /* Stage2::generation() */
+	axvm_u64 *seen_generation;	   /* the vCPU's copy at its last entry */
+};
+
+/* Enters the guest once: 0 after a #VMEXIT (the exit code is in the VMCB),
+ * -EIO if SVM was switched off under us or an SVM instruction faulted. */
+int axvm_svm_enter(struct axvm_svm_entry *entry);
+
+/* vmrun.S: VMSAVE host, VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host.
+ * 0, or 1 if one of them faulted. GIF must be clear. */
+int axvm_svm_vmrun(axvm_u64 vmcb_pa, struct axvm_svm_gprs *gprs, axvm_u64 host_save_pa);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXVM_SVM_ENTRY_H */

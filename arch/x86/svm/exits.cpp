@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+// #VMEXIT -> ExitReason (AMD APM vol. 2, 15.9-15.13 and appendix C). Exits
+// the kernel finishes alone (CPUID, EFER/PAT, debug registers, a refused
+// instruction) come back as ExitReason::nothing() and the RUN loop re-enters.
+#include "svm_vcpu.hpp"
+
+#include "../x86.hpp"
+#include "svm_cpu.hpp"
+
+namespace axvm::svm {
+
+namespace {
+
+// IOIO EXITINFO1 (APM 15.10.2).
+constexpr u64 kIoIn = 1u << 0, kIoString = 1u << 2, kIoRep = 1u << 3;
+u8 io_size(u64 info) { return info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4; }
+u64 io_address_mask(u64 info)
+{
+	return info & (1u << 7) ? 0xffff : info & (1u << 8) ? 0xffffffffull : ~0ull;
+}
+u8 io_segment(u64 info) { return (info >> 10) & 7; }
+u16 io_port(u64 info) { return static_cast<u16>(info >> 16); }
+
+// NPF EXITINFO1 (APM 15.25.6): the #PF error code plus where it happened.
+constexpr u64 kNpfWrite = 1u << 1, kNpfFetch = 1u << 4, kNpfInGuestWalk = 1ull << 33;
+
+Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
+
+// New value of an index register stepped by @delta under address mask @mask:
+// only the address-size part changes (32-bit results zero-extend).
+u64 step(u64 reg, i64 delta, u64 mask)
+{
+	const u64 moved = (reg + static_cast<u64>(delta)) & mask;
+	return mask == 0xffff ? (reg & ~mask) | moved : moved;
+}
+
+} // namespace
+
+Result<ExitReason> SvmVcpu::handle_exit()
+{
+	VmcbControl &c = vmcb_->control;
+	// An event (interrupt, exception) was being delivered when the exit
+	// came: deliver it again on the next entry (APM 15.7.2).
+	if (c.exit_int_info & kEventValid)
+		c.event_inj = c.exit_int_info;
+
+	const u64 code = c.exit_code;
+	if (code >= kExitReadDr0 && code < kExitReadDr0 + 0x20)
+		return handle_dr_access(code >= kExitWriteDr0, code & 0xf);
+
+	switch (code) {
+	case kExitIntr:
+	case kExitNmi:
+	case kExitSmi:
+	case kExitInit:
+		// Taken by the host once GIF is set again (entry.c).
+		return ExitReason::external_interrupt(0);
+	case kExitHlt:
+		return skip(1, ExitReason::halt());
+	case kExitCpuid:
+		return skip(2, handle_cpuid());
+	case kExitVmmcall: {
+		// nr in RAX, arguments in RBX, RCX, RDX, RSI, RDI, R8 (the
+		// kernel's KVM uses RBX..RSI), the result back in RAX.
+		const bool long_mode = (vmcb_->save.efer & x86::kEferLma) && (vmcb_->save.cs.attrib & (1u << 9));
+		const u64 mask = long_mode ? ~0ull : 0xffffffffull;
+		const u64 args[6] = {gpr(x86::kRbx) & mask, gpr(x86::kRcx) & mask, gpr(x86::kRdx) & mask,
+				     gpr(x86::kRsi) & mask, gpr(x86::kRdi) & mask, gpr(x86::kR8) & mask};
+		Result<ExitReason> r = skip(3, ExitReason::hypercall(gpr(x86::kRax) & mask, args));
+		if (r.ok())
+			pending_ = Pending::Hypercall;
+		return r;
+	}
+	case kExitIoio:
+		return handle_ioio();
+	case kExitMsr:
+		return handle_msr();
+	case kExitNpf:
+		return handle_npf();
+	case kExitShutdown:
+		shut_down_ = true;
+		return ExitReason::system_down(SystemDownKind::TripleFault);
+	case kExitInvd:
+	case kExitWbinvd:
+		return skip(2, ExitReason::nothing()); // the host keeps its caches coherent
+	case kExitVmrun:
+	case kExitVmload:
+	case kExitVmsave:
+	case kExitStgi:
+	case kExitClgi:
+	case kExitSkinit:
+	case kExitInvlpga:
+	case kExitRdtscp:
+	case kExitMonitor:
+	case kExitMwait:
+	case kExitMwaitCond:
+	case kExitXsetbv:
+	case kExitRdpru:
+	case kExitRsm:
+		// Not offered in CPUID: the guest gets what a CPU without them gives.
+		return inject_exception(x86::kVectorUd);
+	case kExitInvalid:
+		axvm_log(AXVM_LOG_WARN, "VMRUN refused the guest state (VMEXIT_INVALID)");
+		return ExitReason::fail_entry(code);
+	default:
+		axvm_log(AXVM_LOG_ERR, "unexpected #VMEXIT 0x%llx (info1 0x%llx info2 0x%llx)", code, c.exit_info1,
+			 c.exit_info2);
+		return fail(err::EIO);
+	}
+}
+
+ExitReason SvmVcpu::inject_exception(u8 vector, bool has_error, u32 error)
+{
+	vmcb_->control.event_inj = vector | kEventTypeException | kEventValid |
+				   (has_error ? kEventErrorValid | static_cast<u64>(error) << 32 : 0);
+	return ExitReason::nothing();
+}
+
+// Without NRIP save (QEMU's SVM has none), the length of the intercepted
+// instruction is its opcode plus whatever legacy and REX prefixes precede it.
+Result<ExitReason> SvmVcpu::skip(u8 opcode_len, ExitReason then)
+{
+	if (features().nrips && vmcb_->control.next_rip) {
+		vmcb_->save.rip = vmcb_->control.next_rip;
+		return then;
+	}
+	Result<u8> prefixes = prefix_bytes();
+	if (!prefixes.ok())
+		return Error{prefixes.error()};
+	vmcb_->save.rip += prefixes.value() + opcode_len;
+	return then;
+}
+
+Result<u8> SvmVcpu::prefix_bytes()
+{
+	u8 bytes[15];
+	usize n = 0;
+	Status s = fetch(bytes, sizeof(bytes), &n);
+	if (!s.ok()) {
+		axvm_log(AXVM_LOG_WARN, "cannot fetch the instruction at RIP 0x%llx", vmcb_->save.rip);
+		return Error{s.error()};
+	}
+	const bool long_mode = (vmcb_->save.efer & x86::kEferLma) && (vmcb_->save.cs.attrib & (1u << 9));
+	u8 i = 0;
+	while (i < n) {
+		const u8 b = bytes[i];
+		const bool legacy = b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e ||
+				    b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65;
+		if (!legacy && !(long_mode && (b & 0xf0) == 0x40))
+			break;
+		i++;
+	}
+	return i;
+}
+
+ExitReason SvmVcpu::handle_cpuid()
+{
+	const x86::CpuidResult r = cpuid_.lookup(static_cast<u32>(gpr(x86::kRax)), static_cast<u32>(gpr(x86::kRcx)));
+	set_gpr(x86::kRax, r.eax);
+	set_gpr(x86::kRbx, r.ebx);
+	set_gpr(x86::kRcx, r.ecx);
+	set_gpr(x86::kRdx, r.edx);
+	return ExitReason::nothing();
+}
+
+Result<ExitReason> SvmVcpu::handle_ioio()
+{
+	const u64 info = vmcb_->control.exit_info1;
+	const u64 next_rip = vmcb_->control.exit_info2; // APM 15.10.2: always saved for IOIO
+	if (info & kIoString)
+		return handle_string_io(info, next_rip);
+
+	const u8 size = io_size(info);
+	vmcb_->save.rip = next_rip;
+	if (info & kIoIn) {
+		pending_ = Pending::PortIn;
+		io_size_ = size;
+		return ExitReason::io_read(io_port(info), width_of(size));
+	}
+	const u64 mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
+	return ExitReason::io_write(io_port(info), width_of(size), gpr(x86::kRax) & mask);
+}
+
+// INS/OUTS move one element per exit: a REP instruction with elements left
+// is not skipped, so the guest executes it again and exits for the next one
+// (KVM may batch several; count 1 is always valid in KVM's ABI).
+Result<ExitReason> SvmVcpu::handle_string_io(u64 info, u64 next_rip)
+{
+	const u64 amask = io_address_mask(info);
+	const u8 size = io_size(info);
+	if ((info & kIoRep) && !(gpr(x86::kRcx) & amask)) {
+		vmcb_->save.rip = next_rip;
+		return ExitReason::nothing();
+	}
+	if (info & kIoIn) {
+		pending_ = Pending::StringIn;
+		io_size_ = size;
+		io_info_ = info;
+		io_next_rip_ = next_rip;
+		return ExitReason::io_read(io_port(info), width_of(size));
+	}
+
+	const VmcbSegment *segs[] = {&vmcb_->save.es, &vmcb_->save.cs, &vmcb_->save.ss,
+				     &vmcb_->save.ds, &vmcb_->save.fs, &vmcb_->save.gs};
+	const u8 seg = io_segment(info) < 6 ? io_segment(info) : 3;
+	u64 value = 0;
+	Status s = access_linear(segment_base(*segs[seg], seg) + (gpr(x86::kRsi) & amask), &value, size, false);
+	if (!s.ok())
+		return Error{s.error()};
+	const i64 delta = vmcb_->save.rflags & x86::kRflagsDf ? -static_cast<i64>(size) : size;
+	set_gpr(x86::kRsi, step(gpr(x86::kRsi), delta, amask));
+	advance_rep(info, next_rip);
+	return ExitReason::io_write(io_port(info), width_of(size), value);
+}
+
+void SvmVcpu::advance_rep(u64 info, u64 next_rip)
+{
+	const u64 amask = io_address_mask(info);
+	if (info & kIoRep) {
+		set_gpr(x86::kRcx, step(gpr(x86::kRcx), -1, amask));
+		if (gpr(x86::kRcx) & amask)
+			return; // elements left: execute the instruction again
+	}
+	vmcb_->save.rip = next_rip;
+}
+
+void SvmVcpu::complete_string_in(u64 value)
+{
+	const u64 amask = io_address_mask(io_info_);
+	const u64 linear = segment_base(vmcb_->save.es, 0) + (gpr(x86::kRdi) & amask);
+	if (!access_linear(linear, &value, io_size_, true).ok()) {
+		// The buffer is not guest RAM: the element is dropped, as a
+		// device write to a hole would be.
+		axvm_log(AXVM_LOG_WARN, "INS to linear 0x%llx outside guest RAM", linear);
+	}
+	const i64 delta = vmcb_->save.rflags & x86::kRflagsDf ? -static_cast<i64>(io_size_) : io_size_;
+	set_gpr(x86::kRdi, step(gpr(x86::kRdi), delta, amask));
+	advance_rep(io_info_, io_next_rip_);
+}
+
+// In 64-bit mode only FS and GS have a base (APM vol. 2, 4.5.3).
+u64 SvmVcpu::segment_base(const VmcbSegment &s, u8 index) const
+{
+	const bool long_mode = (vmcb_->save.efer & x86::kEferLma) && (vmcb_->save.cs.attrib & (1u << 9));
+	return long_mode && index < 4 ? 0 : s.base;
+}
+
+Result<ExitReason> SvmVcpu::handle_msr()
+{
+	const bool write = vmcb_->control.exit_info1 & 1;
+	const u32 msr = static_cast<u32>(gpr(x86::kRcx));
+	const u64 value = (gpr(x86::kRdx) << 32) | static_cast<u32>(gpr(x86::kRax));
+	VmcbSave &s = vmcb_->save;
+
+	if (msr == x86::kMsrEfer) {
+		if (!write) {
+			set_gpr(x86::kRax, static_cast<u32>(s.efer & ~x86::kEferSvme));
+			set_gpr(x86::kRdx, (s.efer & ~x86::kEferSvme) >> 32);
+			return skip(2, ExitReason::nothing());
+		}
+		// Reserved bits, or LME changed under paging: #GP (APM 3.1.7).
+		const u64 allowed = x86::kEferSce | x86::kEferLme | x86::kEferLma | x86::kEferNxe;
+		if ((value & ~allowed) ||
+		    ((s.cr0 & x86::kCr0Pg) && ((value ^ s.efer) & x86::kEferLme)))
+			return inject_exception(x86::kVectorGp, true, 0);
+		s.efer = (value & ~x86::kEferLma) | (s.efer & x86::kEferLma) | x86::kEferSvme;
+		return skip(2, ExitReason::nothing());
+	}
+	if (msr == x86::kMsrPat) {
+		if (!write) {
+			set_gpr(x86::kRax, static_cast<u32>(s.g_pat));
+			set_gpr(x86::kRdx, s.g_pat >> 32);
+			return skip(2, ExitReason::nothing());
+		}
+		for (int i = 0; i < 8; i++) {
+			const u8 type = (value >> (8 * i)) & 0xff;
+			if (type == 2 || type == 3 || type > 7)
+				return inject_exception(x86::kVectorGp, true, 0);
+		}
+		s.g_pat = value;
+		return skip(2, ExitReason::nothing());
+	}
+	if (write)
+		return skip(2, ExitReason::sys_reg_write(msr, value));
+	Result<ExitReason> r = skip(2, ExitReason::sys_reg_read(msr, x86::kRax));
+	if (r.ok())
+		pending_ = Pending::MsrRead;
+	return r;
+}
+
+// MOV to/from DRn (0F 21 /r, 0F 23 /r; ModRM.reg = n, ModRM.rm = GPR, the
+// mod bits ignored). The guest keeps its own debug registers in shadows:
+// they are never loaded into the hardware, so no guest breakpoint can fire
+// in the host and none of the host's fires in the guest.
+Result<ExitReason> SvmVcpu::handle_dr_access(bool write, u8 dr)
+{
+	u8 bytes[15];
+	usize n = 0;
+	Result<u8> prefixes = prefix_bytes();
+	if (!prefixes.ok() || !fetch(bytes, sizeof(bytes), &n).ok() || n < prefixes.value() + 3u)
+		return fail(err::EFAULT);
+	const u8 p = prefixes.value();
+	const bool rex_b = p && (bytes[p - 1] & 0xf1) == 0x41;
+	const u8 reg = (bytes[p + 2] & 7) | (rex_b ? 8 : 0);
+	u64 *shadow = dr < 4 ? &dr_[dr] : (dr & 1) ? &dr7_ : &dr6_; // DR4/5 alias DR6/7
+	if (dr >= 8)
+		return inject_exception(x86::kVectorUd);
+	if (write)
+		*shadow = gpr(reg);
+	else
+		set_gpr(reg, *shadow);
+	vmcb_->save.rip += p + 3;
+	return ExitReason::nothing();
+}
+
+Result<ExitReason> SvmVcpu::handle_npf()
+{
+	const u64 info = vmcb_->control.exit_info1;
+	const u64 gpa = vmcb_->control.exit_info2;
+	const bool write = info & kNpfWrite;
+	const u32 access = write ? kAccessWrite : (info & kNpfFetch) ? kAccessExec : kAccessRead;
+
+	if (vm_.memory().backs(gpa, write))
+		return ExitReason::nothing(); // a slot appeared since: the new stage 2 has it
+	// Code or page tables outside RAM, or a fault while delivering an
+	// event: nothing an MMIO exit can describe.
+	if ((info & (kNpfFetch | kNpfInGuestWalk)) || (vmcb_->control.exit_int_info & kEventValid))
+		return ExitReason::nested_page_fault(gpa, access);
+
+	u8 bytes[15];
+	usize n = 0;
+	Status s = fetch(bytes, sizeof(bytes), &n);
+	Result<x86::MmioInstruction> insn = s.ok() ? x86::decode_mmio(bytes, n, cpu_mode())
+						   : Result<x86::MmioInstruction>(Error{s.error()});
+	if (!insn.ok()) {
+		axvm_log(AXVM_LOG_WARN, "MMIO at 0x%llx by an instruction axvm cannot decode (RIP 0x%llx)", gpa,
+			 vmcb_->save.rip);
+		return ExitReason::nested_page_fault(gpa, access);
+	}
+	const x86::MmioInstruction &m = insn.value();
+	vmcb_->save.rip += m.length;
+	if (m.is_write) {
+		u64 regs[16];
+		for (u8 i = 0; i < 16; i++)
+			regs[i] = gpr(i);
+		return ExitReason::mmio_write(gpa, m.width, x86::mmio_store_value(m, regs));
+	}
+	mmio_ = m;
+	pending_ = Pending::Mmio;
+	return ExitReason::mmio_read(gpa, m.width, m.reg, m.reg_width, m.sign_extend);
+}
+
+x86::CpuMode SvmVcpu::cpu_mode() const
+{
+	const VmcbSave &s = vmcb_->save;
+	if (!(s.cr0 & x86::kCr0Pe) || (s.rflags & (1ull << 17)))
+		return x86::CpuMode::Real; // real or virtual-8086
+	if ((s.efer & x86::kEferLma) && (s.cs.attrib & (1u << 9)))
+		return x86::CpuMode::Long64;
+	return s.cs.attrib & (1u << 10) ? x86::CpuMode::Protected32 : x86::CpuMode::Protected16;
+}
+
+Status SvmVcpu::fetch(u8 *bytes, usize len, usize *fetched)
+{
+	const VmcbSave &s = vmcb_->save;
+	const u64 linear = segment_base(s.cs, 1) + s.rip;
+	// Stop at the first byte that cannot be read: an instruction may end
+	// right before a hole, and the decoder checks it has enough.
+	usize n = 0;
+	while (n < len && access_linear(linear + n, bytes + n, 1, false).ok())
+		n++;
+	*fetched = n;
+	return n ? Status() : fail(err::EFAULT);
+}
+
+} // namespace axvm::svm

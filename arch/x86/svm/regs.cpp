@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+// KVM_GET/SET_REGS and KVM_GET/SET_SREGS on an SVM vCPU, with KVM's checks,
+// and the state a vCPU starts in (AMD APM vol. 2, 14.1.3 "Processor
+// Initialization State"; KVM's kvm_vcpu_reset()).
+#include "svm_vcpu.hpp"
+
+#include "../x86.hpp"
+
+namespace axvm::svm {
+
+namespace {
+
+// VMCB segment attributes pack descriptor bits 47:40 and 55:52 (APM 15.5.1).
+VmcbSegment to_vmcb(const axvm_segment &s)
+{
+	u16 attrib = (s.type & 0xf) | (s.s & 1) << 4 | (s.dpl & 3) << 5 | (s.unusable ? 0 : (s.present & 1) << 7) |
+		     (s.avl & 1) << 8 | (s.l & 1) << 9 | (s.db & 1) << 10 | (s.g & 1) << 11;
+	return VmcbSegment{s.selector, attrib, s.limit, s.base};
+}
+
+axvm_segment from_vmcb(const VmcbSegment &v)
+{
+	axvm_segment s = {};
+	s.base = v.base;
+	s.limit = v.limit;
+	s.selector = v.selector;
+	s.type = v.attrib & 0xf;
+	s.s = (v.attrib >> 4) & 1;
+	s.dpl = (v.attrib >> 5) & 3;
+	s.present = (v.attrib >> 7) & 1;
+	s.avl = (v.attrib >> 8) & 1;
+	s.l = (v.attrib >> 9) & 1;
+	s.db = (v.attrib >> 10) & 1;
+	s.g = (v.attrib >> 11) & 1;
+	s.unusable = !s.present;
+	return s;
+}
+
+VmcbSegment real_mode(u16 selector, u64 base, u16 attrib) { return VmcbSegment{selector, attrib, 0xffff, base}; }
+
+// CR4 bits a guest may set: none that needs emulation axvm lacks
+// (no LA57: nested paging is 4-level here; no OSXSAVE: XCR0 is not switched).
+constexpr u64 kCr4Allowed = 0x7ff | (1ull << 16) | (1ull << 17) | (1ull << 20) | (1ull << 21);
+constexpr u64 kEferAllowed = x86::kEferSce | x86::kEferLme | x86::kEferLma | x86::kEferNxe;
+
+} // namespace
+
+void SvmVcpu::reset()
+{
+	VmcbSave &s = vmcb_->save;
+	s.cs = real_mode(0xf000, 0xffff0000, 0x9b);
+	s.ds = s.es = s.fs = s.gs = s.ss = real_mode(0, 0, 0x93);
+	s.gdtr = s.idtr = real_mode(0, 0, 0);
+	s.ldtr = real_mode(0, 0, 0x82);
+	s.tr = real_mode(0, 0, 0x8b);
+	s.cpl = 0;
+	s.cr0 = x86::kCr0Cd | x86::kCr0Nw | x86::kCr0Et;
+	s.cr2 = s.cr3 = s.cr4 = 0;
+	s.efer = x86::kEferSvme; // required by VMRUN, hidden from the guest
+	s.rflags = x86::kRflagsFixed;
+	s.rip = 0xfff0;
+	s.rsp = s.rax = 0;
+	s.dr6 = 0xffff0ff0;
+	s.dr7 = 0x400;
+	s.g_pat = x86::kPatPowerOn;
+	for (u64 &r : gprs_.r)
+		r = 0;
+	gprs_.r[x86::kRdx] = 0x600; // family 6 reset signature, as KVM reports
+	apic_base_ = 0xfee00900;
+}
+
+void SvmVcpu::get_regs(axvm_regs &r) const
+{
+	r = axvm_regs{};
+	r.rax = gpr(x86::kRax), r.rbx = gpr(x86::kRbx), r.rcx = gpr(x86::kRcx), r.rdx = gpr(x86::kRdx);
+	r.rsi = gpr(x86::kRsi), r.rdi = gpr(x86::kRdi), r.rsp = gpr(x86::kRsp), r.rbp = gpr(x86::kRbp);
+	r.r8 = gprs_.r[8], r.r9 = gprs_.r[9], r.r10 = gprs_.r[10], r.r11 = gprs_.r[11];
+	r.r12 = gprs_.r[12], r.r13 = gprs_.r[13], r.r14 = gprs_.r[14], r.r15 = gprs_.r[15];
+	r.rip = vmcb_->save.rip;
+	r.rflags = vmcb_->save.rflags;
+}
+
+void SvmVcpu::set_regs(const axvm_regs &r)
+{
+	set_gpr(x86::kRax, r.rax), set_gpr(x86::kRbx, r.rbx), set_gpr(x86::kRcx, r.rcx);
+	set_gpr(x86::kRdx, r.rdx), set_gpr(x86::kRsi, r.rsi), set_gpr(x86::kRdi, r.rdi);
+	set_gpr(x86::kRsp, r.rsp), set_gpr(x86::kRbp, r.rbp);
+	const u64 high[8] = {r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+	for (u8 i = 0; i < 8; i++)
+		gprs_.r[8 + i] = high[i];
+	vmcb_->save.rip = r.rip;
+	vmcb_->save.rflags = r.rflags | x86::kRflagsFixed;
+	pending_ = Pending::None; // as in KVM: new registers cancel an unfinished read
+}
+
+void SvmVcpu::get_sregs(axvm_sregs &out) const
+{
+	const VmcbSave &s = vmcb_->save;
+	out = axvm_sregs{};
+	out.cs = from_vmcb(s.cs), out.ds = from_vmcb(s.ds), out.es = from_vmcb(s.es);
+	out.fs = from_vmcb(s.fs), out.gs = from_vmcb(s.gs), out.ss = from_vmcb(s.ss);
+	out.tr = from_vmcb(s.tr), out.ldt = from_vmcb(s.ldtr);
+	out.gdt.base = s.gdtr.base, out.gdt.limit = static_cast<u16>(s.gdtr.limit);
+	out.idt.base = s.idtr.base, out.idt.limit = static_cast<u16>(s.idtr.limit);
+	out.cr0 = s.cr0, out.cr2 = s.cr2, out.cr3 = s.cr3, out.cr4 = s.cr4;
+	out.cr8 = vmcb_->control.int_control & 0xf;
+	out.efer = s.efer & ~x86::kEferSvme;
+	out.apic_base = apic_base_;
+}
+
+Status SvmVcpu::set_sregs(const axvm_sregs &in)
+{
+	// The checks of KVM's kvm_is_valid_sregs(), so that what KVM refuses
+	// is refused here too, and VMRUN never sees an inconsistent state.
+	const bool paging = in.cr0 & x86::kCr0Pg;
+	if ((in.cr0 >> 32) || (paging && !(in.cr0 & x86::kCr0Pe)) ||
+	    ((in.cr0 & x86::kCr0Nw) && !(in.cr0 & x86::kCr0Cd))) {
+		axvm_log(AXVM_LOG_WARN, "SET_SREGS: invalid CR0 0x%llx", in.cr0);
+		return fail(err::EINVAL);
+	}
+	if (in.cr4 & ~kCr4Allowed) {
+		axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR4 0x%llx has bits axvm does not virtualize", in.cr4);
+		return fail(err::EINVAL);
+	}
+	if (in.efer & ~kEferAllowed) {
+		axvm_log(AXVM_LOG_WARN, "SET_SREGS: EFER 0x%llx has bits axvm does not virtualize", in.efer);
+		return fail(err::EINVAL);
+	}
+	if ((in.efer & x86::kEferLme) && paging) {
+		if (!(in.cr4 & x86::kCr4Pae) || !(in.efer & x86::kEferLma) || (in.cs.l && in.cs.db)) {
+			axvm_log(AXVM_LOG_WARN, "SET_SREGS: inconsistent long mode (CR4.PAE, EFER.LMA, CS.L/D)");
+			return fail(err::EINVAL);
+		}
+	} else if (in.efer & x86::kEferLma) {
+		axvm_log(AXVM_LOG_WARN, "SET_SREGS: EFER.LMA without EFER.LME and CR0.PG");
+		return fail(err::EINVAL);
+	}
+	if (in.cr3 >> 52) {
+		axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR3 0x%llx beyond the physical address width", in.cr3);
+		return fail(err::EINVAL);
+	}
+	for (u64 word : in.interrupt_bitmap) {
+		if (word) {
+			axvm_log(AXVM_LOG_WARN, "SET_SREGS: pending interrupts in interrupt_bitmap are not supported");
+			return fail(err::EINVAL);
+		}
+	}
+
+	VmcbSave &s = vmcb_->save;
+	s.cs = to_vmcb(in.cs), s.ds = to_vmcb(in.ds), s.es = to_vmcb(in.es);
+	s.fs = to_vmcb(in.fs), s.gs = to_vmcb(in.gs), s.ss = to_vmcb(in.ss);
+	s.tr = to_vmcb(in.tr), s.ldtr = to_vmcb(in.ldt);
+	s.gdtr = VmcbSegment{0, 0, in.gdt.limit, in.gdt.base};
+	s.idtr = VmcbSegment{0, 0, in.idt.limit, in.idt.base};
+	s.cpl = in.cr0 & x86::kCr0Pe ? in.ss.dpl & 3 : 0;
+	s.cr0 = in.cr0, s.cr2 = in.cr2, s.cr3 = in.cr3, s.cr4 = in.cr4;
+	s.efer = in.efer | x86::kEferSvme;
+	vmcb_->control.int_control = (vmcb_->control.int_control & ~0xfull) | (in.cr8 & 0xf);
+	apic_base_ = in.apic_base;
+	// New control registers: translations cached under the old ones go.
+	vmcb_->control.tlb_control = tlb_flush_;
+	return Status();
+}
+
+} // namespace axvm::svm

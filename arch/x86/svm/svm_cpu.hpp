@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+// What SVM needs per host CPU and once per host: the CPU's features, EFER.SVME
+// and the host save area on every online CPU while VMs exist, the ASIDs
+// handed to vCPUs, and the all-intercept I/O and MSR permission maps.
+#pragma once
+
+#include <axvm/result.hpp>
+
+namespace axvm::svm {
+
+struct Features {
+	u32 nasid;          // CPUID Fn8000_000A EBX: number of ASIDs
+	bool nrips;         // next_rip saved on #VMEXIT
+	bool flush_by_asid; // TLB_CONTROL 3
+};
+
+// At module load: is SVM present, enabled by firmware, with nested paging?
+// Logs why not and returns false otherwise.
+bool probe();
+// At module unload, after the last VM: frees what probe() allocated.
+void release();
+const Features &features();
+
+// CPU hotplug: EFER.SVME and VM_HSAVE_PA on @cpu, the CPU we run on.
+// -EBUSY if SVME is already set (another hypervisor owns SVM here).
+Status enable_cpu(unsigned int cpu);
+void disable_cpu(unsigned int cpu);
+
+// Physical address of @cpu's page for the host's VMSAVE state; 0 if @cpu
+// is not enabled.
+u64 host_save_pa(unsigned int cpu);
+
+// ASIDs, from the top of the range down: kvm_amd hands them out from the
+// bottom up, and a TLB entry is tagged by ASID alone (see README).
+Result<u32> asid_alloc();
+void asid_free(u32 asid);
+
+// Physical addresses of the shared permission maps (APM 15.10, 15.11).
+u64 iopm_pa();
+u64 msrpm_pa();
+
+} // namespace axvm::svm

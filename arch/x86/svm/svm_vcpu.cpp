@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+// SvmVcpu lifecycle: VMCB set-up (AMD APM vol. 2, 15.5 "VMRUN Instruction"),
+// binding to a CPU, one entry, and completing read exits.
+#include "svm_vcpu.hpp"
+
+#include "../x86.hpp"
+#include "svm_cpu.hpp"
+
+namespace axvm::svm {
+
+Result<SvmVcpu *> SvmVcpu::create(Vm &vm)
+{
+	SvmVcpu *v = new SvmVcpu(vm);
+	if (!v)
+		return fail(err::ENOMEM);
+	u64 fpu_pa;
+	v->vmcb_ = static_cast<Vmcb *>(axvm_alloc_page(&v->vmcb_pa_));
+	v->fpu_ = axvm_alloc_page(&fpu_pa);
+	Result<u32> asid = asid_alloc();
+	if (asid.ok())
+		v->asid_ = asid.value();
+	if (!v->vmcb_ || !v->fpu_ || !asid.ok()) {
+		if (!asid.ok())
+			axvm_log(AXVM_LOG_WARN, "no free SVM ASID for another vCPU");
+		delete v;
+		return fail(asid.ok() ? err::ENOMEM : err::ENOSPC);
+	}
+	return v;
+}
+
+SvmVcpu::~SvmVcpu()
+{
+	if (vmcb_)
+		axvm_free_page(vmcb_);
+	if (fpu_)
+		axvm_free_page(fpu_);
+	if (asid_)
+		asid_free(asid_);
+}
+
+Status SvmVcpu::setup()
+{
+	VmcbControl &c = vmcb_->control;
+	// Everything that could reach host state or another guest exits: I/O
+	// and MSRs through the all-ones maps, the SVM instructions themselves,
+	// caches (INVD would drop the host's dirty lines), XCR0 (not switched),
+	// and the debug registers (not switched either; see exits.cpp).
+	c.intercept_misc1 = kInterceptIntr | kInterceptNmi | kInterceptSmi | kInterceptInit | kInterceptCpuid |
+			    kInterceptRsm | kInterceptInvd | kInterceptHlt | kInterceptInvlpga | kInterceptIoio |
+			    kInterceptMsr | kInterceptShutdown;
+	c.intercept_misc2 = kInterceptVmrun | kInterceptVmmcall | kInterceptVmload | kInterceptVmsave |
+			    kInterceptStgi | kInterceptClgi | kInterceptSkinit | kInterceptRdtscp |
+			    kInterceptWbinvd | kInterceptMonitor | kInterceptMwait | kInterceptMwaitCond |
+			    kInterceptXsetbv | kInterceptRdpru;
+	c.intercept_dr = 0xffffffff;
+	c.iopm_base_pa = iopm_pa();
+	c.msrpm_base_pa = msrpm_pa();
+	c.asid = asid_;
+	c.tlb_control = kTlbFlushAll;
+	c.int_control = kIntVIntrMasking;
+	c.np_control = kNpEnable;
+	c.n_cr3 = vm_.stage2()->root_phys();
+	tlb_flush_ = features().flush_by_asid ? kTlbFlushAsid : kTlbFlushAll;
+	seen_generation_ = vm_.stage2()->generation();
+
+	// FXSAVE image after FNINIT: FCW 0x37f, MXCSR 0x1f80 (SDM vol. 1, 10.5.1).
+	u8 *fx = static_cast<u8 *>(fpu_);
+	fx[0] = 0x7f, fx[1] = 0x03;
+	fx[24] = 0x80, fx[25] = 0x1f;
+	cpuid_.reset();
+	reset();
+	return Status();
+}
+
+Status SvmVcpu::bind(unsigned int cpu)
+{
+	if (!host_save_pa(cpu)) {
+		axvm_log(AXVM_LOG_ERR, "CPU %u has SVM off; cannot run a vCPU there", cpu);
+		return fail(err::EIO);
+	}
+	cpu_ = static_cast<int>(cpu);
+	// This CPU may hold translations tagged with our ASID from an earlier
+	// visit, made under a stage 2 that has changed since: start clean.
+	vmcb_->control.tlb_control = tlb_flush_;
+	return Status();
+}
+
+Status SvmVcpu::unbind()
+{
+	// SVM can flush an ASID only through VMRUN's TLB_CONTROL; the flush
+	// happens at the next bind, wherever that is (see README, "TLB tags").
+	cpu_ = -1;
+	return Status();
+}
+
+Result<ExitReason> SvmVcpu::run()
+{
+	if (shut_down_)
+		return ExitReason::system_down(SystemDownKind::TripleFault);
+	axvm_svm_entry entry = {
+		.vmcb_pa = vmcb_pa_,
+		.host_save_pa = host_save_pa(static_cast<unsigned>(cpu_)),
+		.gprs = &gprs_,
+		.fpu = fpu_,
+		.tlb_control = &vmcb_->control.tlb_control,
+		.tlb_flush = tlb_flush_,
+		.stage2_generation = vm_.stage2()->generation_ptr(),
+		.seen_generation = &seen_generation_,
+	};
+	if (!entry.host_save_pa || axvm_svm_enter(&entry)) {
+		axvm_log(AXVM_LOG_ERR, "VMRUN impossible on CPU %d: SVM was switched off under axvm", cpu_);
+		return fail(err::EIO);
+	}
+	vmcb_->control.tlb_control = kTlbFlushNothing;
+	return handle_exit();
+}
+
+u64 SvmVcpu::gpr(u8 n) const
+{
+	if (n == x86::kRax)
+		return vmcb_->save.rax;
+	if (n == x86::kRsp)
+		return vmcb_->save.rsp;
+	return gprs_.r[n & 15];
+}
+
+void SvmVcpu::set_gpr(u8 n, u64 value)
+{
+	if (n == x86::kRax)
+		vmcb_->save.rax = value;
+	else if (n == x86::kRsp)
+		vmcb_->save.rsp = value;
+	else
+		gprs_.r[n & 15] = value;
+}
+
+void SvmVcpu::set_return_value(u64 value)
+{
+	switch (pending_) {
+	case Pending::PortIn: {
+		const u64 mask = io_size_ == 4 ? ~0ull : (1ull << (8 * io_size_)) - 1;
+		const u64 rax = io_size_ == 4 ? 0 : gpr(x86::kRax) & ~mask;
+		set_gpr(x86::kRax, rax | (value & mask));
+		break;
+	}
+	case Pending::StringIn:
+		complete_string_in(value);
+		break;
+	case Pending::Mmio: {
+		u64 regs[16];
+		for (u8 i = 0; i < 16; i++)
+			regs[i] = gpr(i);
+		x86::mmio_complete_load(mmio_, regs, value);
+		for (u8 i = 0; i < 16; i++)
+			set_gpr(i, regs[i]);
+		break;
+	}
+	case Pending::Hypercall:
+		set_gpr(x86::kRax, value);
+		break;
+	case Pending::MsrRead:
+		set_gpr(x86::kRax, static_cast<u32>(value));
+		set_gpr(x86::kRdx, value >> 32);
+		break;
+	case Pending::None:
+		break;
+	}
+	pending_ = Pending::None;
+}
+
+int SvmVcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
+{
+	switch (cmd) {
+	case AXVM_GET_REGS:
+		get_regs(*static_cast<axvm_regs *>(arg));
+		return 0;
+	case AXVM_SET_REGS:
+		set_regs(*static_cast<const axvm_regs *>(arg));
+		return 0;
+	case AXVM_GET_SREGS:
+		get_sregs(*static_cast<axvm_sregs *>(arg));
+		return 0;
+	case AXVM_SET_SREGS:
+		return set_sregs(*static_cast<const axvm_sregs *>(arg)).error();
+	case AXVM_SET_CPUID2:
+		return cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size).error();
+	case AXVM_GET_CPUID2:
+		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size).error();
+	default:
+		return -err::ENOTTY;
+	}
+}
+
+} // namespace axvm::svm
