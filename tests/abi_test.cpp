@@ -22,6 +22,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <csignal>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -572,6 +574,116 @@ bool guest_outside_memory()
 
 void on_alarm(int) {}
 
+struct Vcpu {
+	Fd fd;
+	axvm_run *run = nullptr;
+};
+
+// A second (third, ...) vCPU of @m starting at @rip in real mode.
+bool add_vcpu(Machine &m, int id, uint64_t rip, Vcpu &v)
+{
+	v.fd.fd = xioctl(m.vm, AXVM_CREATE_VCPU, id);
+	void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v.fd, 0);
+	if (v.fd < 0 || p == MAP_FAILED)
+		return false;
+	v.run = static_cast<axvm_run *>(p);
+	axvm_sregs sregs;
+	if (xioctl(v.fd, AXVM_GET_SREGS, (unsigned long)&sregs))
+		return false;
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	axvm_regs regs{};
+	regs.rip = rip;
+	regs.rflags = 2;
+	return !xioctl(v.fd, AXVM_SET_SREGS, (unsigned long)&sregs) && !xioctl(v.fd, AXVM_SET_REGS, (unsigned long)&regs);
+}
+
+bool pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+// Counts in EAX and reports each value through port 0xe9 (or @port):
+// mov dx, port; again: inc eax (66 40); out dx, eax (66 ef); jmp again (eb fa)
+std::vector<uint8_t> counter(uint16_t port)
+{
+	return {0xba, static_cast<uint8_t>(port), static_cast<uint8_t>(port >> 8), 0x66, 0x40, 0x66, 0xef, 0xeb, 0xfa};
+}
+
+// Several vCPUs of one VM run at once from their own threads, each thread
+// hopping between CPUs before every RUN: the vCPU is unbound from the old
+// CPU and bound on the new one, and its state survives (the counter never
+// skips or repeats).
+bool vcpus_in_threads_migrating()
+{
+	const int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+	Machine m;
+	std::vector<uint8_t> code = counter(0x600);
+	code.resize(0x100);
+	std::vector<uint8_t> second = counter(0x601);
+	code.insert(code.end(), second.begin(), second.end());
+	EXPECT(m.start(code));
+	Vcpu v1;
+	EXPECT(add_vcpu(m, 1, 0x1100, v1));
+	struct Job {
+		int fd;
+		axvm_run *run;
+		uint16_t port;
+		int ncpu;
+		bool ok = true;
+	} jobs[2] = {{m.vcpu, m.run, 0x600, ncpu}, {v1.fd, v1.run, 0x601, ncpu}};
+	auto body = [](void *arg) -> void * {
+		Job &j = *static_cast<Job *>(arg);
+		for (uint32_t i = 1; i <= 300 && j.ok; i++) {
+			pin_to_cpu(static_cast<int>(i % j.ncpu));
+			uint32_t v = 0;
+			j.ok = xioctl(j.fd, AXVM_RUN) == 0 && j.run->exit_reason == AXVM_EXIT_IO && j.run->io.port == j.port;
+			memcpy(&v, reinterpret_cast<uint8_t *>(j.run) + j.run->io.data_offset, 4);
+			j.ok = j.ok && v == i;
+		}
+		return nullptr;
+	};
+	pthread_t threads[2];
+	for (int i = 0; i < 2; i++)
+		EXPECT(pthread_create(&threads[i], nullptr, body, &jobs[i]) == 0);
+	for (pthread_t t : threads)
+		pthread_join(t, nullptr);
+	EXPECT(jobs[0].ok && jobs[1].ok);
+	return true;
+}
+
+// A second thread's RUN on a vCPU that is inside RUN is refused.
+bool concurrent_run_is_busy()
+{
+	Machine m;
+	EXPECT(m.start({0xeb, 0xfe})); // jmp $
+	struct sigaction sa{};
+	sa.sa_handler = on_alarm;
+	EXPECT(sigaction(SIGUSR1, &sa, nullptr) == 0);
+	struct Job {
+		int fd;
+		long result = 0;
+	} job{m.vcpu};
+	pthread_t runner;
+	EXPECT(pthread_create(&runner, nullptr, [](void *arg) -> void * {
+		Job &j = *static_cast<Job *>(arg);
+		j.result = xioctl(j.fd, AXVM_RUN);
+		return nullptr;
+	}, &job) == 0);
+	usleep(300000); // the runner is in the guest by now
+	const long second = xioctl(m.vcpu, AXVM_RUN);
+	axvm_regs regs;
+	const long regs_busy = xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs);
+	pthread_kill(runner, SIGUSR1);
+	pthread_join(runner, nullptr);
+	EXPECT(second == -EBUSY && regs_busy == -EBUSY);
+	EXPECT(job.result == -EINTR);
+	return true;
+}
+
 bool spinning_guest_stopped_by_signal()
 {
 	Machine m;
@@ -653,6 +765,8 @@ int main(int argc, char **argv)
 		{"guest_outside_memory", guest_outside_memory},
 		{"spinning_guest_stopped_by_signal", spinning_guest_stopped_by_signal},
 		{"triple_fault_is_shutdown", triple_fault_is_shutdown},
+		{"vcpus_in_threads_migrating", vcpus_in_threads_migrating},
+		{"concurrent_run_is_busy", concurrent_run_is_busy},
 		{"unprivileged_denied", unprivileged_denied},
 	};
 	for (const auto &t : tests) {

@@ -100,7 +100,7 @@ build_module debian-6.12 "$deb612_kdir"
 
 note "== userspace tests"
 g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" \
-	-o "$out/abi_test" "$top/tests/abi_test.cpp" >"$out/abi_test.log" 2>&1
+	-pthread -o "$out/abi_test" "$top/tests/abi_test.cpp" >"$out/abi_test.log" 2>&1
 record $? build.abi_test "see build/test/abi_test.log"
 make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
 record $? build.tools "see build/test/tools.log"
