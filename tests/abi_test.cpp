@@ -5,6 +5,8 @@
 //
 //   abi_test            run every test, print "ok - NAME" / "not ok - NAME: why"
 //   abi_test --hold N   create a VM, print "holding", keep it N seconds
+//   abi_test --coexist kvm-first|axvm-first
+//                       share SVM with kvm_amd (loaded by the caller)
 #include <uapi/axvm.h>
 
 #include <linux/kvm.h>
@@ -724,6 +726,52 @@ bool unprivileged_denied()
 	return true;
 }
 
+// ---- Sharing SVM with the kernel's KVM (kvm_amd loaded in the same guest) ----
+
+// Runs the one-instruction HLT guest on @dev; true if it halted.
+bool halts_on(const char *dev)
+{
+	const char *saved = kDev;
+	kDev = dev;
+	Machine m;
+	const bool ok = m.start({0xf4}) && xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT;
+	kDev = saved;
+	return ok;
+}
+
+bool kvm_vm_blocks_axvm()
+{
+	Fd kvm(open("/dev/kvm", O_RDWR | O_CLOEXEC));
+	EXPECT(kvm >= 0);
+	Fd kvm_vm(xioctl(kvm, KVM_CREATE_VM, 0));
+	EXPECT(kvm_vm >= 0);
+	Fd dev(open_dev());
+	EXPECT(xioctl(dev, AXVM_CREATE_VM) == -EBUSY); // KVM holds SVM now
+	return true;
+}
+
+bool axvm_vm_blocks_kvm_then_both_work()
+{
+	{
+		Machine m;
+		EXPECT(m.start({0xf4}));
+		Fd kvm(open("/dev/kvm", O_RDWR | O_CLOEXEC));
+		EXPECT(kvm >= 0);
+		EXPECT(xioctl(kvm, KVM_CREATE_VM, 0) < 0); // KVM refuses while axvm holds SVM
+		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	}
+	EXPECT(halts_on("/dev/kvm")); // KVM unharmed
+	EXPECT(halts_on("/dev/axvm")); // and axvm too
+	return true;
+}
+
+int coexist(const char *step)
+{
+	bool ok = !strcmp(step, "kvm-first") ? kvm_vm_blocks_axvm() : axvm_vm_blocks_kvm_then_both_work();
+	printf("%s - coexist.%s%s%s\n", ok ? "ok" : "not ok", step, ok ? "" : ": ", ok ? "" : g_why.c_str());
+	return ok ? 0 : 1;
+}
+
 int hold_vm(int seconds)
 {
 	int dev = open_dev();
@@ -745,6 +793,14 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--hold"))
 		return hold_vm(atoi(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "--coexist"))
+		return coexist(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "--create-vm-errno")) {
+		Fd dev(open_dev());
+		long r = xioctl(dev, AXVM_CREATE_VM);
+		printf("%ld\n", r < 0 ? r : 0);
+		return 0;
+	}
 
 	const std::vector<std::pair<const char *, std::function<bool()>>> tests = {
 		{"device_node", device_node},

@@ -106,14 +106,24 @@ make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
 record $? build.tools "see build/test/tools.log"
 
 # ---- 4. boots ----
-boot() { # boot NAME KERNEL_IMAGE MODULE_DIR
-	local name=$1 image=$2 moddir=$3 dir=$out/$1
+boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
+	local name=$1 image=$2 moddir=$3 kmods=${4:-} dir=$out/$1
 	mkdir -p "$dir/root/bin" "$dir/root/axvm"
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp /bin/busybox "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init" "$dir/root/init"
 	cp "$out/abi_test" "$out/axvm" "$dir/root/axvm/"
 	cp "$moddir"/axvm*.ko "$dir/root/axvm/"
+	if [ -n "$kmods" ]; then # the kernel's own KVM, to test sharing SVM with it
+		mkdir -p "$dir/root/axvm/kvm"
+		for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
+			if [ -f "$kmods/kernel/$m.ko.xz" ]; then
+				xz -dc "$kmods/kernel/$m.ko.xz" >"$dir/root/axvm/kvm/${m##*/}.ko"
+			else
+				cp "$kmods/kernel/$m.ko" "$dir/root/axvm/kvm/"
+			fi
+		done
+	fi
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu EPYC \
 		-m 512 -smp 2 -nographic -no-reboot -kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
@@ -146,9 +156,9 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 
 note "== booting (QEMU -cpu EPYC, TCG)"
 boot testkernel "$test_kdir/arch/x86/boot/bzImage" "$top/build/testkernel" &
-boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" &
+boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}" &
 wait
-boot debian-6.12 "$deb612_image" "$top/build/debian-6.12"
+boot debian-6.12 "$deb612_image" "$top/build/debian-6.12" "/lib/modules/${deb612_image#*vmlinuz-}"
 check_boot testkernel "$test_kdir"
 check_boot debian-6.1
 check_boot debian-6.12
