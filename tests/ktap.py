@@ -35,18 +35,27 @@ def main():
             if m:
                 suite = m.group(1)
                 break
+        planned, seen = None, 0
         for l in body:
             m = re.match(r"^(ok|not ok) \d+ (- )?(\S+)(.*)$", l)
             if m and not l.startswith(" "):
                 doc.append(f"{m.group(1)} {n} {m.group(3)}{m.group(4)}")
                 continue
             doc.append(l)
+            p = re.match(r"^\s{4}1\.\.(\d+)$", l)
+            if p and planned is None:
+                planned = int(p.group(1))
             c = re.match(r"^\s{4}(ok|not ok) \d+ (- )?(\S+)(.*)$", l)
             if c:
+                seen += 1
                 verdict = c.group(1)
                 if "# SKIP" in c.group(4):
                     verdict = "skip"
                 print(f"{verdict} - kunit.{suite}.{c.group(3)}")
+        # KUnit keeps a short log per case (512 bytes on 6.1): long failure
+        # output can swallow result lines. A missing result is a failure.
+        if planned is not None and seen < planned:
+            print(f"not ok - kunit.{suite}.results_missing: {planned - seen} of {planned} lost")
     with open(out, "w") as f:
         f.write("\n".join(doc) + "\n")
     if not suites:
