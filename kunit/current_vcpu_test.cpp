@@ -34,10 +34,11 @@ void on_cpu(void *arg)
 
 	Status s = mine.with_current_cpu_set([&] {
 		bool inside = Vcpu::current() == &mine;
-		// Wait (bounded) until every CPU is inside too, then look again:
+		// Wait (bounded, generously: an emulated CPU may be slow to take
+		// its IPI on a loaded host) until every CPU is inside too, then look again:
 		// each must still see its own vCPU while all are published.
 		__atomic_add_fetch(&ctx.arrived, 1, __ATOMIC_SEQ_CST);
-		for (long spin = 0; spin < 20000000 && __atomic_load_n(&ctx.arrived, __ATOMIC_SEQ_CST) < ctx.online;
+		for (long spin = 0; spin < 2000000000L && __atomic_load_n(&ctx.arrived, __ATOMIC_SEQ_CST) < ctx.online;
 		     spin++)
 			asm volatile("" ::: "memory");
 		inside = inside && __atomic_load_n(&ctx.arrived, __ATOMIC_SEQ_CST) == ctx.online;
