@@ -553,6 +553,41 @@ bool guest_cpuid_from_table()
 	return true;
 }
 
+// Reads and writes outside every slot exit as KVM_EXIT_MMIO, decoded from
+// the instruction; a read completes into the right register on the next RUN.
+bool guest_mmio()
+{
+	Machine m;
+	EXPECT(m.start({
+		0xb8, 0x00, 0x20,                   // mov ax, 0x2000
+		0x8e, 0xd8,                         // mov ds, ax: data at 0x20000, beyond RAM
+		0xc6, 0x06, 0x10, 0x00, 0xab,       // mov byte [0x10], 0xab
+		0xa3, 0x12, 0x00,                   // mov [0x12], ax
+		0x8b, 0x1e, 0x20, 0x00,             // mov bx, [0x20]
+		0x66, 0x0f, 0xbe, 0x0e, 0x30, 0x00, // movsx ecx, byte [0x30]
+		0x89, 0xd8,                         // mov ax, bx
+		0xe7, 0xe9,                         // out 0xe9, ax
+		0x66, 0x89, 0xc8,                   // mov eax, ecx
+		0x66, 0xe7, 0xe9,                   // out 0xe9, eax
+		0xf4,                               // hlt
+	}));
+	auto mmio = [&](uint64_t addr, uint32_t len, bool write) {
+		return xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MMIO &&
+		       m.run->mmio.phys_addr == addr && m.run->mmio.len == len && m.run->mmio.is_write == write;
+	};
+	EXPECT(mmio(0x20010, 1, true) && m.run->mmio.data[0] == 0xab);
+	EXPECT(mmio(0x20012, 2, true) && m.run->mmio.data[0] == 0x00 && m.run->mmio.data[1] == 0x20);
+	EXPECT(mmio(0x20020, 2, false));
+	m.run->mmio.data[0] = 0xef;
+	m.run->mmio.data[1] = 0xbe;
+	EXPECT(mmio(0x20030, 1, false));
+	m.run->mmio.data[0] = 0x80;
+	EXPECT(m.expect_out(0xe9, 2) == 0xbeef);
+	EXPECT(m.expect_out(0xe9, 4) == 0xffffff80);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
 bool sregs_checked_like_kvm()
 {
 	Machine m;
@@ -838,6 +873,7 @@ int main(int argc, char **argv)
 		{"guest_port_io_and_hlt", guest_port_io_and_hlt},
 		{"guest_hypercall", guest_hypercall},
 		{"guest_cpuid_from_table", guest_cpuid_from_table},
+		{"guest_mmio", guest_mmio},
 		{"sregs_checked_like_kvm", sregs_checked_like_kvm},
 		{"guest_outside_memory", guest_outside_memory},
 		{"spinning_guest_stopped_by_signal", spinning_guest_stopped_by_signal},

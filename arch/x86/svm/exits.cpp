@@ -360,17 +360,4 @@ x86::CpuMode SvmVcpu::cpu_mode() const
 	return s.cs.attrib & (1u << 10) ? x86::CpuMode::Protected32 : x86::CpuMode::Protected16;
 }
 
-Status SvmVcpu::fetch(u8 *bytes, usize len, usize *fetched)
-{
-	const VmcbSave &s = vmcb_->save;
-	const u64 linear = segment_base(s.cs, 1) + s.rip;
-	// Stop at the first byte that cannot be read: an instruction may end
-	// right before a hole, and the decoder checks it has enough.
-	usize n = 0;
-	while (n < len && access_linear(linear + n, bytes + n, 1, false).ok())
-		n++;
-	*fetched = n;
-	return n ? Status() : fail(err::EFAULT);
-}
-
 } // namespace axvm::svm
