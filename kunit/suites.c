@@ -36,7 +36,9 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(exit_reason_construction) X(exit_reason_to_run_page) X(exit_reason_return_values)    \
 	X(memory_map_rejections) X(memory_map_slot_geometry) X(run_loop_exits)                 \
 	X(run_loop_immediate_exit) X(run_loop_failure) X(run_loop_migration)                   \
-	X(svm_guest_in_kernel)
+	X(svm_guest_in_kernel) X(mmio_decoder_long_mode) X(mmio_decoder_legacy_modes)            \
+	X(mmio_decoder_rejections) X(mmio_decoder_register_semantics)                          \
+	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)
 
 #define AXVM_DECLARE(name) void axvm_test_##name(struct kunit *test);
 AXVM_CASES(AXVM_DECLARE)
@@ -82,6 +84,20 @@ static struct kunit_case axvm_svm_guest_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_mmio_decoder_cases[] = {
+	KUNIT_CASE(axvm_test_mmio_decoder_long_mode),
+	KUNIT_CASE(axvm_test_mmio_decoder_legacy_modes),
+	KUNIT_CASE(axvm_test_mmio_decoder_rejections),
+	KUNIT_CASE(axvm_test_mmio_decoder_register_semantics),
+	{}
+};
+
+static struct kunit_case axvm_guest_walk_cases[] = {
+	KUNIT_CASE(axvm_test_guest_walk_unpaged_and_32bit),
+	KUNIT_CASE(axvm_test_guest_walk_pae_and_long),
+	{}
+};
+
 static struct kunit_suite axvm_vcpu_suite = { .name = "axvm_vcpu", .test_cases = axvm_vcpu_cases };
 static struct kunit_suite axvm_current_vcpu_suite = { .name = "axvm_current_vcpu",
 						      .test_cases = axvm_current_vcpu_cases };
@@ -90,11 +106,16 @@ static struct kunit_suite axvm_exit_reason_suite = { .name = "axvm_exit_reason",
 static struct kunit_suite axvm_memory_map_suite = { .name = "axvm_memory_map",
 						    .test_cases = axvm_memory_map_cases };
 static struct kunit_suite axvm_run_loop_suite = { .name = "axvm_run_loop", .test_cases = axvm_run_loop_cases };
+static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
+						      .test_cases = axvm_mmio_decoder_cases };
+static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
+						    .test_cases = axvm_guest_walk_cases };
 static struct kunit_suite axvm_svm_guest_suite = { .name = "axvm_svm_guest",
 						   .test_cases = axvm_svm_guest_cases };
 
 kunit_test_suites(&axvm_vcpu_suite, &axvm_current_vcpu_suite, &axvm_exit_reason_suite,
-		  &axvm_memory_map_suite, &axvm_run_loop_suite, &axvm_svm_guest_suite);
+		  &axvm_memory_map_suite, &axvm_run_loop_suite, &axvm_mmio_decoder_suite,
+		  &axvm_guest_walk_suite, &axvm_svm_guest_suite);
 
 MODULE_DESCRIPTION("KUnit suites for axvm's core");
 MODULE_LICENSE("GPL");
