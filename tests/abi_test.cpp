@@ -763,6 +763,18 @@ bool triple_fault_is_shutdown()
 	EXPECT(m.start({0x0f, 0x01, 0x1e, 0x00, 0x11, 0xcc}));
 	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SHUTDOWN);
 	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SHUTDOWN);
+	// New registers bring it back, like a reset: 0x1006 holds a HLT.
+	static_cast<uint8_t *>(m.mem)[0x1006] = 0xf4;
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0 && s.cs.base == 0xffff0000);
+	s.cs.base = 0;
+	s.cs.selector = 0;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+	axvm_regs regs{};
+	regs.rip = 0x1006;
+	regs.rflags = 2;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
 	return true;
 }
 

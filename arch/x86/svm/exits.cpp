@@ -78,6 +78,10 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	case kExitNpf:
 		return handle_npf();
 	case kExitShutdown:
+		// The VMCB is undefined after a shutdown intercept (APM 15.12):
+		// start over from reset state, and keep reporting the shutdown
+		// until userspace gives the vCPU new registers.
+		init_vmcb();
 		shut_down_ = true;
 		return ExitReason::system_down(SystemDownKind::TripleFault);
 	case kExitInvd:

@@ -91,6 +91,7 @@ void SvmVcpu::set_regs(const axvm_regs &r)
 	vmcb_->save.rip = r.rip;
 	vmcb_->save.rflags = r.rflags | x86::kRflagsFixed;
 	pending_ = Pending::None; // as in KVM: new registers cancel an unfinished read
+	shut_down_ = false;
 }
 
 void SvmVcpu::get_sregs(axvm_sregs &out) const
@@ -159,6 +160,7 @@ Status SvmVcpu::set_sregs(const axvm_sregs &in)
 	apic_base_ = in.apic_base;
 	// New control registers: translations cached under the old ones go.
 	vmcb_->control.tlb_control = tlb_flush_;
+	shut_down_ = false;
 	return Status();
 }
 

@@ -40,6 +40,18 @@ SvmVcpu::~SvmVcpu()
 
 Status SvmVcpu::setup()
 {
+	init_vmcb();
+	// FXSAVE image after FNINIT: FCW 0x37f, MXCSR 0x1f80 (SDM vol. 1, 10.5.1).
+	u8 *fx = static_cast<u8 *>(fpu_);
+	fx[0] = 0x7f, fx[1] = 0x03;
+	fx[24] = 0x80, fx[25] = 0x1f;
+	cpuid_.reset();
+	return Status();
+}
+
+void SvmVcpu::init_vmcb()
+{
+	*vmcb_ = Vmcb{};
 	VmcbControl &c = vmcb_->control;
 	// Everything that could reach host state or another guest exits: I/O
 	// and MSRs through the all-ones maps, the SVM instructions themselves,
@@ -62,14 +74,7 @@ Status SvmVcpu::setup()
 	c.n_cr3 = vm_.stage2()->root_phys();
 	tlb_flush_ = features().flush_by_asid ? kTlbFlushAsid : kTlbFlushAll;
 	seen_generation_ = vm_.stage2()->generation();
-
-	// FXSAVE image after FNINIT: FCW 0x37f, MXCSR 0x1f80 (SDM vol. 1, 10.5.1).
-	u8 *fx = static_cast<u8 *>(fpu_);
-	fx[0] = 0x7f, fx[1] = 0x03;
-	fx[24] = 0x80, fx[25] = 0x1f;
-	cpuid_.reset();
 	reset();
-	return Status();
 }
 
 Status SvmVcpu::bind(unsigned int cpu)

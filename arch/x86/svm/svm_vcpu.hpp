@@ -38,6 +38,7 @@ private:
 	void get_sregs(axvm_sregs &s) const;
 	Status set_sregs(const axvm_sregs &s);
 	void reset();
+	void init_vmcb(); // control area and reset state; also after a shutdown
 
 	// exits.cpp
 	Result<ExitReason> handle_exit();
@@ -68,7 +69,7 @@ private:
 	int cpu_ = -1;
 	u8 tlb_flush_ = kTlbFlushAll;
 	u64 seen_generation_ = 0;
-	bool shut_down_ = false; // a triple fault left the VMCB undefined
+	bool shut_down_ = false; // until userspace sets new registers
 	axvm_svm_gprs gprs_ = {};
 
 	Pending pending_ = Pending::None;
