@@ -113,6 +113,7 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	cp /bin/busybox "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init" "$dir/root/init"
 	cp "$out/abi_test" "$out/axvm" "$dir/root/axvm/"
+	cp -r "$out/guests" "$top/tests/expected" "$dir/root/axvm/"
 	cp "$moddir"/axvm*.ko "$dir/root/axvm/"
 	if [ -n "$kmods" ]; then # the kernel's own KVM, to test sharing SVM with it
 		mkdir -p "$dir/root/axvm/kvm"

@@ -2,7 +2,9 @@
 // axvm: the command-line tool for /dev/axvm.
 //
 //   axvm info    what the loaded module offers
+//   axvm run     run a flat guest image (tools/run.cpp)
 #include "client.hpp"
+#include "run.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -14,7 +16,13 @@ namespace {
 int usage(FILE *to)
 {
 	fprintf(to, "usage: axvm info\n"
-		    "  info   show the API version and capabilities of /dev/axvm\n");
+		    "       axvm run IMAGE [--mem SIZE] [--load ADDR] [--entry ADDR]\n"
+		    "                [--mode real|protected|protected-paging|long] [--device PATH] [--trace]\n"
+		    "  info   show the API version and capabilities of /dev/axvm\n"
+		    "  run    load IMAGE (a flat binary) at ADDR (default 0x10000) in SIZE of guest\n"
+		    "         memory (default 2M), start it at the entry (default: the load address)\n"
+		    "         in MODE (default real); serial (0x3f8) and port 0xe9 output go to\n"
+		    "         stdout, a summary of exits to stderr (each exit with --trace)\n");
 	return to == stderr ? 2 : 0;
 }
 
@@ -58,6 +66,8 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	if (!strcmp(argv[1], "info") && argc == 2)
 		return info();
+	if (!strcmp(argv[1], "run"))
+		return axvm::client::run_command(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return usage(stdout);
 	fprintf(stderr, "axvm: unknown command '%s'\n", argv[1]);
