@@ -102,6 +102,9 @@ note "== userspace tests"
 g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" \
 	-pthread -o "$out/abi_test" "$top/tests/abi_test.cpp" >"$out/abi_test.log" 2>&1
 record $? build.abi_test "see build/test/abi_test.log"
+gcc -O2 -Wall -Wextra -Werror -static -o "$out/kvm_classic" "$top/tests/kvm_classic.c" \
+	>"$out/kvm_classic.log" 2>&1
+record $? build.kvm_classic "see build/test/kvm_classic.log"
 make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
 record $? build.tools "see build/test/tools.log"
 
@@ -112,7 +115,7 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp /bin/busybox "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init" "$dir/root/init"
-	cp "$out/abi_test" "$out/axvm" "$dir/root/axvm/"
+	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$dir/root/axvm/"
 	cp -r "$out/guests" "$top/tests/expected" "$dir/root/axvm/"
 	cp "$moddir"/axvm*.ko "$dir/root/axvm/"
 	if [ -n "$kmods" ]; then # the kernel's own KVM, to test sharing SVM with it
