@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # axvm: `make` builds axvm.ko for the running kernel (or KDIR=...);
-# `make test` runs every test; `make tools` builds the userspace programs.
+# `make test` runs every test; `make tools` builds the userspace programs;
+# `make demo` shows a guest running under axvm inside QEMU.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 ARCH ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
@@ -20,4 +21,8 @@ tools:
 test:
 	tests/run-all.sh
 
-.PHONY: all module clean tools test
+# Boots an emulated SVM machine and runs a hello-world guest there.
+demo:
+	tests/demo.sh
+
+.PHONY: all module clean tools test demo
