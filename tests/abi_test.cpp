@@ -507,6 +507,28 @@ bool guest_port_io_and_hlt()
 	return true;
 }
 
+// REP INSB: one IN exit per element, each stored at ES:DI on the next RUN.
+bool guest_string_in()
+{
+	Machine m;
+	// mov di,0x2000; mov cx,3; mov dx,0x60; cld; rep insb; mov si,0x2000;
+	// mov cx,3; mov dx,0xe9; rep outsb; hlt
+	EXPECT(m.start({0xbf, 0x00, 0x20, 0xb9, 0x03, 0x00, 0xba, 0x60, 0x00, 0xfc, 0xf3, 0x6c, 0xbe, 0x00,
+			0x20, 0xb9, 0x03, 0x00, 0xba, 0xe9, 0x00, 0xf3, 0x6e, 0xf4}));
+	for (uint8_t c : {'a', 'b', 'c'}) {
+		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO);
+		EXPECT(m.run->io.direction == AXVM_EXIT_IO_IN && m.run->io.port == 0x60 && m.run->io.count == 1);
+		*m.io_data() = c;
+	}
+	for (uint8_t c : {'a', 'b', 'c'})
+		EXPECT(m.expect_out(0xe9, 1) == c);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(memcmp(static_cast<uint8_t *>(m.mem) + 0x2000, "abc", 3) == 0);
+	axvm_regs regs;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0 && regs.rcx == 0 && regs.rsi == 0x2003);
+	return true;
+}
+
 bool guest_hypercall()
 {
 	Machine m;
@@ -883,6 +905,7 @@ int main(int argc, char **argv)
 		{"bad_pointers", bad_pointers},
 		{"memory_regions", memory_regions},
 		{"guest_port_io_and_hlt", guest_port_io_and_hlt},
+		{"guest_string_in", guest_string_in},
 		{"guest_hypercall", guest_hypercall},
 		{"guest_cpuid_from_table", guest_cpuid_from_table},
 		{"guest_mmio", guest_mmio},
