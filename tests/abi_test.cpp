@@ -427,6 +427,20 @@ bool memory_regions()
 
 // ---- Guests: a real-mode machine with 64 KiB at guest address 0 ----
 
+// vCPU @fd starts in real mode at CS = 0, IP = @rip.
+bool real_mode_at(int fd, uint64_t rip)
+{
+	axvm_sregs sregs;
+	if (xioctl(fd, AXVM_GET_SREGS, (unsigned long)&sregs))
+		return false;
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	axvm_regs regs{};
+	regs.rip = rip;
+	regs.rflags = 2;
+	return !xioctl(fd, AXVM_SET_SREGS, (unsigned long)&sregs) && !xioctl(fd, AXVM_SET_REGS, (unsigned long)&regs);
+}
+
 struct Machine {
 	Fd dev{open_dev()};
 	Fd vm{-1}, vcpu{-1};
@@ -449,17 +463,7 @@ struct Machine {
 		if (vcpu < 0 || p == MAP_FAILED)
 			return false;
 		run = static_cast<axvm_run *>(p);
-		axvm_sregs sregs;
-		if (xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&sregs))
-			return false;
-		sregs.cs.base = 0;
-		sregs.cs.selector = 0;
-		if (xioctl(vcpu, AXVM_SET_SREGS, (unsigned long)&sregs))
-			return false;
-		axvm_regs regs{};
-		regs.rip = 0x1000;
-		regs.rflags = 2;
-		return xioctl(vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0;
+		return real_mode_at(vcpu, 0x1000);
 	}
 	~Machine()
 	{
@@ -667,15 +671,7 @@ bool add_vcpu(Machine &m, int id, uint64_t rip, Vcpu &v)
 	if (v.fd < 0 || p == MAP_FAILED)
 		return false;
 	v.run = static_cast<axvm_run *>(p);
-	axvm_sregs sregs;
-	if (xioctl(v.fd, AXVM_GET_SREGS, (unsigned long)&sregs))
-		return false;
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	axvm_regs regs{};
-	regs.rip = rip;
-	regs.rflags = 2;
-	return !xioctl(v.fd, AXVM_SET_SREGS, (unsigned long)&sregs) && !xioctl(v.fd, AXVM_SET_REGS, (unsigned long)&regs);
+	return real_mode_at(v.fd, rip);
 }
 
 bool pin_to_cpu(int cpu)
