@@ -57,6 +57,18 @@ public:
 			return_values[nr_return_values++] = value;
 	}
 
+	// Interrupts: whether a halt may block, whether a wake event waits.
+	bool blockable = false, wake_event = false;
+	int queued = 0;
+	bool can_block() const override { return blockable; }
+	bool has_wake_event() const override { return wake_event; }
+	int queue_interrupt(u32, bool) override
+	{
+		queued++;
+		wake_event = true;
+		return 0;
+	}
+
 private:
 	void note_current()
 	{

@@ -13,6 +13,7 @@ using axvm::test::FakeVcpu;
 namespace {
 
 struct Fixture {
+	bool halt_in_kernel = false;
 	FakeVcpu f;
 	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
 	RunLoop *loop = nullptr;
@@ -20,7 +21,11 @@ struct Fixture {
 	Fixture()
 	{
 		if (f.ok() && run && f.vcpu->setup().ok())
-			loop = new RunLoop(*f.vcpu, *run);
+			loop = new RunLoop(*f.vcpu, *run, halt_in_kernel);
+		if (loop && !loop->init()) {
+			delete loop;
+			loop = nullptr;
+		}
 	}
 	~Fixture()
 	{

@@ -38,7 +38,9 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(run_loop_immediate_exit) X(run_loop_failure) X(run_loop_migration)                   \
 	X(svm_guest_in_kernel) X(mmio_decoder_long_mode) X(mmio_decoder_legacy_modes)            \
 	X(mmio_decoder_rejections) X(mmio_decoder_register_semantics)                          \
-	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)
+	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)                              \
+	X(interrupts_queueing) X(interrupts_delivery_decisions) X(interrupts_blocked_edges)     \
+	X(interrupts_blocked_in_run_loop)
 
 #define AXVM_DECLARE(name) void axvm_test_##name(struct kunit *test);
 AXVM_CASES(AXVM_DECLARE)
@@ -98,6 +100,14 @@ static struct kunit_case axvm_guest_walk_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_interrupts_cases[] = {
+	KUNIT_CASE(axvm_test_interrupts_queueing),
+	KUNIT_CASE(axvm_test_interrupts_delivery_decisions),
+	KUNIT_CASE(axvm_test_interrupts_blocked_edges),
+	KUNIT_CASE(axvm_test_interrupts_blocked_in_run_loop),
+	{}
+};
+
 static struct kunit_suite axvm_vcpu_suite = { .name = "axvm_vcpu", .test_cases = axvm_vcpu_cases };
 static struct kunit_suite axvm_current_vcpu_suite = { .name = "axvm_current_vcpu",
 						      .test_cases = axvm_current_vcpu_cases };
@@ -110,12 +120,14 @@ static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_dec
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
 						    .test_cases = axvm_guest_walk_cases };
+static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
+						    .test_cases = axvm_interrupts_cases };
 static struct kunit_suite axvm_svm_guest_suite = { .name = "axvm_svm_guest",
 						   .test_cases = axvm_svm_guest_cases };
 
 kunit_test_suites(&axvm_vcpu_suite, &axvm_current_vcpu_suite, &axvm_exit_reason_suite,
 		  &axvm_memory_map_suite, &axvm_run_loop_suite, &axvm_mmio_decoder_suite,
-		  &axvm_guest_walk_suite, &axvm_svm_guest_suite);
+		  &axvm_guest_walk_suite, &axvm_interrupts_suite, &axvm_svm_guest_suite);
 
 MODULE_DESCRIPTION("KUnit suites for axvm's core");
 MODULE_LICENSE("GPL");

@@ -41,6 +41,10 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_SET_TSS_ADDR:
 	case AXVM_CAP_IMMEDIATE_EXIT:
 		return 1;
+	case AXVM_CAP_USER_NMI:
+	case AXVM_CAP_VCPU_EVENTS:
+	case AXVM_CAP_QUEUE_INTERRUPT:
+	case AXVM_CAP_HALT_IN_KERNEL:
 	case AXVM_CAP_EXT_CPUID:
 		return arch::backend() != arch::Backend::None;
 	case AXVM_CAP_NR_VCPUS:
@@ -100,4 +104,17 @@ extern "C" int axvm_core_vcpu_arch_ioctl(axvm_core_vcpu *vcpu, unsigned int cmd,
 	if (!claim)
 		return -err::EBUSY; // RUN is in progress on another thread
 	return loop->arch_ioctl(cmd, arg, size);
+}
+
+extern "C" int axvm_core_vcpu_queue_interrupt(axvm_core_vcpu *vcpu, axvm_u32 vector, int nmi)
+{
+	return to_loop(vcpu)->queue_interrupt(vector, nmi);
+}
+
+extern "C" int axvm_core_vm_enable_cap(axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0)
+{
+	if (cap != AXVM_CAP_HALT_IN_KERNEL || arg0 > 1)
+		return -err::EINVAL;
+	to_vm(vm)->set_halt_in_kernel(arg0);
+	return 0;
 }

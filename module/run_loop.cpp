@@ -5,6 +5,18 @@
 
 namespace axvm {
 
+RunLoop::~RunLoop()
+{
+	if (waitq_)
+		axvm_waitq_destroy(waitq_);
+}
+
+bool RunLoop::init()
+{
+	waitq_ = axvm_waitq_create();
+	return waitq_;
+}
+
 Status RunLoop::bind_here()
 {
 	const int here = static_cast<int>(axvm_this_cpu());
@@ -41,25 +53,75 @@ int RunLoop::run()
 	for (;;) {
 		if (run_.immediate_exit || axvm_signal_pending()) {
 			run_.exit_reason = AXVM_EXIT_INTR;
-			return -err::EINTR;
+			return exit_to_user(-err::EINTR);
 		}
 		axvm_cond_resched();
 
+		vcpu_.arch()->set_interrupt_window_request(run_.request_interrupt_window);
 		axvm_preempt_disable();
 		Status bound = bind_here();
-		Result<ExitReason> exit = bound.ok() ? vcpu_.run() : Result<ExitReason>(Error{bound.error()});
+		Result<ExitReason> exit = bound.ok() ? vcpu_.run(halt_in_kernel_) : Result<ExitReason>(Error{bound.error()});
 		axvm_preempt_enable();
 		if (!exit.ok())
 			return exit.error();
 
-		if (!exit_to_run(exit.value(), run_))
-			continue; // handled in the kernel: enter the guest again
+		if (vcpu_.state() == VcpuState::Blocked) {
+			const int woken = wait_for_event();
+			if (woken) {
+				run_.exit_reason = AXVM_EXIT_INTR;
+				return exit_to_user(woken);
+			}
+			continue;
+		}
+		if (!exit_to_run(exit.value(), run_)) {
+			// Handled in the kernel. KVM's userspace-irqchip flow: tell
+			// userspace as soon as the guest can take its interrupt.
+			if (run_.request_interrupt_window && vcpu_.arch()->ready_for_interrupt()) {
+				run_.exit_reason = AXVM_EXIT_IRQ_WINDOW_OPEN;
+				return exit_to_user(0);
+			}
+			continue; // enter the guest again
+		}
 		if (exit.value().needs_return_value()) {
 			pending_ = exit.value();
 			has_pending_ = true;
 		}
-		return 0;
+		return exit_to_user(0);
 	}
+}
+
+// Every return to userspace reports the interrupt state, as KVM does.
+int RunLoop::exit_to_user(int ret)
+{
+	vcpu_.arch()->fill_run_state(run_);
+	return ret;
+}
+
+int RunLoop::wait_for_event()
+{
+	int err = axvm_waitq_wait(waitq_, [](void *loop) -> int {
+		return static_cast<RunLoop *>(loop)->vcpu_.arch()->has_wake_event();
+	}, this);
+	Status s = vcpu_.wake(); // Blocked -> Ready, woken or interrupted
+	return s.ok() ? err : s.error();
+}
+
+int RunLoop::queue_interrupt(u32 vector, bool nmi)
+{
+	if (!vcpu_.arch())
+		return -err::ENODEV;
+	const int ret = vcpu_.arch()->queue_interrupt(vector, nmi);
+	if (ret)
+		return ret;
+	axvm_waitq_wake(waitq_);
+	// The backend's kick flag is set (with a full barrier) before this
+	// read: a vCPU entering on bound_cpu() after it sees the flag.
+	if (vcpu_.state() == VcpuState::Running) {
+		const int cpu = vcpu_.bound_cpu();
+		if (cpu >= 0)
+			axvm_kick_cpu(static_cast<unsigned int>(cpu));
+	}
+	return 0;
 }
 
 int RunLoop::arch_ioctl(unsigned int cmd, void *arg, usize size)

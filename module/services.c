@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/wait.h>
 #include <linux/smp.h>
 
 #include <axvm/boundary.h>
@@ -186,4 +187,44 @@ void axvm_write_lock(struct axvm_rwlock *lock)
 void axvm_write_unlock(struct axvm_rwlock *lock)
 {
 	write_unlock(&lock->lock);
+}
+
+struct axvm_waitq {
+	wait_queue_head_t head;
+};
+
+struct axvm_waitq *axvm_waitq_create(void)
+{
+	struct axvm_waitq *wq = kzalloc(sizeof(*wq), GFP_KERNEL_ACCOUNT);
+
+	if (wq)
+		init_waitqueue_head(&wq->head);
+	return wq;
+}
+
+void axvm_waitq_destroy(struct axvm_waitq *wq)
+{
+	kfree(wq);
+}
+
+int axvm_waitq_wait(struct axvm_waitq *wq, int (*cond)(void *arg), void *arg)
+{
+	return wait_event_interruptible(wq->head, cond(arg)) ? -EINTR : 0;
+}
+
+void axvm_waitq_wake(struct axvm_waitq *wq)
+{
+	wake_up_interruptible(&wq->head);
+}
+
+static void axvm_kick_noop(void *unused)
+{
+}
+
+void axvm_kick_cpu(unsigned int cpu)
+{
+	/* The interrupt itself is the point: the guest on @cpu exits. */
+	if (cpu != get_cpu() && cpu < nr_cpu_ids && cpu_online(cpu))
+		smp_call_function_single(cpu, axvm_kick_noop, NULL, 0);
+	put_cpu();
 }

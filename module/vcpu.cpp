@@ -40,7 +40,7 @@ Status Vcpu::bind()
 		const unsigned int cpu = axvm_this_cpu();
 		Status s = arch.bind(cpu);
 		if (s.ok())
-			bound_cpu_ = static_cast<int>(cpu);
+			__atomic_store_n(&bound_cpu_, static_cast<int>(cpu), __ATOMIC_SEQ_CST);
 		return s;
 	});
 }
@@ -49,18 +49,27 @@ Status Vcpu::unbind()
 {
 	return manipulate_arch_vcpu(VcpuState::Ready, VcpuState::Free, [this](ArchVcpu &arch) {
 		Status s = arch.unbind();
-		bound_cpu_ = kNotBound;
+		__atomic_store_n(&bound_cpu_, kNotBound, __ATOMIC_SEQ_CST);
 		return s;
 	});
 }
 
-Result<ExitReason> Vcpu::run()
+Result<ExitReason> Vcpu::run(bool block_on_halt)
 {
 	Status s = transition_state(VcpuState::Ready, VcpuState::Running);
 	if (!s.ok())
 		return Error{s.error()};
-	return manipulate_arch_vcpu(VcpuState::Running, VcpuState::Ready,
-				    [](ArchVcpu &arch) { return arch.run(); });
+	Result<ExitReason> exit = manipulate_arch_vcpu(VcpuState::Running, VcpuState::Running,
+						       [](ArchVcpu &arch) { return arch.run(); });
+	if (!exit.ok())
+		return exit;
+	// A halt the guest can be woken from (interrupts enabled) waits in
+	// the kernel: Running -> Blocked; every other exit: Running -> Ready.
+	const bool blocks = block_on_halt && exit.value().kind() == ExitKind::Halt && arch_->can_block();
+	s = blocks ? block() : transition_state(VcpuState::Running, VcpuState::Ready);
+	if (!s.ok())
+		return Error{s.error()};
+	return exit;
 }
 
 Status Vcpu::block()

@@ -78,6 +78,24 @@ static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 	return axvm_vcpu_arch_ioctl(vcpu, cmd, argp, size);
 }
 
+/* AXVM_QUEUE_INTERRUPT: any thread, no claim, also while RUN is in progress. */
+static long axvm_vcpu_queue_interrupt(struct axvm_vcpu *vcpu, struct axvm_queue_interrupt __user *argp)
+{
+	struct axvm_queue_interrupt q;
+	int err;
+
+	if (copy_from_user(&q, argp, sizeof(q)))
+		return -EFAULT;
+	if (q.flags & ~AXVM_QUEUE_NMI) {
+		pr_warn_ratelimited("QUEUE_INTERRUPT: unknown flags 0x%x\n", q.flags);
+		return -EINVAL;
+	}
+	err = axvm_core_vcpu_queue_interrupt(vcpu->core, q.vector, q.flags & AXVM_QUEUE_NMI);
+	if (err)
+		pr_warn_ratelimited("QUEUE_INTERRUPT vector %u: %d\n", q.vector, err);
+	return err;
+}
+
 static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct axvm_vcpu *vcpu = file->private_data;
@@ -91,6 +109,14 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_SET_CPUID2:
 	case AXVM_GET_CPUID2:
 		return axvm_vcpu_cpuid_ioctl(vcpu, cmd, (void __user *)arg);
+	case AXVM_INTERRUPT:
+	case AXVM_GET_VCPU_EVENTS:
+	case AXVM_SET_VCPU_EVENTS:
+		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_NMI:
+		return axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, NULL, 0);
+	case AXVM_QUEUE_INTERRUPT:
+		return axvm_vcpu_queue_interrupt(vcpu, (void __user *)arg);
 	case AXVM_RUN:
 		if (arg) {
 			pr_warn_ratelimited("RUN takes no argument\n");

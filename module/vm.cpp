@@ -50,8 +50,9 @@ Result<RunLoop *> Vm::create_vcpu(u32 id, axvm_run &run)
 		delete arch;
 		return fail(err::ENOMEM);
 	}
-	RunLoop *loop = new RunLoop(*vcpu, run);
-	if (!loop) {
+	RunLoop *loop = new RunLoop(*vcpu, run, halt_in_kernel_);
+	if (!loop || !loop->init()) {
+		delete loop;
 		delete vcpu;
 		return fail(err::ENOMEM);
 	}

@@ -48,6 +48,25 @@ static int axvm_vm_set_memory(struct axvm_vm *vm, void __user *argp)
 	return err;
 }
 
+static int axvm_vm_enable_cap(struct axvm_vm *vm, struct axvm_enable_cap __user *argp)
+{
+	struct axvm_enable_cap cap;
+	int err;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags) {
+		pr_warn_ratelimited("ENABLE_CAP: flags must be 0\n");
+		return -EINVAL;
+	}
+	mutex_lock(&vm->lock);
+	err = axvm_core_vm_enable_cap(vm->core, cap.cap, cap.args[0]);
+	mutex_unlock(&vm->lock);
+	if (err)
+		pr_warn_ratelimited("ENABLE_CAP %u (arg %llu): not an axvm capability\n", cap.cap, cap.args[0]);
+	return err;
+}
+
 static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct axvm_vm *vm = file->private_data;
@@ -63,6 +82,8 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return axvm_vm_set_memory(vm, (void __user *)arg);
 	case AXVM_CHECK_EXTENSION:
 		return axvm_core_check_extension(arg);
+	case AXVM_ENABLE_CAP:
+		return axvm_vm_enable_cap(vm, (void __user *)arg);
 	case AXVM_SET_TSS_ADDR:
 		return 0; /* VMX without unrestricted guest needs it; axvm never does */
 	default:

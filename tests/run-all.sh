@@ -105,6 +105,8 @@ record $? build.abi_test "see build/test/abi_test.log"
 gcc -O2 -Wall -Wextra -Werror -static -o "$out/kvm_classic" "$top/tests/kvm_classic.c" \
 	>"$out/kvm_classic.log" 2>&1
 record $? build.kvm_classic "see build/test/kvm_classic.log"
+gcc -O2 -Wall -Wextra -Werror -static -o "$out/kvm_irq" "$top/tests/kvm_irq.c" >"$out/kvm_irq.log" 2>&1
+record $? build.kvm_irq "see build/test/kvm_irq.log"
 make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
 record $? build.tools "see build/test/tools.log"
 
@@ -115,7 +117,7 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp /bin/busybox "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init" "$dir/root/init"
-	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$dir/root/axvm/"
+	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$out/kvm_irq" "$dir/root/axvm/"
 	cp -r "$out/guests" "$top/tests/expected" "$dir/root/axvm/"
 	cp "$moddir"/axvm*.ko "$dir/root/axvm/"
 	if [ -n "$kmods" ]; then # the kernel's own KVM, to test sharing SVM with it

@@ -7,6 +7,8 @@
 #include "exit_reason.hpp"
 #include "result.hpp"
 
+struct axvm_run;
+
 namespace axvm {
 
 class ArchVcpu {
@@ -27,6 +29,24 @@ public:
 	// GET/SET_SREGS, SET_CPUID2). @arg holds @size bytes copied from and
 	// back to userspace. Called Free or Ready, never while Running.
 	virtual int arch_ioctl(unsigned int /*cmd*/, void * /*arg*/, usize /*size*/) { return -err::ENOTTY; }
+
+	// ---- Interrupts (the defaults: a backend without them) ----
+	// Before each entry: userspace wants KVM_EXIT_IRQ_WINDOW_OPEN as soon
+	// as the guest can take an interrupt.
+	virtual void set_interrupt_window_request(bool /*wanted*/) {}
+	// The guest can take an interrupt now and none is waiting for it.
+	virtual bool ready_for_interrupt() const { return false; }
+	// After each exit to userspace: the run page's if_flag,
+	// ready_for_interrupt_injection, cr8 and apic_base.
+	virtual void fill_run_state(axvm_run & /*run*/) const {}
+	// A halted guest can be woken by an interrupt (x86: RFLAGS.IF is set).
+	virtual bool can_block() const { return false; }
+	// Something is queued that a blocked vCPU must wake up for.
+	virtual bool has_wake_event() const { return false; }
+	// From any thread: queue @vector (or an NMI) for the next entry and
+	// make a racing entry give up (the caller then kicks the CPU). 0,
+	// -EINVAL for a bad vector, -ENOTTY without interrupt support.
+	virtual int queue_interrupt(u32 /*vector*/, bool /*nmi*/) { return -err::ENOTTY; }
 };
 
 } // namespace axvm

@@ -92,6 +92,17 @@ void axvm_read_unlock(struct axvm_rwlock *lock);
 void axvm_write_lock(struct axvm_rwlock *lock);
 void axvm_write_unlock(struct axvm_rwlock *lock);
 
+/* A wait queue a vCPU thread sleeps on while its vCPU is Blocked. */
+struct axvm_waitq;
+struct axvm_waitq *axvm_waitq_create(void);
+void axvm_waitq_destroy(struct axvm_waitq *wq);
+/* Sleeps until cond(arg) is true (0) or a signal is pending (-EINTR). */
+int axvm_waitq_wait(struct axvm_waitq *wq, int (*cond)(void *arg), void *arg);
+void axvm_waitq_wake(struct axvm_waitq *wq);
+/* Interrupts @cpu (if it is not this one) so that a guest running there
+ * exits; returns at once. Process context. */
+void axvm_kick_cpu(unsigned int cpu);
+
 /* Long-term pinned userspace pages backing one guest memory slot. */
 struct axvm_pinned;
 int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable,
@@ -138,6 +149,10 @@ int axvm_core_vcpu_run(struct axvm_core_vcpu *vcpu);
  * command the backend does not know, -EBUSY while another thread runs it. */
 int axvm_core_vcpu_arch_ioctl(struct axvm_core_vcpu *vcpu, unsigned int cmd, void *arg,
 			      axvm_usize size);
+/* AXVM_QUEUE_INTERRUPT: from any thread, also during RUN. */
+int axvm_core_vcpu_queue_interrupt(struct axvm_core_vcpu *vcpu, axvm_u32 vector, int nmi);
+/* AXVM_ENABLE_CAP on a VM fd; 0 or -EINVAL. */
+int axvm_core_vm_enable_cap(struct axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0);
 /* KVM_GET_SUPPORTED_CPUID into @cpuid with room for @max entries: 0,
  * -E2BIG with cpuid->nent set to the count needed, or -ENODEV. */
 int axvm_core_supported_cpuid(struct axvm_cpuid2 *cpuid, axvm_u32 max);

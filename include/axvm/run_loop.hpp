@@ -18,7 +18,14 @@ u64 read_return_value(const ExitReason &exit, const axvm_run &run);
 
 class RunLoop {
 public:
-	RunLoop(Vcpu &vcpu, axvm_run &run) : vcpu_(vcpu), run_(run) {}
+	// @halt_in_kernel: the VM's AXVM_CAP_HALT_IN_KERNEL setting.
+	RunLoop(Vcpu &vcpu, axvm_run &run, const bool &halt_in_kernel = kNoHaltInKernel)
+		: vcpu_(vcpu), run_(run), halt_in_kernel_(halt_in_kernel)
+	{
+	}
+	~RunLoop();
+	// The wait queue for Blocked; false if it could not be allocated.
+	bool init();
 
 	Vcpu &vcpu() { return vcpu_; }
 
@@ -29,12 +36,23 @@ public:
 	// The backend's register ioctls; the caller holds the claim.
 	int arch_ioctl(unsigned int cmd, void *arg, usize size);
 
+	// From any thread: queue an interrupt and get the vCPU to take it,
+	// waking it if Blocked, forcing it out of the guest if Running.
+	int queue_interrupt(u32 vector, bool nmi);
+
 private:
 	// Ready on the CPU we are on: re-binds a vCPU whose thread migrated.
 	Status bind_here();
 
+	// Blocked: sleep until the backend has an event; then Blocked -> Ready.
+	int wait_for_event();
+	int exit_to_user(int ret);
+
+	static constexpr bool kNoHaltInKernel = false;
 	Vcpu &vcpu_;
 	axvm_run &run_;
+	const bool &halt_in_kernel_;
+	axvm_waitq *waitq_ = nullptr;
 	ExitReason pending_ = ExitReason::nothing(); // read awaiting its value
 	bool has_pending_ = false;
 };

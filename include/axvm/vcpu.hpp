@@ -2,7 +2,7 @@
 // The vCPU state machine, kept exactly as the seed (axvcpu) defines it:
 //
 //   Created -setup-> Free -bind-> Ready -run-> Running -exit-> Ready
-//   Running -> Blocked -> Ready;  Ready -unbind-> Free
+//   Running -block-> Blocked -wake-> Ready;  Ready -unbind-> Free
 //
 // Every operation names the state it needs and the state it leaves; an
 // operation attempted from any other state, or failing inside, leaves the
@@ -34,7 +34,8 @@ public:
 	VcpuState state() const { return __atomic_load_n(&state_, __ATOMIC_ACQUIRE); }
 	ArchVcpu *arch() const { return arch_; }
 	// The CPU the vCPU is bound to while Ready/Running, else kNotBound.
-	int bound_cpu() const { return bound_cpu_; }
+	// Read from other threads (kicks), hence atomic.
+	int bound_cpu() const { return __atomic_load_n(&bound_cpu_, __ATOMIC_SEQ_CST); }
 
 	// Exclusive use of the vCPU by one thread; false if another holds it.
 	bool try_claim() { return !__atomic_exchange_n(&claimed_, true, __ATOMIC_ACQUIRE); }
@@ -90,7 +91,9 @@ public:
 	Status setup();           // Created -> Free
 	Status bind();            // Free -> Ready, on the CPU we are on
 	Status unbind();          // Ready -> Free
-	Result<ExitReason> run(); // Ready -> Running -> Ready
+	// Ready -> Running -> Ready, or -> Blocked for a halt the guest can be
+	// woken from when @block_on_halt (then wake() brings it back to Ready).
+	Result<ExitReason> run(bool block_on_halt = false);
 	Status block();           // Running -> Blocked
 	Status wake();            // Blocked -> Ready
 

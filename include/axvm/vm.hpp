@@ -33,10 +33,15 @@ public:
 	const MemoryMap &memory() const { return memory_; }
 	Stage2 *stage2() const { return stage2_; }
 
+	// AXVM_CAP_HALT_IN_KERNEL; set before vCPUs run (the VM lock serializes it).
+	bool halt_in_kernel() const { return halt_in_kernel_; }
+	void set_halt_in_kernel(bool on) { halt_in_kernel_ = on; }
+
 private:
 	Stage2 *stage2_ = nullptr; // owned
 	RunLoop *vcpus_[kMaxVcpus] = {}; // each owns its Vcpu
 	u32 nr_vcpus_ = 0;
+	bool halt_in_kernel_ = false;
 	MemoryMap memory_;
 };
 

@@ -45,6 +45,7 @@ typedef unsigned long long __u64;
 #define AXVM_CREATE_VCPU           _IO(AXVMIO, 0x41) /* arg: vCPU id */
 #define AXVM_SET_USER_MEMORY_REGION _IOW(AXVMIO, 0x46, struct axvm_userspace_memory_region)
 #define AXVM_SET_TSS_ADDR          _IO(AXVMIO, 0x47) /* accepted and ignored: SVM needs no TSS */
+#define AXVM_ENABLE_CAP            _IOW(AXVMIO, 0xa3, struct axvm_enable_cap) /* axvm's own caps only */
 
 /* vCPU fd */
 #define AXVM_RUN                   _IO(AXVMIO, 0x80)
@@ -54,6 +55,21 @@ typedef unsigned long long __u64;
 #define AXVM_SET_SREGS             _IOW(AXVMIO, 0x84, struct axvm_sregs)
 #define AXVM_SET_CPUID2            _IOW(AXVMIO, 0x90, struct axvm_cpuid2)
 #define AXVM_GET_CPUID2            _IOWR(AXVMIO, 0x91, struct axvm_cpuid2)
+#define AXVM_INTERRUPT             _IOW(AXVMIO, 0x86, struct axvm_interrupt)
+#define AXVM_NMI                   _IO(AXVMIO, 0x9a)
+#define AXVM_GET_VCPU_EVENTS       _IOR(AXVMIO, 0x9f, struct axvm_vcpu_events)
+#define AXVM_SET_VCPU_EVENTS       _IOW(AXVMIO, 0xa0, struct axvm_vcpu_events)
+
+/*
+ * axvm's own ioctls: their own type byte, so that no future KVM number can
+ * ever mean something else on /dev/axvm.
+ */
+#define AXVM_OWN_IO 0xA7
+
+/* vCPU fd, from any thread, also while another thread is inside RUN:
+ * queue an interrupt (or an NMI) and get the vCPU out of the guest so that
+ * it is delivered at the next entry, without an exit to userspace. */
+#define AXVM_QUEUE_INTERRUPT       _IOW(AXVM_OWN_IO, 0x01, struct axvm_queue_interrupt)
 
 /* Capabilities (KVM_CAP_* numbers) that CHECK_EXTENSION answers non-zero. */
 #define AXVM_CAP_USER_MEMORY   3
@@ -63,7 +79,16 @@ typedef unsigned long long __u64;
 #define AXVM_CAP_NR_MEMSLOTS   10
 #define AXVM_CAP_MAX_VCPUS     66
 #define AXVM_CAP_MAX_VCPU_ID   128
+#define AXVM_CAP_USER_NMI      22
+#define AXVM_CAP_VCPU_EVENTS   41
 #define AXVM_CAP_IMMEDIATE_EXIT 136
+
+/* axvm's own capabilities, far above KVM's numbers. */
+#define AXVM_CAP_QUEUE_INTERRUPT 0x10001 /* AXVM_QUEUE_INTERRUPT */
+/* VM: with AXVM_ENABLE_CAP (args[0] = 1), a guest HLT with interrupts
+ * enabled blocks in the kernel until an interrupt is queued, instead of
+ * exiting with KVM_EXIT_HLT. Off by default: the KVM flow is unchanged. */
+#define AXVM_CAP_HALT_IN_KERNEL  0x10002
 
 /* x86 registers (KVM_GET/SET_REGS, KVM_GET/SET_SREGS). */
 struct axvm_regs {
@@ -118,6 +143,65 @@ struct axvm_cpuid2 {
 	__u32 nent;
 	__u32 padding;
 	struct axvm_cpuid_entry2 entries[];
+};
+
+/* Interrupts (KVM_INTERRUPT, KVM_GET/SET_VCPU_EVENTS). */
+struct axvm_interrupt {
+	__u32 irq; /* vector */
+};
+
+#define AXVM_VCPUEVENT_VALID_NMI_PENDING 0x00000001
+#define AXVM_VCPUEVENT_VALID_SIPI_VECTOR 0x00000002
+#define AXVM_VCPUEVENT_VALID_SHADOW      0x00000004
+
+struct axvm_vcpu_events {
+	struct {
+		__u8 injected;
+		__u8 nr;
+		__u8 has_error_code;
+		__u8 pending;
+		__u32 error_code;
+	} exception;
+	struct {
+		__u8 injected;
+		__u8 nr;
+		__u8 soft;
+		__u8 shadow; /* in the one-instruction shadow of STI or MOV SS */
+	} interrupt;
+	struct {
+		__u8 injected;
+		__u8 pending;
+		__u8 masked;
+		__u8 pad;
+	} nmi;
+	__u32 sipi_vector;
+	__u32 flags; /* AXVM_VCPUEVENT_VALID_*; SMM and payloads are not supported */
+	struct {
+		__u8 smm;
+		__u8 pending;
+		__u8 smm_inside_nmi;
+		__u8 latched_init;
+	} smi;
+	struct {
+		__u8 pending;
+	} triple_fault;
+	__u8 reserved[26];
+	__u8 exception_has_payload;
+	__u64 exception_payload;
+};
+
+#define AXVM_QUEUE_NMI (1u << 0)
+
+struct axvm_queue_interrupt {
+	__u32 vector; /* 32-255; ignored with AXVM_QUEUE_NMI */
+	__u32 flags;  /* AXVM_QUEUE_*; others must be 0 */
+};
+
+struct axvm_enable_cap {
+	__u32 cap;
+	__u32 flags; /* must be 0 */
+	__u64 args[4];
+	__u8 pad[64];
 };
 
 /* Guest memory (KVM_SET_USER_MEMORY_REGION). memory_size 0 deletes the slot. */

@@ -8,6 +8,7 @@
  * context (APM 15.17); after the exit GIF is set with IF clear, and the
  * interrupt is taken by the host when local_irq_enable() runs.
  */
+#include <linux/compiler.h>
 #include <linux/irqflags.h>
 #include <linux/preempt.h>
 #include <asm/debugreg.h>
@@ -45,6 +46,14 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 		local_irq_enable();
 		kernel_fpu_end();
 		return -EIO;
+	}
+	/* An interrupt queued after the vCPU decided what to inject: go back
+	 * and decide again. A later one finds GIF clear and IF set, so its
+	 * kick IPI makes the guest exit at once. */
+	if (READ_ONCE(*e->kick)) {
+		local_irq_enable();
+		kernel_fpu_end();
+		return AXVM_SVM_KICKED;
 	}
 	/* A stage-2 change since this vCPU last entered: flush its ASID
 	 * (see Stage2::invalidate for why this happens with interrupts off). */

@@ -28,10 +28,13 @@ struct axvm_svm_entry {
 	axvm_u8 tlb_flush;	   /* the value that flushes this guest's ASID */
 	const axvm_u64 *stage2_generation; /* Stage2::generation() */
 	axvm_u64 *seen_generation;	   /* the vCPU's copy at its last entry */
+	const axvm_u32 *kick;		   /* set: an interrupt was queued since the vCPU decided */
 };
 
 /* Enters the guest once: 0 after a #VMEXIT (the exit code is in the VMCB),
+ * AXVM_SVM_KICKED if it gave up before VMRUN because *kick was set,
  * -EIO if SVM was switched off under us or an SVM instruction faulted. */
+#define AXVM_SVM_KICKED 1
 int axvm_svm_enter(struct axvm_svm_entry *entry);
 
 /* vmrun.S: VMSAVE host, VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host.

@@ -22,6 +22,8 @@ u8 io_segment(u64 info) { return (info >> 10) & 7; }
 u16 io_port(u64 info) { return static_cast<u16>(info >> 16); }
 
 // NPF EXITINFO1 (APM 15.25.6): the #PF error code plus where it happened.
+constexpr u32 kMsrX2apicIcr = 0x830;
+
 constexpr u64 kNpfWrite = 1u << 1, kNpfFetch = 1u << 4, kNpfInGuestWalk = 1ull << 33;
 
 Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
@@ -55,6 +57,11 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	case kExitInit:
 		// Taken by the host once GIF is set again (entry.c).
 		return ExitReason::external_interrupt(0);
+	case kExitVintr:
+	case kExitIret:
+		// The interrupt window opened / an NMI handler returns: the next
+		// entry decides again (interrupts.cpp).
+		return ExitReason::nothing();
 	case kExitHlt:
 		return skip(1, ExitReason::halt());
 	case kExitCpuid:
@@ -283,6 +290,14 @@ Result<ExitReason> SvmVcpu::handle_msr()
 		}
 		s.g_pat = value;
 		return skip(2, ExitReason::nothing());
+	}
+	if (write && msr == kMsrX2apicIcr) {
+		// x2APIC ICR (Intel SDM vol. 3A, 11.12.9): destination 63:32,
+		// shorthand 19:18 (1 self, 2 all, 3 all but self), vector 7:0.
+		// target_aux carries delivery mode 10:8 and destination mode 11.
+		const u64 shorthand = (value >> 18) & 3;
+		return skip(2, ExitReason::send_ipi(value >> 32, (value >> 8) & 0xf, shorthand >= 2,
+						    shorthand == 1 || shorthand == 2, value & 0xff));
 	}
 	if (write)
 		return skip(2, ExitReason::sys_reg_write(msr, value));

@@ -102,6 +102,7 @@ Result<ExitReason> SvmVcpu::run()
 {
 	if (shut_down_)
 		return ExitReason::system_down(SystemDownKind::TripleFault);
+	prepare_injection();
 	axvm_svm_entry entry = {
 		.vmcb_pa = vmcb_pa_,
 		.host_save_pa = host_save_pa(static_cast<unsigned>(cpu_)),
@@ -111,12 +112,17 @@ Result<ExitReason> SvmVcpu::run()
 		.tlb_flush = tlb_flush_,
 		.stage2_generation = vm_.stage2()->generation_ptr(),
 		.seen_generation = &seen_generation_,
+		.kick = events_.kick_flag(),
 	};
-	if (!entry.host_save_pa || axvm_svm_enter(&entry)) {
+	const int entered = entry.host_save_pa ? axvm_svm_enter(&entry) : -err::EIO;
+	if (entered == AXVM_SVM_KICKED)
+		return ExitReason::nothing(); // decide again with the new interrupt
+	if (entered) {
 		axvm_log(AXVM_LOG_ERR, "VMRUN impossible on CPU %d: SVM was switched off under axvm", cpu_);
 		return fail(err::EIO);
 	}
 	vmcb_->control.tlb_control = kTlbFlushNothing;
+	after_exit_interrupts();
 	return handle_exit();
 }
 
@@ -191,6 +197,16 @@ int SvmVcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		return cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size).error();
 	case AXVM_GET_CPUID2:
 		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size).error();
+	case AXVM_INTERRUPT:
+		return events_.set_user_interrupt(static_cast<const axvm_interrupt *>(arg)->irq);
+	case AXVM_NMI:
+		events_.queue_nmi();
+		return 0;
+	case AXVM_GET_VCPU_EVENTS:
+		get_events(*static_cast<axvm_vcpu_events *>(arg));
+		return 0;
+	case AXVM_SET_VCPU_EVENTS:
+		return set_events(*static_cast<const axvm_vcpu_events *>(arg)).error();
 	default:
 		return -err::ENOTTY;
 	}

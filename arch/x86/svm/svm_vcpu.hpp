@@ -7,6 +7,7 @@
 #include <axvm/vm.hpp>
 
 #include "../cpuid.hpp"
+#include "../interrupts.hpp"
 #include "../mmio_decoder.hpp"
 #include "entry.h"
 #include "vmcb.hpp"
@@ -26,6 +27,13 @@ public:
 	void set_return_value(u64 value) override;
 	int arch_ioctl(unsigned int cmd, void *arg, usize size) override;
 
+	void set_interrupt_window_request(bool wanted) override { window_requested_ = wanted; }
+	bool ready_for_interrupt() const override;
+	void fill_run_state(axvm_run &run) const override;
+	bool can_block() const override;
+	bool has_wake_event() const override;
+	int queue_interrupt(u32 vector, bool nmi) override;
+
 private:
 	explicit SvmVcpu(Vm &vm) : vm_(vm) {}
 
@@ -39,6 +47,13 @@ private:
 	Status set_sregs(const axvm_sregs &s);
 	void reset();
 	void init_vmcb(); // control area and reset state; also after a shutdown
+
+	// interrupts.cpp
+	x86::GuestInterruptState interrupt_state() const;
+	void prepare_injection();
+	void after_exit_interrupts();
+	void get_events(axvm_vcpu_events &e) const;
+	Status set_events(const axvm_vcpu_events &e);
 
 	// exits.cpp
 	Result<ExitReason> handle_exit();
@@ -80,6 +95,11 @@ private:
 
 	u64 dr_[4] = {}, dr6_ = 0xffff0ff0, dr7_ = 0x400; // shadows: the guest never owns debug registers
 	x86::CpuidTable cpuid_;
+	x86::PendingEvents events_;
+	bool window_requested_ = false; // userspace's request_interrupt_window
+	bool nmi_masked_ = false;       // an injected NMI's handler has not returned
+	bool iret_seen_ = false;        // ... it is returning: unmask once RIP moves on
+	u64 iret_rip_ = 0;
 	u64 apic_base_ = 0; // stored for GET_SREGS; axvm emulates no local APIC
 };
 

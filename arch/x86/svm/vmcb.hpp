@@ -106,8 +106,10 @@ enum : u32 {
 	kInterceptNmi = 1u << 1,
 	kInterceptSmi = 1u << 2,
 	kInterceptInit = 1u << 3,
+	kInterceptVintr = 1u << 4,
 	kInterceptCpuid = 1u << 18,
 	kInterceptRsm = 1u << 19,
+	kInterceptIret = 1u << 20,
 	kInterceptInvd = 1u << 22,
 	kInterceptHlt = 1u << 24,
 	kInterceptInvlpga = 1u << 26,
@@ -143,8 +145,10 @@ enum : u64 {
 	kExitNmi = 0x61,
 	kExitSmi = 0x62,
 	kExitInit = 0x63,
+	kExitVintr = 0x64,
 	kExitCpuid = 0x72,
 	kExitRsm = 0x73,
+	kExitIret = 0x74,
 	kExitInvd = 0x76,
 	kExitHlt = 0x78,
 	kExitInvlpga = 0x7a,
@@ -178,12 +182,22 @@ enum : u8 {
 
 // EVENTINJ / EXITINTINFO (APM 15.20): vector 7:0, type 10:8, EV 11, V 31.
 enum : u64 {
+	kEventTypeIntr = 0ull << 8,
+	kEventTypeNmi = 2ull << 8,
 	kEventTypeException = 3ull << 8,
+	kEventTypeSoftInt = 4ull << 8,
+	kEventTypeMask = 7ull << 8,
 	kEventErrorValid = 1ull << 11,
 	kEventValid = 1ull << 31,
 };
 
-constexpr u64 kIntVIntrMasking = 1ull << 24; // int_control: guest IF/TPR are virtual
+// int_control (APM 15.21.1): V_TPR 3:0, V_IRQ 8, V_INTR_PRIO 19:16,
+// V_IGN_TPR 20, V_INTR_MASKING 24 (guest IF/TPR are virtual).
+constexpr u64 kIntVIrq = 1ull << 8;
+constexpr u64 kIntVIntrPrioMax = 0xfull << 16;
+constexpr u64 kIntVIgnTpr = 1ull << 20;
+constexpr u64 kIntVIntrMasking = 1ull << 24;
+constexpr u64 kIntStateShadow = 1ull << 0; // int_state: STI/MOV SS shadow
 constexpr u64 kNpEnable = 1ull << 0;
 
 // Segment attributes in VMCB form (APM 15.5.1).

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+// Interrupt and NMI delivery on SVM: EVENTINJ for the event itself, a
+// virtual interrupt (V_IRQ) with the VINTR intercept as the "interrupt
+// window" (the CPU exits as soon as the guest could take an interrupt),
+// EXITINTINFO for events an exit interrupted, and the IRET intercept to
+// learn when an NMI handler returns (AMD APM vol. 2, 15.20 and 15.21).
+#include "svm_vcpu.hpp"
+
+#include "../x86.hpp"
+
+namespace axvm::svm {
+
+namespace {
+constexpr u64 kRflagsIf = 1ull << 9;
+constexpr u8 kNmiVector = 2;
+} // namespace
+
+x86::GuestInterruptState SvmVcpu::interrupt_state() const
+{
+	return x86::GuestInterruptState{
+		.if_flag = (vmcb_->save.rflags & kRflagsIf) != 0,
+		.shadow = (vmcb_->control.int_state & kIntStateShadow) != 0,
+		.nmi_masked = nmi_masked_,
+		.event_in_flight = (vmcb_->control.event_inj & kEventValid) != 0,
+	};
+}
+
+// Right before an entry: inject what may be injected, or open the window.
+void SvmVcpu::prepare_injection()
+{
+	VmcbControl &c = vmcb_->control;
+	events_.clear_kick(); // from here, a new interrupt makes the entry give up
+	c.int_control &= ~(kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr);
+	c.intercept_misc1 &= ~kInterceptVintr;
+	switch (events_.decide(interrupt_state(), window_requested_)) {
+	case x86::Delivery::Nmi:
+		c.event_inj = kNmiVector | kEventTypeNmi | kEventValid;
+		events_.take_nmi();
+		nmi_masked_ = true;
+		c.intercept_misc1 |= kInterceptIret;
+		break;
+	case x86::Delivery::Interrupt: {
+		const int vector = events_.next_interrupt();
+		c.event_inj = static_cast<u64>(vector) | kEventTypeIntr | kEventValid;
+		events_.take_interrupt(vector);
+		break;
+	}
+	case x86::Delivery::OpenWindow:
+		// A virtual interrupt nobody will take: the VINTR intercept fires
+		// the moment the guest could take it (IF set, no shadow).
+		c.int_control |= kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr;
+		c.intercept_misc1 |= kInterceptVintr;
+		break;
+	case x86::Delivery::None:
+		break;
+	}
+}
+
+// Right after an exit, before handling it.
+void SvmVcpu::after_exit_interrupts()
+{
+	VmcbControl &c = vmcb_->control;
+	// EVENTINJ was consumed by the entry; an event the exit interrupted is
+	// in EXITINTINFO and goes in again (handle_exit), never lost.
+	c.event_inj = 0;
+	if (iret_seen_ && vmcb_->save.rip != iret_rip_) {
+		nmi_masked_ = false; // the IRET has executed
+		iret_seen_ = false;
+	}
+	if (c.exit_code == kExitIret) {
+		iret_seen_ = true;
+		iret_rip_ = vmcb_->save.rip;
+		c.intercept_misc1 &= ~kInterceptIret;
+	}
+}
+
+bool SvmVcpu::ready_for_interrupt() const { return events_.ready_for_user_interrupt(interrupt_state()); }
+
+void SvmVcpu::fill_run_state(axvm_run &run) const
+{
+	run.if_flag = (vmcb_->save.rflags & kRflagsIf) != 0;
+	run.ready_for_interrupt_injection = ready_for_interrupt();
+	run.cr8 = vmcb_->control.int_control & 0xf;
+	run.apic_base = apic_base_;
+}
+
+bool SvmVcpu::can_block() const { return vmcb_->save.rflags & kRflagsIf; }
+
+bool SvmVcpu::has_wake_event() const { return events_.interrupt_pending() || events_.nmi_pending(); }
+
+int SvmVcpu::queue_interrupt(u32 vector, bool nmi)
+{
+	if (!nmi)
+		return events_.queue(vector);
+	events_.queue_nmi();
+	events_.request_kick();
+	return 0;
+}
+
+// KVM_GET_VCPU_EVENTS: what is set up for injection, NMI state, shadow.
+void SvmVcpu::get_events(axvm_vcpu_events &e) const
+{
+	e = axvm_vcpu_events{};
+	const u64 inj = vmcb_->control.event_inj;
+	if (inj & kEventValid) {
+		const u64 type = inj & kEventTypeMask;
+		const u8 vector = inj & 0xff;
+		if (type == kEventTypeException) {
+			e.exception.injected = 1;
+			e.exception.nr = vector;
+			e.exception.has_error_code = (inj & kEventErrorValid) != 0;
+			e.exception.error_code = static_cast<u32>(inj >> 32);
+		} else if (type == kEventTypeNmi) {
+			e.nmi.injected = 1;
+		} else {
+			e.interrupt.injected = 1;
+			e.interrupt.nr = vector;
+			e.interrupt.soft = type == kEventTypeSoftInt;
+		}
+	}
+	e.interrupt.shadow = (vmcb_->control.int_state & kIntStateShadow) != 0;
+	e.nmi.pending = events_.nmi_pending();
+	e.nmi.masked = nmi_masked_;
+	e.flags = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SHADOW;
+}
+
+// KVM_SET_VCPU_EVENTS, with KVM's checks for what axvm supports.
+Status SvmVcpu::set_events(const axvm_vcpu_events &e)
+{
+	const u32 known = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SIPI_VECTOR |
+			  AXVM_VCPUEVENT_VALID_SHADOW;
+	if (e.flags & ~known) {
+		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: flags 0x%x not supported (SMM, payloads, triple fault)",
+			 e.flags);
+		return fail(err::EINVAL);
+	}
+	const int injected = e.exception.injected + e.interrupt.injected + e.nmi.injected;
+	if (injected > 1 || (e.exception.injected && e.exception.nr >= 32) || e.exception.nr >= 32 ||
+	    e.exception.has_error_code > 1) {
+		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: at most one injected event, exceptions below 32");
+		return fail(err::EINVAL);
+	}
+	u64 inj = 0;
+	if (e.exception.injected)
+		inj = e.exception.nr | kEventTypeException | kEventValid |
+		      (e.exception.has_error_code ? kEventErrorValid | static_cast<u64>(e.exception.error_code) << 32 : 0);
+	else if (e.interrupt.injected)
+		inj = e.interrupt.nr | (e.interrupt.soft ? kEventTypeSoftInt : kEventTypeIntr) | kEventValid;
+	else if (e.nmi.injected)
+		inj = kNmiVector | kEventTypeNmi | kEventValid;
+	vmcb_->control.event_inj = inj;
+	if (e.flags & AXVM_VCPUEVENT_VALID_NMI_PENDING)
+		events_.set_nmi_pending(e.nmi.pending);
+	nmi_masked_ = e.nmi.masked;
+	if (nmi_masked_)
+		vmcb_->control.intercept_misc1 |= kInterceptIret;
+	if (e.flags & AXVM_VCPUEVENT_VALID_SHADOW)
+		vmcb_->control.int_state = (vmcb_->control.int_state & ~kIntStateShadow) |
+					   (e.interrupt.shadow ? kIntStateShadow : 0);
+	return Status();
+}
+
+} // namespace axvm::svm

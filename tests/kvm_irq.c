@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A real-mode guest with its own interrupt handlers, driven the way a VMM
+ * with its interrupt controller in userspace drives KVM: the interrupt
+ * window, KVM_INTERRUPT and KVM_NMI. Written only against <linux/kvm.h>;
+ * the device path is its only argument. It prints one line per event, and
+ * the tests require the same lines from /dev/axvm and /dev/kvm.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MEM_SIZE 0x10000
+
+static const uint8_t main_code[] = {
+	0xfa,             /* 1000 cli */
+	0xb0, 'a',        /* 1001 mov al,'a' */
+	0xe6, 0xe9,       /* 1003 out 0xe9,al */
+	0xfb,             /* 1005 sti */
+	0x90,             /* 1006 nop: still in the STI shadow */
+	0xb0, 'b',        /* 1007 mov al,'b': the window opens here */
+	0xe6, 0xe9,       /* 1009 out 0xe9,al */
+	0xf4,             /* 100b hlt */
+	0xb0, 'c',        /* 100c */
+	0xe6, 0xe9,
+	0xf4,             /* 1010 hlt */
+	0xb0, 'd',        /* 1011 */
+	0xe6, 0xe9,
+	0xf4,             /* 1015 hlt */
+};
+/* push ax; mov al,C; out 0xe9,al; pop ax; iret */
+#define HANDLER(c) {0x50, 0xb0, c, 0xe6, 0xe9, 0x58, 0xcf}
+static const uint8_t irq_handler[] = HANDLER('I');
+static const uint8_t nmi_handler[] = HANDLER('N');
+
+static int vcpu;
+static struct kvm_run *run;
+
+static void ivt(uint8_t *mem, int vector, uint16_t offset)
+{
+	memcpy(mem + 4 * vector, &offset, 2); /* segment 0 */
+}
+
+/* RUN once and print what came back. */
+static int step(void)
+{
+	if (ioctl(vcpu, KVM_RUN, 0)) {
+		printf("RUN failed: %s\n", strerror(errno));
+		return -1;
+	}
+	struct kvm_regs regs;
+	ioctl(vcpu, KVM_GET_REGS, &regs);
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		printf("io '%c'", *((char *)run + run->io.data_offset));
+		break;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		printf("irq window open at 0x%llx", (unsigned long long)regs.rip);
+		break;
+	case KVM_EXIT_HLT:
+		printf("hlt");
+		break;
+	default:
+		printf("exit %u\n", run->exit_reason);
+		return -1;
+	}
+	printf(" if_flag=%u ready=%u\n", run->if_flag, run->ready_for_interrupt_injection);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: kvm_irq DEVICE\n");
+		return 2;
+	}
+	int dev = open(argv[1], O_RDWR | O_CLOEXEC);
+	int vm = dev < 0 ? -1 : ioctl(dev, KVM_CREATE_VM, 0);
+	uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (vm < 0 || mem == MAP_FAILED) {
+		printf("setup failed: %s\n", strerror(errno));
+		return 1;
+	}
+	memcpy(mem + 0x1000, main_code, sizeof(main_code));
+	memcpy(mem + 0x1100, irq_handler, sizeof(irq_handler));
+	memcpy(mem + 0x1200, nmi_handler, sizeof(nmi_handler));
+	ivt(mem, 0x20, 0x1100);
+	ivt(mem, 2, 0x1200);
+	struct kvm_userspace_memory_region region = {
+		.memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)mem,
+	};
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	int size = ioctl(dev, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) || vcpu < 0 || size <= 0) {
+		printf("setup failed: %s\n", strerror(errno));
+		return 1;
+	}
+	run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	struct kvm_sregs sregs;
+	ioctl(vcpu, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	struct kvm_regs regs = {.rip = 0x1000, .rflags = 2, .rsp = 0x8000};
+	if (run == MAP_FAILED || ioctl(vcpu, KVM_SET_SREGS, &sregs) || ioctl(vcpu, KVM_SET_REGS, &regs)) {
+		printf("setup failed: %s\n", strerror(errno));
+		return 1;
+	}
+
+	if (step())                                  /* 'a', interrupts off */
+		return 1;
+	run->request_interrupt_window = 1;           /* never while IF=0 or in the shadow */
+	if (step())
+		return 1;
+	run->request_interrupt_window = 0;
+	struct kvm_interrupt irq = {.irq = 0x20};
+	printf("KVM_INTERRUPT: %d\n", ioctl(vcpu, KVM_INTERRUPT, &irq));
+	for (int i = 0; i < 3; i++)                  /* 'I', 'b', hlt */
+		if (step())
+			return 1;
+	printf("KVM_INTERRUPT while halted: %d\n", ioctl(vcpu, KVM_INTERRUPT, &irq));
+	for (int i = 0; i < 3; i++)                  /* 'I', 'c', hlt */
+		if (step())
+			return 1;
+	printf("KVM_NMI: %d\n", ioctl(vcpu, KVM_NMI, 0));
+	for (int i = 0; i < 3; i++)                  /* 'N', 'd', hlt */
+		if (step())
+			return 1;
+	return 0;
+}
