@@ -44,7 +44,7 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	// An event (interrupt, exception) was being delivered when the exit
 	// came: deliver it again on the next entry (APM 15.7.2).
 	if (c.exit_int_info & kEventValid)
-		c.event_inj = c.exit_int_info;
+		reinject(c.exit_int_info);
 
 	const u64 code = c.exit_code;
 	if (code >= kExitReadDr0 && code < kExitReadDr0 + 0x20)

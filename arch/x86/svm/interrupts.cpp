@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-// Interrupt and NMI delivery on SVM: EVENTINJ for the event itself, a
-// virtual interrupt (V_IRQ) with the VINTR intercept as the "interrupt
-// window" (the CPU exits as soon as the guest could take an interrupt),
-// EXITINTINFO for events an exit interrupted, and the IRET intercept to
-// learn when an NMI handler returns (AMD APM vol. 2, 15.20 and 15.21).
+// Interrupt and NMI delivery on SVM (AMD APM vol. 2, 15.20 and 15.21):
+// - external interrupts go in as a virtual interrupt (V_IRQ with the
+//   vector): the CPU delivers it when the guest can take it and clears
+//   V_IRQ; one still set after the exit was not taken and stays pending.
+//   (EVENTINJ would do too, but QEMU's SVM delivers an EVENTINJ interrupt
+//   twice when it switches vCPUs at the wrong moment, and V_IRQ is what
+//   the hardware offers for exactly this.)
+// - NMIs and exceptions go in through EVENTINJ, and the IRET intercept
+//   tells when an NMI handler returns;
+// - V_IRQ without a vector taken, with the VINTR intercept, is the
+//   "interrupt window": the CPU exits as soon as the guest could take one;
+// - an event an exit interrupted (EXITINTINFO) goes in again.
 #include "svm_vcpu.hpp"
 
 #include "../x86.hpp"
@@ -21,7 +28,7 @@ x86::GuestInterruptState SvmVcpu::interrupt_state() const
 		.if_flag = (vmcb_->save.rflags & kRflagsIf) != 0,
 		.shadow = (vmcb_->control.int_state & kIntStateShadow) != 0,
 		.nmi_masked = nmi_masked_,
-		.event_in_flight = (vmcb_->control.event_inj & kEventValid) != 0,
+		.event_in_flight = (vmcb_->control.event_inj & kEventValid) != 0 || virq_vector_ >= 0,
 	};
 }
 
@@ -30,7 +37,9 @@ void SvmVcpu::prepare_injection()
 {
 	VmcbControl &c = vmcb_->control;
 	events_.clear_kick(); // from here, a new interrupt makes the entry give up
-	c.int_control &= ~(kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr);
+	if (virq_vector_ >= 0)
+		return; // an interrupt is set up and not taken yet: leave it
+	c.int_control &= ~(kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | kIntVIntrVector);
 	c.intercept_misc1 &= ~kInterceptVintr;
 	switch (events_.decide(interrupt_state(), window_requested_)) {
 	case x86::Delivery::Nmi:
@@ -41,8 +50,10 @@ void SvmVcpu::prepare_injection()
 		break;
 	case x86::Delivery::Interrupt: {
 		const int vector = events_.next_interrupt();
-		c.event_inj = static_cast<u64>(vector) | kEventTypeIntr | kEventValid;
+		virq_from_user_ = events_.user_interrupt_pending();
 		events_.take_interrupt(vector);
+		virq_vector_ = vector;
+		c.int_control |= kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | static_cast<u64>(vector) << 32;
 		break;
 	}
 	case x86::Delivery::OpenWindow:
@@ -63,6 +74,18 @@ void SvmVcpu::after_exit_interrupts()
 	// EVENTINJ was consumed by the entry; an event the exit interrupted is
 	// in EXITINTINFO and goes in again (handle_exit), never lost.
 	c.event_inj = 0;
+	if (virq_vector_ >= 0) {
+		// Taken (V_IRQ cleared by the CPU), or still waiting: then it is
+		// pending again, ahead of anything queued since.
+		if (c.int_control & kIntVIrq) {
+			if (virq_from_user_)
+				events_.set_user_interrupt(static_cast<u32>(virq_vector_));
+			else
+				events_.queue(static_cast<u32>(virq_vector_));
+		}
+		c.int_control &= ~(kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | kIntVIntrVector);
+		virq_vector_ = -1;
+	}
 	if (iret_seen_ && vmcb_->save.rip != iret_rip_) {
 		nmi_masked_ = false; // the IRET has executed
 		iret_seen_ = false;
@@ -72,6 +95,19 @@ void SvmVcpu::after_exit_interrupts()
 		iret_rip_ = vmcb_->save.rip;
 		c.intercept_misc1 &= ~kInterceptIret;
 	}
+}
+
+// An event whose delivery an exit interrupted (EXITINTINFO) goes in again,
+// an external interrupt the same way as the first time.
+void SvmVcpu::reinject(u64 exit_int_info)
+{
+	if ((exit_int_info & kEventTypeMask) != kEventTypeIntr) {
+		vmcb_->control.event_inj = exit_int_info;
+		return;
+	}
+	virq_vector_ = exit_int_info & 0xff;
+	virq_from_user_ = false;
+	vmcb_->control.int_control |= kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | (exit_int_info & 0xff) << 32;
 }
 
 bool SvmVcpu::ready_for_interrupt() const { return events_.ready_for_user_interrupt(interrupt_state()); }
@@ -102,7 +138,10 @@ void SvmVcpu::get_events(axvm_vcpu_events &e) const
 {
 	e = axvm_vcpu_events{};
 	const u64 inj = vmcb_->control.event_inj;
-	if (inj & kEventValid) {
+	if (virq_vector_ >= 0) {
+		e.interrupt.injected = 1;
+		e.interrupt.nr = static_cast<u8>(virq_vector_);
+	} else if (inj & kEventValid) {
 		const u64 type = inj & kEventTypeMask;
 		const u8 vector = inj & 0xff;
 		if (type == kEventTypeException) {

@@ -52,6 +52,7 @@ private:
 	x86::GuestInterruptState interrupt_state() const;
 	void prepare_injection();
 	void after_exit_interrupts();
+	void reinject(u64 exit_int_info);
 	void get_events(axvm_vcpu_events &e) const;
 	Status set_events(const axvm_vcpu_events &e);
 
@@ -100,6 +101,8 @@ private:
 	bool nmi_masked_ = false;       // an injected NMI's handler has not returned
 	bool iret_seen_ = false;        // ... it is returning: unmask once RIP moves on
 	u64 iret_rip_ = 0;
+	int virq_vector_ = -1;        // the interrupt set up in V_IRQ, until the exit
+	bool virq_from_user_ = false; // ... and whether KVM_INTERRUPT queued it
 	u64 apic_base_ = 0; // stored for GET_SREGS; axvm emulates no local APIC
 };
 

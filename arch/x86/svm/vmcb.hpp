@@ -197,6 +197,7 @@ constexpr u64 kIntVIrq = 1ull << 8;
 constexpr u64 kIntVIntrPrioMax = 0xfull << 16;
 constexpr u64 kIntVIgnTpr = 1ull << 20;
 constexpr u64 kIntVIntrMasking = 1ull << 24;
+constexpr u64 kIntVIntrVector = 0xffull << 32;
 constexpr u64 kIntStateShadow = 1ull << 0; // int_state: STI/MOV SS shadow
 constexpr u64 kNpEnable = 1ull << 0;
 
