@@ -534,6 +534,29 @@ bool guest_string_in()
 	return true;
 }
 
+// OUTS reads DS:SI, or the segment a prefix names, never ES.
+bool guest_string_out_segments()
+{
+	Machine m;
+	EXPECT(m.start({
+		0xb8, 0x00, 0x02, 0x8e, 0xd8, // mov ax,0x200; mov ds,ax (DS base 0x2000)
+		0xb8, 0x00, 0x03, 0x8e, 0xe0, // mov ax,0x300; mov fs,ax (FS base 0x3000)
+		0x31, 0xf6,                   // xor si,si
+		0xba, 0xe9, 0x00,             // mov dx,0xe9
+		0x6e,                         // outsb: DS:0
+		0x31, 0xf6,                   // xor si,si
+		0x64, 0x6e,                   // fs outsb: FS:0
+		0xf4,
+	}));
+	uint8_t *mem = static_cast<uint8_t *>(m.mem);
+	mem[0x2000] = 'd';
+	mem[0x3000] = 'f';
+	EXPECT(m.expect_out(0xe9, 1) == 'd');
+	EXPECT(m.expect_out(0xe9, 1) == 'f');
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
 bool guest_hypercall()
 {
 	Machine m;
@@ -932,6 +955,37 @@ bool timer_queued_to_halted_guest() { return timer_test(kHaltLoop, true, false);
 bool timer_queued_to_spinning_guest() { return timer_test(kSpinLoop, false, false); }
 bool timer_by_signal_to_spinning_guest() { return timer_test(kSpinLoop, false, true); }
 
+// An interrupt whose delivery an exit interrupted is delivered again, once:
+// the guest's stack is in memory userspace adds only after the fault.
+bool interrupted_delivery_is_reinjected()
+{
+	Machine m;
+	EXPECT(m.start({
+		0xb8, 0x00, 0x20, 0x8e, 0xd0, // mov ax,0x2000; mov ss,ax: the stack at 0x20000, not RAM yet
+		0xbc, 0x00, 0x10,             // mov sp,0x1000
+		0xfb, 0x90,                   // sti; nop
+		0xf4,                         // hlt
+	}));
+	uint8_t *mem = static_cast<uint8_t *>(m.mem);
+	const uint16_t handler = 0x1100;
+	memcpy(mem + 4 * 0x20, &handler, 2);
+	const uint8_t code[] = {0xb0, 'I', 0xe6, 0xe9, 0xcf}; // mov al,'I'; out 0xe9,al; iret
+	memcpy(mem + handler, code, sizeof(code));
+	axvm_interrupt irq{0x20};
+	EXPECT(xioctl(m.vcpu, AXVM_INTERRUPT, (unsigned long)&irq) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+	EXPECT(m.run->memory_fault.gpa >> 12 == 0x20); // pushing FLAGS at 0x20ffe
+	axvm_vcpu_events e;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_VCPU_EVENTS, (unsigned long)&e) == 0 && e.interrupt.injected &&
+	       e.interrupt.nr == 0x20);
+	void *stack = map_anon(0x10000);
+	EXPECT(stack && set_region(m.vm, region(1, 0x20000, 0x10000, stack)) == 0);
+	EXPECT(m.expect_out(0xe9, 1) == 'I');
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT); // 'I' only once
+	munmap(stack, 0x10000);
+	return true;
+}
+
 bool queue_interrupt_checks()
 {
 	Machine m;
@@ -1118,6 +1172,7 @@ int main(int argc, char **argv)
 		{"memory_regions", memory_regions},
 		{"guest_port_io_and_hlt", guest_port_io_and_hlt},
 		{"guest_string_in", guest_string_in},
+		{"guest_string_out_segments", guest_string_out_segments},
 		{"guest_hypercall", guest_hypercall},
 		{"guest_cpuid_from_table", guest_cpuid_from_table},
 		{"guest_mmio", guest_mmio},
@@ -1129,6 +1184,7 @@ int main(int argc, char **argv)
 		{"timer_queued_to_halted_guest", timer_queued_to_halted_guest},
 		{"timer_queued_to_spinning_guest", timer_queued_to_spinning_guest},
 		{"timer_by_signal_to_spinning_guest", timer_by_signal_to_spinning_guest},
+		{"interrupted_delivery_is_reinjected", interrupted_delivery_is_reinjected},
 		{"queue_interrupt_checks", queue_interrupt_checks},
 		{"send_ipi_exit", send_ipi_exit},
 		{"vcpu_events", vcpu_events},

@@ -18,11 +18,13 @@ int usage(FILE *to)
 	fprintf(to, "usage: axvm info\n"
 		    "       axvm run IMAGE [--mem SIZE] [--load ADDR] [--entry ADDR]\n"
 		    "                [--mode real|protected|protected-paging|long] [--device PATH] [--trace]\n"
+		    "                [--timer HZ]\n"
 		    "  info   show the API version and capabilities of /dev/axvm\n"
 		    "  run    load IMAGE (a flat binary) at ADDR (default 0x10000) in SIZE of guest\n"
 		    "         memory (default 2M), start it at the entry (default: the load address)\n"
 		    "         in MODE (default real); serial (0x3f8) and port 0xe9 output go to\n"
-		    "         stdout, a summary of exits to stderr (each exit with --trace)\n");
+		    "         stdout, a summary of exits to stderr (each exit with --trace);\n"
+		    "         --timer HZ raises interrupt 0x20 HZ times a second\n");
 	return to == stderr ? 2 : 0;
 }
 

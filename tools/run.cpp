@@ -6,7 +6,10 @@
 // stdout; every other port reads all-ones. All memory outside RAM is one
 // scratch register: a read returns the last value written anywhere.
 // Hypercalls (VMMCALL; nr in RAX, arguments in RBX, RCX, RDX, RSI, RDI)
-// return nr + 1. HLT ends the run.
+// return nr + 1. HLT ends the run. With --timer HZ a thread queues
+// interrupt vector 0x20 HZ times a second (AXVM_QUEUE_INTERRUPT) and a
+// HLT with interrupts enabled waits in the kernel for the next tick
+// (AXVM_CAP_HALT_IN_KERNEL): only a HLT with interrupts off ends the run.
 #include "run.hpp"
 
 #include "vm.hpp"
@@ -15,7 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
+#include <pthread.h>
 #include <string>
 #include <sys/stat.h>
 #include <vector>
@@ -32,6 +37,35 @@ struct Options {
 	uint64_t entry = ~0ull; // default: the load address
 	Mode mode = Mode::Real;
 	bool trace = false;
+	unsigned timer_hz = 0;
+};
+
+constexpr uint32_t kTimerVector = 0x20;
+
+struct TimerThread {
+	int vcpu_fd;
+	unsigned hz;
+	bool stop = false;
+	pthread_t thread{};
+
+	static void *body(void *arg)
+	{
+		TimerThread &t = *static_cast<TimerThread *>(arg);
+		timespec next;
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		const long period = 1000000000L / t.hz;
+		while (!__atomic_load_n(&t.stop, __ATOMIC_SEQ_CST)) {
+			next.tv_nsec += period;
+			while (next.tv_nsec >= 1000000000L) {
+				next.tv_nsec -= 1000000000L;
+				next.tv_sec++;
+			}
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr);
+			axvm_queue_interrupt q{kTimerVector, 0};
+			call(t.vcpu_fd, AXVM_QUEUE_INTERRUPT, reinterpret_cast<unsigned long>(&q));
+		}
+		return nullptr;
+	}
 };
 
 int user_error(const char *fmt, const char *arg)
@@ -70,7 +104,8 @@ int parse(int argc, char **argv, Options &o)
 		const bool has_value = i + 1 < argc;
 		if (a == "--trace") {
 			o.trace = true;
-		} else if ((a == "--mem" || a == "--load" || a == "--entry" || a == "--mode" || a == "--device") &&
+		} else if ((a == "--mem" || a == "--load" || a == "--entry" || a == "--mode" || a == "--device" ||
+			    a == "--timer") &&
 			   !has_value) {
 			return user_error("%s needs a value", argv[i]);
 		} else if (a == "--mem") {
@@ -87,6 +122,11 @@ int parse(int argc, char **argv, Options &o)
 				return user_error("bad --mode '%s': real, protected, protected-paging or long", argv[i]);
 		} else if (a == "--device") {
 			o.device = argv[++i];
+		} else if (a == "--timer") {
+			uint64_t hz;
+			if (!parse_size(argv[++i], hz) || hz < 1 || hz > 10000)
+				return user_error("bad --timer '%s': 1 to 10000 interrupts a second", argv[i]);
+			o.timer_hz = static_cast<unsigned>(hz);
 		} else if (a[0] == '-' || o.image) {
 			return user_error("unexpected argument '%s'", argv[i]);
 		} else {
@@ -114,7 +154,7 @@ bool load_image(const Options &o, Machine &m, std::string &why)
 		bytes.insert(bytes.end(), buf, buf + n);
 	const bool read_error = ferror(f);
 	fclose(f);
-	const uint64_t usable = m.memory_size() - (o.mode == Mode::Real || o.mode == Mode::Protected ? 0 : kTablesSize);
+	const uint64_t usable = m.memory_size() - (o.mode == Mode::Real ? 0 : kTablesSize);
 	if (read_error)
 		why = std::string("cannot read image ") + o.image;
 	else if (bytes.empty())
@@ -172,6 +212,18 @@ int run_command(int argc, char **argv)
 		fprintf(stderr, "axvm run: %s failed for %s mode: %s\n", m.failed_step(), mode_name(o.mode),
 			strerror(-err));
 		return 1;
+	}
+
+	TimerThread timer{m.vcpu_fd(), o.timer_hz};
+	if (o.timer_hz) {
+		axvm_enable_cap cap{};
+		cap.cap = AXVM_CAP_HALT_IN_KERNEL;
+		cap.args[0] = 1;
+		if (call(m.vm_fd(), AXVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&cap)) ||
+		    pthread_create(&timer.thread, nullptr, TimerThread::body, &timer)) {
+			fprintf(stderr, "axvm run: --timer needs axvm's AXVM_QUEUE_INTERRUPT and halt in kernel\n");
+			return 1;
+		}
 	}
 
 	std::map<std::string, unsigned long> exits;
@@ -248,6 +300,10 @@ int run_command(int argc, char **argv)
 			status = 1;
 			break;
 		}
+	}
+	if (o.timer_hz) {
+		__atomic_store_n(&timer.stop, true, __ATOMIC_SEQ_CST);
+		pthread_join(timer.thread, nullptr);
 	}
 	fflush(stdout);
 	std::string summary;

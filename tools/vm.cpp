@@ -120,7 +120,7 @@ void Machine::build_tables(Mode mode, axvm_sregs &s)
 {
 	const uint64_t base = mem_size_ - kTablesSize;
 	uint8_t *t = memory() + base;
-	memset(t, 0, kTablesSize);
+	memset(t, 0, kGdtOffset);
 	if (mode == Mode::ProtectedPaging) {
 		for (uint32_t i = 0; i < 1024; i++)
 			put32(t + 4 * i, (i << 22) | 0x83); // present, writable, 4 MiB
@@ -165,6 +165,14 @@ int Machine::setup_cpu(Mode mode, uint64_t entry)
 		const bool lm = mode == Mode::Long;
 		s.cs = flat(0x8, 0xb, lm);
 		s.ds = s.es = s.fs = s.gs = s.ss = flat(0x10, 0x3, false);
+		// A GDT in memory matching the segment registers, for the guest's
+		// interrupt delivery and IRET (they reload CS and SS from it).
+		const uint64_t gdt = mem_size_ - kTablesSize + kGdtOffset;
+		const uint64_t descriptors[3] = {0, lm ? 0x00af9b000000ffffull : 0x00cf9b000000ffffull,
+						 0x00cf93000000ffffull};
+		memcpy(memory() + gdt, descriptors, sizeof(descriptors));
+		s.gdt.base = gdt;
+		s.gdt.limit = sizeof(descriptors) - 1;
 		if (mode != Mode::Protected)
 			build_tables(mode, s);
 		r.rip = entry;

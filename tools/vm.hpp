@@ -18,7 +18,10 @@ bool parse_mode(const std::string &s, Mode &mode);
 const char *mode_name(Mode mode);
 
 // Where the tool puts things in guest memory (see README, "axvm run").
-constexpr uint64_t kTablesSize = 0x10000; // page tables at the top of RAM
+// The top 64 KiB of RAM hold what the tool builds for non-real modes: page
+// tables from the start, the GDT at kGdtOffset.
+constexpr uint64_t kTablesSize = 0x10000;
+constexpr uint64_t kGdtOffset = 0xf000;
 
 class Machine {
 public:
@@ -34,6 +37,7 @@ public:
 	int run() { return static_cast<int>(call(vcpu_.get(), AXVM_RUN)); }
 	axvm_run &run_page() { return *run_; }
 	int vcpu_fd() const { return vcpu_.get(); }
+	int vm_fd() const { return vm_.get(); }
 	~Machine();
 
 private:

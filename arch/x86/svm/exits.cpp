@@ -213,7 +213,10 @@ Result<ExitReason> SvmVcpu::handle_string_io(u64 info, u64 next_rip)
 
 	const VmcbSegment *segs[] = {&vmcb_->save.es, &vmcb_->save.cs, &vmcb_->save.ss,
 				     &vmcb_->save.ds, &vmcb_->save.fs, &vmcb_->save.gs};
-	const u8 seg = io_segment(info) < 6 ? io_segment(info) : 3;
+	Result<u8> seg_index = outs_segment(info);
+	if (!seg_index.ok())
+		return Error{seg_index.error()};
+	const u8 seg = seg_index.value();
 	u64 value = 0;
 	Status s = access_linear(segment_base(*segs[seg], seg) + (gpr(x86::kRsi) & amask), &value, size, false);
 	if (!s.ok())
@@ -222,6 +225,35 @@ Result<ExitReason> SvmVcpu::handle_string_io(u64 info, u64 next_rip)
 	set_gpr(x86::kRsi, step(gpr(x86::kRsi), delta, amask));
 	advance_rep(info, next_rip);
 	return ExitReason::io_write(io_port(info), width_of(size), value);
+}
+
+// OUTS reads DS:rSI unless a segment prefix says otherwise. EXITINFO1
+// names the segment only with decode assists (APM 15.10.2), which QEMU
+// lacks, so without them the prefixes are read from the instruction.
+Result<u8> SvmVcpu::outs_segment(u64 info)
+{
+	if (features().decode_assists)
+		return static_cast<u8>(io_segment(info) < 6 ? io_segment(info) : 3);
+	u8 bytes[15];
+	usize n = 0;
+	Status s = fetch(bytes, sizeof(bytes), &n);
+	if (!s.ok())
+		return Error{s.error()};
+	u8 seg = 3; // DS
+	for (usize i = 0; i < n; i++) {
+		switch (bytes[i]) {
+		case 0x26: seg = 0; continue;
+		case 0x2e: seg = 1; continue;
+		case 0x36: seg = 2; continue;
+		case 0x3e: seg = 3; continue;
+		case 0x64: seg = 4; continue;
+		case 0x65: seg = 5; continue;
+		case 0x66: case 0x67: case 0xf2: case 0xf3: continue;
+		default: break;
+		}
+		break;
+	}
+	return seg;
 }
 
 void SvmVcpu::advance_rep(u64 info, u64 next_rip)

@@ -77,7 +77,11 @@ void SvmVcpu::after_exit_interrupts()
 	if (virq_vector_ >= 0) {
 		// Taken (V_IRQ cleared by the CPU), or still waiting: then it is
 		// pending again, ahead of anything queued since.
-		if (c.int_control & kIntVIrq) {
+		// One whose delivery the exit interrupted is in EXITINTINFO and
+		// goes in from there (handle_exit); QEMU leaves V_IRQ set then too.
+		const bool interrupted = (c.exit_int_info & kEventValid) &&
+					 static_cast<int>(c.exit_int_info & 0xff) == virq_vector_;
+		if ((c.int_control & kIntVIrq) && !interrupted) {
 			if (virq_from_user_)
 				events_.set_user_interrupt(static_cast<u32>(virq_vector_));
 			else
@@ -101,7 +105,12 @@ void SvmVcpu::after_exit_interrupts()
 // an external interrupt the same way as the first time.
 void SvmVcpu::reinject(u64 exit_int_info)
 {
-	if ((exit_int_info & kEventTypeMask) != kEventTypeIntr) {
+	// Exceptions have vectors below 32; QEMU records an interrupted
+	// external interrupt as an "exception" with its vector, so a vector
+	// of 32 or more is an interrupt whatever the type says.
+	const u64 type = exit_int_info & kEventTypeMask;
+	const bool interrupt = type == kEventTypeIntr || (type == kEventTypeException && (exit_int_info & 0xff) >= 32);
+	if (!interrupt) {
 		vmcb_->control.event_inj = exit_int_info;
 		return;
 	}

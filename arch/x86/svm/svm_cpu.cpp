@@ -83,6 +83,7 @@ bool probe()
 	feats.nasid = svm.ebx;
 	feats.nrips = svm.edx & (1u << 3);
 	feats.flush_by_asid = svm.edx & (1u << 6);
+	feats.decode_assists = svm.edx & (1u << 7);
 	if (feats.nasid < 2) {
 		axvm_log(AXVM_LOG_WARN, "SVM reports %u ASIDs; at least 2 are needed", feats.nasid);
 		return false;

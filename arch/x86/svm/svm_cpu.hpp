@@ -12,6 +12,7 @@ struct Features {
 	u32 nasid;          // CPUID Fn8000_000A EBX: number of ASIDs
 	bool nrips;         // next_rip saved on #VMEXIT
 	bool flush_by_asid; // TLB_CONTROL 3
+	bool decode_assists; // EXITINFO1 of IOIO names the OUTS segment, among others
 };
 
 // At module load: is SVM present, enabled by firmware, with nested paging?

@@ -62,6 +62,7 @@ private:
 	Result<ExitReason> handle_string_io(u64 info, u64 next_rip);
 	void complete_string_in(u64 value);
 	void advance_rep(u64 info, u64 next_rip);
+	Result<u8> outs_segment(u64 info);
 	u64 segment_base(const VmcbSegment &s, u8 index) const;
 	x86::CpuMode cpu_mode() const;
 	Result<ExitReason> handle_dr_access(bool write, u8 dr);
