@@ -23,7 +23,10 @@ def main():
                 suites.append(cur)
             cur = None
         elif cur is not None:
-            cur.append(line)
+            # Kernel messages (a device probing late, say) can land on the
+            # console between the lines cat printed: not part of the KTAP.
+            if not re.match(r"^\[\s*\d+\.\d+\] ", line):
+                cur.append(line)
 
     doc = ["KTAP version 1", f"1..{len(suites)}"]
     for n, body in enumerate(suites, 1):
