@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # axvm: `make` builds axvm.ko for the running kernel (or KDIR=...);
 # `make test` runs every test; `make tools` builds the userspace programs;
-# `make demo` shows a guest running under axvm inside QEMU.
+# `make demo` shows a guest running under axvm inside QEMU; `make bench`
+# compares exit costs with KVM.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 ARCH ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
@@ -25,4 +26,8 @@ test:
 demo:
 	tests/demo.sh
 
-.PHONY: all module clean tools test demo
+# Exit costs and memory, axvm against KVM in the same emulated machine.
+bench:
+	tests/bench/run.sh
+
+.PHONY: all module clean tools test demo bench

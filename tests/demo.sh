@@ -14,7 +14,7 @@ kdir=$(ls -d /usr/src/linux-headers-6.1.*-amd64 | sort -V | tail -n 1)
 image=/boot/vmlinuz-${kdir#/usr/src/linux-headers-}
 echo "== building axvm.ko for $(basename "$image") and the axvm tool"
 rm -rf "$out"
-mkdir -p "$out/src" "$out/root/bin" "$out/root/axvm"
+mkdir -p "$out/src" "$out/root/bin" "$out/root/axvm" "$out/root/proc" "$out/root/sys" "$out/root/dev"
 (cd "$top" && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T -) | tar -xf - -C "$out/src"
 make -s -C "$out/src" KDIR="$kdir" >"$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 1; }
 make -s -C "$top" tools OUT="$out/tools" >>"$out/build.log" 2>&1

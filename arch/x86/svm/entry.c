@@ -59,7 +59,8 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 	 * (see Stage2::invalidate for why this happens with interrupts off). */
 	if (*e->stage2_generation != *e->seen_generation) {
 		*e->seen_generation = *e->stage2_generation;
-		*e->tlb_control = e->tlb_flush;
+		if (!*e->tlb_control) /* a stronger flush may be set already */
+			*e->tlb_control = e->tlb_flush;
 	}
 	axvm_clgi();
 	raw_local_irq_enable();

@@ -4,6 +4,7 @@
 #include "svm_cpu.hpp"
 
 #include "../x86.hpp"
+#include "vmcb.hpp"
 
 namespace axvm::svm {
 
@@ -17,16 +18,16 @@ struct PerCpu {
 	void *host_save;
 	u64 host_save_pa;
 	bool enabled;
+	u32 next_asid;       // handed out downwards; see asid_for()
+	u64 asid_generation; // bumped when the range wraps (all ASIDs flushed)
 };
 PerCpu *per_cpu;
 unsigned nr_cpus;
 
 Features feats;
 
-// One bit per ASID; set = in use.
 constexpr u32 kMaxAsids = 1u << 15;
-u64 asid_bitmap[kMaxAsids / 64];
-u32 asid_low, asid_high; // usable range [asid_low, asid_high]
+u32 asid_low, asid_high; // the range axvm uses, [asid_low, asid_high]
 
 void *iopm, *msrpm;
 u64 iopm_phys, msrpm_phys;
@@ -139,6 +140,7 @@ Status enable_cpu(unsigned int cpu)
 	x86::wrmsr(x86::kMsrEfer, efer | x86::kEferSvme);
 	x86::wrmsr(x86::kMsrVmHsavePa, hsave_pa);
 	c.enabled = true;
+	c.next_asid = 0; // the first grant starts a new generation, flushing all
 	axvm_preempt_enable();
 	return Status();
 }
@@ -160,7 +162,9 @@ void disable_cpu(unsigned int cpu)
 		axvm_free_page(c.hsave);
 	if (c.host_save)
 		axvm_free_page(c.host_save);
+	const u64 generation = c.asid_generation; // never reused: vCPUs compare it
 	c = PerCpu{};
+	c.asid_generation = generation;
 }
 
 u64 host_save_pa(unsigned int cpu)
@@ -168,19 +172,21 @@ u64 host_save_pa(unsigned int cpu)
 	return cpu < nr_cpus && per_cpu[cpu].enabled ? per_cpu[cpu].host_save_pa : 0;
 }
 
-Result<u32> asid_alloc()
+AsidGrant asid_for(unsigned int cpu, u32 asid, u64 generation)
 {
-	for (u32 asid = asid_high; asid >= asid_low; asid--) {
-		const u64 bit = 1ull << (asid % 64);
-		if (!(__atomic_fetch_or(&asid_bitmap[asid / 64], bit, __ATOMIC_ACQ_REL) & bit))
-			return asid;
+	PerCpu &c = per_cpu[cpu];
+	if (asid && generation == c.asid_generation)
+		return AsidGrant{asid, generation, kTlbFlushNothing};
+	// A fresh ASID on this CPU. Flush it: kvm_amd may have used the same
+	// number here. When the range wraps, every ASID is flushed, so numbers
+	// handed out again in the new generation start clean (KVM's scheme).
+	u8 flush = features().flush_by_asid ? kTlbFlushAsid : kTlbFlushAll;
+	if (c.next_asid < asid_low || c.next_asid > asid_high) {
+		c.next_asid = asid_high;
+		c.asid_generation++;
+		flush = kTlbFlushAll;
 	}
-	return fail(err::ENOSPC);
-}
-
-void asid_free(u32 asid)
-{
-	__atomic_fetch_and(&asid_bitmap[asid / 64], ~(1ull << (asid % 64)), __ATOMIC_RELEASE);
+	return AsidGrant{c.next_asid--, c.asid_generation, flush};
 }
 
 u64 iopm_pa() { return iopm_phys; }

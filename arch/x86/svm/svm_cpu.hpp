@@ -31,10 +31,17 @@ void disable_cpu(unsigned int cpu);
 // is not enabled.
 u64 host_save_pa(unsigned int cpu);
 
-// ASIDs, from the top of the range down: kvm_amd hands them out from the
-// bottom up, and a TLB entry is tagged by ASID alone (see README).
-Result<u32> asid_alloc();
-void asid_free(u32 asid);
+// ASIDs are handed out per CPU, as kvm_amd does: a vCPU keeps its ASID
+// while it stays on a CPU and the CPU's generation does not change; else
+// it gets a fresh one, flushed on its first VMRUN. They come from the top
+// of the range down, while kvm_amd counts up from 1 (see README).
+struct AsidGrant {
+	u32 asid;
+	u64 generation;
+	u8 tlb_control; // what the next VMRUN must flush
+};
+// On @cpu, preemption off: keep @asid of @generation, or a fresh one.
+AsidGrant asid_for(unsigned int cpu, u32 asid, u64 generation);
 
 // Physical addresses of the shared permission maps (APM 15.10, 15.11).
 u64 iopm_pa();

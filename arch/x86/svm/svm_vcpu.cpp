@@ -16,14 +16,9 @@ Result<SvmVcpu *> SvmVcpu::create(Vm &vm)
 	u64 fpu_pa;
 	v->vmcb_ = static_cast<Vmcb *>(axvm_alloc_page(&v->vmcb_pa_));
 	v->fpu_ = axvm_alloc_page(&fpu_pa);
-	Result<u32> asid = asid_alloc();
-	if (asid.ok())
-		v->asid_ = asid.value();
-	if (!v->vmcb_ || !v->fpu_ || !asid.ok()) {
-		if (!asid.ok())
-			axvm_log(AXVM_LOG_WARN, "no free SVM ASID for another vCPU");
+	if (!v->vmcb_ || !v->fpu_) {
 		delete v;
-		return fail(asid.ok() ? err::ENOMEM : err::ENOSPC);
+		return fail(err::ENOMEM);
 	}
 	return v;
 }
@@ -34,8 +29,6 @@ SvmVcpu::~SvmVcpu()
 		axvm_free_page(vmcb_);
 	if (fpu_)
 		axvm_free_page(fpu_);
-	if (asid_)
-		asid_free(asid_);
 }
 
 Status SvmVcpu::setup()
@@ -52,6 +45,7 @@ Status SvmVcpu::setup()
 void SvmVcpu::init_vmcb()
 {
 	*vmcb_ = Vmcb{};
+	asid_ = 0; // the VMCB lost it: take a fresh one before the next entry
 	VmcbControl &c = vmcb_->control;
 	// Everything that could reach host state or another guest exits: I/O
 	// and MSRs through the all-ones maps, the SVM instructions themselves,
@@ -67,7 +61,6 @@ void SvmVcpu::init_vmcb()
 	c.intercept_dr = 0xffffffff;
 	c.iopm_base_pa = iopm_pa();
 	c.msrpm_base_pa = msrpm_pa();
-	c.asid = asid_;
 	c.tlb_control = kTlbFlushAll;
 	c.int_control = kIntVIntrMasking;
 	c.np_control = kNpEnable;
@@ -84,16 +77,15 @@ Status SvmVcpu::bind(unsigned int cpu)
 		return fail(err::EIO);
 	}
 	cpu_ = static_cast<int>(cpu);
-	// This CPU may hold translations tagged with our ASID from an earlier
-	// visit, made under a stage 2 that has changed since: start clean.
-	vmcb_->control.tlb_control = tlb_flush_;
+	asid_ = 0; // a fresh ASID on this CPU at the next entry (svm_cpu.hpp)
 	return Status();
 }
 
 Status SvmVcpu::unbind()
 {
-	// SVM can flush an ASID only through VMRUN's TLB_CONTROL; the flush
-	// happens at the next bind, wherever that is (see README, "TLB tags").
+	// SVM can flush an ASID only through VMRUN's TLB_CONTROL: what this
+	// vCPU leaves here is flushed when the ASID is handed out again (see
+	// README, "TLB tags").
 	cpu_ = -1;
 	return Status();
 }
@@ -103,6 +95,15 @@ Result<ExitReason> SvmVcpu::run()
 	if (shut_down_)
 		return ExitReason::system_down(SystemDownKind::TripleFault);
 	prepare_injection();
+	const AsidGrant grant = asid_for(static_cast<unsigned>(cpu_), asid_, asid_generation_);
+	if (grant.asid != asid_ || grant.generation != asid_generation_) {
+		asid_ = grant.asid;
+		asid_generation_ = grant.generation;
+		vmcb_->control.asid = asid_;
+		// Flush everything if either asks for it, else this ASID.
+		if (grant.tlb_control == kTlbFlushAll || vmcb_->control.tlb_control == kTlbFlushNothing)
+			vmcb_->control.tlb_control = grant.tlb_control;
+	}
 	axvm_svm_entry entry = {
 		.vmcb_pa = vmcb_pa_,
 		.host_save_pa = host_save_pa(static_cast<unsigned>(cpu_)),

@@ -82,7 +82,8 @@ private:
 	Vmcb *vmcb_ = nullptr;
 	u64 vmcb_pa_ = 0;
 	void *fpu_ = nullptr; // a page; the FXSAVE image is its first 512 bytes
-	u32 asid_ = 0;
+	u32 asid_ = 0;            // 0: none yet on this CPU
+	u64 asid_generation_ = 0;
 	int cpu_ = -1;
 	u8 tlb_flush_ = kTlbFlushAll;
 	u64 seen_generation_ = 0;

@@ -1,0 +1,53 @@
+#!/bin/bash
+# `make bench`: boots Debian's 6.1 kernel under QEMU (-cpu EPYC) with both
+# Debian's kvm_amd and axvm.ko loaded, runs tests/bench/bench.cpp against
+# /dev/kvm and /dev/axvm in the same boot, prints its table and keeps the
+# JSON in build/bench/results.json. Not part of `make test`.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=$top/build/bench
+rounds=${AXVM_BENCH_ROUNDS:-5}
+"$top/tests/install-deps.sh" >/dev/null
+
+kdir=$(ls -d /usr/src/linux-headers-6.1.*-amd64 | sort -V | tail -n 1)
+version=${kdir#/usr/src/linux-headers-}
+image=/boot/vmlinuz-$version
+kmods=/lib/modules/$version/kernel
+echo "== building axvm.ko for $version and the benchmark"
+rm -rf "$out"
+mkdir -p "$out/src" "$out/root/bin" "$out/root/bench" "$out/root/proc" "$out/root/sys" "$out/root/dev"
+(cd "$top" && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T -) | tar -xf - -C "$out/src"
+make -s -C "$out/src" KDIR="$kdir" >"$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 1; }
+g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" -o "$out/root/bench/bench" \
+	"$top/tests/bench/bench.cpp" "$top/tools/vm.cpp"
+
+cp /bin/busybox "$out/root/bin/"
+cp "$out/src/axvm.ko" "$out/root/bench/"
+for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
+	cp "$kmods/$m.ko" "$out/root/bench/"
+done
+cat >"$out/root/init" <<INIT
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
+cd /bench
+insmod irqbypass.ko && insmod ccp.ko && insmod kvm.ko && insmod kvm-amd.ko && insmod axvm.ko
+echo BENCH-BEGIN
+./bench --rounds $rounds /dev/kvm /dev/axvm
+echo BENCH-END
+sleep 1
+poweroff -f
+INIT
+chmod +x "$out/root/init"
+(cd "$out/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
+
+echo "== booting $version under QEMU with kvm_amd and axvm ($rounds rounds, a few minutes)"
+timeout 1800 qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu EPYC -m 2048 -smp 2 \
+	-nographic -no-reboot -kernel "$image" -initrd "$out/initramfs.cpio.gz" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1" </dev/null 2>/dev/null |
+	tr -d '\r' >"$out/console.log" || true
+sed -n '/^case /,/^BENCH-JSON-BEGIN/p' "$out/console.log" | sed '$d'
+sed -n '/^BENCH-JSON-BEGIN/,/^BENCH-JSON-END/p' "$out/console.log" | sed '1d;$d' >"$out/results.json"
+grep -q . "$out/results.json" || { echo "no results; see $out/console.log"; exit 1; }
+echo "(JSON: build/bench/results.json)"
