@@ -144,22 +144,27 @@ Result<ExitReason> SvmVcpu::skip(u8 opcode_len, ExitReason then)
 
 Result<u8> SvmVcpu::prefix_bytes()
 {
+	const bool long_mode = (vmcb_->save.efer & x86::kEferLma) && (vmcb_->save.cs.attrib & (1u << 9));
+	auto is_prefix = [long_mode](u8 b) {
+		return b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e || b == 0x36 ||
+		       b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65 || (long_mode && (b & 0xf0) == 0x40);
+	};
+	// Almost every instruction that gets here has no prefix: look at the
+	// first bytes only, and at all 15 when they are all prefixes.
 	u8 bytes[15];
 	usize n = 0;
-	Status s = fetch(bytes, sizeof(bytes), &n);
+	Status s = fetch(bytes, 4, &n);
+	u8 i = 0;
+	while (s.ok() && i < n && is_prefix(bytes[i]))
+		i++;
+	if (s.ok() && i == n && n == 4) {
+		s = fetch(bytes, sizeof(bytes), &n);
+		while (s.ok() && i < n && is_prefix(bytes[i]))
+			i++;
+	}
 	if (!s.ok()) {
 		axvm_log(AXVM_LOG_WARN, "cannot fetch the instruction at RIP 0x%llx", vmcb_->save.rip);
 		return Error{s.error()};
-	}
-	const bool long_mode = (vmcb_->save.efer & x86::kEferLma) && (vmcb_->save.cs.attrib & (1u << 9));
-	u8 i = 0;
-	while (i < n) {
-		const u8 b = bytes[i];
-		const bool legacy = b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e ||
-				    b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65;
-		if (!legacy && !(long_mode && (b & 0xf0) == 0x40))
-			break;
-		i++;
 	}
 	return i;
 }
