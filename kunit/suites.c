@@ -40,7 +40,7 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(mmio_decoder_rejections) X(mmio_decoder_register_semantics)                          \
 	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)                              \
 	X(interrupts_queueing) X(interrupts_delivery_decisions) X(interrupts_blocked_edges)     \
-	X(interrupts_blocked_in_run_loop)
+	X(interrupts_blocked_in_run_loop) X(page_table_map_unmap)
 
 #define AXVM_DECLARE(name) void axvm_test_##name(struct kunit *test);
 AXVM_CASES(AXVM_DECLARE)
@@ -108,6 +108,11 @@ static struct kunit_case axvm_interrupts_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_page_table_cases[] = {
+	KUNIT_CASE(axvm_test_page_table_map_unmap),
+	{}
+};
+
 static struct kunit_suite axvm_vcpu_suite = { .name = "axvm_vcpu", .test_cases = axvm_vcpu_cases };
 static struct kunit_suite axvm_current_vcpu_suite = { .name = "axvm_current_vcpu",
 						      .test_cases = axvm_current_vcpu_cases };
@@ -122,12 +127,15 @@ static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk
 						    .test_cases = axvm_guest_walk_cases };
 static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 						    .test_cases = axvm_interrupts_cases };
+static struct kunit_suite axvm_page_table_suite = { .name = "axvm_page_table",
+						    .test_cases = axvm_page_table_cases };
 static struct kunit_suite axvm_svm_guest_suite = { .name = "axvm_svm_guest",
 						   .test_cases = axvm_svm_guest_cases };
 
 kunit_test_suites(&axvm_vcpu_suite, &axvm_current_vcpu_suite, &axvm_exit_reason_suite,
 		  &axvm_memory_map_suite, &axvm_run_loop_suite, &axvm_mmio_decoder_suite,
-		  &axvm_guest_walk_suite, &axvm_interrupts_suite, &axvm_svm_guest_suite);
+		  &axvm_guest_walk_suite, &axvm_interrupts_suite, &axvm_page_table_suite,
+		  &axvm_svm_guest_suite);
 
 MODULE_DESCRIPTION("KUnit suites for axvm's core");
 MODULE_LICENSE("GPL");
