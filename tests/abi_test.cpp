@@ -9,6 +9,8 @@
 //                       share SVM with kvm_amd (loaded by the caller)
 #include <uapi/axvm.h>
 
+#include "meminfo.hpp"
+
 #include <linux/kvm.h>
 
 #include <cerrno>
@@ -300,19 +302,6 @@ bool close_in_every_order()
 	}
 	EXPECT(open_fds() == fds_before);
 	return true;
-}
-
-long mem_available_kb()
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	long kb = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
 }
 
 // A thousand VMs with memory and vCPUs, closed in both orders: no fd and no

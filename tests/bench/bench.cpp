@@ -8,6 +8,7 @@
 //   bench [--rounds N] DEVICE...     prints a table, then JSON between
 //                                    BENCH-JSON-BEGIN / BENCH-JSON-END
 #include "../../tools/vm.hpp"
+#include "../meminfo.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -174,24 +175,6 @@ double create_case(const char *dev, int count, std::string &why)
 		munmap(run, size);
 	}
 	return (now_us() - t0) / count;
-}
-
-long mem_available_kb()
-{
-	// Fold the per-CPU counters first: they lag by up to a few MiB.
-	if (FILE *r = fopen("/proc/sys/vm/stat_refresh", "w")) {
-		fputs("1", r);
-		fclose(r);
-	}
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	long kb = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
 }
 
 // Kernel memory of @vms VMs with @vcpus vCPUs each, in KiB per VM, from
