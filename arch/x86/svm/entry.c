@@ -10,7 +10,9 @@
  */
 #include <linux/compiler.h>
 #include <linux/irqflags.h>
+#include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <asm/cpufeature.h>
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/msr.h>
@@ -28,10 +30,34 @@ static inline void axvm_stgi(void)
 	asm volatile("stgi" ::: "memory");
 }
 
+/*
+ * The host's TSC_AUX (Linux keeps its CPU and node number there for
+ * getcpu()), read on a CPU's first entry; bit 63 says it was read. A guest
+ * must never see it: RDPID cannot be intercepted, and QEMU ignores the RDTSCP
+ * intercept, so the guest's value (0: axvm offers neither instruction) is in
+ * the MSR while a guest runs, as KVM does. The kernel's own entry code does
+ * not use RDPID for that reason (paranoid_entry reads the CPU with LSL).
+ */
+#define AXVM_TSC_AUX_KNOWN (1ull << 63)
+static DEFINE_PER_CPU(u64, axvm_host_tsc_aux);
+
+static u64 axvm_host_tsc_aux_value(void)
+{
+	u64 aux = this_cpu_read(axvm_host_tsc_aux);
+
+	if (!(aux & AXVM_TSC_AUX_KNOWN)) {
+		aux = 0;
+		if (boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID))
+			rdmsrl(MSR_TSC_AUX, aux);
+		this_cpu_write(axvm_host_tsc_aux, aux | AXVM_TSC_AUX_KNOWN);
+	}
+	return aux & ~AXVM_TSC_AUX_KNOWN;
+}
+
 int axvm_svm_enter(struct axvm_svm_entry *e)
 {
 	int faulted = 0;
-	u64 efer;
+	u64 efer, host_tsc_aux;
 
 	/* The guest's x87/SSE state replaces the VMM thread's, which the
 	 * kernel saves here and restores on the way back to userspace. */
@@ -62,6 +88,9 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 		if (!*e->tlb_control) /* a stronger flush may be set already */
 			*e->tlb_control = e->tlb_flush;
 	}
+	host_tsc_aux = axvm_host_tsc_aux_value();
+	if (host_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, 0);
 	axvm_clgi();
 	raw_local_irq_enable();
 
@@ -69,6 +98,8 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 
 	raw_local_irq_disable();
 	axvm_stgi();
+	if (host_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 	/* #VMEXIT leaves DR7 with breakpoints off (APM 15.5.1). */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();

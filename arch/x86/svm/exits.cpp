@@ -91,6 +91,10 @@ Result<ExitReason> SvmVcpu::handle_exit()
 		init_vmcb();
 		shut_down_ = true;
 		return ExitReason::system_down(SystemDownKind::TripleFault);
+	case kExitRdpmc:
+		// No PMU is offered (CPUID leaf 0xA is absent): every counter
+		// index is invalid, which is #GP (SDM vol. 2B, RDPMC).
+		return inject_exception(x86::kVectorGp, true, 0);
 	case kExitInvd:
 	case kExitWbinvd:
 		return skip(2, ExitReason::nothing()); // the host keeps its caches coherent
@@ -336,12 +340,9 @@ Result<ExitReason> SvmVcpu::handle_msr()
 		return skip(2, ExitReason::send_ipi(value >> 32, (value >> 8) & 0xf, shorthand >= 2,
 						    shorthand == 1 || shorthand == 2, value & 0xff));
 	}
-	if (write)
-		return skip(2, ExitReason::sys_reg_write(msr, value));
-	Result<ExitReason> r = skip(2, ExitReason::sys_reg_read(msr, x86::kRax));
-	if (r.ok())
-		pending_ = Pending::MsrRead;
-	return r;
+	// Every other MSR: what a CPU does for one it lacks (#GP), never a
+	// host access. (The ones VMLOAD/VMSAVE switch never exit: svm_cpu.cpp.)
+	return inject_exception(x86::kVectorGp, true, 0);
 }
 
 // MOV to/from DRn (0F 21 /r, 0F 23 /r; ModRM.reg = n, ModRM.rm = GPR, the

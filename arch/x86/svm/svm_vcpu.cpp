@@ -50,8 +50,9 @@ void SvmVcpu::init_vmcb()
 	// Everything that could reach host state or another guest exits: I/O
 	// and MSRs through the all-ones maps, the SVM instructions themselves,
 	// caches (INVD would drop the host's dirty lines), XCR0 (not switched),
-	// and the debug registers (not switched either; see exits.cpp).
-	c.intercept_misc1 = kInterceptIntr | kInterceptNmi | kInterceptSmi | kInterceptInit | kInterceptCpuid |
+	// the debug registers (not switched either; see exits.cpp) and the
+	// performance counters (RDPMC would read the host's).
+	c.intercept_misc1 = kInterceptIntr | kInterceptNmi | kInterceptSmi | kInterceptInit | kInterceptCpuid | kInterceptRdpmc |
 			    kInterceptRsm | kInterceptInvd | kInterceptHlt | kInterceptInvlpga | kInterceptIoio |
 			    kInterceptMsr | kInterceptShutdown;
 	c.intercept_misc2 = kInterceptVmrun | kInterceptVmmcall | kInterceptVmload | kInterceptVmsave |
@@ -169,10 +170,6 @@ void SvmVcpu::set_return_value(u64 value)
 	}
 	case Pending::Hypercall:
 		set_gpr(x86::kRax, value);
-		break;
-	case Pending::MsrRead:
-		set_gpr(x86::kRax, static_cast<u32>(value));
-		set_gpr(x86::kRdx, value >> 32);
 		break;
 	case Pending::None:
 		break;

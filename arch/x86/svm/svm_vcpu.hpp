@@ -38,7 +38,7 @@ private:
 	explicit SvmVcpu(Vm &vm) : vm_(vm) {}
 
 	// The read exit the next RUN completes (set_return_value).
-	enum class Pending : u8 { None, PortIn, StringIn, Mmio, Hypercall, MsrRead };
+	enum class Pending : u8 { None, PortIn, StringIn, Mmio, Hypercall };
 
 	// regs.cpp: KVM_GET/SET_REGS and KVM_GET/SET_SREGS.
 	void get_regs(axvm_regs &r) const;
