@@ -22,7 +22,11 @@ struct axvm_vm {
 	struct mutex lock; /* serializes vCPU creation and memory slot changes */
 	struct list_head vcpus;
 	struct axvm_core_vm *core;
+	struct mm_struct *mm; /* the creator's: only it may use the VM (as in KVM) */
 };
+
+/* -EIO (and one dmesg line) unless the caller is in the VM's process. */
+int axvm_vm_check_owner(struct axvm_vm *vm);
 
 struct axvm_vcpu {
 	struct list_head link; /* in axvm_vm.vcpus once the core created it */

@@ -99,6 +99,10 @@ static long axvm_vcpu_queue_interrupt(struct axvm_vcpu *vcpu, struct axvm_queue_
 static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct axvm_vcpu *vcpu = file->private_data;
+	int err = axvm_vm_check_owner(vcpu->vm);
+
+	if (err)
+		return err;
 
 	switch (cmd) {
 	case AXVM_GET_REGS:

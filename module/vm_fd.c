@@ -8,6 +8,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -22,6 +23,7 @@ static void axvm_vm_release_ref(struct kref *ref)
 	axvm_core_vm_destroy(vm->core);
 	list_for_each_entry_safe(vcpu, next, &vm->vcpus, link)
 		axvm_vcpu_free(vcpu);
+	mmdrop(vm->mm);
 	kfree(vm);
 	axvm_virt_put();
 }
@@ -67,9 +69,22 @@ static int axvm_vm_enable_cap(struct axvm_vm *vm, struct axvm_enable_cap __user 
 	return err;
 }
 
+int axvm_vm_check_owner(struct axvm_vm *vm)
+{
+	if (likely(current->mm == vm->mm))
+		return 0;
+	/* Its memory is pinned from, and charged to, the creator's mm. */
+	pr_warn_ratelimited("a VM is usable only from the process that created it\n");
+	return -EIO;
+}
+
 static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct axvm_vm *vm = file->private_data;
+	int err = axvm_vm_check_owner(vm);
+
+	if (err)
+		return err;
 
 	switch (cmd) {
 	case AXVM_CREATE_VCPU:
@@ -124,9 +139,12 @@ int axvm_vm_create(void)
 	}
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
 	INIT_LIST_HEAD(&vm->vcpus);
 	err = axvm_core_vm_create(&vm->core);
 	if (err) {
+		mmdrop(vm->mm);
 		kfree(vm);
 		axvm_virt_put();
 		return err;
