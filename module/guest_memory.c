@@ -3,9 +3,12 @@
  * Guest memory slots are userspace memory pinned long term (FOLL_LONGTERM,
  * as VFIO and KVM's guest_memfd-less slots with pinning do), so the pages
  * cannot move or vanish under the nested page tables while a slot exists.
+ * Like VFIO, pinned pages count against the owner's RLIMIT_MEMLOCK (unless
+ * it has CAP_IPC_LOCK), so an unprivileged VMM cannot pin the host's RAM.
  */
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/overflow.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -13,6 +16,7 @@
 #include <axvm/boundary.h>
 
 struct axvm_pinned {
+	struct mm_struct *mm; /* the owner, charged for the pages (mmgrab) */
 	unsigned long npages;
 	bool writable;
 	struct page *pages[];
@@ -20,6 +24,16 @@ struct axvm_pinned {
 
 /* pin_user_pages_fast() takes an int count; pin in bounded chunks. */
 #define AXVM_PIN_CHUNK 65536UL
+
+/* Unpins what was pinned and returns the @charged pages to the owner's limit. */
+static void axvm_unpin_user_pages_partial(struct axvm_pinned *p, unsigned long charged, bool dirty)
+{
+	/* The guest may have written any page: mark them dirty for the owner. */
+	unpin_user_pages_dirty_lock(p->pages, p->npages, dirty && p->writable);
+	account_locked_vm(p->mm, charged, false);
+	mmdrop(p->mm);
+	kvfree(p);
+}
 
 int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable, struct axvm_pinned **out)
 {
@@ -33,20 +47,27 @@ int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable, struct ax
 	if (!p)
 		return -ENOMEM;
 	p->writable = writable;
+	if (account_locked_vm(current->mm, npages, true)) {
+		pr_warn_ratelimited("axvm: pinning %llu pages exceeds RLIMIT_MEMLOCK\n", npages);
+		kvfree(p);
+		return -ENOMEM;
+	}
+	p->mm = current->mm;
+	mmgrab(p->mm);
 
 	while (done < npages) {
 		unsigned long n = min(npages - done, AXVM_PIN_CHUNK);
 		int got = pin_user_pages_fast(uaddr + done * PAGE_SIZE, n, flags, p->pages + done);
 
 		if (got <= 0) {
-			unpin_user_pages(p->pages, done);
-			kvfree(p);
+			p->npages = done;
+			axvm_unpin_user_pages_partial(p, npages, false);
 			return got ? got : -EFAULT;
 		}
 		done += got;
 		if (fatal_signal_pending(current)) {
-			unpin_user_pages(p->pages, done);
-			kvfree(p);
+			p->npages = done;
+			axvm_unpin_user_pages_partial(p, npages, false);
 			return -EINTR;
 		}
 		cond_resched();
@@ -58,9 +79,7 @@ int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable, struct ax
 
 void axvm_unpin_user_pages(struct axvm_pinned *p)
 {
-	/* The guest may have written any page: mark them dirty for the owner. */
-	unpin_user_pages_dirty_lock(p->pages, p->npages, p->writable);
-	kvfree(p);
+	axvm_unpin_user_pages_partial(p, p->npages, true);
 }
 
 axvm_u64 axvm_pinned_page_phys(const struct axvm_pinned *p, axvm_u64 index)
