@@ -18,7 +18,7 @@ public:
 	u64 return_values[8] = {};
 	int nr_return_values = 0;
 
-	static constexpr int kMaxScript = 8;
+	enum : int { kMaxScript = 8 };
 	ExitReason script[kMaxScript] = {ExitReason::halt(), ExitReason::halt(), ExitReason::halt(),
 					 ExitReason::halt(), ExitReason::halt(), ExitReason::halt(),
 					 ExitReason::halt(), ExitReason::halt()};

@@ -5,6 +5,8 @@
 
 namespace axvm {
 
+const bool RunLoop::kNoHaltInKernel = false;
+
 RunLoop::~RunLoop()
 {
 	if (waitq_)

@@ -24,9 +24,9 @@ struct MemorySlot {
 
 class MemoryMap {
 public:
-	static constexpr u32 kMaxSlots = 32;
+	enum : u32 { kMaxSlots = 32 };
 	// Guest-physical addresses a slot may cover: what 4-level nested paging maps.
-	static constexpr u64 kGuestPhysLimit = 1ull << 48;
+	enum : u64 { kGuestPhysLimit = 1ull << 48 };
 
 	MemoryMap() = default;
 	~MemoryMap();

@@ -48,7 +48,7 @@ private:
 	int wait_for_event();
 	int exit_to_user(int ret);
 
-	static constexpr bool kNoHaltInKernel = false;
+	static const bool kNoHaltInKernel; // false; one object (a reference binds to it)
 	Vcpu &vcpu_;
 	axvm_run &run_;
 	const bool &halt_in_kernel_;

@@ -22,7 +22,7 @@ const char *state_name(VcpuState state);
 
 class Vcpu {
 public:
-	static constexpr int kNotBound = -1;
+	enum : int { kNotBound = -1 };
 
 	// Takes ownership of @arch (may be null: no backend on this host).
 	Vcpu(u32 id, ArchVcpu *arch) : id_(id), arch_(arch) {}

@@ -13,7 +13,7 @@ namespace axvm {
 
 class Vm {
 public:
-	static constexpr u32 kMaxVcpus = 64;
+	enum : u32 { kMaxVcpus = 64 };
 
 	Vm() = default;
 	~Vm();
