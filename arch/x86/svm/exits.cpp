@@ -84,6 +84,8 @@ Result<ExitReason> SvmVcpu::handle_exit()
 		return handle_msr();
 	case kExitNpf:
 		return handle_npf();
+	case kExitWriteCr4:
+		return handle_cr4_write();
 	case kExitShutdown:
 		// The VMCB is undefined after a shutdown intercept (APM 15.12):
 		// start over from reset state, and keep reporting the shutdown
@@ -349,7 +351,7 @@ Result<ExitReason> SvmVcpu::handle_msr()
 // mod bits ignored). The guest keeps its own debug registers in shadows:
 // they are never loaded into the hardware, so no guest breakpoint can fire
 // in the host and none of the host's fires in the guest.
-Result<ExitReason> SvmVcpu::handle_dr_access(bool write, u8 dr)
+Result<u8> SvmVcpu::mov_crdr_gpr(u8 *len)
 {
 	u8 bytes[15];
 	usize n = 0;
@@ -358,7 +360,42 @@ Result<ExitReason> SvmVcpu::handle_dr_access(bool write, u8 dr)
 		return fail(err::EFAULT);
 	const u8 p = prefixes.value();
 	const bool rex_b = p && (bytes[p - 1] & 0xf1) == 0x41;
-	const u8 reg = (bytes[p + 2] & 7) | (rex_b ? 8 : 0);
+	*len = p + 3;
+	return static_cast<u8>((bytes[p + 2] & 7) | (rex_b ? 8 : 0));
+}
+
+// MOV to CR4, intercepted so that a guest cannot set what SET_SREGS
+// refuses: with OSXSAVE it could use the host's XCR0 and the register state
+// beyond SSE that axvm does not switch. Checks as a CPU does (#GP).
+Result<ExitReason> SvmVcpu::handle_cr4_write()
+{
+	u8 len = 0;
+	Result<u8> reg = mov_crdr_gpr(&len);
+	if (!reg.ok())
+		return Error{reg.error()};
+	VmcbSave &s = vmcb_->save;
+	const u64 value = gpr(reg.value());
+	constexpr u64 kPcide = 1ull << 17, kPge = 1ull << 7, kSmep = 1ull << 20;
+	if ((value & ~kCr4Allowed) || ((s.efer & x86::kEferLma) && !(value & x86::kCr4Pae)) ||
+	    ((value & kPcide) && !(s.cr4 & kPcide) && (!(s.efer & x86::kEferLma) || (s.cr3 & 0xfff))))
+		return inject_exception(x86::kVectorGp, true, 0);
+	// The paging bits change translations: flush this ASID, as the
+	// instruction itself would have.
+	if (((value ^ s.cr4) & (x86::kCr4Pse | x86::kCr4Pae | kPge | kPcide | kSmep)) &&
+	    vmcb_->control.tlb_control == kTlbFlushNothing)
+		vmcb_->control.tlb_control = tlb_flush_;
+	s.cr4 = value;
+	s.rip += len;
+	return ExitReason::nothing();
+}
+
+Result<ExitReason> SvmVcpu::handle_dr_access(bool write, u8 dr)
+{
+	u8 len = 0;
+	Result<u8> gpr_index = mov_crdr_gpr(&len);
+	if (!gpr_index.ok())
+		return Error{gpr_index.error()};
+	const u8 reg = gpr_index.value();
 	u64 *shadow = dr < 4 ? &dr_[dr] : (dr & 1) ? &dr7_ : &dr6_; // DR4/5 alias DR6/7
 	if (dr >= 8)
 		return inject_exception(x86::kVectorUd);
@@ -366,7 +403,7 @@ Result<ExitReason> SvmVcpu::handle_dr_access(bool write, u8 dr)
 		*shadow = gpr(reg);
 	else
 		set_gpr(reg, *shadow);
-	vmcb_->save.rip += p + 3;
+	vmcb_->save.rip += len;
 	return ExitReason::nothing();
 }
 

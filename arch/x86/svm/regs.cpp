@@ -38,9 +38,6 @@ axvm_segment from_vmcb(const VmcbSegment &v)
 
 VmcbSegment real_mode(u16 selector, u64 base, u16 attrib) { return VmcbSegment{selector, attrib, 0xffff, base}; }
 
-// CR4 bits a guest may set: none that needs emulation axvm lacks
-// (no LA57: nested paging is 4-level here; no OSXSAVE: XCR0 is not switched).
-constexpr u64 kCr4Allowed = 0x7ff | (1ull << 16) | (1ull << 17) | (1ull << 20) | (1ull << 21);
 constexpr u64 kEferAllowed = x86::kEferSce | x86::kEferLme | x86::kEferLma | x86::kEferNxe;
 
 } // namespace

@@ -60,6 +60,7 @@ void SvmVcpu::init_vmcb()
 			    kInterceptWbinvd | kInterceptMonitor | kInterceptMwait | kInterceptMwaitCond |
 			    kInterceptXsetbv | kInterceptRdpru;
 	c.intercept_dr = 0xffffffff;
+	c.intercept_cr = kInterceptCr4Write; // the guest must not turn on OSXSAVE or PKE
 	c.iopm_base_pa = iopm_pa();
 	c.msrpm_base_pa = msrpm_pa();
 	c.tlb_control = kTlbFlushAll;

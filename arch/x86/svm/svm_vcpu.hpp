@@ -14,6 +14,12 @@
 
 namespace axvm::svm {
 
+// CR4 bits a guest may set, through SET_SREGS or MOV to CR4: none that
+// needs emulation axvm lacks (no LA57: nested paging is 4-level here; no
+// OSXSAVE or PKE: XCR0, PKRU and the extended register state are the
+// host's, not switched).
+constexpr u64 kCr4Allowed = 0x7ff | (1ull << 16) | (1ull << 17) | (1ull << 20) | (1ull << 21);
+
 class SvmVcpu final : public ArchVcpu {
 public:
 	// Allocates everything (process context); setup() only initializes.
@@ -66,6 +72,9 @@ private:
 	u64 segment_base(const VmcbSegment &s, u8 index) const;
 	x86::CpuMode cpu_mode() const;
 	Result<ExitReason> handle_dr_access(bool write, u8 dr);
+	Result<ExitReason> handle_cr4_write();
+	// MOV to/from CRn/DRn (0F 20-23 /r): the GPR operand; @len its length.
+	Result<u8> mov_crdr_gpr(u8 *len);
 	Result<ExitReason> handle_npf();
 	Result<ExitReason> handle_msr();
 	ExitReason handle_cpuid();

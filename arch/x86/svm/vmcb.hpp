@@ -100,6 +100,9 @@ static_assert(__builtin_offsetof(Vmcb, save.cr2) == 0x640);
 static_assert(__builtin_offsetof(Vmcb, save.g_pat) == 0x668);
 static_assert(sizeof(Vmcb) == kPageSize);
 
+// intercept_cr: writes of CR4 (bit 16 + 4).
+constexpr u32 kInterceptCr4Write = 1u << 20;
+
 // Intercept vector 3 (offset 0x00c), APM table B-1.
 enum : u32 {
 	kInterceptIntr = 1u << 0,
@@ -139,6 +142,7 @@ enum : u32 {
 
 // #VMEXIT codes, APM appendix C.
 enum : u64 {
+	kExitWriteCr4 = 0x14,
 	kExitReadDr0 = 0x20,
 	kExitWriteDr0 = 0x30,
 	kExitExceptionBase = 0x40,
