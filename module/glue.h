@@ -17,6 +17,13 @@
 
 #include <axvm/boundary.h>
 
+/*
+ * Every allocation a VMM causes: charged to its memory cgroup, and failing
+ * with -ENOMEM at the cgroup's limit (or when the host is short) rather than
+ * invoking the OOM killer on the VMM's behalf.
+ */
+#define AXVM_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
+
 struct axvm_vm {
 	struct kref ref;
 	struct mutex lock; /* serializes vCPU creation and memory slot changes */

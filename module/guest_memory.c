@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 
 #include <axvm/boundary.h>
+#include "glue.h"
 
 struct axvm_pinned {
 	struct mm_struct *mm; /* the owner, charged for the pages (mmgrab) */
@@ -43,7 +44,7 @@ int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable, struct ax
 
 	if (!npages || npages > (ULONG_MAX >> PAGE_SHIFT))
 		return -EINVAL;
-	p = kvzalloc(struct_size(p, pages, npages), GFP_KERNEL_ACCOUNT);
+	p = kvzalloc(struct_size(p, pages, npages), AXVM_GFP);
 	if (!p)
 		return -ENOMEM;
 	p->writable = writable;

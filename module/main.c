@@ -24,7 +24,7 @@ static long axvm_dev_supported_cpuid(struct axvm_cpuid2 __user *argp)
 	if (copy_from_user(&header, argp, sizeof(header)))
 		return -EFAULT;
 	max = min_t(u32, header.nent, AXVM_MAX_CPUID_ENTRIES);
-	buf = kzalloc(struct_size(buf, entries, max), GFP_KERNEL_ACCOUNT);
+	buf = kzalloc(struct_size(buf, entries, max), AXVM_GFP);
 	if (!buf)
 		return -ENOMEM;
 	err = axvm_core_supported_cpuid(buf, max);

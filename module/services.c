@@ -22,6 +22,7 @@
 #include <linux/smp.h>
 
 #include <axvm/boundary.h>
+#include "glue.h"
 
 static_assert(AXVM_EPERM == EPERM && AXVM_EINTR == EINTR && AXVM_EIO == EIO);
 static_assert(AXVM_EAGAIN == EAGAIN && AXVM_ENOMEM == ENOMEM && AXVM_EFAULT == EFAULT);
@@ -32,7 +33,7 @@ static_assert(sizeof(axvm_u64) == sizeof(u64) && sizeof(axvm_usize) == sizeof(si
 
 void *axvm_kzalloc(axvm_usize size)
 {
-	return kzalloc(size, GFP_KERNEL_ACCOUNT);
+	return kzalloc(size, AXVM_GFP);
 }
 
 void axvm_kfree(const void *ptr)
@@ -42,7 +43,7 @@ void axvm_kfree(const void *ptr)
 
 void *axvm_alloc_page(axvm_u64 *phys)
 {
-	void *page = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	void *page = (void *)get_zeroed_page(AXVM_GFP);
 
 	if (page)
 		*phys = virt_to_phys(page);
@@ -56,7 +57,7 @@ void axvm_free_page(void *page)
 
 void *axvm_alloc_pages(unsigned int order, int fill_ones, axvm_u64 *phys)
 {
-	void *pages = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT, order);
+	void *pages = (void *)__get_free_pages(AXVM_GFP, order);
 
 	if (!pages)
 		return NULL;
@@ -157,7 +158,7 @@ struct axvm_rwlock {
 
 struct axvm_rwlock *axvm_rwlock_create(void)
 {
-	struct axvm_rwlock *l = kzalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
+	struct axvm_rwlock *l = kzalloc(sizeof(*l), AXVM_GFP);
 
 	if (l)
 		rwlock_init(&l->lock);
@@ -195,7 +196,7 @@ struct axvm_waitq {
 
 struct axvm_waitq *axvm_waitq_create(void)
 {
-	struct axvm_waitq *wq = kzalloc(sizeof(*wq), GFP_KERNEL_ACCOUNT);
+	struct axvm_waitq *wq = kzalloc(sizeof(*wq), AXVM_GFP);
 
 	if (wq)
 		init_waitqueue_head(&wq->head);

@@ -26,7 +26,7 @@ static long axvm_vcpu_arch_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, void 
 	void *buf;
 	long err;
 
-	buf = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	buf = kzalloc(size, AXVM_GFP);
 	if (!buf)
 		return -ENOMEM;
 	err = -EFAULT;
@@ -62,7 +62,7 @@ static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 	size = struct_size(&header, entries, header.nent);
 	if (cmd == AXVM_GET_CPUID2) {
 		/* The core fills what it has; nent in and out like KVM. */
-		struct axvm_cpuid2 *buf = kzalloc(size, GFP_KERNEL_ACCOUNT);
+		struct axvm_cpuid2 *buf = kzalloc(size, AXVM_GFP);
 		long err;
 
 		if (!buf)
@@ -191,10 +191,10 @@ int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 	struct file *file;
 	int fd, err;
 
-	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	vcpu = kzalloc(sizeof(*vcpu), AXVM_GFP);
 	if (!vcpu)
 		return -ENOMEM;
-	vcpu->run_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	vcpu->run_page = alloc_page(AXVM_GFP | __GFP_ZERO);
 	if (!vcpu->run_page) {
 		kfree(vcpu);
 		return -ENOMEM;

@@ -132,7 +132,7 @@ int axvm_vm_create(void)
 				    err == -EBUSY ? ": another hypervisor holds it" : "");
 		return err;
 	}
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	vm = kzalloc(sizeof(*vm), AXVM_GFP);
 	if (!vm) {
 		axvm_virt_put();
 		return -ENOMEM;
