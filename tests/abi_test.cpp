@@ -24,6 +24,7 @@
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <csignal>
 #include <ctime>
@@ -1101,6 +1102,14 @@ bool guest_isolation()
 	msr_fault(0x186, 0x30);      // wrmsr PERFEVTSEL0 (no PMU is offered)
 	code.insert(code.end(), {0x66, 0x31, 0xc9});
 	faults('G', {0x0f, 0x33, 0x90}); // rdpmc 0
+	// CR4.OSXSAVE would give the guest the host's XCR0 and AVX state: #GP.
+	// CR4.PGE is the guest's to set, and reads back.
+	code.insert(code.end(), {0x66, 0xb8, 0x00, 0x00, 0x04, 0x00}); // mov eax,0x40000
+	faults('G', {0x0f, 0x22, 0xe0});                               // mov cr4,eax
+	code.insert(code.end(), {0x66, 0xb8, 0x80, 0x00, 0x00, 0x00,   // mov eax,0x80
+				 0x0f, 0x22, 0xe0, 0x66, 0x31, 0xc0,   // mov cr4,eax; xor eax,eax
+				 0x0f, 0x20, 0xe0, 0xe6, 0xe9});       // mov eax,cr4; out 0xe9,al
+	expected += '\x80';
 	// VMRUN VMLOAD VMSAVE STGI CLGI SKINIT INVLPGA: #UD. (XSETBV, MONITOR
 	// and MWAIT are intercepted too, but QEMU decides some of their faults
 	// in real mode before the intercept, differently from hardware.)
@@ -1204,6 +1213,121 @@ bool memlock_limit()
 	return true;
 }
 
+// Guest memory is pinned: a VMM that unmaps it (or maps something else at
+// the same address) changes nothing for the guest, which keeps its pages
+// until the slot or the VM goes. No fault, no use after free.
+bool pinned_memory_outlives_munmap()
+{
+	Machine m;
+	// loop: mov al,[0x2000]; out 0xe9,al; jmp loop
+	EXPECT(m.start({0xa0, 0x00, 0x20, 0xe6, 0xe9, 0xeb, 0xf9}));
+	uint8_t *mem = static_cast<uint8_t *>(m.mem);
+	mem[0x2000] = 'A';
+	EXPECT(m.expect_out(0xe9, 1) == 'A');
+	EXPECT(munmap(mem, Machine::kMem) == 0);
+	void *again = mmap(mem, Machine::kMem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	EXPECT(again == mem);
+	mem[0x2000] = 'B'; // the VMM's new memory, not the guest's
+	EXPECT(m.expect_out(0xe9, 1) == 'A');
+	EXPECT(mprotect(mem, Machine::kMem, PROT_NONE) == 0);
+	EXPECT(m.expect_out(0xe9, 1) == 'A');
+	return true;
+}
+
+// Code modified by the guest so that an instruction runs from the last
+// byte of RAM into unbacked space: a memory-fault exit, every time.
+bool code_crossing_into_mmio()
+{
+	Machine m;
+	// mov byte [0xffff],0xe6 (OUT imm8, whose operand would be at 0x10000); jmp 0:0xffff
+	EXPECT(m.start({0xc6, 0x06, 0xff, 0xff, 0xe6, 0xea, 0xff, 0xff, 0x00, 0x00}));
+	for (int i = 0; i < 2; i++) {
+		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+		EXPECT(m.run->memory_fault.gpa == Machine::kMem &&
+		       (m.run->memory_fault.flags & AXVM_MEMORY_FAULT_EXEC));
+	}
+	return true;
+}
+
+// Paging on with CR3 beyond RAM: the guest's own page walk faults, which
+// is a memory-fault exit at CR3, not a host access.
+bool page_tables_beyond_ram()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	axvm_segment flat = {};
+	flat.limit = 0xffffffff, flat.present = 1, flat.s = 1, flat.g = 1, flat.db = 1;
+	s.cs = flat, s.cs.type = 0xb, s.cs.selector = 8;
+	s.ds = s.es = s.fs = s.gs = s.ss = flat;
+	s.ds.type = s.es.type = s.fs.type = s.gs.type = s.ss.type = 3;
+	s.ds.selector = s.es.selector = s.fs.selector = s.gs.selector = s.ss.selector = 16;
+	s.cr0 = 0x80000011, s.cr3 = 0x80000000, s.cr4 = 0;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+	EXPECT(m.run->memory_fault.gpa == 0x80000000);
+	return true;
+}
+
+// Every kernel allocation a VMM causes is charged to its memory cgroup:
+// VMs count in memory.current, and memory.max stops a VMM creating them.
+bool memcg_bounds_vmm()
+{
+	const char *root = "/sys/fs/cgroup", *group = "/sys/fs/cgroup/axvm-abi";
+	auto write_file = [](const std::string &path, const std::string &text) {
+		FILE *f = fopen(path.c_str(), "w");
+		const bool ok = f && fputs(text.c_str(), f) >= 0;
+		return f && fclose(f) == 0 && ok;
+	};
+	auto read_long = [](const std::string &path) {
+		long v = -1;
+		if (FILE *f = fopen(path.c_str(), "r")) {
+			if (fscanf(f, "%ld", &v) != 1)
+				v = -1;
+			fclose(f);
+		}
+		return v;
+	};
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0)
+		EXPECT(mount("none", root, "cgroup2", 0, nullptr) == 0);
+	EXPECT(write_file(std::string(root) + "/cgroup.subtree_control", "+memory"));
+	rmdir(group);
+	EXPECT(mkdir(group, 0755) == 0);
+	EXPECT(write_file(std::string(group) + "/memory.max", "16M"));
+	pid_t pid = fork();
+	EXPECT(pid >= 0);
+	if (pid == 0) {
+		rlimit files = {70000, 70000};
+		if (setrlimit(RLIMIT_NOFILE, &files) || !write_file(std::string(group) + "/cgroup.procs", "0"))
+			_exit(10);
+		int dev = open_dev();
+		const long before = read_long(std::string(group) + "/memory.current");
+		int vms = 0;
+		for (; vms < 30000; vms++) {
+			const int vm = ioctl(dev, AXVM_CREATE_VM, 0);
+			if (vm < 0)
+				_exit(errno == ENOMEM ? 0 : 11);
+			if (ioctl(vm, AXVM_CREATE_VCPU, 0) < 0)
+				_exit(errno == ENOMEM ? 0 : 12);
+			// Each VM with a vCPU holds several pages (VMCB, nested page
+			// table root, run page, the structures): the group must see them.
+			if (vms == 100 && read_long(std::string(group) + "/memory.current") - before < 100 * 8192)
+				_exit(13);
+		}
+		_exit(14); // 30,000 VMs fit into 16 MiB: nothing was charged
+	}
+	int status = 0;
+	EXPECT(waitpid(pid, &status, 0) == pid);
+	rmdir(group);
+	// Stopped by ENOMEM, or killed by the group's OOM killer: both bound it.
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+		g_why = "child status " + std::to_string(status);
+		return false;
+	}
+	return true;
+}
+
 bool unprivileged_denied()
 {
 	pid_t pid = fork();
@@ -1281,12 +1405,63 @@ int hold_vm(int seconds)
 	return 0;
 }
 
+// Two vCPUs of one VM spinning in their threads (each guest counts in AL
+// and writes it to port 0xe9, so every exit is checked) until SIGTERM; for
+// CPU hotplug under running vCPUs. Prints "spinning", then the totals.
+volatile sig_atomic_t g_stop;
+
+int spin_vcpus()
+{
+	signal(SIGTERM, [](int) { g_stop = 1; });
+	Machine m;
+	// loop: out 0xe9,al; inc al; jmp loop
+	const std::vector<uint8_t> loop = {0xe6, 0xe9, 0xfe, 0xc0, 0xeb, 0xfa};
+	if (!m.start(loop))
+		return 1;
+	Fd second{static_cast<int>(xioctl(m.vm, AXVM_CREATE_VCPU, 1))};
+	void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, second, 0);
+	if (second < 0 || p == MAP_FAILED || !real_mode_at(second, 0x1000))
+		return 1;
+	struct Spinner {
+		int fd;
+		axvm_run *run;
+		long exits = 0, errors = 0;
+		pthread_t thread;
+	} spinners[2] = {{m.vcpu, m.run, 0, 0, {}}, {second, static_cast<axvm_run *>(p), 0, 0, {}}};
+	for (Spinner &sp : spinners)
+		pthread_create(&sp.thread, nullptr, [](void *arg) -> void * {
+			auto *sp = static_cast<Spinner *>(arg);
+			uint8_t want = 0;
+			while (!g_stop) {
+				const long r = xioctl(sp->fd, AXVM_RUN);
+				if (r == -EINTR)
+					continue;
+				const uint8_t got = reinterpret_cast<uint8_t *>(sp->run)[sp->run->io.data_offset];
+				if (r || sp->run->exit_reason != AXVM_EXIT_IO || got != want)
+					sp->errors++;
+				want = got + 1;
+				sp->exits++;
+			}
+			return nullptr;
+		}, &sp);
+	printf("spinning\n");
+	fflush(stdout);
+	for (Spinner &sp : spinners) {
+		pthread_join(sp.thread, nullptr);
+		printf("vCPU: %ld exits, %ld errors\n", sp.exits, sp.errors);
+	}
+	munmap(p, 4096);
+	return spinners[0].errors || spinners[1].errors || !spinners[0].exits || !spinners[1].exits;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--hold"))
 		return hold_vm(atoi(argv[2]));
+	if (argc == 2 && !strcmp(argv[1], "--spin"))
+		return spin_vcpus();
 	if (argc == 3 && !strcmp(argv[1], "--coexist"))
 		return coexist(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "--create-vm-errno")) {
@@ -1331,6 +1506,10 @@ int main(int argc, char **argv)
 		{"guest_isolation", guest_isolation},
 		{"vm_owned_by_creator", vm_owned_by_creator},
 		{"memlock_limit", memlock_limit},
+		{"pinned_memory_outlives_munmap", pinned_memory_outlives_munmap},
+		{"code_crossing_into_mmio", code_crossing_into_mmio},
+		{"page_tables_beyond_ram", page_tables_beyond_ram},
+		{"memcg_bounds_vmm", memcg_bounds_vmm},
 	};
 	for (const auto &t : tests) {
 		g_why.clear();
