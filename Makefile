@@ -2,7 +2,8 @@
 # axvm: `make` builds axvm.ko for the running kernel (or KDIR=...);
 # `make test` runs every test; `make tools` builds the userspace programs;
 # `make demo` shows a guest running under axvm inside QEMU; `make bench`
-# compares exit costs with KVM.
+# compares exit costs with KVM; `make fuzz` and `make soak` run
+# the fuzzer and the soak on their own.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 ARCH ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
@@ -30,4 +31,13 @@ demo:
 bench:
 	tests/bench/run.sh
 
-.PHONY: all module clean tools test demo bench
+# The ioctl fuzzer on the debug kernel: FUZZ_SECONDS (300), FUZZ_SEED (the
+# time; a failing case's seed replays it).
+fuzz:
+	AXVM_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) AXVM_FUZZ_SEED=$(FUZZ_SEED) tests/run-all.sh fuzz
+
+# 10,000 VMs and 100 million exits; slab and free pages back at baseline.
+soak:
+	tests/run-all.sh soak
+
+.PHONY: all module clean tools test demo bench fuzz soak

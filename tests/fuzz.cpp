@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+// A bounded, seeded ioctl fuzzer for /dev/axvm (or /dev/kvm).
+//
+//   fuzz DEVICE [--seconds S] [--cases N] [--seed N] [--threads T]
+//
+// Each case is one child process with its own seed (the base seed plus the
+// case number): T threads share one table of device, VM and vCPU fds and
+// make random and structure-aware calls on them (memory slots over random
+// guest images, register states near the valid ones, RUN under a short
+// timer, interrupts, events, CPUID, closes and unmaps, unknown ioctls).
+// Each thread's call sequence follows from the seed alone, so `--seed N
+// --cases 1` replays case N exactly (with --threads 1, including the order
+// of calls between threads). A case fails when an ioctl answers with an
+// errno outside the documented set, RUN reports an unknown exit, the child
+// crashes or hangs, or the device no longer runs a plain guest afterwards;
+// the seed is printed. Kernel reports are the harness's to catch: each
+// case's seed is printed before it starts.
+#include <uapi/axvm.h>
+
+#include <linux/kvm.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+const char *g_device;
+
+// splitmix64: small, and the same sequence on every machine.
+struct Rng {
+	uint64_t s;
+	uint64_t next()
+	{
+		uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		return z ^ (z >> 31);
+	}
+	uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+	bool chance(unsigned percent) { return below(100) < percent; }
+};
+
+// Instruction snippets a random guest image is built from, besides random
+// bytes: everything that exits, faults or changes mode.
+const std::string kSnippets[] = {
+	"\xe6\xe9",                 // out 0xe9,al
+	"\xe4\x60",                 // in al,0x60
+	"\xf3\x6e",                 // rep outsb
+	"\xf3\x6c",                 // rep insb
+	"\xf4",                     // hlt
+	"\xfa",                     // cli
+	"\xfb",                     // sti
+	"\x0f\x0b",                 // ud2
+	"\xcc",                     // int3
+	"\xcd\x21",                 // int 0x21
+	"\x0f\xa2",                 // cpuid
+	"\x0f\x32",                 // rdmsr
+	"\x0f\x30",                 // wrmsr
+	"\x0f\x01\xd9",             // vmmcall
+	"\x0f\x01\xd8",             // vmrun
+	"\x0f\x22\xc0",             // mov cr0,eax
+	"\x0f\x22\xd8",             // mov cr3,eax
+	"\x0f\x22\xe0",             // mov cr4,eax
+	"\x0f\x23\xf8",             // mov dr7,eax
+	"\x0f\x01\x1e\x00\x00",     // lidt [0]
+	"\x0f\x01\x16\x00\x00",     // lgdt [0]
+	"\xa3\x00\xf0",             // mov [0xf000],ax
+	"\x89\x07",                 // mov [bx],ax
+	"\x8b\x07",                 // mov ax,[bx]
+	"\x66\xa3\xfc\xff",         // mov [0xfffc],eax
+	"\xea\x00\x00\x00\xf0",     // jmp far 0xf000:0
+	"\xeb\xfe",                 // jmp $
+	"\x0f\x09",                 // wbinvd
+	"\x0f\x01\xf9",             // rdtscp
+	"\x0f\x33",                 // rdpmc
+	"\x0f\x01\xd1",             // xsetbv
+};
+
+// The errnos axvm documents for its ioctls (and KVM uses); anything else,
+// in particular the kernel-internal 512-530, is a bug.
+bool allowed_errno(int e)
+{
+	switch (e) {
+	case EINVAL: case EFAULT: case ENOMEM: case EEXIST: case ENOENT: case EBADF:
+	case ENOTTY: case EINTR: case E2BIG: case EIO: case EBUSY: case ENXIO:
+	case EAGAIN: case EPERM: case ENOSPC: case ENODEV: case EACCES: case EOVERFLOW:
+	case ERANGE: case EOPNOTSUPP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+constexpr int kSlots = 16; // fd table entries shared by a case's threads
+constexpr size_t kMemMax = 1 << 20;
+
+struct Case {
+	std::atomic<int> fds[kSlots];
+	std::atomic<int> failures{0};
+	uint8_t *mem[4];      // guest images, mapped for the case's life
+	char failure[160];
+};
+
+void fail(Case &c, const char *fmt, unsigned long a, long b)
+{
+	if (c.failures.fetch_add(1) == 0)
+		snprintf(c.failure, sizeof(c.failure), fmt, a, b);
+}
+
+long checked(Case &c, int fd, unsigned long req, unsigned long arg)
+{
+	const long r = ioctl(fd, req, arg);
+	if (r < 0 && !allowed_errno(errno))
+		fail(c, "ioctl 0x%lx failed with errno %ld", req, errno);
+	return r;
+}
+
+void random_image(Rng &rng, uint8_t *mem, size_t size)
+{
+	size_t at = 0x1000;
+	const size_t end = 0x1000 + rng.below(2048);
+	while (at < end && at + 8 < size) {
+		if (rng.chance(30)) {
+			mem[at++] = static_cast<uint8_t>(rng.next());
+		} else {
+			const std::string &s = kSnippets[rng.below(sizeof(kSnippets) / sizeof(kSnippets[0]))];
+			memcpy(mem + at, s.data(), s.size());
+			at += s.size();
+		}
+	}
+	for (int i = 0; i < 8; i++) // random IVT entries and data
+		mem[rng.below(0x400)] = static_cast<uint8_t>(rng.next());
+}
+
+// A register state near a valid one: a few fields replaced by random values.
+template <typename T> void perturb(Rng &rng, T &t)
+{
+	auto *b = reinterpret_cast<uint8_t *>(&t);
+	const int n = static_cast<int>(rng.below(4));
+	for (int i = 0; i < n; i++) {
+		const size_t at = rng.below(sizeof(T) - 8);
+		const uint64_t v = rng.chance(50) ? rng.next() : rng.below(256);
+		memcpy(b + at, &v, rng.chance(50) ? 8 : 1);
+	}
+}
+
+// The timer that ends a RUN of a guest that never exits: one per thread,
+// signalling that thread (a process-wide SIGALRM could hit another one).
+void arm_timer(long us)
+{
+	static thread_local timer_t timer;
+	static thread_local bool created;
+	if (!created) {
+		sigevent ev = {};
+		ev.sigev_notify = SIGEV_THREAD_ID;
+		ev.sigev_signo = SIGALRM;
+		ev._sigev_un._tid = gettid(); // sigev_notify_thread_id: glibc 2.36 lacks the name
+		created = timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0;
+	}
+	itimerspec t = {};
+	t.it_value.tv_nsec = us * 1000;
+	if (created)
+		timer_settime(timer, 0, &t, nullptr);
+}
+
+void one_call(Case &c, Rng &rng)
+{
+	const int slot = static_cast<int>(rng.below(kSlots));
+	const int fd = c.fds[slot].load();
+	alignas(16) static thread_local uint8_t buf[4096];
+	switch (rng.below(20)) {
+	case 0: { // a device fd
+		const int d = open(g_device, O_RDWR | O_CLOEXEC);
+		if (d >= 0)
+			c.fds[slot].store(d); // the old one stays open: closes are a call of their own
+		break;
+	}
+	case 1: { // a VM from some fd
+		const long v = checked(c, fd, KVM_CREATE_VM, rng.chance(90) ? 0 : rng.below(4));
+		if (v >= 0)
+			c.fds[rng.below(kSlots)].store(static_cast<int>(v));
+		break;
+	}
+	case 2: { // a vCPU
+		const long v = checked(c, fd, KVM_CREATE_VCPU, rng.chance(80) ? rng.below(4) : rng.next());
+		if (v >= 0)
+			c.fds[rng.below(kSlots)].store(static_cast<int>(v));
+		break;
+	}
+	case 3: { // a memory slot: usually sane, sometimes anything
+		kvm_userspace_memory_region r = {};
+		r.slot = static_cast<uint32_t>(rng.chance(80) ? rng.below(4) : rng.next());
+		r.guest_phys_addr = rng.chance(80) ? rng.below(4) << 20 : rng.next();
+		r.memory_size = rng.chance(80) ? (rng.below(kMemMax >> 12) + (rng.chance(10) ? 0 : 1)) << 12
+					       : rng.next();
+		r.userspace_addr = rng.chance(85) ? reinterpret_cast<uintptr_t>(c.mem[rng.below(4)]) : rng.next();
+		r.flags = rng.chance(90) ? 0 : static_cast<uint32_t>(rng.next());
+		checked(c, fd, KVM_SET_USER_MEMORY_REGION, reinterpret_cast<unsigned long>(&r));
+		break;
+	}
+	case 4:
+	case 5:
+	case 6: { // RUN, ended by a timer if the guest never exits
+		arm_timer(2000 + static_cast<long>(rng.below(20000)));
+		const long r = checked(c, fd, KVM_RUN, 0);
+		arm_timer(0);
+		if (r == 0) {
+			void *run = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+			if (run != MAP_FAILED) {
+				const uint32_t reason = static_cast<kvm_run *>(run)->exit_reason;
+				if (reason > 64)
+					fail(c, "RUN gave unknown exit reason %lu (%ld)", reason, 0);
+				munmap(run, 4096);
+			}
+		}
+		break;
+	}
+	case 7: { // registers near the current ones
+		kvm_regs r = {};
+		checked(c, fd, KVM_GET_REGS, reinterpret_cast<unsigned long>(&r));
+		perturb(rng, r);
+		if (rng.chance(50))
+			r.rip = 0x1000, r.rflags = 2 | (rng.chance(50) ? 0x200 : 0);
+		checked(c, fd, KVM_SET_REGS, reinterpret_cast<unsigned long>(&r));
+		break;
+	}
+	case 8: {
+		kvm_sregs s = {};
+		checked(c, fd, KVM_GET_SREGS, reinterpret_cast<unsigned long>(&s));
+		perturb(rng, s);
+		if (rng.chance(30)) { // long mode or protected mode bits
+			s.cr0 |= 1 | (rng.chance(50) ? 0x80000000u : 0);
+			s.cr4 |= rng.chance(50) ? 0x20 : 0;
+			s.efer |= rng.chance(50) ? 0x500 : 0;
+		}
+		checked(c, fd, KVM_SET_SREGS, reinterpret_cast<unsigned long>(&s));
+		break;
+	}
+	case 9: { // KVM_INTERRUPT, KVM_NMI, AXVM_QUEUE_INTERRUPT
+		kvm_interrupt irq = {static_cast<uint32_t>(rng.chance(90) ? rng.below(256) : rng.next())};
+		checked(c, fd, KVM_INTERRUPT, reinterpret_cast<unsigned long>(&irq));
+		if (rng.chance(30))
+			checked(c, fd, KVM_NMI, 0);
+		axvm_queue_interrupt q = {};
+		perturb(rng, q);
+		checked(c, fd, AXVM_QUEUE_INTERRUPT, reinterpret_cast<unsigned long>(&q));
+		break;
+	}
+	case 10: { // vCPU events, read and written back changed
+		kvm_vcpu_events e = {};
+		checked(c, fd, KVM_GET_VCPU_EVENTS, reinterpret_cast<unsigned long>(&e));
+		perturb(rng, e);
+		checked(c, fd, KVM_SET_VCPU_EVENTS, reinterpret_cast<unsigned long>(&e));
+		break;
+	}
+	case 11: { // CPUID: supported, then set with random changes and counts
+		auto *cpuid = reinterpret_cast<kvm_cpuid2 *>(buf);
+		memset(buf, 0, sizeof(buf));
+		cpuid->nent = static_cast<uint32_t>(rng.chance(80) ? 80 : rng.next());
+		checked(c, fd, KVM_GET_SUPPORTED_CPUID, reinterpret_cast<unsigned long>(buf));
+		cpuid->nent = static_cast<uint32_t>(rng.chance(80) ? cpuid->nent % 81 : rng.next());
+		for (int i = 0; i < 4; i++)
+			buf[8 + rng.below(sizeof(buf) - 8)] = static_cast<uint8_t>(rng.next());
+		checked(c, fd, KVM_SET_CPUID2, reinterpret_cast<unsigned long>(buf));
+		break;
+	}
+	case 12: { // capabilities
+		kvm_enable_cap cap = {};
+		cap.cap = rng.chance(50) ? AXVM_CAP_HALT_IN_KERNEL : static_cast<uint32_t>(rng.next());
+		cap.args[0] = rng.below(3);
+		checked(c, fd, KVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&cap));
+		checked(c, fd, KVM_CHECK_EXTENSION, rng.below(300));
+		break;
+	}
+	case 13: // a close (the fd number may be reused by the next open)
+		if (rng.chance(30))
+			close(c.fds[slot].exchange(-1));
+		break;
+	case 14: { // any ioctl number of KVM's and axvm's types, random argument
+		const unsigned type = rng.chance(50) ? KVMIO : AXVM_OWN_IO;
+		const unsigned dir = static_cast<unsigned>(rng.below(4));
+		const unsigned long req = _IOC(dir, type, rng.below(256), rng.below(512));
+		memset(buf, static_cast<int>(rng.next()), sizeof(buf));
+		checked(c, fd, req, rng.chance(80) ? reinterpret_cast<unsigned long>(buf) : rng.next());
+		break;
+	}
+	case 15: { // mmap of the run page with odd offsets and sizes
+		const size_t len = rng.chance(70) ? 4096 : rng.below(5) * 4096;
+		void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			       static_cast<off_t>(rng.chance(80) ? 0 : rng.below(4) * 4096));
+		if (p != MAP_FAILED) {
+			static_cast<volatile uint8_t *>(p)[rng.below(len)] ^= 1;
+			munmap(p, len);
+		}
+		break;
+	}
+	default: { // a new guest image in some memory
+		uint8_t *m = c.mem[rng.below(4)];
+		random_image(rng, m, kMemMax);
+		break;
+	}
+	}
+}
+
+struct Worker {
+	Case *c;
+	uint64_t seed;
+	unsigned calls;
+};
+
+void *worker_main(void *arg)
+{
+	auto *w = static_cast<Worker *>(arg);
+	Rng rng{w->seed};
+	for (unsigned i = 0; i < w->calls && !w->c->failures.load(); i++)
+		one_call(*w->c, rng);
+	return nullptr;
+}
+
+// After a case, a plain guest must still run: hlt -> KVM_EXIT_HLT.
+bool device_still_works()
+{
+	const int dev = open(g_device, O_RDWR | O_CLOEXEC);
+	const int vm = ioctl(dev, KVM_CREATE_VM, 0);
+	void *mem = mmap(nullptr, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static_cast<uint8_t *>(mem)[0x1000] = 0xf4;
+	kvm_userspace_memory_region r = {0, 0, 0, 0x10000, reinterpret_cast<uintptr_t>(mem)};
+	bool ok = dev >= 0 && vm >= 0 && ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) == 0;
+	const int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	void *run = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, vcpu, 0);
+	kvm_sregs s = {};
+	ok = ok && vcpu >= 0 && run != MAP_FAILED && ioctl(vcpu, KVM_GET_SREGS, &s) == 0;
+	s.cs.base = 0, s.cs.selector = 0;
+	kvm_regs regs = {};
+	regs.rip = 0x1000, regs.rflags = 2;
+	ok = ok && ioctl(vcpu, KVM_SET_SREGS, &s) == 0 && ioctl(vcpu, KVM_SET_REGS, &regs) == 0 &&
+	     ioctl(vcpu, KVM_RUN, 0) == 0 && static_cast<kvm_run *>(run)->exit_reason == KVM_EXIT_HLT;
+	if (run != MAP_FAILED)
+		munmap(run, 4096);
+	close(vcpu), close(vm), close(dev);
+	munmap(mem, 0x10000);
+	return ok;
+}
+
+// One case, in a child process: exit status 0 when every invariant held.
+int run_case(uint64_t seed, unsigned threads)
+{
+	struct sigaction sa = {};
+	sa.sa_handler = [](int) {};
+	sigaction(SIGALRM, &sa, nullptr); // interrupts RUN, no SA_RESTART
+	static Case c;
+	for (auto &fd : c.fds)
+		fd.store(-1);
+	Rng rng{seed};
+	for (auto &m : c.mem) {
+		m = static_cast<uint8_t *>(
+			mmap(nullptr, kMemMax, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+		random_image(rng, m, kMemMax);
+	}
+	c.fds[0].store(open(g_device, O_RDWR | O_CLOEXEC));
+	pthread_t tids[8];
+	Worker workers[8];
+	for (unsigned t = 0; t < threads; t++) {
+		workers[t] = {&c, rng.next(), 200};
+		pthread_create(&tids[t], nullptr, worker_main, &workers[t]);
+	}
+	for (unsigned t = 0; t < threads; t++)
+		pthread_join(tids[t], nullptr);
+	for (auto &fd : c.fds)
+		close(fd.exchange(-1));
+	if (!c.failures && !device_still_works())
+		fail(c, "a plain guest no longer runs after the case (%lu %ld)", 0, 0);
+	if (c.failures) {
+		printf("fuzz: seed %llu failed: %s\n", static_cast<unsigned long long>(seed), c.failure);
+		return 1;
+	}
+	return 0;
+}
+
+int usage()
+{
+	fprintf(stderr, "usage: fuzz DEVICE [--seconds S] [--cases N] [--seed N] [--threads T]\n");
+	return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	g_device = argv[1];
+	unsigned long seconds = 0, cases = 0;
+	unsigned long long seed = static_cast<unsigned long long>(time(nullptr));
+	unsigned threads = 3;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		const std::string a = argv[i];
+		char *end;
+		const unsigned long long v = strtoull(argv[i + 1], &end, 0);
+		if (*end)
+			return usage();
+		if (a == "--seconds")
+			seconds = v;
+		else if (a == "--cases")
+			cases = v;
+		else if (a == "--seed")
+			seed = v;
+		else if (a == "--threads" && v >= 1 && v <= 8)
+			threads = static_cast<unsigned>(v);
+		else
+			return usage();
+	}
+	if (argc % 2)
+		return usage();
+	if (!seconds && !cases)
+		cases = 1;
+	setvbuf(stdout, nullptr, _IOLBF, 0);
+	printf("fuzz: %s, base seed %llu, %u threads\n", g_device, seed, threads);
+	const time_t start = time(nullptr);
+	unsigned long done = 0, failed = 0;
+	for (unsigned long n = 0; (!cases || n < cases) && (!seconds || time(nullptr) - start < (time_t)seconds); n++) {
+		const uint64_t case_seed = seed + n;
+		printf("fuzz: case seed %llu\n", static_cast<unsigned long long>(case_seed));
+		const pid_t pid = fork();
+		if (pid == 0)
+			_exit(run_case(case_seed, threads));
+		// A case must finish within 30 s, and SIGKILL must end it.
+		int status = 0;
+		pid_t got = 0;
+		for (int i = 0; i < 300 && (got = waitpid(pid, &status, WNOHANG)) == 0; i++)
+			usleep(100 * 1000);
+		if (got == 0) {
+			printf("fuzz: seed %llu hung; killing it\n", static_cast<unsigned long long>(case_seed));
+			kill(pid, SIGKILL);
+			for (int i = 0; i < 100 && (got = waitpid(pid, &status, WNOHANG)) == 0; i++)
+				usleep(100 * 1000);
+			if (got == 0)
+				printf("fuzz: seed %llu does not die from SIGKILL\n",
+				       static_cast<unsigned long long>(case_seed));
+			failed++;
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			if (WIFSIGNALED(status))
+				printf("fuzz: seed %llu: the fuzzer died from signal %d\n",
+				       static_cast<unsigned long long>(case_seed), WTERMSIG(status));
+			failed++;
+		}
+		done++;
+	}
+	printf("fuzz: %lu cases, %lu failed (replay one: fuzz %s --seed N --cases 1 --threads %u)\n", done, failed,
+	       g_device, threads);
+	return failed ? 1 : 0;
+}
