@@ -11,11 +11,24 @@
 #
 # Everything lands in build/test/; each check is one "ok"/"not ok" line in
 # build/test/results.
+#
+# `tests/run-all.sh fuzz` (make fuzz) instead boots only the debug kernel and
+# runs the fuzzer there for AXVM_FUZZ_SECONDS (default 300) from seed
+# AXVM_FUZZ_SEED (default: the time); `tests/run-all.sh soak` (make soak)
+# boots Debian's 6.12 and runs tests/soak.cpp.
 set -uo pipefail
 
+mode=${1:-test}
+case $mode in
+test | fuzz | soak) ;;
+*) echo "usage: tests/run-all.sh [test|fuzz|soak]" >&2; exit 2 ;;
+esac
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=$top/build/test
+out=$top/build/$mode
 boot_timeout=${AXVM_BOOT_TIMEOUT:-900}
+fuzz_seconds=${AXVM_FUZZ_SECONDS:-300}
+fuzz_seed=${AXVM_FUZZ_SEED:-$(date +%s)}
+[ "$mode" = test ] || boot_timeout=${AXVM_BOOT_TIMEOUT:-7200}
 rm -rf "$out"
 mkdir -p "$out"
 results=$out/results
@@ -92,23 +105,33 @@ build_module() { # build_module NAME KDIR
 	record $? "build.$1.warning_free" "see build/$1.log"
 }
 
-build_module testkernel "$test_kdir"
-test -f "$top/build/testkernel/axvm_kunit.ko"
-record $? build.testkernel.kunit_module
-build_module debian-6.1 "$deb61_kdir"
-build_module debian-6.12 "$deb612_kdir"
+if [ "$mode" != soak ]; then
+	build_module testkernel "$test_kdir"
+	test -f "$top/build/testkernel/axvm_kunit.ko"
+	record $? build.testkernel.kunit_module
+fi
+[ "$mode" != test ] || build_module debian-6.1 "$deb61_kdir"
+[ "$mode" = fuzz ] || build_module debian-6.12 "$deb612_kdir"
 
 note "== userspace tests"
 g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" \
 	-pthread -o "$out/abi_test" "$top/tests/abi_test.cpp" >"$out/abi_test.log" 2>&1
-record $? build.abi_test "see build/test/abi_test.log"
+record $? build.abi_test "see ${out#$top/}/abi_test.log"
 gcc -O2 -Wall -Wextra -Werror -static -o "$out/kvm_classic" "$top/tests/kvm_classic.c" \
 	>"$out/kvm_classic.log" 2>&1
-record $? build.kvm_classic "see build/test/kvm_classic.log"
+record $? build.kvm_classic "see ${out#$top/}/kvm_classic.log"
 gcc -O2 -Wall -Wextra -Werror -static -o "$out/kvm_irq" "$top/tests/kvm_irq.c" >"$out/kvm_irq.log" 2>&1
-record $? build.kvm_irq "see build/test/kvm_irq.log"
+record $? build.kvm_irq "see ${out#$top/}/kvm_irq.log"
+gcc -O2 -Wall -Wextra -Werror -static -pthread -o "$out/kvm_hostile" "$top/tests/kvm_hostile.c" \
+	>"$out/kvm_hostile.log" 2>&1
+record $? build.kvm_hostile "see ${out#$top/}/kvm_hostile.log"
+for prog in fuzz soak; do
+	g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" -pthread -o "$out/$prog" \
+		"$top/tests/$prog.cpp" >"$out/$prog.log" 2>&1
+	record $? "build.$prog" "see ${out#$top/}/$prog.log"
+done
 make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
-record $? build.tools "see build/test/tools.log"
+record $? build.tools "see ${out#$top/}/tools.log"
 
 # ---- 4. boots ----
 boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
@@ -117,8 +140,9 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp /bin/busybox "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init" "$dir/root/init"
-	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$out/kvm_irq" "$dir/root/axvm/"
-	cp -r "$out/guests" "$top/tests/expected" "$dir/root/axvm/"
+	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$out/kvm_irq" "$out/kvm_hostile" "$out/fuzz" "$out/soak" \
+		"$dir/root/axvm/"
+	cp -r "$out/guests" "$top/tests/expected" "$top/udev/60-axvm.rules" "$dir/root/axvm/"
 	cp "$moddir"/axvm*.ko "$dir/root/axvm/"
 	if [ -n "$kmods" ]; then # the kernel's own KVM, to test sharing SVM with it
 		mkdir -p "$dir/root/axvm/kvm"
@@ -133,14 +157,14 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu EPYC \
 		-m 512 -smp 2 -nographic -no-reboot -kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic" </dev/null >"$dir/console.raw" 2>&1
+		-append "console=ttyS0 panic=-1 oops=panic $cmdline" </dev/null >"$dir/console.raw" 2>&1
 	echo $? >"$dir/qemu.status"
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
 
 check_boot() { # check_boot NAME [KUNIT_TREE]
 	local name=$1 dir=$out/$1
-	note "== results of boot $name (build/test/$name/console.log)"
+	note "== results of boot $name (${out#$top/}/$name/console.log)"
 	grep -q '^AXVM-DONE' "$dir/console.log"
 	record $? "$name.boot_completed" "no AXVM-DONE; qemu status $(cat "$dir/qemu.status")"
 	sed -n 's/^\(ok\|not ok\) - \(.*\)/\1 - '"$name"'.\2/p' "$dir/console.log" | tee -a "$results"
@@ -148,12 +172,12 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 		python3 "$top/tests/ktap.py" "$dir/console.log" "$dir/kunit.ktap" |
 			sed 's/^\(ok\|not ok\|skip\) - /\1 - '"$name"'./' | tee -a "$results"
 		python3 "$2/tools/testing/kunit/kunit.py" parse "$dir/kunit.ktap" >"$dir/kunit-parse.log" 2>&1
-		record $? "$name.kunit_parse" "see build/test/$name/kunit-parse.log"
+		record $? "$name.kunit_parse" "see ${out#$top/}/$name/kunit-parse.log"
 		tail -n 3 "$dir/kunit-parse.log"
 	fi
 	# Anything the kernel reported after the module came in is a failure.
 	local reports
-	reports=$(sed -n '/^AXVM-BEGIN/,$p' "$dir/console.log" | grep -E \
+	reports=$(sed -n '/^AXVM-BEGIN/,$p' "$dir/console.log" | grep -Ev '^(ok|not ok) - ' | grep -E \
 		'WARNING:|BUG:|Oops|general protection|Call Trace|lockdep|circular locking|recursive locking|inconsistent lock|sleeping function called|scheduling while atomic|UBSAN|KASAN|kmemleak|RIP:|Kernel panic' |
 		head -5)
 	[ -z "$reports" ]
@@ -161,12 +185,34 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 }
 
 note "== booting (QEMU -cpu EPYC, TCG)"
-boot testkernel "$test_kdir/arch/x86/boot/bzImage" "$top/build/testkernel" &
-boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}" &
-wait
-boot debian-6.12 "$deb612_image" "$top/build/debian-6.12" "/lib/modules/${deb612_image#*vmlinuz-}"
-check_boot testkernel "$test_kdir"
-check_boot debian-6.1
-check_boot debian-6.12
+case $mode in
+test)
+	cmdline=""
+	boot testkernel "$test_kdir/arch/x86/boot/bzImage" "$top/build/testkernel" &
+	boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}" &
+	wait
+	boot debian-6.12 "$deb612_image" "$top/build/debian-6.12" "/lib/modules/${deb612_image#*vmlinuz-}"
+	check_boot testkernel "$test_kdir"
+	check_boot debian-6.1
+	check_boot debian-6.12
+	;;
+fuzz)
+	note "fuzzing for $fuzz_seconds s from seed $fuzz_seed on the debug kernel"
+	cmdline="axvm.mode=fuzz axvm.fuzz_seconds=$fuzz_seconds axvm.fuzz_seed=$fuzz_seed"
+	boot testkernel "$test_kdir/arch/x86/boot/bzImage" "$top/build/testkernel"
+	grep '^fuzz: ' "$out/testkernel/console.log" | grep -v 'case seed' | tail -n 20
+	check_boot testkernel
+	# A kernel report belongs to the case running when it came.
+	first=$(grep -nE 'BUG:|WARNING:|KASAN|UBSAN|Oops' "$out/testkernel/console.log" | head -n 1 | cut -d: -f1)
+	[ -z "$first" ] || head -n "$first" "$out/testkernel/console.log" | grep 'fuzz: case seed' | tail -n 1 |
+		sed 's/^fuzz: case seed/the first kernel report came during the case with seed/'
+	;;
+soak)
+	cmdline="axvm.mode=soak"
+	boot debian-6.12 "$deb612_image" "$top/build/debian-6.12"
+	grep '^soak: ' "$out/debian-6.12/console.log"
+	check_boot debian-6.12
+	;;
+esac
 
 summary
