@@ -40,6 +40,7 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_USER_MEMORY:
 	case AXVM_CAP_SET_TSS_ADDR:
 	case AXVM_CAP_IMMEDIATE_EXIT:
+	case AXVM_CAP_BINARY_STATS_FD:
 		return 1;
 	case AXVM_CAP_USER_NMI:
 	case AXVM_CAP_VCPU_EVENTS:
@@ -86,6 +87,19 @@ extern "C" int axvm_core_vcpu_create(axvm_core_vm *vm, axvm_u32 id, axvm_run *ru
 		return loop.error();
 	*out = reinterpret_cast<axvm_core_vcpu *>(loop.value());
 	return 0;
+}
+
+extern "C" axvm_vcpu_stats *axvm_core_vcpu_stats(axvm_core_vcpu *vcpu)
+{
+	ArchVcpu *arch = to_loop(vcpu)->vcpu().arch();
+	return arch ? &arch->stats : nullptr;
+}
+
+extern "C" const axvm_u64 *axvm_core_vm_remote_tlb_flush(axvm_core_vm *vm)
+{
+	static const axvm_u64 none = 0;
+	Stage2 *stage2 = to_vm(vm)->stage2();
+	return stage2 ? stage2->generation_ptr() : &none;
 }
 
 extern "C" int axvm_core_vcpu_run(axvm_core_vcpu *vcpu)

@@ -30,6 +30,8 @@ struct axvm_vm {
 	struct list_head vcpus;
 	struct axvm_core_vm *core;
 	struct mm_struct *mm; /* the creator's: only it may use the VM (as in KVM) */
+	pid_t pid;	      /* the creator's, for the stats id and debugfs name */
+	struct dentry *debugfs; /* /sys/kernel/debug/axvm/<pid>-<fd> */
 };
 
 /* -EIO (and one dmesg line) unless the caller is in the VM's process. */
@@ -39,12 +41,22 @@ struct axvm_vcpu {
 	struct list_head link; /* in axvm_vm.vcpus once the core created it */
 	struct axvm_vm *vm;    /* a reference, dropped when the fd closes */
 	struct axvm_core_vcpu *core;
+	u32 id;
 	struct page *run_page; /* struct axvm_run, mmap-ed at offset 0 */
 };
 
 /* Hardware enabled on every online CPU while a reference is held (one per VM). */
 int axvm_virt_get(void);
 void axvm_virt_put(void);
+
+/* stats.c: AXVM_GET_STATS_FD and the debugfs tree. */
+void axvm_stats_init(void);
+void axvm_stats_exit(void);
+int axvm_vm_stats_fd(struct axvm_vm *vm);
+int axvm_vcpu_stats_fd(struct axvm_vcpu *vcpu);
+void axvm_vm_debugfs_create(struct axvm_vm *vm, int fd);
+void axvm_vcpu_debugfs_create(struct axvm_vcpu *vcpu);
+void axvm_vm_debugfs_remove(struct axvm_vm *vm);
 
 int axvm_vm_create(void);
 void axvm_vm_put(struct axvm_vm *vm);

@@ -85,9 +85,11 @@ static int __init axvm_init(void)
 	int err;
 
 	axvm_core_init();
+	axvm_stats_init();
 	err = misc_register(&axvm_dev);
 	if (err) {
 		pr_err("cannot register /dev/axvm: %d\n", err);
+		axvm_stats_exit();
 		axvm_core_exit();
 	}
 	return err;
@@ -96,6 +98,7 @@ static int __init axvm_init(void)
 static void __exit axvm_exit(void)
 {
 	misc_deregister(&axvm_dev);
+	axvm_stats_exit();
 	axvm_core_exit();
 }
 
@@ -103,3 +106,4 @@ module_init(axvm_init);
 module_exit(axvm_exit);
 MODULE_DESCRIPTION("axvm: a hypervisor with a KVM-compatible /dev/axvm");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(AXVM_VERSION);

@@ -52,8 +52,11 @@ int RunLoop::run()
 		has_pending_ = false;
 	}
 
+	axvm_vcpu_stats &stats = vcpu_.arch()->stats;
 	for (;;) {
 		if (run_.immediate_exit || axvm_signal_pending()) {
+			if (!run_.immediate_exit)
+				stats.signal_exits++;
 			run_.exit_reason = AXVM_EXIT_INTR;
 			return exit_to_user(-err::EINTR);
 		}
@@ -66,6 +69,7 @@ int RunLoop::run()
 		axvm_preempt_enable();
 		if (!exit.ok())
 			return exit.error();
+		count(stats, exit.value());
 
 		if (vcpu_.state() == VcpuState::Blocked) {
 			const int woken = wait_for_event();
@@ -79,6 +83,7 @@ int RunLoop::run()
 			// Handled in the kernel. KVM's userspace-irqchip flow: tell
 			// userspace as soon as the guest can take its interrupt.
 			if (run_.request_interrupt_window && vcpu_.arch()->ready_for_interrupt()) {
+				stats.request_irq_exits++;
 				run_.exit_reason = AXVM_EXIT_IRQ_WINDOW_OPEN;
 				return exit_to_user(0);
 			}
@@ -88,7 +93,35 @@ int RunLoop::run()
 			pending_ = exit.value();
 			has_pending_ = true;
 		}
+		axvm_trace_userspace_exit(vcpu_.id(), &run_);
 		return exit_to_user(0);
+	}
+}
+
+static_assert(AXVM_EXIT_KINDS == static_cast<int>(ExitKind::Nothing) + 1, "one counter per exit kind");
+
+// Counts one exit from the guest, by kind and under KVM's names.
+void RunLoop::count(axvm_vcpu_stats &stats, const ExitReason &exit)
+{
+	stats.exits++;
+	stats.exit_reason[static_cast<int>(exit.kind())]++;
+	switch (exit.kind()) {
+	case ExitKind::IoRead:
+	case ExitKind::IoWrite:
+		stats.io_exits++;
+		break;
+	case ExitKind::MmioRead:
+	case ExitKind::MmioWrite:
+		stats.mmio_exits++;
+		break;
+	case ExitKind::Halt:
+		stats.halt_exits++;
+		break;
+	case ExitKind::Hypercall:
+		stats.hypercalls++;
+		break;
+	default:
+		break;
 	}
 }
 

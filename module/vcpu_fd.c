@@ -121,6 +121,8 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 		return axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, NULL, 0);
 	case AXVM_QUEUE_INTERRUPT:
 		return axvm_vcpu_queue_interrupt(vcpu, (void __user *)arg);
+	case AXVM_GET_STATS_FD:
+		return axvm_vcpu_stats_fd(vcpu);
 	case AXVM_RUN:
 		if (arg) {
 			pr_warn_ratelimited("RUN takes no argument\n");
@@ -200,6 +202,7 @@ int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 		return -ENOMEM;
 	}
 	vcpu->vm = vm;
+	vcpu->id = id;
 
 	/*
 	 * Reserve the fd and the file first and let the core create the vCPU
@@ -222,8 +225,10 @@ int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 
 	mutex_lock(&vm->lock);
 	err = axvm_core_vcpu_create(vm->core, id, page_address(vcpu->run_page), &vcpu->core);
-	if (!err)
+	if (!err) {
 		list_add_tail(&vcpu->link, &vm->vcpus);
+		axvm_vcpu_debugfs_create(vcpu);
+	}
 	mutex_unlock(&vm->lock);
 	if (err) {
 		pr_warn_ratelimited("CREATE_VCPU %u: %d\n", id, err);

@@ -42,6 +42,7 @@ Result<RunLoop *> Vm::create_vcpu(u32 id, axvm_run &run)
 		if (!a.ok())
 			return Error{a.error()};
 		arch = a.value();
+		arch->vcpu_id = id;
 	}
 	// new may return null: the core is built with -fcheck-new.
 

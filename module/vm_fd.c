@@ -20,6 +20,7 @@ static void axvm_vm_release_ref(struct kref *ref)
 	struct axvm_vm *vm = container_of(ref, struct axvm_vm, ref);
 	struct axvm_vcpu *vcpu, *next;
 
+	axvm_vm_debugfs_remove(vm); /* its files read the counters freed next */
 	axvm_core_vm_destroy(vm->core);
 	list_for_each_entry_safe(vcpu, next, &vm->vcpus, link)
 		axvm_vcpu_free(vcpu);
@@ -99,6 +100,8 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return axvm_core_check_extension(arg);
 	case AXVM_ENABLE_CAP:
 		return axvm_vm_enable_cap(vm, (void __user *)arg);
+	case AXVM_GET_STATS_FD:
+		return axvm_vm_stats_fd(vm);
 	case AXVM_SET_TSS_ADDR:
 		return 0; /* VMX without unrestricted guest needs it; axvm never does */
 	default:
@@ -124,6 +127,7 @@ static const struct file_operations axvm_vm_fops = {
 int axvm_vm_create(void)
 {
 	struct axvm_vm *vm;
+	struct file *file;
 	int err, fd;
 
 	err = axvm_virt_get();
@@ -141,6 +145,7 @@ int axvm_vm_create(void)
 	mutex_init(&vm->lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	vm->pid = task_pid_nr(current);
 	INIT_LIST_HEAD(&vm->vcpus);
 	err = axvm_core_vm_create(&vm->core);
 	if (err) {
@@ -149,8 +154,19 @@ int axvm_vm_create(void)
 		axvm_virt_put();
 		return err;
 	}
-	fd = anon_inode_getfd("axvm-vm", &axvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	/* The fd first: debugfs names the VM by it, before userspace sees it. */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
 		axvm_vm_put(vm);
+		return fd;
+	}
+	file = anon_inode_getfile("axvm-vm", &axvm_vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		axvm_vm_put(vm);
+		return PTR_ERR(file);
+	}
+	axvm_vm_debugfs_create(vm, fd);
+	fd_install(fd, file);
 	return fd;
 }

@@ -4,6 +4,7 @@
 // vCPU published in CURRENT_VCPU and preemption off (see vcpu.hpp).
 #pragma once
 
+#include "boundary.h"
 #include "exit_reason.hpp"
 #include "result.hpp"
 
@@ -47,6 +48,11 @@ public:
 	// make a racing entry give up (the caller then kicks the CPU). 0,
 	// -EINVAL for a bad vector, -ENOTTY without interrupt support.
 	virtual int queue_interrupt(u32 /*vector*/, bool /*nmi*/) { return -err::ENOTTY; }
+
+	// Set by Vm::create_vcpu: the vCPU's id (for trace events), and the
+	// counters the core and the backend bump (KVM_GET_STATS_FD).
+	u32 vcpu_id = 0;
+	axvm_vcpu_stats stats{};
 };
 
 } // namespace axvm

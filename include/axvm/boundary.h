@@ -111,7 +111,35 @@ void axvm_unpin_user_pages(struct axvm_pinned *pinned);
 /* Host physical address of page @index of the pinned range. */
 axvm_u64 axvm_pinned_page_phys(const struct axvm_pinned *pinned, axvm_u64 index);
 
+struct axvm_run;
+
+/* Trace events (module/trace.c; tracepoints, off by default and then a call
+ * that returns at a static branch): what the guest asked of userspace, from
+ * the run page as RUN returns it, and each interrupt or NMI injected. */
+void axvm_trace_userspace_exit(axvm_u32 vcpu_id, const struct axvm_run *run);
+void axvm_trace_inject(axvm_u32 vcpu_id, axvm_u32 vector, int nmi);
+
 /* ---- The core, implemented in C++ --------------------------------------- */
+
+/*
+ * A vCPU's statistics (KVM_GET_STATS_FD, debugfs): KVM's names where the
+ * meaning is the same, then axvm's own count per core exit reason. Written
+ * only by the thread running the vCPU; readers read them racily, as KVM's.
+ */
+#define AXVM_EXIT_KINDS 16 /* ExitKind, Hypercall .. Nothing */
+struct axvm_vcpu_stats {
+	axvm_u64 exits;             /* every exit from the guest */
+	axvm_u64 io_exits;          /* port I/O, to userspace */
+	axvm_u64 mmio_exits;        /* MMIO, to userspace */
+	axvm_u64 halt_exits;        /* HLT */
+	axvm_u64 signal_exits;      /* RUN ended by a pending signal */
+	axvm_u64 irq_window_exits;  /* the interrupt window opened */
+	axvm_u64 request_irq_exits; /* KVM_EXIT_IRQ_WINDOW_OPEN to userspace */
+	axvm_u64 hypercalls;
+	axvm_u64 irq_injections;
+	axvm_u64 nmi_injections;
+	axvm_u64 exit_reason[AXVM_EXIT_KINDS];
+};
 
 struct axvm_run;
 struct axvm_userspace_memory_region;
@@ -151,6 +179,10 @@ int axvm_core_vcpu_arch_ioctl(struct axvm_core_vcpu *vcpu, unsigned int cmd, voi
 			      axvm_usize size);
 /* AXVM_QUEUE_INTERRUPT: from any thread, also during RUN. */
 int axvm_core_vcpu_queue_interrupt(struct axvm_core_vcpu *vcpu, axvm_u32 vector, int nmi);
+/* The vCPU's statistics; NULL without a backend. */
+struct axvm_vcpu_stats *axvm_core_vcpu_stats(struct axvm_core_vcpu *vcpu);
+/* The VM's remote TLB flushes (stage-2 invalidations), a live counter. */
+const axvm_u64 *axvm_core_vm_remote_tlb_flush(struct axvm_core_vm *vm);
 /* AXVM_ENABLE_CAP on a VM fd; 0 or -EINVAL. */
 int axvm_core_vm_enable_cap(struct axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0);
 /* KVM_GET_SUPPORTED_CPUID into @cpuid with room for @max entries: 0,

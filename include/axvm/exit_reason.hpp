@@ -8,6 +8,7 @@
 
 namespace axvm {
 
+// (The statistics keep one counter per kind: AXVM_EXIT_KINDS in boundary.h.)
 enum class ExitKind : u8 {
 	Hypercall,
 	MmioRead,

@@ -47,6 +47,7 @@ private:
 	// Blocked: sleep until the backend has an event; then Blocked -> Ready.
 	int wait_for_event();
 	int exit_to_user(int ret);
+	static void count(axvm_vcpu_stats &stats, const ExitReason &exit);
 
 	static const bool kNoHaltInKernel; // false; one object (a reference binds to it)
 	Vcpu &vcpu_;

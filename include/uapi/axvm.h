@@ -16,6 +16,7 @@
 /* axvm's freestanding C++ core sees no kernel header, only these. */
 typedef unsigned char __u8;
 typedef unsigned short __u16;
+typedef short __s16;
 typedef unsigned int __u32;
 typedef unsigned long long __u64;
 /* asm-generic/ioctl.h encoding, as on x86 and arm64. */
@@ -59,6 +60,7 @@ typedef unsigned long long __u64;
 #define AXVM_NMI                   _IO(AXVMIO, 0x9a)
 #define AXVM_GET_VCPU_EVENTS       _IOR(AXVMIO, 0x9f, struct axvm_vcpu_events)
 #define AXVM_SET_VCPU_EVENTS       _IOW(AXVMIO, 0xa0, struct axvm_vcpu_events)
+#define AXVM_GET_STATS_FD          _IO(AXVMIO, 0xce) /* VM and vCPU fds: a read-only stats fd */
 
 /*
  * axvm's own ioctls: their own type byte, so that no future KVM number can
@@ -82,6 +84,7 @@ typedef unsigned long long __u64;
 #define AXVM_CAP_USER_NMI      22
 #define AXVM_CAP_VCPU_EVENTS   41
 #define AXVM_CAP_IMMEDIATE_EXIT 136
+#define AXVM_CAP_BINARY_STATS_FD 203
 
 /* axvm's own capabilities, far above KVM's numbers. */
 #define AXVM_CAP_QUEUE_INTERRUPT 0x10001 /* AXVM_QUEUE_INTERRUPT */
@@ -345,6 +348,38 @@ struct axvm_run {
 	union {
 		char padding[2048];
 	} s;
+};
+
+/*
+ * The binary statistics behind AXVM_GET_STATS_FD, KVM's layout: at offset 0
+ * the header, at id_offset the id string ("axvm-<pid>", "axvm-<pid>/vcpu-<n>"),
+ * at desc_offset num_desc descriptors of sizeof(struct axvm_stats_desc) +
+ * name_size bytes each, at data_offset the values (u64 each, at the
+ * descriptor's offset). pread() any part; every read is a fresh snapshot.
+ */
+#define AXVM_STATS_TYPE_CUMULATIVE (0x0 << 0)
+#define AXVM_STATS_TYPE_INSTANT    (0x1 << 0)
+#define AXVM_STATS_TYPE_MASK       (0xf << 0)
+#define AXVM_STATS_UNIT_NONE       (0x0 << 4)
+#define AXVM_STATS_BASE_POW10      (0x0 << 8)
+#define AXVM_STATS_NAME_SIZE 48
+
+struct axvm_stats_header {
+	__u32 flags;
+	__u32 name_size;
+	__u32 num_desc;
+	__u32 id_offset;
+	__u32 desc_offset;
+	__u32 data_offset;
+};
+
+struct axvm_stats_desc {
+	__u32 flags;
+	__s16 exponent;
+	__u16 size; /* values (u64) in this statistic */
+	__u32 offset; /* bytes from data_offset */
+	__u32 bucket_size;
+	char name[];
 };
 
 #endif /* AXVM_UAPI_AXVM_H */

@@ -19,6 +19,12 @@
 #include <asm/msr-index.h>
 
 #include "entry.h"
+#include "trace.h"
+
+static inline u64 vmcb_field(const struct axvm_svm_entry *e, unsigned int offset)
+{
+	return *(const u64 *)((const u8 *)e->vmcb + offset);
+}
 
 static inline void axvm_clgi(void)
 {
@@ -88,6 +94,7 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 		if (!*e->tlb_control) /* a stronger flush may be set already */
 			*e->tlb_control = e->tlb_flush;
 	}
+	trace_axvm_entry(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP));
 	host_tsc_aux = axvm_host_tsc_aux_value();
 	if (host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, 0);
@@ -100,6 +107,9 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 	axvm_stgi();
 	if (host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
+	if (!faulted)
+		trace_axvm_exit(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP), vmcb_field(e, AXVM_VMCB_EXIT_CODE),
+				vmcb_field(e, AXVM_VMCB_EXIT_INFO1), vmcb_field(e, AXVM_VMCB_EXIT_INFO2));
 	/* #VMEXIT leaves DR7 with breakpoints off (APM 15.5.1). */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();

@@ -29,7 +29,16 @@ struct axvm_svm_entry {
 	const axvm_u64 *stage2_generation; /* Stage2::generation() */
 	axvm_u64 *seen_generation;	   /* the vCPU's copy at its last entry */
 	const axvm_u32 *kick;		   /* set: an interrupt was queued since the vCPU decided */
+	const void *vmcb;		   /* for the axvm_entry/axvm_exit tracepoints */
+	axvm_u32 vcpu_id;
 };
+
+/* Where the tracepoints find the guest's RIP and the exit in the VMCB
+ * (APM appendix B; vmcb.hpp checks them against its layout). */
+#define AXVM_VMCB_EXIT_CODE  0x070
+#define AXVM_VMCB_EXIT_INFO1 0x078
+#define AXVM_VMCB_EXIT_INFO2 0x080
+#define AXVM_VMCB_RIP        0x578
 
 /* Enters the guest once: 0 after a #VMEXIT (the exit code is in the VMCB),
  * AXVM_SVM_KICKED if it gave up before VMRUN because *kick was set,

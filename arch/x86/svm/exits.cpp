@@ -58,9 +58,10 @@ Result<ExitReason> SvmVcpu::handle_exit()
 		// Taken by the host once GIF is set again (entry.c).
 		return ExitReason::external_interrupt(0);
 	case kExitVintr:
+		stats.irq_window_exits++;
+		return ExitReason::nothing(); // the window opened: the next entry decides
 	case kExitIret:
-		// The interrupt window opened / an NMI handler returns: the next
-		// entry decides again (interrupts.cpp).
+		// An NMI handler returns: the next entry decides again (interrupts.cpp).
 		return ExitReason::nothing();
 	case kExitHlt:
 		return skip(1, ExitReason::halt());

@@ -45,6 +45,8 @@ void SvmVcpu::prepare_injection()
 	case x86::Delivery::Nmi:
 		c.event_inj = kNmiVector | kEventTypeNmi | kEventValid;
 		events_.take_nmi();
+		stats.nmi_injections++;
+		axvm_trace_inject(vcpu_id, kNmiVector, 1);
 		nmi_masked_ = true;
 		c.intercept_misc1 |= kInterceptIret;
 		break;
@@ -53,6 +55,8 @@ void SvmVcpu::prepare_injection()
 		virq_from_user_ = events_.user_interrupt_pending();
 		events_.take_interrupt(vector);
 		virq_vector_ = vector;
+		stats.irq_injections++;
+		axvm_trace_inject(vcpu_id, static_cast<u32>(vector), 0);
 		c.int_control |= kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | static_cast<u64>(vector) << 32;
 		break;
 	}

@@ -116,6 +116,8 @@ Result<ExitReason> SvmVcpu::run()
 		.stage2_generation = vm_.stage2()->generation_ptr(),
 		.seen_generation = &seen_generation_,
 		.kick = events_.kick_flag(),
+		.vmcb = vmcb_,
+		.vcpu_id = vcpu_id,
 	};
 	const int entered = entry.host_save_pa ? axvm_svm_enter(&entry) : -err::EIO;
 	if (entered == AXVM_SVM_KICKED)

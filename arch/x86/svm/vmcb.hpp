@@ -6,6 +6,8 @@
 
 #include <axvm/types.hpp>
 
+#include "entry.h"
+
 namespace axvm::svm {
 
 struct VmcbSegment {
@@ -93,6 +95,10 @@ static_assert(sizeof(VmcbControl) == 0x400);
 static_assert(__builtin_offsetof(Vmcb, save.cpl) == 0x4cb);
 static_assert(__builtin_offsetof(Vmcb, save.efer) == 0x4d0);
 static_assert(__builtin_offsetof(Vmcb, save.cr4) == 0x548);
+static_assert(__builtin_offsetof(Vmcb, control.exit_code) == AXVM_VMCB_EXIT_CODE);
+static_assert(__builtin_offsetof(Vmcb, control.exit_info1) == AXVM_VMCB_EXIT_INFO1);
+static_assert(__builtin_offsetof(Vmcb, control.exit_info2) == AXVM_VMCB_EXIT_INFO2);
+static_assert(__builtin_offsetof(Vmcb, save.rip) == AXVM_VMCB_RIP);
 static_assert(__builtin_offsetof(Vmcb, save.rip) == 0x578);
 static_assert(__builtin_offsetof(Vmcb, save.rsp) == 0x5d8);
 static_assert(__builtin_offsetof(Vmcb, save.rax) == 0x5f8);
