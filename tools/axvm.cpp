@@ -3,8 +3,10 @@
 //
 //   axvm info    what the loaded module offers
 //   axvm run     run a flat guest image (tools/run.cpp)
+//   axvm stat    watch every VM's exits (tools/stat.cpp)
 #include "client.hpp"
 #include "run.hpp"
+#include "stats.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -18,13 +20,17 @@ int usage(FILE *to)
 	fprintf(to, "usage: axvm info\n"
 		    "       axvm run IMAGE [--mem SIZE] [--load ADDR] [--entry ADDR]\n"
 		    "                [--mode real|protected|protected-paging|long] [--device PATH] [--trace]\n"
-		    "                [--timer HZ]\n"
+		    "                [--timer HZ] [--stats]\n"
+		    "       axvm stat [--once] [--json] [--interval SECONDS] [--count N] [--debugfs DIR]\n"
 		    "  info   show the API version and capabilities of /dev/axvm\n"
 		    "  run    load IMAGE (a flat binary) at ADDR (default 0x10000) in SIZE of guest\n"
 		    "         memory (default 2M), start it at the entry (default: the load address)\n"
 		    "         in MODE (default real); serial (0x3f8) and port 0xe9 output go to\n"
 		    "         stdout, a summary of exits to stderr (each exit with --trace);\n"
-		    "         --timer HZ raises interrupt 0x20 HZ times a second\n");
+		    "         --timer HZ raises interrupt 0x20 HZ times a second; --stats prints the\n"
+		    "         vCPU's statistics from the kernel at the end\n"
+		    "  stat   every axvm VM's exits per second, per vCPU and reason (debugfs,\n"
+		    "         root); --once the totals, --json as JSON\n");
 	return to == stderr ? 2 : 0;
 }
 
@@ -70,6 +76,8 @@ int main(int argc, char **argv)
 		return info();
 	if (!strcmp(argv[1], "run"))
 		return axvm::client::run_command(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "stat"))
+		return axvm::client::stat_command(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return usage(stdout);
 	fprintf(stderr, "axvm: unknown command '%s'\n", argv[1]);

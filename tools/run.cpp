@@ -11,6 +11,7 @@
 // HLT with interrupts enabled waits in the kernel for the next tick
 // (AXVM_CAP_HALT_IN_KERNEL): only a HLT with interrupts off ends the run.
 #include "run.hpp"
+#include "stats.hpp"
 
 #include "vm.hpp"
 
@@ -37,6 +38,7 @@ struct Options {
 	uint64_t entry = ~0ull; // default: the load address
 	Mode mode = Mode::Real;
 	bool trace = false;
+	bool stats = false;
 	unsigned timer_hz = 0;
 };
 
@@ -104,6 +106,8 @@ int parse(int argc, char **argv, Options &o)
 		const bool has_value = i + 1 < argc;
 		if (a == "--trace") {
 			o.trace = true;
+		} else if (a == "--stats") {
+			o.stats = true;
 		} else if ((a == "--mem" || a == "--load" || a == "--entry" || a == "--mode" || a == "--device" ||
 			    a == "--timer") &&
 			   !has_value) {
@@ -310,6 +314,23 @@ int run_command(int argc, char **argv)
 	for (const auto &e : exits)
 		summary += " " + e.first + "=" + std::to_string(e.second);
 	fprintf(stderr, "exits:%s\n", summary.c_str());
+	if (o.stats) {
+		// The kernel's own counts (KVM_GET_STATS_FD), not this tool's.
+		Counters counters;
+		const long fd = call(m.vcpu_fd(), AXVM_GET_STATS_FD);
+		const int err = fd < 0 ? static_cast<int>(fd) : read_stats_fd(static_cast<int>(fd), counters);
+		if (fd >= 0)
+			close(static_cast<int>(fd));
+		if (err) {
+			fprintf(stderr, "axvm run: cannot read the vCPU statistics: %s\n", strerror(-err));
+			return 1;
+		}
+		std::string line;
+		for (const auto &c : counters)
+			if (c.second)
+				line += " " + c.first + "=" + std::to_string(c.second);
+		fprintf(stderr, "stats:%s\n", line.c_str());
+	}
 	return status;
 }
 
