@@ -36,8 +36,12 @@ bench:
 fuzz:
 	AXVM_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) AXVM_FUZZ_SEED=$(FUZZ_SEED) tests/run-all.sh fuzz
 
+# axvm-dkms and axvm-tools in build/deb/ (dpkg-buildpackage, lintian).
+deb:
+	scripts/make-deb.sh
+
 # 10,000 VMs and 100 million exits; slab and free pages back at baseline.
 soak:
 	tests/run-all.sh soak
 
-.PHONY: all module clean tools test demo bench fuzz soak
+.PHONY: all module clean tools test demo bench fuzz soak deb

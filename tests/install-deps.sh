@@ -9,6 +9,7 @@ packages=(
 	linux-headers-amd64 linux-image-amd64          # Debian's stock 6.1
 	linux-headers-6.12-amd64 linux-image-6.12-amd64 # Debian's stock 6.12
 	qemu-system-x86 busybox-static cpio
+	dkms dh-dkms debhelper dpkg-dev fakeroot lintian # DKMS and `make deb`
 )
 
 missing=()
