@@ -676,6 +676,12 @@ void on_alarm(int) {}
 struct Vcpu {
 	Fd fd;
 	axvm_run *run = nullptr;
+	// The mapping holds the vCPU (and so the VM) until it goes.
+	~Vcpu()
+	{
+		if (run)
+			munmap(run, 4096);
+	}
 };
 
 // A second (third, ...) vCPU of @m starting at @rip in real mode.
