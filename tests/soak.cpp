@@ -75,7 +75,8 @@ long run_guest(const uint8_t *code, size_t len)
 		if (!ioctl(vcpu, KVM_SET_SREGS, &s) && !ioctl(vcpu, KVM_SET_REGS, &regs)) {
 			exits = 0;
 			while (!ioctl(vcpu, KVM_RUN, 0) && run->exit_reason == KVM_EXIT_IO)
-				exits++;
+				if (++exits % 10000000 == 0) // a sign of life on long runs
+					printf("soak: %ld exits\n", exits);
 			if (run->exit_reason != KVM_EXIT_HLT)
 				exits = -1;
 		}
