@@ -1175,6 +1175,55 @@ bool guest_isolation()
 	return true;
 }
 
+// The same in 32-bit protected mode, where QEMU decides these the way a CPU
+// does: MONITOR, MWAIT, XSETBV (CR4.OSXSAVE is never set) and the VMX family
+// (VMCALL, VMLAUNCH, VMRESUME, VMXOFF) all raise #UD in the guest.
+bool guest_isolation_protected()
+{
+	Machine m;
+	std::vector<uint8_t> code;
+	for (uint8_t op : {0xc8, 0xc9, 0xd1, 0xc1, 0xc2, 0xc3, 0xc4})
+		code.insert(code.end(), {0x0f, 0x01, op});
+	code.insert(code.end(), {0xb0, 'D', 0xe6, 0xe9, 0xf4}); // mov al,'D'; out 0xe9,al; hlt
+	EXPECT(m.start(code));
+	uint8_t *mem = static_cast<uint8_t *>(m.mem);
+	// GDT at 0x500 (flat code 0x8, data 0x10), IDT at 0x2000 with #UD at
+	// 0x1800: mov al,'U'; out 0xe9,al; add dword [esp],3; iretd
+	const uint64_t gdt[3] = {0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull};
+	memcpy(mem + 0x500, gdt, sizeof(gdt));
+	const uint8_t ud[] = {0xb0, 'U', 0xe6, 0xe9, 0x83, 0x04, 0x24, 0x03, 0xcf};
+	memcpy(mem + 0x1800, ud, sizeof(ud));
+	const uint32_t gate[2] = {0x00081800, 0x00008e00}; // offset 0x1800, selector 8, present interrupt gate
+	memcpy(mem + 0x2000 + 8 * 6, gate, sizeof(gate));
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	axvm_segment flat = {};
+	flat.limit = 0xffffffff, flat.present = 1, flat.s = 1, flat.g = 1, flat.db = 1;
+	s.cs = flat, s.cs.type = 0xb, s.cs.selector = 8;
+	s.ds = s.es = s.fs = s.gs = s.ss = flat;
+	s.ds.type = s.es.type = s.fs.type = s.gs.type = s.ss.type = 3;
+	s.ds.selector = s.es.selector = s.fs.selector = s.gs.selector = s.ss.selector = 16;
+	s.gdt.base = 0x500, s.gdt.limit = sizeof(gdt) - 1;
+	s.idt.base = 0x2000, s.idt.limit = 0x7ff;
+	s.cr0 = 0x11, s.cr4 = 0;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+	axvm_regs regs;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0);
+	regs.rsp = 0x8000;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
+	std::string seen;
+	for (int i = 0; i < 20; i++) {
+		if (xioctl(m.vcpu, AXVM_RUN) || m.run->exit_reason != AXVM_EXIT_IO)
+			break;
+		seen += static_cast<char>(m.io_value());
+	}
+	if (seen != "UUUUUUUD" || m.run->exit_reason != AXVM_EXIT_HLT) {
+		g_why = "guest saw '" + seen + "', last exit " + std::to_string(m.run->exit_reason);
+		return false;
+	}
+	return true;
+}
+
 // A VM belongs to the process that made it: a forked child gets -EIO.
 bool vm_owned_by_creator()
 {
@@ -1510,6 +1559,7 @@ int main(int argc, char **argv)
 		{"concurrent_run_is_busy", concurrent_run_is_busy},
 		{"unprivileged_denied", unprivileged_denied},
 		{"guest_isolation", guest_isolation},
+		{"guest_isolation_protected", guest_isolation_protected},
 		{"vm_owned_by_creator", vm_owned_by_creator},
 		{"memlock_limit", memlock_limit},
 		{"pinned_memory_outlives_munmap", pinned_memory_outlives_munmap},
