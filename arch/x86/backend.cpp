@@ -27,17 +27,6 @@ struct NptFormat {
 
 } // namespace
 
-const char *backend_name(Backend backend)
-{
-	switch (backend) {
-	case Backend::None: return "none";
-	case Backend::Svm: return "AMD SVM";
-	case Backend::Vmx: return "Intel VMX";
-	case Backend::Arm64Vhe: return "arm64 VHE";
-	}
-	return "?";
-}
-
 Backend detect()
 {
 	if (x86::cpuid(0x80000000).eax >= 0x80000001 && (x86::cpuid(0x80000001).ecx & (1u << 2))) {

@@ -15,7 +15,16 @@ namespace axvm::arch {
 
 enum class Backend : u8 { None, Svm, Vmx, Arm64Vhe };
 
-const char *backend_name(Backend backend);
+inline const char *backend_name(Backend backend)
+{
+	switch (backend) {
+	case Backend::None: return "none";
+	case Backend::Svm: return "AMD SVM";
+	case Backend::Vmx: return "Intel VMX";
+	case Backend::Arm64Vhe: return "arm64 VHE";
+	}
+	return "?";
+}
 
 // Probes the CPU we are on and sets up the backend that can drive it;
 // called once at module load. Returns what the CPU offers.
