@@ -10,7 +10,16 @@ packages=(
 	linux-headers-6.12-amd64 linux-image-6.12-amd64 # Debian's stock 6.12
 	qemu-system-x86 busybox-static cpio
 	dkms dh-dkms debhelper dpkg-dev fakeroot lintian # DKMS and `make deb`
+	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm # the arm64 build and boot
 )
+
+# Debian's arm64 kernel and headers come from `apt-get download ...:arm64`
+# (tests/arm64-kernel.sh), which needs the architecture known to dpkg/apt.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	[ "$(id -u)" = 0 ] || { echo "install-deps: need root to add the arm64 architecture" >&2; exit 1; }
+	dpkg --add-architecture arm64
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+fi
 
 missing=()
 for p in "${packages[@]}"; do

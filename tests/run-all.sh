@@ -77,6 +77,13 @@ deb61_kdir=$(newest "/usr/src/linux-headers-6.1.*-amd64")
 deb612_kdir=$(newest "/usr/src/linux-headers-6.12.*-amd64")
 deb61_image=/boot/vmlinuz-${deb61_kdir#/usr/src/linux-headers-}
 deb612_image=/boot/vmlinuz-${deb612_kdir#/usr/src/linux-headers-}
+# Debian's stock arm64 kernel of the amd64 6.1's ABI (tests/arm64-kernel.sh).
+arm64_abi=$(basename "$deb61_kdir" | sed 's/^linux-headers-\(.*\)-amd64$/\1/')
+arm64_root=""
+if [ "$mode" = test ]; then
+	arm64_root=$("$top/tests/arm64-kernel.sh" "$arm64_abi" | tail -n 1)
+	record $? kernel.debian_arm64_fetched
+fi
 
 # ---- 3. builds ----
 # Kbuild builds external modules inside their source tree, so each kernel
@@ -91,18 +98,20 @@ copy_sources() {
 	fi
 }
 
-build_module() { # build_module NAME KDIR
-	local dir=$top/build/$1
-	note "== build against $1 ($2)"
-	if [ ! -d "$2" ]; then
-		record 1 "build.$1" "no kernel tree at $2"
+build_module() { # build_module NAME KDIR [MAKE ARGS...]
+	local dir=$top/build/$1 kdir=$2
+	shift 2
+	local name=${dir##*/}
+	note "== build against $name ($kdir)"
+	if [ ! -d "$kdir" ]; then
+		record 1 "build.$name" "no kernel tree at $kdir"
 		return 1
 	fi
 	copy_sources "$dir"
-	make -C "$dir" KDIR="$2" >"$dir.log" 2>&1
-	record $? "build.$1" "see build/$1.log" || { tail -20 "$dir.log"; return 1; }
+	make -C "$dir" KDIR="$kdir" "$@" >"$dir.log" 2>&1
+	record $? "build.$name" "see build/$name.log" || { tail -20 "$dir.log"; return 1; }
 	! grep -E 'warning:|WARNING:' "$dir.log"
-	record $? "build.$1.warning_free" "see build/$1.log"
+	record $? "build.$name.warning_free" "see build/$name.log"
 }
 
 if [ "$mode" != soak ]; then
@@ -112,6 +121,11 @@ if [ "$mode" != soak ]; then
 fi
 [ "$mode" != test ] || build_module debian-6.1 "$deb61_kdir"
 [ "$mode" = fuzz ] || build_module debian-6.12 "$deb612_kdir"
+
+if [ "$mode" = test ]; then
+	build_module debian-6.1-arm64 "$arm64_root/usr/src/linux-headers-$arm64_abi-arm64" ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu-
+fi
 
 if [ "$mode" = test ]; then
 	note "== packaging: DKMS, make deb, the packages installed and purged (tests/packaging.sh)"
@@ -139,6 +153,11 @@ for prog in fuzz soak; do
 done
 make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
 record $? build.tools "see ${out#$top/}/tools.log"
+if [ "$mode" = test ]; then
+	make -s -C "$top" -f tools/Makefile OUT="$out/arm64" CXX=aarch64-linux-gnu-g++ "$out/arm64/axvm" \
+		>"$out/tools-arm64.log" 2>&1
+	record $? build.tools_arm64 "see ${out#$top/}/tools-arm64.log"
+fi
 
 # ---- 4. boots ----
 boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
@@ -170,6 +189,23 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	timeout "$boot_timeout" qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu EPYC \
 		-m 512 -smp 2 -nographic -no-reboot -kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic $cmdline" </dev/null >"$dir/console.raw" 2>&1
+	echo $? >"$dir/qemu.status"
+	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
+}
+
+# Debian's arm64 kernel at EL2 with VHE (QEMU virt, virtualization=on).
+boot_arm64() { # boot_arm64 NAME
+	local dir=$out/$1
+	mkdir -p "$dir/root/bin" "$dir/root/axvm"
+	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
+	cp "$arm64_root/bin/busybox" "$dir/root/bin/busybox"
+	install -m 0755 "$top/tests/guest/init-arm64" "$dir/root/init"
+	cp "$top/build/$1/axvm.ko" "$out/arm64/axvm" "$dir/root/axvm/"
+	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
+	timeout "$boot_timeout" qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
+		-cpu max,pauth-impdef=on -m 1024 -smp 2 -nographic -no-reboot \
+		-kernel "$arm64_root/boot/vmlinuz-$arm64_abi-arm64" -initrd "$dir/initramfs.cpio.gz" \
+		-append "console=ttyAMA0 panic=-1 oops=panic" </dev/null >"$dir/console.raw" 2>&1
 	echo $? >"$dir/qemu.status"
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
@@ -206,10 +242,13 @@ test)
 	boot testkernel "$test_kdir/arch/x86/boot/bzImage" "$top/build/testkernel" &
 	boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}" &
 	wait
-	boot debian-6.12 "$deb612_image" "$top/build/debian-6.12" "/lib/modules/${deb612_image#*vmlinuz-}"
+	boot debian-6.12 "$deb612_image" "$top/build/debian-6.12" "/lib/modules/${deb612_image#*vmlinuz-}" &
+	boot_arm64 debian-6.1-arm64
+	wait
 	check_boot testkernel "$test_kdir"
 	check_boot debian-6.1
 	check_boot debian-6.12
+	check_boot debian-6.1-arm64
 	;;
 fuzz)
 	note "fuzzing for $fuzz_seconds s from seed $fuzz_seed on the debug kernel"
