@@ -7,7 +7,8 @@
 // case number): T threads share one table of device, VM and vCPU fds and
 // make random and structure-aware calls on them (memory slots over random
 // guest images, register states near the valid ones, RUN under a short
-// timer, interrupts, events, CPUID, closes and unmaps, unknown ioctls).
+// timer, interrupts, events, CPUID, stats fds, closes and unmaps, unknown
+// ioctls).
 // Each thread's call sequence follows from the seed alone, so `--seed N
 // --cases 1` replays case N exactly (with --threads 1, including the order
 // of calls between threads). A case fails when an ioctl answers with an
@@ -182,7 +183,7 @@ void one_call(Case &c, Rng &rng)
 	const int slot = static_cast<int>(rng.below(kSlots));
 	const int fd = c.fds[slot].load();
 	alignas(16) static thread_local uint8_t buf[4096];
-	switch (rng.below(20)) {
+	switch (rng.below(21)) {
 	case 0: { // a device fd
 		const int d = open(g_device, O_RDWR | O_CLOEXEC);
 		if (d >= 0)
@@ -305,6 +306,16 @@ void one_call(Case &c, Rng &rng)
 		if (p != MAP_FAILED) {
 			static_cast<volatile uint8_t *>(p)[rng.below(len)] ^= 1;
 			munmap(p, len);
+		}
+		break;
+	}
+	case 16: { // a stats fd of some fd, read at random offsets and sizes
+		const long sfd = checked(c, fd, KVM_GET_STATS_FD, 0);
+		if (sfd >= 0) {
+			for (int i = 0; i < 3; i++)
+				if (pread(static_cast<int>(sfd), buf, rng.below(sizeof(buf)), static_cast<off_t>(rng.below(8192))) < 0)
+					fail(c, "reading a stats fd failed with errno %lu (%ld)", errno, 0);
+			close(static_cast<int>(sfd));
 		}
 		break;
 	}
