@@ -1068,6 +1068,18 @@ bool vcpu_events()
 // A guest sees no host MSR, no host counter and no virtualization
 // instruction: unknown MSRs and RDPMC raise #GP, SVM instructions, RDTSCP
 // and XSETBV #UD; the MSRs VMLOAD switches read as the guest's own (0).
+// 32-bit flat segments: code at selector 8, data at 16 (a GDT in memory is
+// the caller's, if the guest reloads them).
+void flat_protected_segments(axvm_sregs &s)
+{
+	axvm_segment flat = {};
+	flat.limit = 0xffffffff, flat.present = 1, flat.s = 1, flat.g = 1, flat.db = 1;
+	s.cs = flat, s.cs.type = 0xb, s.cs.selector = 8;
+	s.ds = s.es = s.fs = s.gs = s.ss = flat;
+	s.ds.type = s.es.type = s.fs.type = s.gs.type = s.ss.type = 3;
+	s.ds.selector = s.es.selector = s.fs.selector = s.gs.selector = s.ss.selector = 16;
+}
+
 bool guest_isolation()
 {
 	cpu_set_t all, one;
@@ -1197,12 +1209,7 @@ bool guest_isolation_protected()
 	memcpy(mem + 0x2000 + 8 * 6, gate, sizeof(gate));
 	axvm_sregs s;
 	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
-	axvm_segment flat = {};
-	flat.limit = 0xffffffff, flat.present = 1, flat.s = 1, flat.g = 1, flat.db = 1;
-	s.cs = flat, s.cs.type = 0xb, s.cs.selector = 8;
-	s.ds = s.es = s.fs = s.gs = s.ss = flat;
-	s.ds.type = s.es.type = s.fs.type = s.gs.type = s.ss.type = 3;
-	s.ds.selector = s.es.selector = s.fs.selector = s.gs.selector = s.ss.selector = 16;
+	flat_protected_segments(s);
 	s.gdt.base = 0x500, s.gdt.limit = sizeof(gdt) - 1;
 	s.idt.base = 0x2000, s.idt.limit = 0x7ff;
 	s.cr0 = 0x11, s.cr4 = 0;
@@ -1312,12 +1319,7 @@ bool page_tables_beyond_ram()
 	EXPECT(m.start({0xf4}));
 	axvm_sregs s;
 	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
-	axvm_segment flat = {};
-	flat.limit = 0xffffffff, flat.present = 1, flat.s = 1, flat.g = 1, flat.db = 1;
-	s.cs = flat, s.cs.type = 0xb, s.cs.selector = 8;
-	s.ds = s.es = s.fs = s.gs = s.ss = flat;
-	s.ds.type = s.es.type = s.fs.type = s.gs.type = s.ss.type = 3;
-	s.ds.selector = s.es.selector = s.fs.selector = s.gs.selector = s.ss.selector = 16;
+	flat_protected_segments(s);
 	s.cr0 = 0x80000011, s.cr3 = 0x80000000, s.cr4 = 0;
 	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
 	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
