@@ -7,14 +7,25 @@
 
 using namespace axvm;
 
+#ifdef __aarch64__
+constexpr bool kArm64 = true;
+#else
+constexpr bool kArm64 = false;
+#endif
+
 static Vm *to_vm(axvm_core_vm *vm) { return reinterpret_cast<Vm *>(vm); }
 static RunLoop *to_loop(axvm_core_vcpu *v) { return reinterpret_cast<RunLoop *>(v); }
 
-extern "C" void axvm_core_init(void)
+extern "C" int axvm_core_init(void)
 {
 	const arch::Backend hw = arch::detect();
+	if (arch::backend() == arch::Backend::None && !arch::load_without_backend()) {
+		arch::release(); // detect() said why, in one line
+		return -err::ENODEV;
+	}
 	axvm_log(AXVM_LOG_INFO, "hardware virtualization: %s; backend in use: %s", arch::backend_name(hw),
 		 arch::backend_name(arch::backend()));
+	return 0;
 }
 
 extern "C" void axvm_core_exit(void) { arch::release(); }
@@ -27,6 +38,8 @@ extern "C" void axvm_core_cpu_disable(unsigned int cpu) { arch::cpu_disable(cpu)
 
 extern "C" int axvm_core_supported_cpuid(axvm_cpuid2 *cpuid, axvm_u32 max)
 {
+	if (kArm64)
+		return -err::ENOTTY; // an x86 ioctl, as under KVM
 	if (arch::backend() == arch::Backend::None)
 		return -err::ENODEV;
 	const u32 n = arch::supported_cpuid(cpuid->entries, max);
@@ -36,18 +49,28 @@ extern "C" int axvm_core_supported_cpuid(axvm_cpuid2 *cpuid, axvm_u32 max)
 
 extern "C" long axvm_core_check_extension(long cap)
 {
+	const bool hw = arch::backend() != arch::Backend::None;
 	switch (cap) {
 	case AXVM_CAP_USER_MEMORY:
-	case AXVM_CAP_SET_TSS_ADDR:
 	case AXVM_CAP_IMMEDIATE_EXIT:
 	case AXVM_CAP_BINARY_STATS_FD:
 		return 1;
+	case AXVM_CAP_SET_TSS_ADDR:
+		return !kArm64;
 	case AXVM_CAP_USER_NMI:
 	case AXVM_CAP_VCPU_EVENTS:
 	case AXVM_CAP_QUEUE_INTERRUPT:
 	case AXVM_CAP_HALT_IN_KERNEL:
 	case AXVM_CAP_EXT_CPUID:
-		return arch::backend() != arch::Backend::None;
+		return !kArm64 && hw;
+	case AXVM_CAP_ONE_REG:
+	case AXVM_CAP_READONLY_MEM:
+	case AXVM_CAP_ARM_PSCI:
+	case AXVM_CAP_ARM_PSCI_0_2:
+	case AXVM_CAP_ARM_NISV_TO_USER:
+		return kArm64 && hw;
+	case AXVM_CAP_ARM_VM_IPA_SIZE:
+		return kArm64 && hw ? arch::ipa_bits() : 0;
 	case AXVM_CAP_NR_VCPUS:
 	case AXVM_CAP_MAX_VCPUS:
 	case AXVM_CAP_MAX_VCPU_ID:
@@ -127,7 +150,10 @@ extern "C" int axvm_core_vcpu_queue_interrupt(axvm_core_vcpu *vcpu, axvm_u32 vec
 
 extern "C" int axvm_core_vm_enable_cap(axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0)
 {
-	if (cap != AXVM_CAP_HALT_IN_KERNEL || arg0 > 1)
+	// arm64: KVM_EXIT_ARM_NISV is always on; enabling it is accepted.
+	if (kArm64 && cap == AXVM_CAP_ARM_NISV_TO_USER && arch::backend() != arch::Backend::None)
+		return 0;
+	if (kArm64 || cap != AXVM_CAP_HALT_IN_KERNEL || arg0 > 1)
 		return -err::EINVAL;
 	to_vm(vm)->set_halt_in_kernel(arg0);
 	return 0;

@@ -82,10 +82,10 @@ ExitReason ExitReason::system_down(SystemDownKind kind)
 	return e;
 }
 
-ExitReason ExitReason::nested_page_fault(u64 addr, u32 access)
+ExitReason ExitReason::nested_page_fault(u64 addr, u32 access, u64 syndrome)
 {
 	ExitReason e(ExitKind::NestedPageFault);
-	e.u_.nested_page_fault = {addr, access};
+	e.u_.nested_page_fault = {addr, access, syndrome};
 	return e;
 }
 

@@ -122,6 +122,13 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 		return true;
 	case ExitKind::NestedPageFault: {
 		const NestedPageFaultExit &f = *exit.as_nested_page_fault();
+#ifdef __aarch64__
+		// KVM's arm64 report of an access it cannot emulate.
+		run.exit_reason = AXVM_EXIT_ARM_NISV;
+		run.arm_nisv.esr_iss = f.syndrome;
+		run.arm_nisv.fault_ipa = f.addr;
+		return true;
+#endif
 		run.exit_reason = AXVM_EXIT_MEMORY_FAULT;
 		run.memory_fault.gpa = f.addr;
 		run.memory_fault.size = kPageSize;

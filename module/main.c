@@ -84,7 +84,9 @@ static int __init axvm_init(void)
 {
 	int err;
 
-	axvm_core_init();
+	err = axvm_core_init();
+	if (err)
+		return err;
 	axvm_stats_init();
 	err = misc_register(&axvm_dev);
 	if (err) {

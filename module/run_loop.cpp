@@ -44,6 +44,8 @@ int RunLoop::run()
 		axvm_log(AXVM_LOG_WARN, "RUN: vcpu %u is Invalid after an earlier failure", vcpu_.id());
 		return -err::EIO;
 	}
+	if (const int not_runnable = vcpu_.arch()->check_runnable())
+		return not_runnable;
 
 	// The value userspace wrote for the last read exit goes in first; KVM
 	// does the same, so that immediate_exit can complete an exit cleanly.
@@ -172,7 +174,8 @@ int RunLoop::arch_ioctl(unsigned int cmd, void *arg, usize size)
 	}
 	const int ret = vcpu_.arch()->arch_ioctl(cmd, arg, size);
 	// New registers replace whatever a pending read exit would have written.
-	if (!ret && (cmd == AXVM_SET_REGS || cmd == AXVM_SET_SREGS))
+	if (!ret && (cmd == AXVM_SET_REGS || cmd == AXVM_SET_SREGS || cmd == AXVM_SET_ONE_REG ||
+		     cmd == AXVM_ARM_VCPU_INIT))
 		has_pending_ = false;
 	return ret;
 }

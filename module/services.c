@@ -20,6 +20,9 @@
 #include <linux/string.h>
 #include <linux/wait.h>
 #include <linux/smp.h>
+#ifdef CONFIG_ARM64
+#include <asm/neon.h>
+#endif
 
 #include <axvm/boundary.h>
 #include "glue.h"
@@ -29,6 +32,7 @@ static_assert(AXVM_EAGAIN == EAGAIN && AXVM_ENOMEM == ENOMEM && AXVM_EFAULT == E
 static_assert(AXVM_EBUSY == EBUSY && AXVM_EEXIST == EEXIST && AXVM_ENODEV == ENODEV);
 static_assert(AXVM_EINVAL == EINVAL && AXVM_ENOSPC == ENOSPC && AXVM_ERANGE == ERANGE);
 static_assert(AXVM_EOPNOTSUPP == EOPNOTSUPP && AXVM_E2BIG == E2BIG && AXVM_ENOTTY == ENOTTY);
+static_assert(AXVM_ENOENT == ENOENT && AXVM_ENOEXEC == ENOEXEC);
 static_assert(sizeof(axvm_u64) == sizeof(u64) && sizeof(axvm_usize) == sizeof(size_t));
 
 void *axvm_kzalloc(axvm_usize size)
@@ -151,6 +155,18 @@ void axvm_cond_resched(void)
 {
 	cond_resched();
 }
+
+#ifdef CONFIG_ARM64
+void axvm_fpsimd_begin(void)
+{
+	kernel_neon_begin();
+}
+
+void axvm_fpsimd_end(void)
+{
+	kernel_neon_end();
+}
+#endif
 
 struct axvm_rwlock {
 	rwlock_t lock;

@@ -42,6 +42,36 @@ out:
 	return err;
 }
 
+/*
+ * arm64 KVM_GET/SET_ONE_REG: the value lives at a user address and is as
+ * wide as the register id says (up to 128 bits here).
+ */
+static long axvm_vcpu_one_reg_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
+				    struct axvm_one_reg __user *argp)
+{
+	struct axvm_reg_value value = {};
+	struct axvm_one_reg reg;
+	void __user *addr;
+	size_t size;
+	long err;
+
+	if (copy_from_user(&reg, argp, sizeof(reg)))
+		return -EFAULT;
+	size = 1ul << ((reg.id & AXVM_REG_SIZE_MASK) >> AXVM_REG_SIZE_SHIFT);
+	if (size > sizeof(value.value)) {
+		pr_warn_ratelimited("ONE_REG: register 0x%llx is %zu bytes wide\n", reg.id, size);
+		return -EINVAL;
+	}
+	addr = u64_to_user_ptr(reg.addr);
+	value.id = reg.id;
+	if (cmd == AXVM_SET_ONE_REG && copy_from_user(value.value, addr, size))
+		return -EFAULT;
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, &value, sizeof(value));
+	if (!err && cmd == AXVM_GET_ONE_REG && copy_to_user(addr, value.value, size))
+		err = -EFAULT;
+	return err;
+}
+
 /* KVM_SET_CPUID2 / KVM_GET_CPUID2: a header and nent entries. */
 static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 				  struct axvm_cpuid2 __user *argp)
@@ -117,6 +147,11 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_GET_VCPU_EVENTS:
 	case AXVM_SET_VCPU_EVENTS:
 		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_ARM_VCPU_INIT:
+		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_GET_ONE_REG:
+	case AXVM_SET_ONE_REG:
+		return axvm_vcpu_one_reg_ioctl(vcpu, cmd, (void __user *)arg);
 	case AXVM_NMI:
 		return axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, NULL, 0);
 	case AXVM_QUEUE_INTERRUPT:

@@ -104,6 +104,19 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return axvm_vm_stats_fd(vm);
 	case AXVM_SET_TSS_ADDR:
 		return 0; /* VMX without unrestricted guest needs it; axvm never does */
+#ifdef CONFIG_ARM64
+	case AXVM_ARM_PREFERRED_TARGET: {
+		/* The one target axvm offers, with the one feature: PSCI 0.2. */
+		struct axvm_vcpu_init init = {
+			.target = AXVM_ARM_TARGET_GENERIC_V8,
+			.features = { 1u << AXVM_ARM_VCPU_PSCI_0_2 },
+		};
+
+		if (!axvm_core_has_backend())
+			return -ENODEV;
+		return copy_to_user((void __user *)arg, &init, sizeof(init)) ? -EFAULT : 0;
+	}
+#endif
 	default:
 		pr_info_ratelimited("unknown ioctl 0x%x on a VM fd\n", cmd);
 		return -ENOTTY;

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-// arm64: what the CPU offers. A kernel running at EL2 with HCR_EL2.E2H set
-// (VHE) is where an axvm backend can run EL1 guests; that backend does not
-// exist yet, so the module loads, creates VMs and vCPUs, and RUN says
-// -ENODEV, as on an x86 host without SVM.
+// arm64: what the CPU offers, and the backend that drives it. A kernel that
+// runs at EL2 with HCR_EL2.E2H set (VHE) lets a module own the world switch
+// as KVM's VHE code does; anything else (nVHE, protected KVM, a kernel at
+// EL1 under another hypervisor) leaves EL2 out of reach and the module
+// refuses to load.
 #include <axvm/arch.hpp>
+
+#include "backend.hpp"
+#include "stage2_tables.hpp"
+#include "sysreg.hpp"
+#include "vcpu.hpp"
 
 namespace axvm::arch {
 
@@ -11,36 +17,130 @@ namespace {
 
 constexpr u64 kHcrE2h = 1ull << 34;
 
-u64 current_el()
+Backend in_use = Backend::None;
+u64 vtcr_value;
+u32 ipa_bits_value;
+
+// Per CPU: the vCPU (serial) that last entered there and the stage-2
+// generation it entered with. Written only by that CPU, DAIF masked.
+struct PerCpu {
+	u64 last_serial;
+	u64 last_generation;
+};
+PerCpu *per_cpu;
+unsigned nr_cpus;
+u64 serial_counter;
+
+// PARange (ID_AA64MMFR0_EL1[3:0]) in bits.
+u32 parange_bits(u64 parange)
 {
-	u64 el;
-	asm volatile("mrs %0, CurrentEL" : "=r"(el));
-	return (el >> 2) & 3;
+	static const u8 bits[] = {32, 36, 40, 42, 44, 48, 52};
+	return parange < array_size(bits) ? bits[parange] : 48;
 }
 
 } // namespace
 
 Backend detect()
 {
-	if (current_el() != 2)
-		return Backend::None; // at EL1: the hypervisor level belongs to someone else
-	u64 hcr;
-	asm volatile("mrs %0, hcr_el2" : "=r"(hcr));
-	return (hcr & kHcrE2h) ? Backend::Arm64Vhe : Backend::None;
+	if (arm64::current_el() != 2) {
+		axvm_log(AXVM_LOG_ERR, "the kernel runs at EL1 (nVHE KVM or a hypervisor below it): "
+				       "axvm needs a kernel at EL2 with VHE");
+		return Backend::None;
+	}
+	if (!(AXVM_SYSREG_READ(SYS_HCR_EL2) & kHcrE2h)) {
+		axvm_log(AXVM_LOG_ERR, "HCR_EL2.E2H is clear: axvm needs a VHE host");
+		return Backend::None;
+	}
+	const u64 parange = AXVM_SYSREG_READ(SYS_ID_AA64MMFR0_EL1) & 0xf;
+	if (parange < 2) {
+		axvm_log(AXVM_LOG_ERR, "the CPU's physical address range is %u bits; axvm needs 40",
+			 parange_bits(parange));
+		return Backend::Arm64Vhe;
+	}
+	nr_cpus = axvm_nr_cpu_ids();
+	per_cpu = static_cast<PerCpu *>(axvm_kzalloc(sizeof(PerCpu) * nr_cpus));
+	if (!per_cpu)
+		return Backend::Arm64Vhe;
+	// Stage 2 walks from level 0 with a 4 KiB granule (the core's 4-level
+	// tables), over at most 48 bits; VTCR_EL2.PS caps the output at the same.
+	ipa_bits_value = parange_bits(parange) < 48 ? parange_bits(parange) : 48;
+	const u64 ps = parange < 5 ? parange : 5;
+	constexpr u64 kRes1 = 1ull << 31;
+	constexpr u64 kSl0Level0 = 2ull << 6, kIrgnWb = 1ull << 8, kOrgnWb = 1ull << 10, kShInner = 3ull << 12;
+	vtcr_value = kRes1 | ps << 16 | kShInner | kOrgnWb | kIrgnWb | kSl0Level0 | (64 - ipa_bits_value);
+	in_use = Backend::Arm64Vhe;
+	return Backend::Arm64Vhe;
 }
 
-Backend backend() { return Backend::None; }
+Backend backend() { return in_use; }
 
-void release() {}
+bool load_without_backend() { return false; }
+
+u32 ipa_bits() { return ipa_bits_value; }
+
+void release()
+{
+	axvm_kfree(per_cpu);
+	per_cpu = nullptr;
+	in_use = Backend::None;
+}
 
 u32 supported_cpuid(axvm_cpuid_entry2 *, u32) { return 0; }
 
-Result<Stage2 *> create_stage2() { return static_cast<Stage2 *>(nullptr); }
+Result<Stage2 *> create_stage2()
+{
+	if (in_use == Backend::None)
+		return static_cast<Stage2 *>(nullptr);
+	auto *s2 = new arm64::Stage2Tables(1ull << ipa_bits_value);
+	if (!s2)
+		return fail(err::ENOMEM);
+	Status s = s2->init();
+	if (!s.ok()) {
+		delete s2;
+		return Error{s.error()};
+	}
+	return static_cast<Stage2 *>(s2);
+}
 
+// The kernel already runs at EL2: nothing to switch on per CPU.
 Status cpu_enable(unsigned int) { return Status(); }
 
-void cpu_disable(unsigned int) {}
+void cpu_disable(unsigned int cpu)
+{
+	if (per_cpu && cpu < nr_cpus)
+		per_cpu[cpu] = PerCpu{}; // a CPU coming back starts with a flush
+}
 
-Result<ArchVcpu *> create_vcpu(Vm &, u32) { return fail(err::ENODEV); }
+Result<ArchVcpu *> create_vcpu(Vm &vm, u32 id)
+{
+	if (in_use == Backend::None)
+		return fail(err::ENODEV);
+	Result<arm64::Arm64Vcpu *> v = arm64::Arm64Vcpu::create(vm, id);
+	if (!v.ok())
+		return Error{v.error()};
+	return static_cast<ArchVcpu *>(v.value());
+}
 
 } // namespace axvm::arch
+
+namespace axvm::arm64 {
+
+u64 vtcr() { return arch::vtcr_value; }
+u32 ipa_bits() { return arch::ipa_bits(); }
+
+u64 next_vcpu_serial() { return __atomic_add_fetch(&arch::serial_counter, 1, __ATOMIC_RELAXED); }
+
+bool tlb_needs_flush(u64 vcpu_serial, u64 stage2_generation)
+{
+	const unsigned cpu = axvm_this_cpu();
+	if (cpu >= arch::nr_cpus)
+		return true;
+	arch::PerCpu &here = arch::per_cpu[cpu];
+	if (here.last_serial == vcpu_serial && here.last_generation == stage2_generation)
+		return false;
+	here.last_serial = vcpu_serial;
+	here.last_generation = stage2_generation;
+	return true;
+}
+
+} // namespace axvm::arm64

@@ -48,6 +48,10 @@ void release()
 
 Backend backend() { return in_use; }
 
+bool load_without_backend() { return true; }
+
+u32 ipa_bits() { return 0; }
+
 Result<Stage2 *> create_stage2()
 {
 	if (in_use != Backend::Svm)

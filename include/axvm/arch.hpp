@@ -33,12 +33,20 @@ Backend detect();
 // The backend in use: what detect() found, if it can drive it (None before).
 Backend backend();
 
+// Whether the module loads on a host without a usable backend: on x86 it
+// does (the ABI and tools work, RUN says -ENODEV); on arm64 the host check
+// refuses a host it cannot drive at load time: -ENODEV and a line saying why.
+bool load_without_backend();
+
 // At module unload: frees what detect() set up.
 void release();
 
 // KVM_GET_SUPPORTED_CPUID (x86): what a guest may be shown; returns the
 // entry count, writing at most @max.
 u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max);
+
+// arm64: the guest-physical address bits every VM gets (0 elsewhere).
+u32 ipa_bits();
 
 // The backend's stage-2 translation for a new VM; null without a backend.
 Result<Stage2 *> create_stage2();

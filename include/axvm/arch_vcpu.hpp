@@ -30,6 +30,9 @@ public:
 	// GET/SET_SREGS, SET_CPUID2). @arg holds @size bytes copied from and
 	// back to userspace. Called Free or Ready, never while Running.
 	virtual int arch_ioctl(unsigned int /*cmd*/, void * /*arg*/, usize /*size*/) { return -err::ENOTTY; }
+	// Before RUN enters the state machine: 0, or the errno RUN returns
+	// without touching the vCPU (arm64: -ENOEXEC before KVM_ARM_VCPU_INIT).
+	virtual int check_runnable() const { return 0; }
 
 	// ---- Interrupts (the defaults: a backend without them) ----
 	// Before each entry: userspace wants KVM_EXIT_IRQ_WINDOW_OPEN as soon

@@ -24,10 +24,12 @@ typedef unsigned long axvm_usize;
 /* Linux errno values (asm-generic, as on x86-64 and arm64); services.c checks them. */
 enum axvm_errno {
 	AXVM_EPERM = 1,
+	AXVM_ENOENT = 2,
 	AXVM_EINTR = 4,
 	AXVM_EIO = 5,
 	AXVM_EAGAIN = 11,
 	AXVM_E2BIG = 7,
+	AXVM_ENOEXEC = 8,
 	AXVM_ENOMEM = 12,
 	AXVM_EFAULT = 14,
 	AXVM_EBUSY = 16,
@@ -61,6 +63,11 @@ int axvm_cpu_online(unsigned int cpu);
 int axvm_run_on_cpu(unsigned int cpu, void (*fn)(void *arg), void *arg);
 /* Runs fn(arg) on every online CPU at once, interrupts off, and waits. */
 void axvm_run_on_each_cpu(void (*fn)(void *arg), void *arg);
+
+/* arm64: the FP/SIMD registers are free for a guest in between
+ * (kernel_neon_begin/end); call with preemption off and interrupts on. */
+void axvm_fpsimd_begin(void);
+void axvm_fpsimd_end(void);
 
 /* For loops that may run long: a pending signal ends them; they yield the CPU. */
 int axvm_signal_pending(void);
@@ -143,13 +150,22 @@ struct axvm_vcpu_stats {
 
 struct axvm_run;
 struct axvm_userspace_memory_region;
+
+/* KVM_GET/SET_ONE_REG as the glue hands them to the core: the register's
+ * id and value (as many bytes of @value as the id's size says; the glue
+ * copies them from or to the user's address). */
+struct axvm_reg_value {
+	axvm_u64 id;
+	axvm_u64 value[2];
+};
 struct axvm_cpuid2;
 struct axvm_core_vm;
 struct axvm_core_vcpu;
 
 /* Called once from module init: detects the CPU's virtualization support.
- * Without a usable backend the device still works; RUN says -ENODEV. */
-void axvm_core_init(void);
+ * Without a usable backend the device still works on x86 (RUN says -ENODEV);
+ * on arm64 the module refuses to load with -ENODEV. */
+int axvm_core_init(void);
 /* At module unload, after the last VM is gone. */
 void axvm_core_exit(void);
 /* Whether a backend drives the hardware (per-CPU enable needed). */

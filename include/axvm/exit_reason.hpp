@@ -95,6 +95,7 @@ enum : u32 { kAccessRead = 1, kAccessWrite = 2, kAccessExec = 4 };
 struct NestedPageFaultExit {
 	u64 addr;
 	u32 access;
+	u64 syndrome; // arm64: the abort's ESR ISS (KVM_EXIT_ARM_NISV); x86: 0
 };
 struct SendIpiExit {
 	u64 target_cpu;
@@ -121,7 +122,7 @@ public:
 	static ExitReason cpu_up(u64 target_cpu, u64 entry_point, u64 arg);
 	static ExitReason cpu_down(u64 state);
 	static ExitReason system_down(SystemDownKind kind);
-	static ExitReason nested_page_fault(u64 addr, u32 access);
+	static ExitReason nested_page_fault(u64 addr, u32 access, u64 syndrome = 0);
 	static ExitReason send_ipi(u64 target_cpu, u64 target_cpu_aux, bool to_all, bool to_self,
 				   u64 vector);
 	static ExitReason fail_entry(u64 hardware_reason);

@@ -22,8 +22,8 @@ namespace axvm {
 
 template <class Format> class PageTable {
 public:
-	static constexpr int kLevels = 4;
-	static constexpr u64 kEntries = 512;
+	enum : int { kLevels = 4 };
+	enum : u64 { kEntries = 512 };
 
 	PageTable() = default;
 	~PageTable() { free_table(root_, kLevels - 1); }

@@ -23,6 +23,8 @@ constexpr int EINVAL = AXVM_EINVAL;
 constexpr int ENOSPC = AXVM_ENOSPC;
 constexpr int ERANGE = AXVM_ERANGE;
 constexpr int ENOTTY = AXVM_ENOTTY;
+constexpr int ENOENT = AXVM_ENOENT;
+constexpr int ENOEXEC = AXVM_ENOEXEC;
 constexpr int EOPNOTSUPP = AXVM_EOPNOTSUPP;
 } // namespace err
 

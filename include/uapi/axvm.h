@@ -47,6 +47,7 @@ typedef unsigned long long __u64;
 #define AXVM_SET_USER_MEMORY_REGION _IOW(AXVMIO, 0x46, struct axvm_userspace_memory_region)
 #define AXVM_SET_TSS_ADDR          _IO(AXVMIO, 0x47) /* accepted and ignored: SVM needs no TSS */
 #define AXVM_ENABLE_CAP            _IOW(AXVMIO, 0xa3, struct axvm_enable_cap) /* axvm's own caps only */
+#define AXVM_ARM_PREFERRED_TARGET  _IOR(AXVMIO, 0xaf, struct axvm_vcpu_init) /* arm64 */
 
 /* vCPU fd */
 #define AXVM_RUN                   _IO(AXVMIO, 0x80)
@@ -61,6 +62,9 @@ typedef unsigned long long __u64;
 #define AXVM_GET_VCPU_EVENTS       _IOR(AXVMIO, 0x9f, struct axvm_vcpu_events)
 #define AXVM_SET_VCPU_EVENTS       _IOW(AXVMIO, 0xa0, struct axvm_vcpu_events)
 #define AXVM_GET_STATS_FD          _IO(AXVMIO, 0xce) /* VM and vCPU fds: a read-only stats fd */
+#define AXVM_GET_ONE_REG           _IOW(AXVMIO, 0xab, struct axvm_one_reg) /* arm64 */
+#define AXVM_SET_ONE_REG           _IOW(AXVMIO, 0xac, struct axvm_one_reg) /* arm64 */
+#define AXVM_ARM_VCPU_INIT         _IOW(AXVMIO, 0xae, struct axvm_vcpu_init) /* arm64 */
 
 /*
  * axvm's own ioctls: their own type byte, so that no future KVM number can
@@ -85,6 +89,13 @@ typedef unsigned long long __u64;
 #define AXVM_CAP_VCPU_EVENTS   41
 #define AXVM_CAP_IMMEDIATE_EXIT 136
 #define AXVM_CAP_BINARY_STATS_FD 203
+/* arm64 */
+#define AXVM_CAP_ONE_REG       70
+#define AXVM_CAP_READONLY_MEM  81
+#define AXVM_CAP_ARM_PSCI      87
+#define AXVM_CAP_ARM_PSCI_0_2  102
+#define AXVM_CAP_ARM_VM_IPA_SIZE 165 /* the IPA bits a VM gets */
+#define AXVM_CAP_ARM_NISV_TO_USER 177 /* always on: ENABLE_CAP accepts it */
 
 /* axvm's own capabilities, far above KVM's numbers. */
 #define AXVM_CAP_QUEUE_INTERRUPT 0x10001 /* AXVM_QUEUE_INTERRUPT */
@@ -92,6 +103,42 @@ typedef unsigned long long __u64;
  * enabled blocks in the kernel until an interrupt is queued, instead of
  * exiting with KVM_EXIT_HLT. Off by default: the KVM flow is unchanged. */
 #define AXVM_CAP_HALT_IN_KERNEL  0x10002
+
+/* arm64 vCPU setup (KVM_ARM_VCPU_INIT, KVM_ARM_PREFERRED_TARGET). */
+#define AXVM_ARM_TARGET_GENERIC_V8 5
+#define AXVM_ARM_VCPU_PSCI_0_2 2 /* features[0] bit: the only feature axvm offers */
+
+struct axvm_vcpu_init {
+	__u32 target;
+	__u32 features[7];
+};
+
+/* arm64 registers one at a time (KVM_GET/SET_ONE_REG): @addr points to the
+ * value, as many bytes as the id's size field says. */
+struct axvm_one_reg {
+	__u64 id;
+	__u64 addr;
+};
+
+#define AXVM_REG_ARM64          0x6000000000000000ULL
+#define AXVM_REG_SIZE_SHIFT     52
+#define AXVM_REG_SIZE_MASK      0x00f0000000000000ULL
+#define AXVM_REG_SIZE_U32       0x0020000000000000ULL
+#define AXVM_REG_SIZE_U64       0x0030000000000000ULL
+#define AXVM_REG_SIZE_U128      0x0040000000000000ULL
+#define AXVM_REG_ARM_CORE       (0x0010ULL << 16)
+/* A core register: its offset in KVM's struct kvm_regs, in 32-bit words. */
+#define AXVM_REG_ARM_CORE_REG(words, size) (AXVM_REG_ARM64 | (size) | AXVM_REG_ARM_CORE | (words))
+#define AXVM_ARM64_X(n)     AXVM_REG_ARM_CORE_REG(2 * (n), AXVM_REG_SIZE_U64) /* x0-x30 */
+#define AXVM_ARM64_SP       AXVM_REG_ARM_CORE_REG(62, AXVM_REG_SIZE_U64)      /* SP_EL0 */
+#define AXVM_ARM64_PC       AXVM_REG_ARM_CORE_REG(64, AXVM_REG_SIZE_U64)
+#define AXVM_ARM64_PSTATE   AXVM_REG_ARM_CORE_REG(66, AXVM_REG_SIZE_U64)
+#define AXVM_ARM64_SP_EL1   AXVM_REG_ARM_CORE_REG(68, AXVM_REG_SIZE_U64)
+#define AXVM_ARM64_ELR_EL1  AXVM_REG_ARM_CORE_REG(70, AXVM_REG_SIZE_U64)
+#define AXVM_ARM64_SPSR_EL1 AXVM_REG_ARM_CORE_REG(72, AXVM_REG_SIZE_U64)
+#define AXVM_ARM64_V(n)     AXVM_REG_ARM_CORE_REG(84 + 4 * (n), AXVM_REG_SIZE_U128) /* q0-q31 */
+#define AXVM_ARM64_FPSR     AXVM_REG_ARM_CORE_REG(212, AXVM_REG_SIZE_U32)
+#define AXVM_ARM64_FPCR     AXVM_REG_ARM_CORE_REG(213, AXVM_REG_SIZE_U32)
 
 /* x86 registers (KVM_GET/SET_REGS, KVM_GET/SET_SREGS). */
 struct axvm_regs {
@@ -230,6 +277,7 @@ struct axvm_userspace_memory_region {
 #define AXVM_EXIT_INTR             10
 #define AXVM_EXIT_INTERNAL_ERROR   17
 #define AXVM_EXIT_SYSTEM_EVENT     24
+#define AXVM_EXIT_ARM_NISV         28 /* arm64: a data abort outside memory without a syndrome */
 #define AXVM_EXIT_X86_RDMSR        29 /* a trapped system-register read (MSR on x86) */
 #define AXVM_EXIT_X86_WRMSR        30 /* ... and write */
 #define AXVM_EXIT_MEMORY_FAULT     39 /* a nested page fault axvm cannot resolve */
@@ -318,6 +366,10 @@ struct axvm_run {
 			__u32 index;
 			__u64 data;
 		} msr;
+		struct {
+			__u64 esr_iss;
+			__u64 fault_ipa;
+		} arm_nisv;
 		struct {
 			__u64 flags;
 			__u64 gpa;

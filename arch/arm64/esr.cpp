@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+// ESR_EL2 -> ExitReason, and PSCI 0.2 (see esr.hpp).
+#include "esr.hpp"
+
+namespace axvm::arm64 {
+
+namespace {
+
+// Data and instruction abort ISS fields (Arm ARM D17.2.37, ISS encoding for
+// an exception from a Data Abort).
+constexpr u64 kIssIsv = 1ull << 24;  // the fields below describe the access
+constexpr u64 kIssSse = 1ull << 21;  // sign-extend the loaded value
+constexpr u64 kIssSf = 1ull << 15;   // the register is 64-bit
+constexpr u64 kIssCm = 1ull << 8;    // cache maintenance, not a load or store
+constexpr u64 kIssS1ptw = 1ull << 7; // the fault was on the guest's own page-table walk
+constexpr u64 kIssWnr = 1ull << 6;   // write
+
+Width sas_width(u64 iss) { return static_cast<Width>(1u << ((iss >> 22) & 3)); }
+
+Decoded exit(ExitReason e, bool advance_pc) { return Decoded{Decoded::Action::Exit, e, advance_pc}; }
+
+Decoded data_abort(const Trap &trap, const u64 (&x)[31])
+{
+	const u64 iss = esr_iss(trap.esr);
+	const u64 ipa = fault_ipa(trap.hpfar, trap.far);
+	// DC CIVAC and friends on a device address: nothing to do, as under KVM.
+	if (iss & kIssCm)
+		return exit(ExitReason::nothing(), true);
+	// Without a valid syndrome (load pair, writeback, SIMD, a stage-1 walk
+	// that hit no memory) the access cannot be emulated: userspace sees the
+	// syndrome and the address (KVM_EXIT_ARM_NISV).
+	if (!(iss & kIssIsv) || (iss & kIssS1ptw))
+		return exit(ExitReason::nested_page_fault(ipa, (iss & kIssWnr) ? kAccessWrite : kAccessRead, iss),
+			    false);
+	const Width width = sas_width(iss);
+	const u8 reg = static_cast<u8>((iss >> 16) & 0x1f);
+	if (iss & kIssWnr) {
+		const u64 data = reg == kXzr ? 0 : x[reg] & width_mask(width);
+		return exit(ExitReason::mmio_write(ipa, width, data), true);
+	}
+	return exit(ExitReason::mmio_read(ipa, width, reg, (iss & kIssSf) ? Width::Qword : Width::Dword,
+					  iss & kIssSse),
+		    true);
+}
+
+} // namespace
+
+Decoded decode_sync(const Trap &trap, const u64 (&x)[31])
+{
+	const u64 iss = esr_iss(trap.esr);
+	switch (esr_ec(trap.esr)) {
+	case kEcWfx: // WFI and WFE alike: the guest waits for an event
+		return exit(ExitReason::halt(), true);
+	case kEcHvc64: // ELR already points past the HVC
+	case kEcSmc64: { // a trapped SMC (HCR_EL2.TSC) returns to itself
+		const u64 args[6] = {x[1], x[2], x[3], x[4], x[5], x[6]};
+		return exit(ExitReason::hypercall(x[0], args), esr_ec(trap.esr) == kEcSmc64);
+	}
+	case kEcSysReg: {
+		const u8 rt = static_cast<u8>((iss >> 5) & 0x1f);
+		const u64 enc = sysreg_encoding(iss);
+		if (iss & 1) // direction: read
+			return exit(ExitReason::sys_reg_read(enc, rt), true);
+		return exit(ExitReason::sys_reg_write(enc, rt == kXzr ? 0 : x[rt]), true);
+	}
+	case kEcDataAbortLow:
+		return data_abort(trap, x);
+	case kEcInstAbortLow:
+		return exit(ExitReason::nested_page_fault(fault_ipa(trap.hpfar, trap.far), kAccessExec, iss), false);
+	default:
+		// Everything else that reaches EL2 (SVE, pointer authentication,
+		// AArch32 traps, unknown instructions) is an undefined instruction
+		// for the guest, never something the host does on its behalf.
+		return Decoded{Decoded::Action::InjectUndef, ExitReason::nothing(), false};
+	}
+}
+
+PsciCall psci_call(const u64 (&x)[31])
+{
+	const u64 fn = x[0];
+	const auto answer = [](u64 x0) { return PsciCall{true, ExitReason::nothing(), x0}; };
+	switch (fn) {
+	case kPsciVersion:
+		return answer(kPsciVersion02);
+	case kPsciCpuSuspend:
+	case kPsciCpuSuspend64: // a standby that may return at once: KVM treats it as WFI
+		return PsciCall{true, ExitReason::halt(), kPsciSuccess};
+	case kPsciCpuOff:
+		return PsciCall{true, ExitReason::cpu_down(0), kPsciSuccess};
+	case kPsciCpuOn:
+	case kPsciCpuOn64: {
+		// SMC32 calling convention: 32-bit arguments.
+		const u64 mask = fn == kPsciCpuOn ? 0xffffffffull : ~0ull;
+		return PsciCall{true, ExitReason::cpu_up(x[1] & mask, x[2] & mask, x[3] & mask), kPsciSuccess};
+	}
+	case kPsciMigrateInfoType:
+		return answer(kPsciTosNotPresent);
+	case kPsciSystemOff:
+		return PsciCall{true, ExitReason::system_down(SystemDownKind::PowerOff), kPsciSuccess};
+	case kPsciSystemReset:
+		return PsciCall{true, ExitReason::system_down(SystemDownKind::Reset), kPsciSuccess};
+	default:
+		break;
+	}
+	// The rest of the PSCI ranges (0x84000000-0x8400001f, 0xc4000000-0xc400001f).
+	if ((fn & ~0x4000001full) == 0x84000000 && fn <= 0xffffffffull)
+		return answer(kPsciNotSupported);
+	return PsciCall{false, ExitReason::nothing(), 0};
+}
+
+u64 sync_vector_offset(u64 pstate)
+{
+	if (pstate & (1u << 4))
+		return 0x600; // from AArch32 EL0
+	if (((pstate >> 2) & 3) == 0)
+		return 0x400; // from AArch64 EL0
+	return (pstate & 1) ? 0x200 : 0x000; // EL1 on SP_EL1 / on SP_EL0
+}
+
+} // namespace axvm::arm64

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+// What a synchronous exit from an arm64 guest means (ESR_EL2, Arm ARM
+// D17.2.37), and the PSCI 0.2 calls the backend answers. Pure functions over
+// the syndrome and the guest's registers: tested in kunit/arm64_test.cpp.
+#pragma once
+
+#include <axvm/exit_reason.hpp>
+
+namespace axvm::arm64 {
+
+// Exception classes (ESR_EL2.EC) the backend tells apart.
+enum : u32 {
+	kEcUnknown = 0x00,
+	kEcWfx = 0x01,
+	kEcHvc64 = 0x16,
+	kEcSmc64 = 0x17,
+	kEcSysReg = 0x18,
+	kEcInstAbortLow = 0x20,
+	kEcDataAbortLow = 0x24,
+};
+
+constexpr u32 esr_ec(u64 esr) { return static_cast<u32>(esr >> 26) & 0x3f; }
+constexpr u64 esr_iss(u64 esr) { return esr & 0x1ffffff; }
+
+// The faulting IPA of a stage-2 abort: the page from HPFAR_EL2.FIPA, the
+// offset from FAR_EL2.
+constexpr u64 fault_ipa(u64 hpfar, u64 far) { return (((hpfar >> 4) & ((1ull << 44) - 1)) << 12) | (far & 0xfff); }
+
+// The system-register encoding of a trapped MRS/MSR (ESR ISS for EC 0x18),
+// in KVM's KVM_REG_ARM64_SYSREG layout: op0:op1:CRn:CRm:op2.
+constexpr u64 sysreg_encoding(u64 iss)
+{
+	const u64 op0 = (iss >> 20) & 3, op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7;
+	const u64 crn = (iss >> 10) & 0xf, crm = (iss >> 1) & 0xf;
+	return op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2;
+}
+
+// The register number that means "zero register" in MRS/MSR and loads/stores.
+constexpr u8 kXzr = 31;
+
+struct Trap {
+	u64 esr;
+	u64 far;
+	u64 hpfar;
+};
+
+// What to do with a synchronous exit.
+struct Decoded {
+	enum class Action : u8 {
+		Exit,         // report `exit` (Nothing: just re-enter)
+		InjectUndef,  // the guest executed something it may not: UNDEF at its EL1
+	};
+	Action action;
+	ExitReason exit;
+	bool advance_pc;  // the instruction is complete: skip it (4 bytes)
+};
+
+// @x: the guest's x0-x30 at the exit.
+Decoded decode_sync(const Trap &trap, const u64 (&x)[31]);
+
+// PSCI 0.2 (DEN0022): an HVC or SMC whose x0 is a PSCI function.
+constexpr u32 kPsciVersion = 0x84000000;
+constexpr u32 kPsciCpuSuspend = 0x84000001, kPsciCpuSuspend64 = 0xc4000001;
+constexpr u32 kPsciCpuOff = 0x84000002;
+constexpr u32 kPsciCpuOn = 0x84000003, kPsciCpuOn64 = 0xc4000003;
+constexpr u32 kPsciAffinityInfo = 0x84000004, kPsciAffinityInfo64 = 0xc4000004;
+constexpr u32 kPsciMigrateInfoType = 0x84000006;
+constexpr u32 kPsciSystemOff = 0x84000008;
+constexpr u32 kPsciSystemReset = 0x84000009;
+constexpr u64 kPsciSuccess = 0;
+constexpr u64 kPsciNotSupported = static_cast<u64>(-1);
+constexpr u64 kPsciVersion02 = 2; // major 0, minor 2
+constexpr u64 kPsciTosNotPresent = 2; // MIGRATE_INFO_TYPE: no trusted OS to migrate
+
+struct PsciCall {
+	bool is_psci;     // false: an ordinary hypercall for userspace
+	ExitReason exit;  // what userspace must see (Nothing: answered here)
+	u64 x0;           // the value the guest gets in x0
+};
+
+// Classifies the call in x0..x3. CPU_ON and CPU_OFF go to userspace (the VMM
+// owns the other vCPUs), SYSTEM_OFF/RESET end the VM, the rest is answered here.
+PsciCall psci_call(const u64 (&x)[31]);
+
+// The vector offset from VBAR_EL1 at which a synchronous exception taken
+// to EL1 from @pstate enters (Arm ARM D1.10.2).
+u64 sync_vector_offset(u64 pstate);
+
+} // namespace axvm::arm64

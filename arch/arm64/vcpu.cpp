@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+// Arm64Vcpu: one world switch and its exits. The host is a VHE kernel at
+// EL2; the guest runs at EL1 with HCR_EL2.TGE clear. Everything the host
+// keeps in a register the guest can reach is saved before and restored
+// after each entry, so between entries the CPU belongs to the host (and to
+// KVM, which may run its own guests on it) exactly as it was.
+#include "vcpu.hpp"
+
+#include "backend.hpp"
+#include "sysreg.hpp"
+
+extern "C" {
+axvm_u64 axvm_arm64_enter(axvm::arm64::Context *ctx);
+void axvm_arm64_fp_load(const axvm::arm64::Context *ctx);
+void axvm_arm64_fp_save(axvm::arm64::Context *ctx);
+}
+
+namespace axvm::arm64 {
+
+namespace {
+
+// HCR_EL2 while the guest runs (Arm ARM D17.2.48): stage 2 on (VM); set/way
+// cache maintenance upgraded to clean+invalidate (SWIO); physical IRQ, FIQ
+// and SError taken to EL2 (IMO, FMO, AMO); the guest's TLB and barrier
+// maintenance broadcast inner shareable, so a vCPU that moves between CPUs
+// leaves no stale entries behind (FB, BSU); WFI/WFE (TWI, TWE), SMC (TSC),
+// implementation-defined registers (TIDCP) and ACTLR (TACR) trapped; EL1 is
+// AArch64 (RW); E2H stays set, TGE is clear. API/APK clear: pointer
+// authentication instructions and key registers trap (the keys are the
+// host's); ATA clear: no MTE tags.
+constexpr u64 kHcrVm = 1ull << 0, kHcrSwio = 1ull << 1, kHcrFmo = 1ull << 3, kHcrImo = 1ull << 4,
+	      kHcrAmo = 1ull << 5, kHcrFb = 1ull << 9, kHcrBsuIs = 1ull << 10, kHcrTwi = 1ull << 13,
+	      kHcrTwe = 1ull << 14, kHcrTsc = 1ull << 19, kHcrTidcp = 1ull << 20, kHcrTacr = 1ull << 21,
+	      kHcrRw = 1ull << 31, kHcrE2h = 1ull << 34;
+constexpr u64 kHcrGuest = kHcrVm | kHcrSwio | kHcrFmo | kHcrImo | kHcrAmo | kHcrFb | kHcrBsuIs | kHcrTwi |
+			  kHcrTwe | kHcrTsc | kHcrTidcp | kHcrTacr | kHcrRw | kHcrE2h;
+
+// MDCR_EL2: the host's counter partition (HPMN) and EL2 counting (HPME)
+// kept; the guest's accesses to the performance monitors (TPM, TPMCR),
+// debug registers (TDA, TDOSA, TDRA), statistical profiling (TPMS, E2PB=0)
+// and trace (TTRF) trap, since none of them is switched.
+constexpr u64 kMdcrHostKeep = 0x1f | (1ull << 7);
+constexpr u64 kMdcrGuestTraps = (1ull << 5) | (1ull << 6) | (1ull << 9) | (1ull << 10) | (1ull << 11) |
+				(1ull << 14) | (1ull << 19);
+
+// CPTR_EL2 in its E2H layout: FP/SIMD open (the registers are switched),
+// SVE and SME trapped (not switched; the guest gets UNDEF), trace trapped.
+constexpr u64 kCptrZen = 3ull << 16, kCptrFpen = 3ull << 20, kCptrSmen = 3ull << 24, kCptrTta = 1ull << 28;
+
+// CNTHCTL_EL2 in its E2H layout: the guest reads the counter (EL1PCTEN)
+// but its physical timer traps (EL1PTEN clear): the host's timer lives
+// there. Its virtual timer is its own and switched below.
+constexpr u64 kCnthctlEl1Pcten = 1ull << 10, kCnthctlEl1Pten = 1ull << 11;
+
+// Registers the host owns and the entry changes.
+struct HostState {
+	u64 hcr, mdcr, cptr, hstr, vttbr, vtcr, cnthctl, cntvoff, vpidr, vmpidr;
+	u64 par, tpidr_el1, csselr, mdscr, tpidr_el0, tpidrro_el0;
+};
+
+void save_host(HostState &h)
+{
+	h.hcr = AXVM_SYSREG_READ(SYS_HCR_EL2);
+	h.mdcr = AXVM_SYSREG_READ(SYS_MDCR_EL2);
+	h.cptr = AXVM_SYSREG_READ(SYS_CPTR_EL2);
+	h.hstr = AXVM_SYSREG_READ(SYS_HSTR_EL2);
+	h.vttbr = AXVM_SYSREG_READ(SYS_VTTBR_EL2);
+	h.vtcr = AXVM_SYSREG_READ(SYS_VTCR_EL2);
+	h.cnthctl = AXVM_SYSREG_READ(SYS_CNTHCTL_EL2);
+	h.cntvoff = AXVM_SYSREG_READ(SYS_CNTVOFF_EL2);
+	h.vpidr = AXVM_SYSREG_READ(SYS_VPIDR_EL2);
+	h.vmpidr = AXVM_SYSREG_READ(SYS_VMPIDR_EL2);
+	h.par = AXVM_SYSREG_READ(SYS_PAR_EL1);
+	h.tpidr_el1 = AXVM_SYSREG_READ(SYS_TPIDR_EL1);
+	h.csselr = AXVM_SYSREG_READ(SYS_CSSELR_EL1);
+	h.mdscr = AXVM_SYSREG_READ(SYS_MDSCR_EL1);
+	h.tpidr_el0 = AXVM_SYSREG_READ(SYS_TPIDR_EL0);
+	h.tpidrro_el0 = AXVM_SYSREG_READ(SYS_TPIDRRO_EL0);
+}
+
+void restore_host(const HostState &h)
+{
+	AXVM_SYSREG_WRITE(SYS_HCR_EL2, h.hcr);
+	AXVM_SYSREG_WRITE(SYS_MDCR_EL2, h.mdcr);
+	AXVM_SYSREG_WRITE(SYS_CPTR_EL2, h.cptr);
+	AXVM_SYSREG_WRITE(SYS_HSTR_EL2, h.hstr);
+	AXVM_SYSREG_WRITE(SYS_VTTBR_EL2, h.vttbr);
+	AXVM_SYSREG_WRITE(SYS_VTCR_EL2, h.vtcr);
+	AXVM_SYSREG_WRITE(SYS_CNTHCTL_EL2, h.cnthctl);
+	AXVM_SYSREG_WRITE(SYS_CNTVOFF_EL2, h.cntvoff);
+	AXVM_SYSREG_WRITE(SYS_VPIDR_EL2, h.vpidr);
+	AXVM_SYSREG_WRITE(SYS_VMPIDR_EL2, h.vmpidr);
+	AXVM_SYSREG_WRITE(SYS_PAR_EL1, h.par);
+	AXVM_SYSREG_WRITE(SYS_TPIDR_EL1, h.tpidr_el1);
+	AXVM_SYSREG_WRITE(SYS_CSSELR_EL1, h.csselr);
+	AXVM_SYSREG_WRITE(SYS_MDSCR_EL1, h.mdscr);
+	AXVM_SYSREG_WRITE(SYS_TPIDR_EL0, h.tpidr_el0);
+	AXVM_SYSREG_WRITE(SYS_TPIDRRO_EL0, h.tpidrro_el0);
+	asm volatile("isb" : : : "memory");
+}
+
+void load_guest(const El1State &g)
+{
+	AXVM_SYSREG_WRITE(SYS_SCTLR_EL12, g.sctlr);
+	AXVM_SYSREG_WRITE(SYS_CPACR_EL12, g.cpacr);
+	AXVM_SYSREG_WRITE(SYS_TTBR0_EL12, g.ttbr0);
+	AXVM_SYSREG_WRITE(SYS_TTBR1_EL12, g.ttbr1);
+	AXVM_SYSREG_WRITE(SYS_TCR_EL12, g.tcr);
+	AXVM_SYSREG_WRITE(SYS_ESR_EL12, g.esr);
+	AXVM_SYSREG_WRITE(SYS_AFSR0_EL12, g.afsr0);
+	AXVM_SYSREG_WRITE(SYS_AFSR1_EL12, g.afsr1);
+	AXVM_SYSREG_WRITE(SYS_FAR_EL12, g.far);
+	AXVM_SYSREG_WRITE(SYS_MAIR_EL12, g.mair);
+	AXVM_SYSREG_WRITE(SYS_AMAIR_EL12, g.amair);
+	AXVM_SYSREG_WRITE(SYS_VBAR_EL12, g.vbar);
+	AXVM_SYSREG_WRITE(SYS_CONTEXTIDR_EL12, g.contextidr);
+	AXVM_SYSREG_WRITE(SYS_CNTKCTL_EL12, g.cntkctl);
+	AXVM_SYSREG_WRITE(SYS_ELR_EL12, g.elr);
+	AXVM_SYSREG_WRITE(SYS_SPSR_EL12, g.spsr);
+	AXVM_SYSREG_WRITE(SYS_SP_EL1, g.sp_el1);
+	AXVM_SYSREG_WRITE(SYS_PAR_EL1, g.par);
+	AXVM_SYSREG_WRITE(SYS_TPIDR_EL1, g.tpidr_el1);
+	AXVM_SYSREG_WRITE(SYS_CSSELR_EL1, g.csselr);
+	AXVM_SYSREG_WRITE(SYS_MDSCR_EL1, 0); // debug off: the debug registers are not the guest's
+	AXVM_SYSREG_WRITE(SYS_TPIDR_EL0, g.tpidr_el0);
+	AXVM_SYSREG_WRITE(SYS_TPIDRRO_EL0, g.tpidrro_el0);
+	AXVM_SYSREG_WRITE(SYS_CNTV_CVAL_EL02, g.cntv_cval);
+	AXVM_SYSREG_WRITE(SYS_CNTV_CTL_EL02, g.cntv_ctl);
+}
+
+void save_guest(El1State &g)
+{
+	g.sctlr = AXVM_SYSREG_READ(SYS_SCTLR_EL12);
+	g.cpacr = AXVM_SYSREG_READ(SYS_CPACR_EL12);
+	g.ttbr0 = AXVM_SYSREG_READ(SYS_TTBR0_EL12);
+	g.ttbr1 = AXVM_SYSREG_READ(SYS_TTBR1_EL12);
+	g.tcr = AXVM_SYSREG_READ(SYS_TCR_EL12);
+	g.esr = AXVM_SYSREG_READ(SYS_ESR_EL12);
+	g.afsr0 = AXVM_SYSREG_READ(SYS_AFSR0_EL12);
+	g.afsr1 = AXVM_SYSREG_READ(SYS_AFSR1_EL12);
+	g.far = AXVM_SYSREG_READ(SYS_FAR_EL12);
+	g.mair = AXVM_SYSREG_READ(SYS_MAIR_EL12);
+	g.amair = AXVM_SYSREG_READ(SYS_AMAIR_EL12);
+	g.vbar = AXVM_SYSREG_READ(SYS_VBAR_EL12);
+	g.contextidr = AXVM_SYSREG_READ(SYS_CONTEXTIDR_EL12);
+	g.cntkctl = AXVM_SYSREG_READ(SYS_CNTKCTL_EL12);
+	g.elr = AXVM_SYSREG_READ(SYS_ELR_EL12);
+	g.spsr = AXVM_SYSREG_READ(SYS_SPSR_EL12);
+	g.sp_el1 = AXVM_SYSREG_READ(SYS_SP_EL1);
+	g.par = AXVM_SYSREG_READ(SYS_PAR_EL1);
+	g.tpidr_el1 = AXVM_SYSREG_READ(SYS_TPIDR_EL1);
+	g.csselr = AXVM_SYSREG_READ(SYS_CSSELR_EL1);
+	g.tpidr_el0 = AXVM_SYSREG_READ(SYS_TPIDR_EL0);
+	g.tpidrro_el0 = AXVM_SYSREG_READ(SYS_TPIDRRO_EL0);
+	g.cntv_ctl = AXVM_SYSREG_READ(SYS_CNTV_CTL_EL02);
+	g.cntv_cval = AXVM_SYSREG_READ(SYS_CNTV_CVAL_EL02);
+	// Its virtual timer must not fire into the host (nothing there would
+	// clear a level-triggered PPI): off until the next entry.
+	AXVM_SYSREG_WRITE(SYS_CNTV_CTL_EL02, 0);
+}
+
+u64 mask_daif()
+{
+	u64 daif;
+	asm volatile("mrs %0, daif\n\tmsr daifset, #0xf" : "=r"(daif) : : "memory");
+	return daif;
+}
+
+void restore_daif(u64 daif) { asm volatile("msr daif, %0" : : "r"(daif) : "memory"); }
+
+} // namespace
+
+Result<Arm64Vcpu *> Arm64Vcpu::create(Vm &vm, u32 id)
+{
+	Arm64Vcpu *v = new Arm64Vcpu(vm, id);
+	if (!v)
+		return fail(err::ENOMEM);
+	v->serial_ = next_vcpu_serial();
+	return v;
+}
+
+Status Arm64Vcpu::setup()
+{
+	reset();
+	return Status();
+}
+
+// Nothing lives on a CPU between entries (every entry loads everything),
+// so binding only records the CPU; the per-CPU owner record makes the
+// next entry flush whatever another vCPU left in that CPU's TLB.
+Status Arm64Vcpu::bind(unsigned int cpu)
+{
+	cpu_ = static_cast<int>(cpu);
+	return Status();
+}
+
+Status Arm64Vcpu::unbind()
+{
+	cpu_ = -1;
+	return Status();
+}
+
+int Arm64Vcpu::check_runnable() const
+{
+	if (initialized_)
+		return 0;
+	axvm_log(AXVM_LOG_WARN, "RUN: vcpu %u has not been through KVM_ARM_VCPU_INIT", id_);
+	return -err::ENOEXEC;
+}
+
+void Arm64Vcpu::enter_and_exit()
+{
+	HostState host;
+	const Stage2 &s2 = *vm_.stage2();
+
+	axvm_fpsimd_begin(); // the host task's FP/SIMD state goes to memory
+	const u64 daif = mask_daif();
+	save_host(host);
+	load_guest(el1_);
+	// VMID 0 for every axvm VM: KVM's allocator never hands out VMID 0 (it
+	// is the host's in nVHE), so no KVM guest ever shares axvm's TLB entries.
+	AXVM_SYSREG_WRITE(SYS_VTTBR_EL2, s2.root_phys());
+	AXVM_SYSREG_WRITE(SYS_VTCR_EL2, vtcr());
+	AXVM_SYSREG_WRITE(SYS_HCR_EL2, kHcrGuest);
+	AXVM_SYSREG_WRITE(SYS_MDCR_EL2, (host.mdcr & kMdcrHostKeep) | kMdcrGuestTraps);
+	AXVM_SYSREG_WRITE(SYS_CPTR_EL2, (host.cptr & ~(kCptrZen | kCptrSmen)) | kCptrFpen | kCptrTta);
+	AXVM_SYSREG_WRITE(SYS_HSTR_EL2, 0);
+	AXVM_SYSREG_WRITE(SYS_CNTHCTL_EL2, (host.cnthctl & ~kCnthctlEl1Pten) | kCnthctlEl1Pcten);
+	AXVM_SYSREG_WRITE(SYS_CNTVOFF_EL2, 0);
+	AXVM_SYSREG_WRITE(SYS_VPIDR_EL2, AXVM_SYSREG_READ(SYS_MIDR_EL1));
+	// MPIDR as KVM derives it from the vCPU id: Aff0 4 bits, then Aff1, Aff2.
+	AXVM_SYSREG_WRITE(SYS_VMPIDR_EL2,
+			  (1ull << 31) | (id_ & 0xf) | ((id_ >> 4) & 0xff) << 8 | ((u64)(id_ >> 12) & 0xff) << 16);
+	asm volatile("isb" : : : "memory");
+	// With TGE clear and VTTBR_EL2 loaded, TLBI VMALLS12E1 hits axvm's VMID.
+	if (tlb_needs_flush(serial_, s2.generation()))
+		asm volatile("tlbi vmalls12e1\n\tdsb nsh\n\tisb" : : : "memory");
+	axvm_arm64_fp_load(&ctx_);
+
+	const u64 code = axvm_arm64_enter(&ctx_);
+
+	axvm_arm64_fp_save(&ctx_);
+	save_guest(el1_);
+	restore_host(host);
+	restore_daif(daif); // an interrupt that made the exit is taken here
+	axvm_fpsimd_end();
+	last_exit_ = code;
+}
+
+Result<ExitReason> Arm64Vcpu::run()
+{
+	enter_and_exit();
+	switch (last_exit_) {
+	case AXVM_ARM64_EXIT_SYNC:
+		return handle_sync();
+	case AXVM_ARM64_EXIT_IRQ:
+	case AXVM_ARM64_EXIT_FIQ:
+		return ExitReason::external_interrupt(0);
+	default:
+		// An SError from the guest's own accesses: taken, nothing to emulate.
+		return ExitReason::nothing();
+	}
+}
+
+Result<ExitReason> Arm64Vcpu::handle_sync()
+{
+	const Decoded d = decode_sync(Trap{ctx_.esr, ctx_.far, ctx_.hpfar}, ctx_.x);
+	if (d.action == Decoded::Action::InjectUndef) {
+		inject_undef();
+		return ExitReason::nothing();
+	}
+	if (d.advance_pc)
+		ctx_.pc += 4;
+	switch (d.exit.kind()) {
+	case ExitKind::Hypercall:
+		return handle_hypercall(d);
+	case ExitKind::MmioRead:
+		pending_reg_ = d.exit.as_mmio_read()->reg;
+		pending_ = true;
+		break;
+	case ExitKind::SysRegRead:
+		pending_reg_ = d.exit.as_sys_reg_read()->reg;
+		pending_ = true;
+		break;
+	default:
+		break;
+	}
+	return d.exit;
+}
+
+// PSCI calls are answered here or become CpuUp/CpuDown/SystemDown; any other
+// HVC or SMC is userspace's (KVM_EXIT_HYPERCALL, x0 from hypercall.ret).
+Result<ExitReason> Arm64Vcpu::handle_hypercall(const Decoded &d)
+{
+	const PsciCall psci = psci_call(ctx_.x);
+	if (!psci.is_psci) {
+		pending_reg_ = 0;
+		pending_ = true;
+		return d.exit;
+	}
+	ctx_.x[0] = psci.x0;
+	return psci.exit;
+}
+
+void Arm64Vcpu::set_return_value(u64 value)
+{
+	if (!pending_)
+		return;
+	set_x(static_cast<u8>(pending_reg_), value);
+	pending_ = false;
+}
+
+// An undefined instruction, as the guest's EL1 would take it (Arm ARM
+// D1.10): ESR_EL1.EC 0 with IL, the return state in ELR/SPSR_EL1, EL1h with
+// DAIF masked at VBAR_EL1 + the offset for where it came from.
+void Arm64Vcpu::inject_undef()
+{
+	el1_.esr = 1ull << 25;
+	el1_.elr = ctx_.pc;
+	el1_.spsr = ctx_.pstate;
+	const u64 offset = sync_vector_offset(ctx_.pstate);
+	ctx_.pstate = 0x3c5; // EL1h, D A I F set
+	ctx_.pc = el1_.vbar + offset;
+}
+
+} // namespace axvm::arm64

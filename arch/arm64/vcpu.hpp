@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+// One arm64 vCPU on a VHE host: an EL1 guest whose EL1 system registers,
+// general-purpose and FP/SIMD registers are switched on every entry, and
+// the translation of its exits into ExitReasons.
+#pragma once
+
+#include <axvm/arch_vcpu.hpp>
+#include <axvm/vm.hpp>
+
+#include "context.h"
+#include "esr.hpp"
+
+struct axvm_reg_value;
+struct axvm_vcpu_init;
+
+namespace axvm::arm64 {
+
+// What switch.S reads and writes; the offsets are context.h's.
+struct alignas(16) Context {
+	u64 x[31];
+	u64 pc, pstate;
+	u64 host_sp;
+	u64 host_x18_x30[13];
+	u64 host_vbar;
+	u64 esr, far, hpfar;
+	u64 sp_el0, host_sp_el0; // the host's is `current`: switched in switch.S only
+	u64 pad;
+	alignas(16) u64 v[32][2]; // q0-q31
+	u64 fpsr, fpcr;
+};
+static_assert(__builtin_offsetof(Context, pc) == CTX_PC && __builtin_offsetof(Context, pstate) == CTX_PSTATE);
+static_assert(__builtin_offsetof(Context, host_sp) == CTX_HOST_SP);
+static_assert(__builtin_offsetof(Context, host_x18_x30) == CTX_HOST_X18);
+static_assert(__builtin_offsetof(Context, host_vbar) == CTX_HOST_VBAR);
+static_assert(__builtin_offsetof(Context, esr) == CTX_ESR && __builtin_offsetof(Context, far) == CTX_FAR);
+static_assert(__builtin_offsetof(Context, hpfar) == CTX_HPFAR);
+static_assert(__builtin_offsetof(Context, sp_el0) == CTX_SP_EL0);
+static_assert(__builtin_offsetof(Context, host_sp_el0) == CTX_HOST_SP_EL0);
+static_assert(__builtin_offsetof(Context, v) == CTX_FP && __builtin_offsetof(Context, fpsr) == CTX_FPSR);
+static_assert(__builtin_offsetof(Context, fpcr) == CTX_FPCR && sizeof(Context) == CTX_SIZE);
+
+// The guest's EL1 (and shared EL0) system registers while it is not running.
+struct El1State {
+	u64 sctlr, cpacr, ttbr0, ttbr1, tcr, esr, afsr0, afsr1, far, mair, amair, vbar;
+	u64 contextidr, cntkctl, elr, spsr, sp_el1, par, tpidr_el1, csselr, tpidr_el0, tpidrro_el0;
+	u64 cntv_ctl, cntv_cval;
+	u64 spsr32[4]; // KVM's AArch32 banked SPSRs: kept for ONE_REG only
+};
+
+class Arm64Vcpu final : public ArchVcpu {
+public:
+	static Result<Arm64Vcpu *> create(Vm &vm, u32 id);
+
+	Status setup() override;
+	Status bind(unsigned int cpu) override;
+	Status unbind() override;
+	Result<ExitReason> run() override;
+	void set_return_value(u64 value) override;
+	int arch_ioctl(unsigned int cmd, void *arg, usize size) override;
+	int check_runnable() const override;
+
+private:
+	Arm64Vcpu(Vm &vm, u32 id) : vm_(vm), id_(id) {}
+
+	// regs.cpp: KVM_ARM_VCPU_INIT and KVM_GET/SET_ONE_REG.
+	int init(const axvm_vcpu_init &init);
+	void reset();
+	int get_one_reg(axvm_reg_value &r) const;
+	int set_one_reg(const axvm_reg_value &r);
+
+	// vcpu.cpp
+	void enter_and_exit(); // one world switch, DAIF masked
+	Result<ExitReason> handle_sync();
+	Result<ExitReason> handle_hypercall(const Decoded &d);
+	void inject_undef();
+	void set_x(u8 reg, u64 value)
+	{
+		if (reg != kXzr)
+			ctx_.x[reg] = value;
+	}
+
+	Vm &vm_;
+	const u32 id_;
+	u64 serial_ = 0; // unique over the module's life: who last ran on a CPU
+	Context ctx_ = {};
+	El1State el1_ = {};
+	bool initialized_ = false; // KVM_ARM_VCPU_INIT done
+	int cpu_ = -1;
+	int pending_reg_ = -1; // the register a read exit completes (-1: x0 for a hypercall)
+	bool pending_ = false;
+	u64 last_exit_ = 0; // AXVM_ARM64_EXIT_*
+};
+
+} // namespace axvm::arm64
