@@ -122,9 +122,14 @@ extern "C" void axvm_test_exit_reason_to_run_page(struct kunit *t)
 	CHECK(t, run->msr.index == 0x830 && run->msr.data == 0x4000f0);
 	CHECK(t, exit_to_run(ExitReason::sys_reg_read(0x10, 0), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_X86_RDMSR));
-	CHECK(t, exit_to_run(ExitReason::nested_page_fault(0x7000, kAccessExec), *run));
+	CHECK(t, exit_to_run(ExitReason::nested_page_fault(0x7000, kAccessExec, 0x46), *run));
+#ifdef __aarch64__
+	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_ARM_NISV));
+	CHECK(t, run->arm_nisv.fault_ipa == 0x7000 && run->arm_nisv.esr_iss == 0x46);
+#else
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_MEMORY_FAULT));
 	CHECK(t, run->memory_fault.gpa == 0x7000 && run->memory_fault.flags == AXVM_MEMORY_FAULT_EXEC);
+#endif
 	CHECK(t, exit_to_run(ExitReason::send_ipi(3, 1, true, false, 0x30), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_SEND_IPI));
 	CHECK(t, run->send_ipi.target_cpu == 3 && run->send_ipi.to_all == 1 && run->send_ipi.vector == 0x30);

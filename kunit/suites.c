@@ -36,14 +36,22 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(exit_reason_construction) X(exit_reason_to_run_page) X(exit_reason_return_values)    \
 	X(memory_map_rejections) X(memory_map_slot_geometry) X(run_loop_exits)                 \
 	X(run_loop_immediate_exit) X(run_loop_failure) X(run_loop_migration)                   \
+	X(page_table_map_unmap) X(arm64_esr_decoder) X(arm64_psci) X(arm64_vectors_and_stage2)
+
+#ifdef CONFIG_X86
+#define AXVM_ARCH_CASES(X)                                                                     \
 	X(svm_guest_in_kernel) X(mmio_decoder_long_mode) X(mmio_decoder_legacy_modes)            \
 	X(mmio_decoder_rejections) X(mmio_decoder_register_semantics)                          \
 	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)                              \
 	X(interrupts_queueing) X(interrupts_delivery_decisions) X(interrupts_blocked_edges)     \
-	X(interrupts_blocked_in_run_loop) X(page_table_map_unmap)
+	X(interrupts_blocked_in_run_loop)
+#else
+#define AXVM_ARCH_CASES(X) X(arm64_guest_in_kernel)
+#endif
 
 #define AXVM_DECLARE(name) void axvm_test_##name(struct kunit *test);
 AXVM_CASES(AXVM_DECLARE)
+AXVM_ARCH_CASES(AXVM_DECLARE)
 
 static struct kunit_case axvm_vcpu_cases[] = {
 	KUNIT_CASE(axvm_test_vcpu_every_edge),
@@ -81,6 +89,31 @@ static struct kunit_case axvm_run_loop_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_page_table_cases[] = {
+	KUNIT_CASE(axvm_test_page_table_map_unmap),
+	{}
+};
+
+static struct kunit_case axvm_arm64_cases[] = {
+	KUNIT_CASE(axvm_test_arm64_esr_decoder),
+	KUNIT_CASE(axvm_test_arm64_psci),
+	KUNIT_CASE(axvm_test_arm64_vectors_and_stage2),
+	{}
+};
+
+static struct kunit_suite axvm_vcpu_suite = { .name = "axvm_vcpu", .test_cases = axvm_vcpu_cases };
+static struct kunit_suite axvm_current_vcpu_suite = { .name = "axvm_current_vcpu",
+						      .test_cases = axvm_current_vcpu_cases };
+static struct kunit_suite axvm_exit_reason_suite = { .name = "axvm_exit_reason",
+						     .test_cases = axvm_exit_reason_cases };
+static struct kunit_suite axvm_memory_map_suite = { .name = "axvm_memory_map",
+						    .test_cases = axvm_memory_map_cases };
+static struct kunit_suite axvm_run_loop_suite = { .name = "axvm_run_loop", .test_cases = axvm_run_loop_cases };
+static struct kunit_suite axvm_page_table_suite = { .name = "axvm_page_table",
+						    .test_cases = axvm_page_table_cases };
+static struct kunit_suite axvm_arm64_suite = { .name = "axvm_arm64", .test_cases = axvm_arm64_cases };
+
+#ifdef CONFIG_X86
 static struct kunit_case axvm_svm_guest_cases[] = {
 	KUNIT_CASE(axvm_test_svm_guest_in_kernel),
 	{}
@@ -108,34 +141,30 @@ static struct kunit_case axvm_interrupts_cases[] = {
 	{}
 };
 
-static struct kunit_case axvm_page_table_cases[] = {
-	KUNIT_CASE(axvm_test_page_table_map_unmap),
-	{}
-};
-
-static struct kunit_suite axvm_vcpu_suite = { .name = "axvm_vcpu", .test_cases = axvm_vcpu_cases };
-static struct kunit_suite axvm_current_vcpu_suite = { .name = "axvm_current_vcpu",
-						      .test_cases = axvm_current_vcpu_cases };
-static struct kunit_suite axvm_exit_reason_suite = { .name = "axvm_exit_reason",
-						     .test_cases = axvm_exit_reason_cases };
-static struct kunit_suite axvm_memory_map_suite = { .name = "axvm_memory_map",
-						    .test_cases = axvm_memory_map_cases };
-static struct kunit_suite axvm_run_loop_suite = { .name = "axvm_run_loop", .test_cases = axvm_run_loop_cases };
 static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
 						    .test_cases = axvm_guest_walk_cases };
 static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 						    .test_cases = axvm_interrupts_cases };
-static struct kunit_suite axvm_page_table_suite = { .name = "axvm_page_table",
-						    .test_cases = axvm_page_table_cases };
 static struct kunit_suite axvm_svm_guest_suite = { .name = "axvm_svm_guest",
 						   .test_cases = axvm_svm_guest_cases };
+#define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
+	&axvm_svm_guest_suite
+#else
+static struct kunit_case axvm_arm64_guest_cases[] = {
+	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),
+	{}
+};
+
+static struct kunit_suite axvm_arm64_guest_suite = { .name = "axvm_arm64_guest",
+						     .test_cases = axvm_arm64_guest_cases };
+#define AXVM_ARCH_SUITES &axvm_arm64_guest_suite
+#endif
 
 kunit_test_suites(&axvm_vcpu_suite, &axvm_current_vcpu_suite, &axvm_exit_reason_suite,
-		  &axvm_memory_map_suite, &axvm_run_loop_suite, &axvm_mmio_decoder_suite,
-		  &axvm_guest_walk_suite, &axvm_interrupts_suite, &axvm_page_table_suite,
-		  &axvm_svm_guest_suite);
+		  &axvm_memory_map_suite, &axvm_run_loop_suite, &axvm_page_table_suite, &axvm_arm64_suite,
+		  AXVM_ARCH_SUITES);
 
 MODULE_DESCRIPTION("KUnit suites for axvm's core");
 MODULE_LICENSE("GPL");

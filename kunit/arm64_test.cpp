@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+// The arm64 backend's pure parts, on every architecture: the ESR_EL2
+// decoder, PSCI 0.2 and the stage-2 descriptors in the core's page table.
+#include "check.hpp"
+
+#include "../arch/arm64/esr.hpp"
+#include "../arch/arm64/stage2_format.hpp"
+#include <axvm/page_table.hpp>
+
+using namespace axvm;
+using namespace axvm::arm64;
+
+namespace {
+
+constexpr u64 ec(u32 e) { return static_cast<u64>(e) << 26 | 1ull << 25; }
+
+// A data abort from the guest: ISV, SAS, SSE, SRT, SF, WnR as given.
+constexpr u64 dabt(u32 sas, bool sse, u32 srt, bool sf, bool write)
+{
+	return ec(kEcDataAbortLow) | 1ull << 24 | static_cast<u64>(sas) << 22 | (sse ? 1ull << 21 : 0) |
+	       static_cast<u64>(srt) << 16 | (sf ? 1ull << 15 : 0) | (write ? 1ull << 6 : 0) | 0x07;
+}
+
+// HPFAR_EL2 holds IPA[51:12] at bits [47:4].
+constexpr u64 hpfar(u64 ipa) { return (ipa >> 12) << 4; }
+
+} // namespace
+
+extern "C" void axvm_test_arm64_esr_decoder(struct kunit *t)
+{
+	u64 x[31] = {};
+	for (int i = 0; i < 31; i++)
+		x[i] = 0x1111111111111111ull * static_cast<u64>(i % 15 + 1);
+
+	Decoded d = decode_sync(Trap{ec(kEcWfx), 0, 0}, x);
+	CHECK(t, d.action == Decoded::Action::Exit && d.exit.kind() == ExitKind::Halt && d.advance_pc);
+	d = decode_sync(Trap{ec(kEcWfx) | 1, 0, 0}, x); // WFE
+	CHECK(t, d.exit.kind() == ExitKind::Halt && d.advance_pc);
+
+	// HVC: x0 is the number, x1-x6 the arguments; ELR is already past it.
+	d = decode_sync(Trap{ec(kEcHvc64), 0, 0}, x);
+	CHECK(t, d.exit.as_hypercall() && d.exit.as_hypercall()->nr == x[0] &&
+			 d.exit.as_hypercall()->args[0] == x[1] && d.exit.as_hypercall()->args[5] == x[6]);
+	CHECK(t, !d.advance_pc);
+	d = decode_sync(Trap{ec(kEcSmc64), 0, 0}, x); // a trapped SMC returns to itself
+	CHECK(t, d.exit.as_hypercall() && d.advance_pc);
+
+	// MRS x3, PMCR_EL0 (op0 3, op2 0, op1 3, CRn 9, CRm 12, read).
+	const u64 pmcr_iss = 3ull << 20 | 0ull << 17 | 3ull << 14 | 9ull << 10 | 3ull << 5 | 12ull << 1 | 1;
+	d = decode_sync(Trap{ec(kEcSysReg) | pmcr_iss, 0, 0}, x);
+	CHECK(t, d.exit.as_sys_reg_read() && d.exit.as_sys_reg_read()->addr == 0xdce0 &&
+			 d.exit.as_sys_reg_read()->reg == 3 && d.advance_pc);
+	d = decode_sync(Trap{ec(kEcSysReg) | (pmcr_iss & ~1ull), 0, 0}, x); // MSR PMCR_EL0, x3
+	CHECK(t, d.exit.as_sys_reg_write() && d.exit.as_sys_reg_write()->value == x[3]);
+	d = decode_sync(Trap{ec(kEcSysReg) | (pmcr_iss & ~(1ull | 0x1full << 5)) | 31ull << 5, 0, 0}, x);
+	CHECK(t, d.exit.as_sys_reg_write() && d.exit.as_sys_reg_write()->value == 0); // MSR ..., xzr
+
+	// LDRSB x7, [x4] at IPA 0x0a000010: byte, sign-extended to 64 bits.
+	d = decode_sync(Trap{dabt(0, true, 7, true, false), 0xffff000000000010ull, hpfar(0x0a000000)}, x);
+	const MmioReadExit *r = d.exit.as_mmio_read();
+	CHECK(t, r && r->addr == 0x0a000010 && r->width == Width::Byte && r->reg == 7 &&
+			 r->reg_width == Width::Qword && r->sign_extend && d.advance_pc);
+	// LDR w5: 32-bit, zero-extended.
+	d = decode_sync(Trap{dabt(2, false, 5, false, false), 0, hpfar(0x0a000000)}, x);
+	r = d.exit.as_mmio_read();
+	CHECK(t, r && r->width == Width::Dword && r->reg_width == Width::Dword && !r->sign_extend);
+	// STRH w9: the low 16 bits of x9; STR xzr: zero.
+	d = decode_sync(Trap{dabt(1, false, 9, false, true), 0x123, hpfar(0x09000000)}, x);
+	const MmioWriteExit *w = d.exit.as_mmio_write();
+	CHECK(t, w && w->addr == 0x09000123 && w->width == Width::Word && w->data == (x[9] & 0xffff));
+	d = decode_sync(Trap{dabt(3, false, 31, true, true), 0, hpfar(0x09000000)}, x);
+	CHECK(t, d.exit.as_mmio_write() && d.exit.as_mmio_write()->data == 0 &&
+			 d.exit.as_mmio_write()->width == Width::Qword);
+
+	// No valid syndrome (LDP): the syndrome and the IPA go to userspace,
+	// the instruction is not skipped. Same for a fault on the guest's own
+	// page-table walk (S1PTW), even with ISV.
+	const u64 nisv = ec(kEcDataAbortLow) | 0x07;
+	d = decode_sync(Trap{nisv, 0x8, hpfar(0x0a000000)}, x);
+	const NestedPageFaultExit *f = d.exit.as_nested_page_fault();
+	CHECK(t, f && f->addr == 0x0a000008 && f->access == kAccessRead && f->syndrome == esr_iss(nisv) &&
+			 !d.advance_pc);
+	d = decode_sync(Trap{dabt(3, false, 1, true, false) | 1ull << 7, 0, hpfar(0x5000)}, x);
+	CHECK(t, d.exit.as_nested_page_fault());
+	// Cache maintenance on a device address: skipped, nothing to emulate.
+	d = decode_sync(Trap{dabt(3, false, 1, true, true) | 1ull << 8, 0, hpfar(0x5000)}, x);
+	CHECK(t, d.exit.kind() == ExitKind::Nothing && d.advance_pc);
+	// An instruction fetch outside memory.
+	d = decode_sync(Trap{ec(kEcInstAbortLow) | 0x07, 0x44, hpfar(0x40000000)}, x);
+	CHECK(t, d.exit.as_nested_page_fault() && d.exit.as_nested_page_fault()->access == kAccessExec &&
+			 d.exit.as_nested_page_fault()->addr == 0x40000044);
+
+	// Everything else is the guest's UNDEF: unknown, SVE (0x19), PAC (0x09),
+	// an AArch32 HVC (0x12).
+	static const u32 others[] = {kEcUnknown, 0x19, 0x09, 0x12, 0x3f};
+	for (u32 other : others)
+		CHECK(t, decode_sync(Trap{ec(other), 0, 0}, x).action == Decoded::Action::InjectUndef);
+}
+
+extern "C" void axvm_test_arm64_psci(struct kunit *t)
+{
+	u64 x[31] = {};
+	x[0] = kPsciVersion;
+	PsciCall p = psci_call(x);
+	CHECK(t, p.is_psci && p.exit.kind() == ExitKind::Nothing && p.x0 == 2);
+
+	// CPU_ON, SMC32 form: the arguments are 32 bits wide.
+	x[0] = kPsciCpuOn, x[1] = 0xffffffff00000001ull, x[2] = 0x100020000ull, x[3] = 0x99;
+	p = psci_call(x);
+	CHECK(t, p.exit.as_cpu_up() && p.exit.as_cpu_up()->target_cpu == 1 &&
+			 p.exit.as_cpu_up()->entry_point == 0x20000 && p.exit.as_cpu_up()->arg == 0x99 && p.x0 == 0);
+	x[0] = kPsciCpuOn64;
+	p = psci_call(x);
+	CHECK(t, p.exit.as_cpu_up() && p.exit.as_cpu_up()->entry_point == 0x100020000ull);
+
+	x[0] = kPsciCpuOff;
+	CHECK(t, psci_call(x).exit.kind() == ExitKind::CpuDown);
+	x[0] = kPsciSystemOff;
+	p = psci_call(x);
+	CHECK(t, p.exit.as_system_down() && p.exit.as_system_down()->kind == SystemDownKind::PowerOff);
+	x[0] = kPsciSystemReset;
+	p = psci_call(x);
+	CHECK(t, p.exit.as_system_down() && p.exit.as_system_down()->kind == SystemDownKind::Reset);
+	x[0] = kPsciCpuSuspend64;
+	CHECK(t, psci_call(x).exit.kind() == ExitKind::Halt);
+	x[0] = kPsciMigrateInfoType;
+	CHECK(t, psci_call(x).x0 == kPsciTosNotPresent);
+
+	// The rest of both PSCI ranges: NOT_SUPPORTED, answered here.
+	static const u64 unsupported[] = {0x84000005, 0x8400001f, 0xc4000004, 0xc400001f};
+	for (u64 fn : unsupported) {
+		x[0] = fn;
+		p = psci_call(x);
+		CHECK(t, p.is_psci && p.exit.kind() == ExitKind::Nothing && p.x0 == kPsciNotSupported);
+	}
+	// Not PSCI: the hypercall goes to userspace.
+	static const u64 not_psci[] = {0, 0x1234, 0x84000020, 0xc6000000, 0x184000000};
+	for (u64 fn : not_psci) {
+		x[0] = fn;
+		CHECK(t, !psci_call(x).is_psci);
+	}
+}
+
+extern "C" void axvm_test_arm64_vectors_and_stage2(struct kunit *t)
+{
+	CHECK_EQ(t, sync_vector_offset(0x3c5), 0x200ull); // EL1h
+	CHECK_EQ(t, sync_vector_offset(0x3c4), 0x000ull); // EL1t
+	CHECK_EQ(t, sync_vector_offset(0x000), 0x400ull); // EL0t
+	CHECK_EQ(t, sync_vector_offset(0x010), 0x600ull); // AArch32 user
+	CHECK_EQ(t, fault_ipa(hpfar(0xfedcba987000ull), 0xffff0000deadbabcull), 0xfedcba987abcull);
+	CHECK_EQ(t, sysreg_encoding(3ull << 20 | 3ull << 14 | 9ull << 10 | 12ull << 1), 0xdce0ull);
+
+	auto *pt = new PageTable<Stage2Format>;
+	CHECK(t, pt && pt->init().ok());
+	if (!pt)
+		return;
+	CHECK(t, pt->map(0x40000000, 0x87654000, true).ok());
+	CHECK(t, pt->map(0x09000000, 0x12345000, false).ok());
+	// Page descriptor: valid, page, Normal WB, S2AP, inner shareable, AF.
+	CHECK_EQ(t, pt->lookup(0x40000000), 0x87654000ull | 0x7ff);
+	CHECK_EQ(t, pt->lookup(0x09000000), 0x12345000ull | 0x77f); // S2AP read-only
+	// Table descriptors carry only the next table's address and 0b11.
+	const u64 *root = static_cast<const u64 *>(axvm_phys_to_virt(pt->root_phys()));
+	CHECK_EQ(t, root[0] & 0xfff, 3ull);
+	delete pt;
+}
