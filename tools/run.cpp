@@ -10,6 +10,11 @@
 // interrupt vector 0x20 HZ times a second (AXVM_QUEUE_INTERRUPT) and a
 // HLT with interrupts enabled waits in the kernel for the next tick
 // (AXVM_CAP_HALT_IN_KERNEL): only a HLT with interrupts off ends the run.
+//
+// arm64 (--mode el1, the default there): a byte written to 0x09000000
+// prints; the rest of MMIO is the same scratch register; HVC (nr in x0,
+// arguments in x1-x6) returns nr + 1 in x0; WFI/WFE ends the run, as do
+// PSCI SYSTEM_OFF and SYSTEM_RESET.
 #include "run.hpp"
 #include "stats.hpp"
 
@@ -36,13 +41,16 @@ struct Options {
 	uint64_t mem = 2 << 20;
 	uint64_t load = 0x10000;
 	uint64_t entry = ~0ull; // default: the load address
-	Mode mode = Mode::Real;
+	Mode mode = kDefaultMode;
 	bool trace = false;
 	bool stats = false;
 	unsigned timer_hz = 0;
 };
 
 constexpr uint32_t kTimerVector = 0x20;
+// arm64 guests print through a UART-style transmit register: a byte
+// written here goes to stdout (where x86 guests use port 0x3f8).
+constexpr uint64_t kArmUart = 0x09000000;
 
 struct TimerThread {
 	int vcpu_fd;
@@ -123,7 +131,7 @@ int parse(int argc, char **argv, Options &o)
 				return user_error("bad --entry address '%s'", argv[i]);
 		} else if (a == "--mode") {
 			if (!parse_mode(argv[++i], o.mode))
-				return user_error("bad --mode '%s': real, protected, protected-paging or long", argv[i]);
+				return user_error("bad --mode '%s': real, protected, protected-paging, long or el1", argv[i]);
 		} else if (a == "--device") {
 			o.device = argv[++i];
 		} else if (a == "--timer") {
@@ -258,7 +266,9 @@ int run_command(int argc, char **argv)
 		}
 		case AXVM_EXIT_MMIO: {
 			exits["mmio"]++;
-			if (run.mmio.is_write)
+			if (run.mmio.is_write && run.mmio.phys_addr == kArmUart && run.mmio.len == 1)
+				fputc(run.mmio.data[0], stdout);
+			else if (run.mmio.is_write)
 				scratch = le(run.mmio.data, run.mmio.len);
 			else
 				memcpy(run.mmio.data, &scratch, sizeof(run.mmio.data));
@@ -290,6 +300,22 @@ int run_command(int argc, char **argv)
 			exits["fail_entry"]++;
 			fprintf(stderr, "axvm run: the CPU refused to enter the guest (reason 0x%" PRIx64 ")\n",
 				static_cast<uint64_t>(run.fail_entry.hardware_entry_failure_reason));
+			status = 1;
+			break;
+		case AXVM_EXIT_SYSTEM_EVENT:
+			exits["system_event"]++;
+			if (o.trace)
+				fprintf(stderr, "exit system_event type %u\n", run.system_event.type);
+			if (run.system_event.type != AXVM_SYSTEM_EVENT_SHUTDOWN)
+				fprintf(stderr, "axvm run: the guest asked for a reset\n");
+			status = 0;
+			break;
+		case AXVM_EXIT_ARM_NISV:
+			exits["arm_nisv"]++;
+			fprintf(stderr,
+				"axvm run: guest access at 0x%" PRIx64 " hits no memory and cannot be emulated (ISS 0x%" PRIx64
+				")\n",
+				static_cast<uint64_t>(run.arm_nisv.fault_ipa), static_cast<uint64_t>(run.arm_nisv.esr_iss));
 			status = 1;
 			break;
 		case AXVM_EXIT_MEMORY_FAULT:

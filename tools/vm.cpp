@@ -16,6 +16,8 @@ bool parse_mode(const std::string &s, Mode &mode)
 		mode = Mode::ProtectedPaging;
 	else if (s == "long")
 		mode = Mode::Long;
+	else if (s == "el1")
+		mode = Mode::El1;
 	else
 		return false;
 	return true;
@@ -28,6 +30,7 @@ const char *mode_name(Mode mode)
 	case Mode::Protected: return "protected";
 	case Mode::ProtectedPaging: return "protected-paging";
 	case Mode::Long: return "long";
+	case Mode::El1: return "el1";
 	}
 	return "?";
 }
@@ -142,8 +145,34 @@ void Machine::build_tables(Mode mode, axvm_sregs &s)
 	s.efer = 0x500; // LME | LMA
 }
 
+int Machine::set_one_reg(uint64_t id, uint64_t value)
+{
+	axvm_one_reg reg{id, reinterpret_cast<uintptr_t>(&value)};
+	return static_cast<int>(call(vcpu_.get(), AXVM_SET_ONE_REG, reinterpret_cast<unsigned long>(&reg)));
+}
+
+// arm64: KVM_ARM_VCPU_INIT with the preferred target (EL1h, DAIF masked,
+// MMU off), then the entry point and a stack at the top of RAM.
+int Machine::setup_el1(uint64_t entry)
+{
+	axvm_vcpu_init init{};
+	long err = call(vm_.get(), AXVM_ARM_PREFERRED_TARGET, reinterpret_cast<unsigned long>(&init));
+	if (err)
+		return fail("KVM_ARM_PREFERRED_TARGET", err);
+	err = call(vcpu_.get(), AXVM_ARM_VCPU_INIT, reinterpret_cast<unsigned long>(&init));
+	if (err)
+		return fail("KVM_ARM_VCPU_INIT", err);
+	if ((err = set_one_reg(AXVM_ARM64_PC, entry)))
+		return fail("KVM_SET_ONE_REG pc", err);
+	if ((err = set_one_reg(AXVM_ARM64_SP_EL1, mem_size_)))
+		return fail("KVM_SET_ONE_REG sp_el1", err);
+	return 0;
+}
+
 int Machine::setup_cpu(Mode mode, uint64_t entry)
 {
+	if (mode == Mode::El1)
+		return setup_el1(entry);
 	axvm_sregs s;
 	long err = call(vcpu_.get(), AXVM_GET_SREGS, reinterpret_cast<unsigned long>(&s));
 	if (err)

@@ -12,7 +12,15 @@
 
 namespace axvm::client {
 
-enum class Mode { Real, Protected, ProtectedPaging, Long };
+// The x86 CPU modes, and arm64's only one: an EL1 guest (AArch64, MMU off).
+enum class Mode { Real, Protected, ProtectedPaging, Long, El1 };
+
+// The mode a guest starts in when none is given: the host's architecture's.
+#ifdef __aarch64__
+constexpr Mode kDefaultMode = Mode::El1;
+#else
+constexpr Mode kDefaultMode = Mode::Real;
+#endif
 
 bool parse_mode(const std::string &s, Mode &mode);
 const char *mode_name(Mode mode);
@@ -43,6 +51,8 @@ public:
 private:
 	int fail(const char *what, long err);
 	void build_tables(Mode mode, axvm_sregs &s);
+	int setup_el1(uint64_t entry);
+	int set_one_reg(uint64_t id, uint64_t value);
 
 	Fd dev_, vm_, vcpu_;
 	void *mem_ = nullptr;

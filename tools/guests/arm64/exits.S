@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * An arm64 guest that walks through every exit the arm64 backend reports,
+ * for tests/arm64_exits.c. Loaded and entered at 0x10000, EL1, MMU off.
+ * Each step writes a tag byte to the UART (0x09000000) before it starts,
+ * so the VMM can check each exit against the step that caused it.
+ */
+#define UART 0x09000000
+#define DEVICE 0x0a000000
+#define PSCI_VERSION 0x84000000
+#define PSCI_CPU_ON 0xc4000003
+#define PSCI_FEATURES_RESERVED 0x8400001f
+#define PSCI_SYSTEM_RESET 0x84000009
+
+.macro step tag
+	mov	w3, #\tag
+	strb	w3, [x19]
+.endm
+
+	.text
+	.global _start
+_start:
+	ldr	x19, =UART
+	adr	x0, vectors
+	msr	vbar_el1, x0
+	isb
+
+	step	'W'			/* WFI: a halt exit */
+	wfi
+
+	step	'R'			/* a trapped MRS (PMCR_EL0): the VMM answers 0x41 */
+	mrs	x5, pmcr_el0
+	cmp	x5, #0x41
+	b.ne	fail
+
+	step	'M'			/* a trapped MSR: the VMM sees 0x77 */
+	mov	x6, #0x77
+	msr	pmcr_el0, x6
+
+	step	'N'			/* a load pair from a device: no syndrome (NISV) */
+	ldr	x4, =DEVICE
+	ldp	x0, x1, [x4]
+
+	step	'V'			/* PSCI_VERSION, answered by the kernel: 0.2 */
+	ldr	x0, =PSCI_VERSION
+	hvc	#0
+	cmp	x0, #2
+	b.ne	fail
+	ldr	x0, =PSCI_FEATURES_RESERVED	/* an unknown PSCI call: NOT_SUPPORTED */
+	hvc	#0
+	cmn	x0, #1
+	b.ne	fail
+
+	step	'U'			/* SVE, which our EL1 enables but EL2 keeps trapped: */
+	mov	x0, #(3 << 16 | 3 << 20)	/* the hypervisor makes it an UNDEF here */
+	msr	cpacr_el1, x0
+	isb
+	mov	x21, #0
+	.inst	0x04bf5020		/* rdvl x0, #1 */
+	cmp	x21, #1			/* the vector below counted it */
+	b.ne	fail
+
+	step	'C'			/* PSCI CPU_ON for MPIDR 1 at 0x20000 with context 0x99 */
+	ldr	x0, =PSCI_CPU_ON
+	mov	x1, #1
+	mov	x2, #0x20000
+	mov	x3, #0x99
+	hvc	#0
+	cbnz	x0, fail
+
+	step	'S'			/* PSCI SYSTEM_RESET */
+	ldr	x0, =PSCI_SYSTEM_RESET
+	hvc	#0
+	b	fail
+
+fail:	step	'F'
+	b	.
+
+/* EL1 vectors: a synchronous exception from EL1 on SP_EL1 (offset 0x200)
+ * with ESR_EL1.EC 0 (unknown) skips the instruction and counts it in x21. */
+	.align 11
+vectors:
+	.skip	0x200
+	mrs	x22, esr_el1
+	lsr	x22, x22, #26
+	cbnz	x22, fail
+	add	x21, x21, #1
+	mrs	x22, elr_el1
+	add	x22, x22, #4
+	msr	elr_el1, x22
+	eret
+	.ltorg
