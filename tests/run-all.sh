@@ -155,8 +155,14 @@ make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
 record $? build.tools "see ${out#$top/}/tools.log"
 if [ "$mode" = test ]; then
 	make -s -C "$top" -f tools/Makefile OUT="$out/arm64" CXX=aarch64-linux-gnu-g++ "$out/arm64/axvm" \
-		>"$out/tools-arm64.log" 2>&1
+		arm64-guests >"$out/tools-arm64.log" 2>&1
 	record $? build.tools_arm64 "see ${out#$top/}/tools-arm64.log"
+	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$out/arm64/kvm_arm64" "$top/tests/kvm_arm64.c" \
+		>"$out/kvm_arm64.log" 2>&1
+	record $? build.kvm_arm64 "see ${out#$top/}/kvm_arm64.log"
+	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -I"$top/include" -o "$out/arm64/arm64_exits" \
+		"$top/tests/arm64_exits.c" >"$out/arm64_exits.log" 2>&1
+	record $? build.arm64_exits "see ${out#$top/}/arm64_exits.log"
 fi
 
 # ---- 4. boots ----
@@ -193,19 +199,21 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
 
-# Debian's arm64 kernel at EL2 with VHE (QEMU virt, virtualization=on).
-boot_arm64() { # boot_arm64 NAME
+# Debian's arm64 kernel at EL2 with VHE (QEMU virt, virtualization=on), or
+# with EXTRA kernel arguments (kvm-arm.mode=nvhe: the kernel drops to EL1).
+boot_arm64() { # boot_arm64 NAME MODULE_BUILD [EXTRA]
 	local dir=$out/$1
 	mkdir -p "$dir/root/bin" "$dir/root/axvm"
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp "$arm64_root/bin/busybox" "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init-arm64" "$dir/root/init"
-	cp "$top/build/$1/axvm.ko" "$out/arm64/axvm" "$dir/root/axvm/"
+	cp "$top/build/$2/axvm.ko" "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/arm64_exits" "$dir/root/axvm/"
+	cp -r "$out/arm64/guests" "$top/tests/expected" "$dir/root/axvm/"
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
 		-cpu max,pauth-impdef=on -m 1024 -smp 2 -nographic -no-reboot \
 		-kernel "$arm64_root/boot/vmlinuz-$arm64_abi-arm64" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyAMA0 panic=-1 oops=panic" </dev/null >"$dir/console.raw" 2>&1
+		-append "console=ttyAMA0 panic=-1 oops=panic ${3:-}" </dev/null >"$dir/console.raw" 2>&1
 	echo $? >"$dir/qemu.status"
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
@@ -243,12 +251,14 @@ test)
 	boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}" &
 	wait
 	boot debian-6.12 "$deb612_image" "$top/build/debian-6.12" "/lib/modules/${deb612_image#*vmlinuz-}" &
-	boot_arm64 debian-6.1-arm64
+	boot_arm64 debian-6.1-arm64 debian-6.1-arm64
+	boot_arm64 debian-6.1-arm64-nvhe debian-6.1-arm64 kvm-arm.mode=nvhe
 	wait
 	check_boot testkernel "$test_kdir"
 	check_boot debian-6.1
 	check_boot debian-6.12
 	check_boot debian-6.1-arm64
+	check_boot debian-6.1-arm64-nvhe
 	;;
 fuzz)
 	note "fuzzing for $fuzz_seconds s from seed $fuzz_seed on the debug kernel"

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every exit of the arm64 backend, through /dev/axvm, against the guest
+ * tools/guests/arm64/exits.S: WFI, a trapped system-register read and
+ * write, a data abort without syndrome (KVM_EXIT_ARM_NISV), PSCI calls the
+ * kernel answers, an UNDEF the guest takes itself, CPU_ON and
+ * SYSTEM_RESET; then RUN ended by a signal and by immediate_exit.
+ *
+ *   arm64_exits GUEST      prints "ok - arm64.NAME" or "not ok - ..."
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <uapi/axvm.h>
+
+#define RAM_SIZE 0x200000
+#define LOAD 0x10000
+#define SPIN 0x30000
+#define UART 0x09000000
+#define DEVICE 0x0a000000
+#define PMCR_EL0 0xdce0 /* op0 3, op1 3, CRn 9, CRm 12, op2 0 */
+
+static int failures;
+
+static void check(int ok, const char *name, const char *detail)
+{
+	printf("%s - arm64.%s%s%s\n", ok ? "ok" : "not ok", name, ok ? "" : ": ", ok ? "" : detail);
+	failures += !ok;
+}
+
+static int vcpu;
+static struct axvm_run *run;
+static char tag; /* the guest's last step */
+
+static int reg(unsigned long cmd, uint64_t id, uint64_t *value)
+{
+	struct axvm_one_reg r = {.id = id, .addr = (uintptr_t)value};
+	return ioctl(vcpu, cmd, &r);
+}
+
+/* RUN until an exit other than a UART write; returns its reason. */
+static int next_exit(void)
+{
+	for (;;) {
+		if (ioctl(vcpu, AXVM_RUN, 0) < 0)
+			return -errno;
+		if (run->exit_reason == AXVM_EXIT_MMIO && run->mmio.is_write && run->mmio.phys_addr == UART) {
+			tag = (char)run->mmio.data[0];
+			continue;
+		}
+		return (int)run->exit_reason;
+	}
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+int main(int argc, char **argv)
+{
+	char detail[160];
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s GUEST\n", argv[0]);
+		return 2;
+	}
+	alarm(30); /* a guest stuck where an exit should be kills the test, not the boot */
+	int dev = open("/dev/axvm", O_RDWR | O_CLOEXEC);
+	int vm = dev < 0 ? -1 : ioctl(dev, AXVM_CREATE_VM, 0);
+	uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint8_t *uart = mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	FILE *f = fopen(argv[1], "rb");
+	if (vm < 0 || ram == MAP_FAILED || uart == MAP_FAILED || !f) {
+		perror("setup");
+		return 1;
+	}
+	if (!fread(ram + LOAD, 1, RAM_SIZE - LOAD, f))
+		return 1;
+	fclose(f);
+	const uint32_t branch_to_self = 0x14000000;
+	memcpy(ram + SPIN, &branch_to_self, 4);
+	struct axvm_userspace_memory_region mem = {0, 0, 0, RAM_SIZE, (uintptr_t)ram};
+	struct axvm_userspace_memory_region rom = {1, AXVM_MEM_READONLY, UART, 4096, (uintptr_t)uart};
+	if (ioctl(vm, AXVM_SET_USER_MEMORY_REGION, &mem) || ioctl(vm, AXVM_SET_USER_MEMORY_REGION, &rom))
+		return perror("slots"), 1;
+	vcpu = ioctl(vm, AXVM_CREATE_VCPU, 0);
+	run = mmap(NULL, (size_t)ioctl(dev, AXVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE, MAP_SHARED,
+		   vcpu, 0);
+	struct axvm_vcpu_init init;
+	if (vcpu < 0 || run == MAP_FAILED || ioctl(vm, AXVM_ARM_PREFERRED_TARGET, &init) ||
+	    ioctl(vcpu, AXVM_ARM_VCPU_INIT, &init))
+		return perror("vcpu"), 1;
+	uint64_t pc = LOAD;
+	reg(AXVM_SET_ONE_REG, AXVM_ARM64_PC, &pc);
+
+	uint64_t bad = AXVM_REG_ARM64 | AXVM_REG_SIZE_U64 | 0x13 << 16; /* a system register */
+	check(reg(AXVM_GET_ONE_REG, bad, &pc) < 0 && errno == ENOENT, "one_reg_unknown_is_enoent", strerror(errno));
+	check(reg(AXVM_GET_ONE_REG, AXVM_ARM64_PC & ~AXVM_REG_SIZE_MASK, &pc) < 0 && errno == EINVAL,
+	      "one_reg_wrong_size_is_einval", strerror(errno));
+	check(ioctl(vm, AXVM_CHECK_EXTENSION, AXVM_CAP_ARM_VM_IPA_SIZE) >= 40, "ipa_size_reported", "");
+
+	int r = next_exit();
+	check(r == AXVM_EXIT_HLT && tag == 'W', "wfi_is_hlt", "");
+
+	r = next_exit();
+	snprintf(detail, sizeof(detail), "exit %d tag %c index 0x%x", r, tag, run->msr.index);
+	check(r == AXVM_EXIT_X86_RDMSR && tag == 'R' && run->msr.index == PMCR_EL0, "sysreg_read_exit", detail);
+	run->msr.data = 0x41;
+
+	r = next_exit();
+	snprintf(detail, sizeof(detail), "exit %d tag %c index 0x%x data 0x%llx", r, tag, run->msr.index,
+		 (unsigned long long)run->msr.data);
+	check(r == AXVM_EXIT_X86_WRMSR && tag == 'M' && run->msr.index == PMCR_EL0 && run->msr.data == 0x77,
+	      "sysreg_write_exit_after_read_completed", detail);
+
+	r = next_exit();
+	snprintf(detail, sizeof(detail), "exit %d tag %c ipa 0x%llx iss 0x%llx", r, tag,
+		 (unsigned long long)run->arm_nisv.fault_ipa, (unsigned long long)run->arm_nisv.esr_iss);
+	check(r == AXVM_EXIT_ARM_NISV && tag == 'N' && run->arm_nisv.fault_ipa == DEVICE &&
+		      !(run->arm_nisv.esr_iss & (1u << 24)),
+	      "load_pair_from_device_is_nisv", detail);
+	/* The VMM emulates it (here: skips it), as after KVM_EXIT_ARM_NISV. */
+	reg(AXVM_GET_ONE_REG, AXVM_ARM64_PC, &pc);
+	pc += 4;
+	reg(AXVM_SET_ONE_REG, AXVM_ARM64_PC, &pc);
+
+	r = next_exit();
+	snprintf(detail, sizeof(detail), "exit %d tag %c target %llu entry 0x%llx arg 0x%llx", r, tag,
+		 (unsigned long long)run->cpu_up.target_cpu, (unsigned long long)run->cpu_up.entry_point,
+		 (unsigned long long)run->cpu_up.arg);
+	/* Tag C: PSCI_VERSION and the unknown PSCI call were answered in the
+	 * kernel and the UNDEF went to the guest's own vector (else tag F). */
+	check(r == AXVM_EXIT_CPU_UP && tag == 'C' && run->cpu_up.target_cpu == 1 &&
+		      run->cpu_up.entry_point == 0x20000 && run->cpu_up.arg == 0x99,
+	      "psci_in_kernel_undef_to_guest_cpu_on_exit", detail);
+
+	r = next_exit();
+	snprintf(detail, sizeof(detail), "exit %d tag %c type %u", r, tag, run->system_event.type);
+	check(r == AXVM_EXIT_SYSTEM_EVENT && tag == 'S' && run->system_event.type == AXVM_SYSTEM_EVENT_RESET,
+	      "psci_system_reset", detail);
+
+	/* A guest spinning with interrupts masked: a signal still ends RUN. */
+	pc = SPIN;
+	reg(AXVM_SET_ONE_REG, AXVM_ARM64_PC, &pc);
+	signal(SIGALRM, on_alarm);
+	struct itimerval t = {.it_value = {.tv_usec = 200000}};
+	setitimer(ITIMER_REAL, &t, NULL);
+	r = ioctl(vcpu, AXVM_RUN, 0);
+	snprintf(detail, sizeof(detail), "ret %d (%s) exit %u", r, strerror(errno), run->exit_reason);
+	check(r < 0 && errno == EINTR && run->exit_reason == AXVM_EXIT_INTR, "signal_ends_run", detail);
+	reg(AXVM_GET_ONE_REG, AXVM_ARM64_PC, &pc);
+	check(pc == SPIN, "spin_pc_kept", "");
+
+	run->immediate_exit = 1;
+	r = ioctl(vcpu, AXVM_RUN, 0);
+	check(r < 0 && errno == EINTR, "immediate_exit", strerror(errno));
+	return failures != 0;
+}
