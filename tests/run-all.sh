@@ -80,9 +80,12 @@ deb612_image=/boot/vmlinuz-${deb612_kdir#/usr/src/linux-headers-}
 # Debian's stock arm64 kernel of the amd64 6.1's ABI (tests/arm64-kernel.sh).
 arm64_abi=$(basename "$deb61_kdir" | sed 's/^linux-headers-\(.*\)-amd64$/\1/')
 arm64_root=""
+arm64_kdir=""
 if [ "$mode" = test ]; then
 	arm64_root=$("$top/tests/arm64-kernel.sh" "$arm64_abi" | tail -n 1)
 	record $? kernel.debian_arm64_fetched
+	arm64_kdir=$("$top/tests/build-test-kernel.sh" arm64 | tail -n 1)
+	record $? kernel.arm64_test_kernel_built
 fi
 
 # ---- 3. builds ----
@@ -125,6 +128,9 @@ fi
 if [ "$mode" = test ]; then
 	build_module debian-6.1-arm64 "$arm64_root/usr/src/linux-headers-$arm64_abi-arm64" ARCH=arm64 \
 		CROSS_COMPILE=aarch64-linux-gnu-
+	build_module arm64-testkernel "$arm64_kdir" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+	test -f "$top/build/arm64-testkernel/axvm_kunit.ko"
+	record $? build.arm64-testkernel.kunit_module
 fi
 
 if [ "$mode" = test ]; then
@@ -199,21 +205,21 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
 
-# Debian's arm64 kernel at EL2 with VHE (QEMU virt, virtualization=on), or
-# with EXTRA kernel arguments (kvm-arm.mode=nvhe: the kernel drops to EL1).
-boot_arm64() { # boot_arm64 NAME MODULE_BUILD [EXTRA]
+# An arm64 kernel at EL2 with VHE (QEMU virt, virtualization=on), or with
+# EXTRA kernel arguments (kvm-arm.mode=nvhe: the kernel drops to EL1).
+boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	local dir=$out/$1
 	mkdir -p "$dir/root/bin" "$dir/root/axvm"
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp "$arm64_root/bin/busybox" "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init-arm64" "$dir/root/init"
-	cp "$top/build/$2/axvm.ko" "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/arm64_exits" "$dir/root/axvm/"
+	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/arm64_exits" "$dir/root/axvm/"
 	cp -r "$out/arm64/guests" "$top/tests/expected" "$dir/root/axvm/"
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
 		-cpu max,pauth-impdef=on -m 1024 -smp 2 -nographic -no-reboot \
-		-kernel "$arm64_root/boot/vmlinuz-$arm64_abi-arm64" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyAMA0 panic=-1 oops=panic ${3:-}" </dev/null >"$dir/console.raw" 2>&1
+		-kernel "$3" -initrd "$dir/initramfs.cpio.gz" \
+		-append "console=ttyAMA0 panic=-1 oops=panic ${4:-}" </dev/null >"$dir/console.raw" 2>&1
 	echo $? >"$dir/qemu.status"
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
@@ -251,14 +257,18 @@ test)
 	boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}" &
 	wait
 	boot debian-6.12 "$deb612_image" "$top/build/debian-6.12" "/lib/modules/${deb612_image#*vmlinuz-}" &
-	boot_arm64 debian-6.1-arm64 debian-6.1-arm64
-	boot_arm64 debian-6.1-arm64-nvhe debian-6.1-arm64 kvm-arm.mode=nvhe
+	boot_arm64 arm64-testkernel arm64-testkernel "$arm64_kdir/arch/arm64/boot/Image" &
+	wait
+	deb61_arm64_image=$arm64_root/boot/vmlinuz-$arm64_abi-arm64
+	boot_arm64 debian-6.1-arm64 debian-6.1-arm64 "$deb61_arm64_image" &
+	boot_arm64 debian-6.1-arm64-nvhe debian-6.1-arm64 "$deb61_arm64_image" kvm-arm.mode=nvhe &
 	wait
 	check_boot testkernel "$test_kdir"
 	check_boot debian-6.1
 	check_boot debian-6.12
 	check_boot debian-6.1-arm64
 	check_boot debian-6.1-arm64-nvhe
+	check_boot arm64-testkernel "$arm64_kdir"
 	;;
 fuzz)
 	note "fuzzing for $fuzz_seconds s from seed $fuzz_seed on the debug kernel"

@@ -159,6 +159,26 @@ void save_guest(El1State &g)
 	AXVM_SYSREG_WRITE(SYS_CNTV_CTL_EL02, 0);
 }
 
+// HPFAR_EL2 is only guaranteed for stage-2 translation and access-flag
+// faults; for a permission fault (a write to a read-only slot) the IPA comes
+// from translating FAR through the guest's stage 1, as KVM does. Called
+// right after the exit, the guest's EL1 translation regime still loaded.
+u64 fault_page(u64 esr, u64 far, u64 hpfar)
+{
+	const u32 ec = esr_ec(esr);
+	constexpr u64 kS1ptw = 1ull << 7, kFscTypeMask = 0x3c, kFscPermission = 0x0c;
+	if ((ec != kEcDataAbortLow && ec != kEcInstAbortLow) || (esr & kS1ptw) ||
+	    (esr & kFscTypeMask) != kFscPermission)
+		return hpfar;
+	const u64 guest_par = AXVM_SYSREG_READ(SYS_PAR_EL1);
+	asm volatile("at s1e1r, %0\n\tisb" : : "r"(far) : "memory");
+	const u64 par = AXVM_SYSREG_READ(SYS_PAR_EL1);
+	AXVM_SYSREG_WRITE(SYS_PAR_EL1, guest_par);
+	if (par & 1) // the guest's own tables changed under it: keep HPFAR
+		return hpfar;
+	return ((par & 0x0000fffffffff000ull) >> 12) << 4;
+}
+
 u64 mask_daif()
 {
 	u64 daif;
@@ -238,6 +258,8 @@ void Arm64Vcpu::enter_and_exit()
 	axvm_arm64_fp_load(&ctx_);
 
 	const u64 code = axvm_arm64_enter(&ctx_);
+	if (code == AXVM_ARM64_EXIT_SYNC)
+		ctx_.hpfar = fault_page(ctx_.esr, ctx_.far, ctx_.hpfar);
 
 	axvm_arm64_fp_save(&ctx_);
 	save_guest(el1_);
