@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -130,6 +131,32 @@ int main(int argc, char **argv)
 	reg(AXVM_GET_ONE_REG, AXVM_ARM64_PC, &pc);
 	pc += 4;
 	reg(AXVM_SET_ONE_REG, AXVM_ARM64_PC, &pc);
+
+	/* The guest sets its d8 and halts; the RUN that runs it is a raw
+	 * syscall with our own d8 set around it: the host's FP/SIMD state
+	 * must come back untouched, the guest's must stay the guest's. */
+	uint64_t mine = 0x0123456789abcdefull, after = mine;
+	long ret = 0;
+	do {
+		register long x0 asm("x0") = vcpu;
+		register long x1 asm("x1") = (long)AXVM_RUN;
+		register long x2 asm("x2") = 0;
+		register long x8 asm("x8") = __NR_ioctl;
+		asm volatile("fmov d8, %[mine]\n\tsvc #0\n\tfmov %[after], d8"
+			     : "+r"(x0), [after] "=r"(after)
+			     : [mine] "r"(mine), "r"(x1), "r"(x2), "r"(x8)
+			     : "memory", "v8");
+		ret = x0;
+		if (run->exit_reason == AXVM_EXIT_MMIO && run->mmio.phys_addr == UART)
+			tag = (char)run->mmio.data[0];
+	} while (ret == 0 && after == mine && run->exit_reason == AXVM_EXIT_MMIO);
+	uint64_t v8[2] = {0, 0};
+	reg(AXVM_GET_ONE_REG, AXVM_ARM64_V(8), v8);
+	snprintf(detail, sizeof(detail), "ret %ld exit %u tag %c host d8 0x%llx guest v8 0x%llx", ret,
+		 run->exit_reason, tag, (unsigned long long)after, (unsigned long long)v8[0]);
+	check(ret == 0 && run->exit_reason == AXVM_EXIT_HLT && tag == 'P' && after == mine &&
+		      v8[0] == 0x1122334455667788ull,
+	      "fp_state_kept_for_host_and_guest", detail);
 
 	r = next_exit();
 	snprintf(detail, sizeof(detail), "exit %d tag %c target %llu entry 0x%llx arg 0x%llx", r, tag,

@@ -60,6 +60,14 @@ _start:
 	cmp	x21, #1			/* the vector below counted it */
 	b.ne	fail
 
+	step	'P'			/* FP/SIMD: the guest's d8 survives an exit (WFI) */
+	ldr	x9, =0x1122334455667788
+	fmov	d8, x9
+	wfi
+	fmov	x10, d8
+	cmp	x10, x9
+	b.ne	fail
+
 	step	'C'			/* PSCI CPU_ON for MPIDR 1 at 0x20000 with context 0x99 */
 	ldr	x0, =PSCI_CPU_ON
 	mov	x1, #1
