@@ -52,112 +52,49 @@ constexpr u64 kCptrZen = 3ull << 16, kCptrFpen = 3ull << 20, kCptrSmen = 3ull <<
 // there. Its virtual timer is its own and switched below.
 constexpr u64 kCnthctlEl1Pcten = 1ull << 10, kCnthctlEl1Pten = 1ull << 11;
 
-// Registers the host owns and the entry changes.
+// Registers the host owns and an entry changes: the EL2 controls, and the
+// EL1/EL0 registers the host and a guest share under VHE (SP_EL0, the
+// host's `current`, is switched in switch.S alone).
+#define AXVM_HOST_SYSREGS(X)                                                                      \
+	X(hcr, SYS_HCR_EL2) X(mdcr, SYS_MDCR_EL2) X(cptr, SYS_CPTR_EL2) X(hstr, SYS_HSTR_EL2)       \
+	X(vttbr, SYS_VTTBR_EL2) X(vtcr, SYS_VTCR_EL2) X(cnthctl, SYS_CNTHCTL_EL2)                   \
+	X(cntvoff, SYS_CNTVOFF_EL2) X(vpidr, SYS_VPIDR_EL2) X(vmpidr, SYS_VMPIDR_EL2)               \
+	X(par, SYS_PAR_EL1) X(tpidr_el1, SYS_TPIDR_EL1) X(csselr, SYS_CSSELR_EL1)                   \
+	X(mdscr, SYS_MDSCR_EL1) X(tpidr_el0, SYS_TPIDR_EL0) X(tpidrro_el0, SYS_TPIDRRO_EL0)
+
+#define AXVM_FIELD(field, reg) u64 field;
+#define AXVM_SAVE(field, reg) state.field = AXVM_SYSREG_READ(reg);
+#define AXVM_LOAD(field, reg) AXVM_SYSREG_WRITE(reg, state.field);
+
 struct HostState {
-	u64 hcr, mdcr, cptr, hstr, vttbr, vtcr, cnthctl, cntvoff, vpidr, vmpidr;
-	u64 par, tpidr_el1, csselr, mdscr, tpidr_el0, tpidrro_el0;
+	AXVM_HOST_SYSREGS(AXVM_FIELD)
 };
 
-void save_host(HostState &h)
-{
-	h.hcr = AXVM_SYSREG_READ(SYS_HCR_EL2);
-	h.mdcr = AXVM_SYSREG_READ(SYS_MDCR_EL2);
-	h.cptr = AXVM_SYSREG_READ(SYS_CPTR_EL2);
-	h.hstr = AXVM_SYSREG_READ(SYS_HSTR_EL2);
-	h.vttbr = AXVM_SYSREG_READ(SYS_VTTBR_EL2);
-	h.vtcr = AXVM_SYSREG_READ(SYS_VTCR_EL2);
-	h.cnthctl = AXVM_SYSREG_READ(SYS_CNTHCTL_EL2);
-	h.cntvoff = AXVM_SYSREG_READ(SYS_CNTVOFF_EL2);
-	h.vpidr = AXVM_SYSREG_READ(SYS_VPIDR_EL2);
-	h.vmpidr = AXVM_SYSREG_READ(SYS_VMPIDR_EL2);
-	h.par = AXVM_SYSREG_READ(SYS_PAR_EL1);
-	h.tpidr_el1 = AXVM_SYSREG_READ(SYS_TPIDR_EL1);
-	h.csselr = AXVM_SYSREG_READ(SYS_CSSELR_EL1);
-	h.mdscr = AXVM_SYSREG_READ(SYS_MDSCR_EL1);
-	h.tpidr_el0 = AXVM_SYSREG_READ(SYS_TPIDR_EL0);
-	h.tpidrro_el0 = AXVM_SYSREG_READ(SYS_TPIDRRO_EL0);
-}
+void save_host(HostState &state) { AXVM_HOST_SYSREGS(AXVM_SAVE) }
 
-void restore_host(const HostState &h)
+void restore_host(const HostState &state)
 {
-	AXVM_SYSREG_WRITE(SYS_HCR_EL2, h.hcr);
-	AXVM_SYSREG_WRITE(SYS_MDCR_EL2, h.mdcr);
-	AXVM_SYSREG_WRITE(SYS_CPTR_EL2, h.cptr);
-	AXVM_SYSREG_WRITE(SYS_HSTR_EL2, h.hstr);
-	AXVM_SYSREG_WRITE(SYS_VTTBR_EL2, h.vttbr);
-	AXVM_SYSREG_WRITE(SYS_VTCR_EL2, h.vtcr);
-	AXVM_SYSREG_WRITE(SYS_CNTHCTL_EL2, h.cnthctl);
-	AXVM_SYSREG_WRITE(SYS_CNTVOFF_EL2, h.cntvoff);
-	AXVM_SYSREG_WRITE(SYS_VPIDR_EL2, h.vpidr);
-	AXVM_SYSREG_WRITE(SYS_VMPIDR_EL2, h.vmpidr);
-	AXVM_SYSREG_WRITE(SYS_PAR_EL1, h.par);
-	AXVM_SYSREG_WRITE(SYS_TPIDR_EL1, h.tpidr_el1);
-	AXVM_SYSREG_WRITE(SYS_CSSELR_EL1, h.csselr);
-	AXVM_SYSREG_WRITE(SYS_MDSCR_EL1, h.mdscr);
-	AXVM_SYSREG_WRITE(SYS_TPIDR_EL0, h.tpidr_el0);
-	AXVM_SYSREG_WRITE(SYS_TPIDRRO_EL0, h.tpidrro_el0);
+	AXVM_HOST_SYSREGS(AXVM_LOAD)
 	asm volatile("isb" : : : "memory");
 }
 
-void load_guest(const El1State &g)
+void load_guest(const El1State &state)
 {
-	AXVM_SYSREG_WRITE(SYS_SCTLR_EL12, g.sctlr);
-	AXVM_SYSREG_WRITE(SYS_CPACR_EL12, g.cpacr);
-	AXVM_SYSREG_WRITE(SYS_TTBR0_EL12, g.ttbr0);
-	AXVM_SYSREG_WRITE(SYS_TTBR1_EL12, g.ttbr1);
-	AXVM_SYSREG_WRITE(SYS_TCR_EL12, g.tcr);
-	AXVM_SYSREG_WRITE(SYS_ESR_EL12, g.esr);
-	AXVM_SYSREG_WRITE(SYS_AFSR0_EL12, g.afsr0);
-	AXVM_SYSREG_WRITE(SYS_AFSR1_EL12, g.afsr1);
-	AXVM_SYSREG_WRITE(SYS_FAR_EL12, g.far);
-	AXVM_SYSREG_WRITE(SYS_MAIR_EL12, g.mair);
-	AXVM_SYSREG_WRITE(SYS_AMAIR_EL12, g.amair);
-	AXVM_SYSREG_WRITE(SYS_VBAR_EL12, g.vbar);
-	AXVM_SYSREG_WRITE(SYS_CONTEXTIDR_EL12, g.contextidr);
-	AXVM_SYSREG_WRITE(SYS_CNTKCTL_EL12, g.cntkctl);
-	AXVM_SYSREG_WRITE(SYS_ELR_EL12, g.elr);
-	AXVM_SYSREG_WRITE(SYS_SPSR_EL12, g.spsr);
-	AXVM_SYSREG_WRITE(SYS_SP_EL1, g.sp_el1);
-	AXVM_SYSREG_WRITE(SYS_PAR_EL1, g.par);
-	AXVM_SYSREG_WRITE(SYS_TPIDR_EL1, g.tpidr_el1);
-	AXVM_SYSREG_WRITE(SYS_CSSELR_EL1, g.csselr);
+	AXVM_GUEST_SYSREGS(AXVM_LOAD)
 	AXVM_SYSREG_WRITE(SYS_MDSCR_EL1, 0); // debug off: the debug registers are not the guest's
-	AXVM_SYSREG_WRITE(SYS_TPIDR_EL0, g.tpidr_el0);
-	AXVM_SYSREG_WRITE(SYS_TPIDRRO_EL0, g.tpidrro_el0);
-	AXVM_SYSREG_WRITE(SYS_CNTV_CVAL_EL02, g.cntv_cval);
-	AXVM_SYSREG_WRITE(SYS_CNTV_CTL_EL02, g.cntv_ctl);
 }
 
-void save_guest(El1State &g)
+void save_guest(El1State &state)
 {
-	g.sctlr = AXVM_SYSREG_READ(SYS_SCTLR_EL12);
-	g.cpacr = AXVM_SYSREG_READ(SYS_CPACR_EL12);
-	g.ttbr0 = AXVM_SYSREG_READ(SYS_TTBR0_EL12);
-	g.ttbr1 = AXVM_SYSREG_READ(SYS_TTBR1_EL12);
-	g.tcr = AXVM_SYSREG_READ(SYS_TCR_EL12);
-	g.esr = AXVM_SYSREG_READ(SYS_ESR_EL12);
-	g.afsr0 = AXVM_SYSREG_READ(SYS_AFSR0_EL12);
-	g.afsr1 = AXVM_SYSREG_READ(SYS_AFSR1_EL12);
-	g.far = AXVM_SYSREG_READ(SYS_FAR_EL12);
-	g.mair = AXVM_SYSREG_READ(SYS_MAIR_EL12);
-	g.amair = AXVM_SYSREG_READ(SYS_AMAIR_EL12);
-	g.vbar = AXVM_SYSREG_READ(SYS_VBAR_EL12);
-	g.contextidr = AXVM_SYSREG_READ(SYS_CONTEXTIDR_EL12);
-	g.cntkctl = AXVM_SYSREG_READ(SYS_CNTKCTL_EL12);
-	g.elr = AXVM_SYSREG_READ(SYS_ELR_EL12);
-	g.spsr = AXVM_SYSREG_READ(SYS_SPSR_EL12);
-	g.sp_el1 = AXVM_SYSREG_READ(SYS_SP_EL1);
-	g.par = AXVM_SYSREG_READ(SYS_PAR_EL1);
-	g.tpidr_el1 = AXVM_SYSREG_READ(SYS_TPIDR_EL1);
-	g.csselr = AXVM_SYSREG_READ(SYS_CSSELR_EL1);
-	g.tpidr_el0 = AXVM_SYSREG_READ(SYS_TPIDR_EL0);
-	g.tpidrro_el0 = AXVM_SYSREG_READ(SYS_TPIDRRO_EL0);
-	g.cntv_ctl = AXVM_SYSREG_READ(SYS_CNTV_CTL_EL02);
-	g.cntv_cval = AXVM_SYSREG_READ(SYS_CNTV_CVAL_EL02);
+	AXVM_GUEST_SYSREGS(AXVM_SAVE)
 	// Its virtual timer must not fire into the host (nothing there would
 	// clear a level-triggered PPI): off until the next entry.
 	AXVM_SYSREG_WRITE(SYS_CNTV_CTL_EL02, 0);
 }
+
+#undef AXVM_FIELD
+#undef AXVM_SAVE
+#undef AXVM_LOAD
 
 // HPFAR_EL2 is only guaranteed for stage-2 translation and access-flag
 // faults; for a permission fault (a write to a read-only slot) the IPA comes

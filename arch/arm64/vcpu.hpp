@@ -9,6 +9,7 @@
 
 #include "context.h"
 #include "esr.hpp"
+#include "sysreg.hpp"
 
 struct axvm_reg_value;
 struct axvm_vcpu_init;
@@ -39,11 +40,24 @@ static_assert(__builtin_offsetof(Context, host_sp_el0) == CTX_HOST_SP_EL0);
 static_assert(__builtin_offsetof(Context, v) == CTX_FP && __builtin_offsetof(Context, fpsr) == CTX_FPSR);
 static_assert(__builtin_offsetof(Context, fpcr) == CTX_FPCR && sizeof(Context) == CTX_SIZE);
 
-// The guest's EL1 (and shared EL0) system registers while it is not running.
+// The guest's EL1 (and shared EL0) system registers, switched on every
+// entry and exit (vcpu.cpp), as X(field, register). The virtual timer's
+// compare value goes before its control, so it never fires on a stale one.
+#define AXVM_GUEST_SYSREGS(X)                                                                     \
+	X(sctlr, SYS_SCTLR_EL12) X(cpacr, SYS_CPACR_EL12) X(ttbr0, SYS_TTBR0_EL12)                  \
+	X(ttbr1, SYS_TTBR1_EL12) X(tcr, SYS_TCR_EL12) X(esr, SYS_ESR_EL12) X(afsr0, SYS_AFSR0_EL12) \
+	X(afsr1, SYS_AFSR1_EL12) X(far, SYS_FAR_EL12) X(mair, SYS_MAIR_EL12)                       \
+	X(amair, SYS_AMAIR_EL12) X(vbar, SYS_VBAR_EL12) X(contextidr, SYS_CONTEXTIDR_EL12)         \
+	X(cntkctl, SYS_CNTKCTL_EL12) X(elr, SYS_ELR_EL12) X(spsr, SYS_SPSR_EL12)                   \
+	X(sp_el1, SYS_SP_EL1) X(par, SYS_PAR_EL1) X(tpidr_el1, SYS_TPIDR_EL1)                      \
+	X(csselr, SYS_CSSELR_EL1) X(tpidr_el0, SYS_TPIDR_EL0) X(tpidrro_el0, SYS_TPIDRRO_EL0)      \
+	X(cntv_cval, SYS_CNTV_CVAL_EL02) X(cntv_ctl, SYS_CNTV_CTL_EL02)
+
+// The guest's EL1 state while it is not running.
 struct El1State {
-	u64 sctlr, cpacr, ttbr0, ttbr1, tcr, esr, afsr0, afsr1, far, mair, amair, vbar;
-	u64 contextidr, cntkctl, elr, spsr, sp_el1, par, tpidr_el1, csselr, tpidr_el0, tpidrro_el0;
-	u64 cntv_ctl, cntv_cval;
+#define AXVM_FIELD(field, reg) u64 field;
+	AXVM_GUEST_SYSREGS(AXVM_FIELD)
+#undef AXVM_FIELD
 	u64 spsr32[4]; // KVM's AArch32 banked SPSRs: kept for ONE_REG only
 };
 
