@@ -65,6 +65,31 @@ static int next_exit(void)
 
 static void on_alarm(int sig) { (void)sig; }
 
+/* One statistic of the vCPU, by name, through KVM_GET_STATS_FD. */
+static long long vcpu_stat(const char *name)
+{
+	int fd = ioctl(vcpu, AXVM_GET_STATS_FD, 0);
+	struct axvm_stats_header h;
+	long long value = -1;
+	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h))
+		return -1;
+	const size_t size = sizeof(struct axvm_stats_desc) + h.name_size;
+	char desc[sizeof(struct axvm_stats_desc) + 256];
+	for (uint32_t i = 0; i < h.num_desc && size <= sizeof(desc); i++) {
+		if (pread(fd, desc, size, h.desc_offset + i * size) != (ssize_t)size)
+			break;
+		const struct axvm_stats_desc *d = (const struct axvm_stats_desc *)desc;
+		if (strcmp(desc + sizeof(*d), name))
+			continue;
+		uint64_t v;
+		if (pread(fd, &v, sizeof(v), h.data_offset + d->offset) == sizeof(v))
+			value = (long long)v;
+		break;
+	}
+	close(fd);
+	return value;
+}
+
 int main(int argc, char **argv)
 {
 	char detail[160];
@@ -184,6 +209,11 @@ int main(int argc, char **argv)
 	check(r < 0 && errno == EINTR && run->exit_reason == AXVM_EXIT_INTR, "signal_ends_run", detail);
 	reg(AXVM_GET_ONE_REG, AXVM_ARM64_PC, &pc);
 	check(pc == SPIN, "spin_pc_kept", "");
+	/* The host's timer interrupted the spin many times; each came out as
+	 * an ExternalInterrupt, taken by the host, and the guest went on. */
+	const long long irqs = vcpu_stat("exit_external_interrupt");
+	snprintf(detail, sizeof(detail), "%lld", irqs);
+	check(irqs > 0, "interrupts_exit_and_resume", detail);
 
 	run->immediate_exit = 1;
 	r = ioctl(vcpu, AXVM_RUN, 0);
