@@ -4,12 +4,15 @@
  * tools/guests/arm64/exits.S: WFI, a trapped system-register read and
  * write, a data abort without syndrome (KVM_EXIT_ARM_NISV), PSCI calls the
  * kernel answers, an UNDEF the guest takes itself, CPU_ON and
- * SYSTEM_RESET; then RUN ended by a signal and by immediate_exit.
+ * SYSTEM_RESET; FP/SIMD state; then RUN ended by a signal and by
+ * immediate_exit, and a vCPU whose thread moves between CPUs.
  *
  *   arm64_exits GUEST      prints "ok - arm64.NAME" or "not ok - ..."
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +30,7 @@
 #define RAM_SIZE 0x200000
 #define LOAD 0x10000
 #define SPIN 0x30000
+#define COUNT 0x30100
 #define UART 0x09000000
 #define DEVICE 0x0a000000
 #define PMCR_EL0 0xdce0 /* op0 3, op1 3, CRn 9, CRm 12, op2 0 */
@@ -218,5 +222,26 @@ int main(int argc, char **argv)
 	run->immediate_exit = 1;
 	r = ioctl(vcpu, AXVM_RUN, 0);
 	check(r < 0 && errno == EINTR, "immediate_exit", strerror(errno));
+	run->immediate_exit = 0;
+
+	/* The vCPU thread hops between CPUs between runs: x0 counts the runs. */
+	const uint32_t count[] = {0x91000400, 0xd503207f, 0x17fffffe}; /* add x0, x0, #1; wfi; b . - 8 */
+	memcpy(ram + COUNT, count, sizeof(count));
+	pc = COUNT;
+	uint64_t x0 = 0;
+	reg(AXVM_SET_ONE_REG, AXVM_ARM64_PC, &pc);
+	reg(AXVM_SET_ONE_REG, AXVM_ARM64_X(0), &x0);
+	const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int hops_ok = 1;
+	for (int i = 0; i < 20; i++) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(i % cpus, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		hops_ok &= ioctl(vcpu, AXVM_RUN, 0) == 0 && run->exit_reason == AXVM_EXIT_HLT;
+	}
+	reg(AXVM_GET_ONE_REG, AXVM_ARM64_X(0), &x0);
+	snprintf(detail, sizeof(detail), "x0 %llu after 20 runs on %ld CPUs", (unsigned long long)x0, cpus);
+	check(hops_ok && x0 == 20, "state_survives_cpu_hops", detail);
 	return failures != 0;
 }
