@@ -41,6 +41,7 @@ extern "C" void axvm_test_arm64_guest_in_kernel(struct kunit *t)
 		for (usize i = 0; i < array_size(program); i++)
 			code[i] = program[i];
 		CHECK(t, vm->stage2()->map(0x10000, code_pa, true).ok());
+		vm->stage2()->invalidate(); // as after a slot change: the instruction caches
 		Result<RunLoop *> loop = vm->create_vcpu(0, *run);
 		CHECK(t, loop.ok());
 		if (loop.ok()) {

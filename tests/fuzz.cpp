@@ -8,7 +8,8 @@
 // make random and structure-aware calls on them (memory slots over random
 // guest images, register states near the valid ones, RUN under a short
 // timer, interrupts, events, CPUID, stats fds, closes and unmaps, unknown
-// ioctls).
+// ioctls; on arm64 ONE_REG and VCPU_INIT in place of the x86 register,
+// interrupt and CPUID calls, and guests built from arm64 instructions).
 // Each thread's call sequence follows from the seed alone, so `--seed N
 // --cases 1` replays case N exactly (with --threads 1, including the order
 // of calls between threads). A case fails when an ioctl answers with an
@@ -56,7 +57,55 @@ struct Rng {
 };
 
 // Instruction snippets a random guest image is built from, besides random
-// bytes: everything that exits, faults or changes mode.
+// bytes: everything that exits, traps, faults or changes state.
+#ifdef __aarch64__
+const uint32_t kArmSnippets[] = {
+	0xd503207f, // wfi
+	0xd503205f, // wfe
+	0xd4000002, // hvc #0
+	0xd4000003, // smc #0
+	0xf9400020, // ldr x0, [x1]
+	0xf9000020, // str x0, [x1]
+	0x39400020, // ldrb w0, [x1]
+	0x79000020, // strh w0, [x1]
+	0xa9400820, // ldp x0, x2, [x1] (no syndrome)
+	0xd53b9c00, // mrs x0, pmcr_el0
+	0xd51b9c00, // msr pmcr_el0, x0
+	0xd5300240, // mrs x0, mdscr_el1
+	0xd5101080, // msr oslar_el1, x0
+	0xd69f03e0, // eret
+	0xd4000001, // svc #0
+	0xd4200000, // brk #0
+	0xd518c001, // msr vbar_el1, x1
+	0xd5181040, // msr cpacr_el1, x0
+	0x04bf5020, // rdvl x0, #1 (SVE)
+	0xd50b7e21, // dc civac, x1
+	0xd5087641, // dc isw, x1
+	0xd5087801, // at s1e1r, x1
+	0xd508831f, // tlbi vmalle1is
+	0xd508751f, // ic iallu
+	0xd5034fff, // msr daifclr, #0xf
+	0xd5184000, // msr spsr_el1, x0
+	0xd5184021, // msr elr_el1, x1
+	0xd5181000, // msr sctlr_el1, x0
+	0xd5182001, // msr ttbr0_el1, x1
+	0xd53be040, // mrs x0, cntvct_el0
+	0xd51be320, // msr cntv_ctl_el0, x0
+	0xd51be341, // msr cntv_cval_el0, x1
+	0xd51be220, // msr cntp_ctl_el0, x0
+	0xd538cc00, // mrs x0, icc_iar1_el1
+	0xdac10020, // pacia x0, x1
+	0xd5382100, // mrs x0, apiakeylo_el1
+	0xd2a12001, // mov x1, #0x9000000
+	0xd2a80001, // mov x1, #0x40000000
+	0xf2dfffe1, // movk x1, #0xffff, lsl #32
+	0xd2b08000, // mov x0, #0x84000000 (PSCI)
+	0xf2800100, // movk x0, #0x8
+	0x91000400, // add x0, x0, #1
+	0x14000000, // b .
+	0x17fffffe, // b . - 8
+};
+#else
 const std::string kSnippets[] = {
 	"\xe6\xe9",                 // out 0xe9,al
 	"\xe4\x60",                 // in al,0x60
@@ -90,6 +139,7 @@ const std::string kSnippets[] = {
 	"\x0f\x33",                 // rdpmc
 	"\x0f\x01\xd1",             // xsetbv
 };
+#endif
 
 // The errnos axvm documents for its ioctls (and KVM uses); anything else,
 // in particular the kernel-internal 512-530, is a bug.
@@ -98,6 +148,7 @@ bool allowed_errno(int e)
 	switch (e) {
 	case EINVAL: case EFAULT: case ENOMEM: case EEXIST: case ENOENT: case EBADF:
 	case ENOTTY: case EINTR: case E2BIG: case EIO: case EBUSY: case ENXIO:
+	case ENOEXEC: // arm64: a vCPU used before KVM_ARM_VCPU_INIT
 	case EAGAIN: case EPERM: case ENOSPC: case ENODEV: case EACCES: case EOVERFLOW:
 	case ERANGE: case EOPNOTSUPP:
 		return true;
@@ -130,6 +181,20 @@ long checked(Case &c, int fd, unsigned long req, unsigned long arg)
 	return r;
 }
 
+#ifdef __aarch64__
+void random_image(Rng &rng, uint8_t *mem, size_t size)
+{
+	size_t at = 0x1000;
+	const size_t end = 0x1000 + 4 * rng.below(512);
+	for (; at < end && at + 4 < size; at += 4) {
+		const uint32_t insn = rng.chance(30) ? static_cast<uint32_t>(rng.next())
+						     : kArmSnippets[rng.below(sizeof(kArmSnippets) / 4)];
+		memcpy(mem + at, &insn, 4);
+	}
+	for (int i = 0; i < 8; i++) // random vectors and data in the first page
+		mem[rng.below(0x1000)] = static_cast<uint8_t>(rng.next());
+}
+#else
 void random_image(Rng &rng, uint8_t *mem, size_t size)
 {
 	size_t at = 0x1000;
@@ -146,6 +211,7 @@ void random_image(Rng &rng, uint8_t *mem, size_t size)
 	for (int i = 0; i < 8; i++) // random IVT entries and data
 		mem[rng.below(0x400)] = static_cast<uint8_t>(rng.next());
 }
+#endif
 
 // A register state near a valid one: a few fields replaced by random values.
 template <typename T> void perturb(Rng &rng, T &t)
@@ -230,6 +296,53 @@ void one_call(Case &c, Rng &rng)
 		}
 		break;
 	}
+#ifdef __aarch64__
+	case 7:
+	case 8: { // a core register: read, then written near its value or at random
+		uint64_t id;
+		const uint64_t word = rng.below(216);
+		if (rng.chance(10))
+			id = rng.next();
+		else if (word >= 84 && word < 212)
+			id = KVM_REG_ARM64 | KVM_REG_SIZE_U128 | KVM_REG_ARM_CORE | (word & ~3ull);
+		else
+			id = KVM_REG_ARM64 | (word >= 212 ? KVM_REG_SIZE_U32 : KVM_REG_SIZE_U64) | KVM_REG_ARM_CORE |
+			     (rng.chance(90) ? word & ~1ull : word);
+		alignas(16) uint64_t value[2] = {0, 0};
+		kvm_one_reg reg = {id, reinterpret_cast<uintptr_t>(value)};
+		checked(c, fd, KVM_GET_ONE_REG, reinterpret_cast<unsigned long>(&reg));
+		if (rng.chance(30))
+			value[0] = rng.next(), value[1] = rng.next();
+		else
+			value[0] ^= 1ull << rng.below(64);
+		if (rng.chance(30)) // pc to the image, or a pstate in some mode
+			reg.id = rng.chance(50) ? KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | 64
+						: KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | 66,
+			value[0] = reg.id & 2 ? (rng.below(32) | (rng.below(16) << 6)) : 0x1000;
+		if (rng.chance(5))
+			reg.addr = rng.next();
+		checked(c, fd, KVM_SET_ONE_REG, reinterpret_cast<unsigned long>(&reg));
+		break;
+	}
+	case 9:
+	case 10:
+	case 11: { // vCPU init: the preferred target, usually, and some features
+		kvm_vcpu_init init = {};
+		checked(c, fd, KVM_ARM_PREFERRED_TARGET, reinterpret_cast<unsigned long>(&init));
+		if (rng.chance(20))
+			init.target = static_cast<uint32_t>(rng.below(8));
+		if (rng.chance(20))
+			init.features[rng.below(7)] = static_cast<uint32_t>(rng.chance(50) ? rng.next() : rng.below(8));
+		checked(c, fd, KVM_ARM_VCPU_INIT, reinterpret_cast<unsigned long>(&init));
+		if (rng.chance(50)) {
+			uint64_t pc = 0x1000;
+			kvm_one_reg reg = {KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | 64,
+					   reinterpret_cast<uintptr_t>(&pc)};
+			checked(c, fd, KVM_SET_ONE_REG, reinterpret_cast<unsigned long>(&reg));
+		}
+		break;
+	}
+#else
 	case 7: { // registers near the current ones
 		kvm_regs r = {};
 		checked(c, fd, KVM_GET_REGS, reinterpret_cast<unsigned long>(&r));
@@ -279,9 +392,14 @@ void one_call(Case &c, Rng &rng)
 		checked(c, fd, KVM_SET_CPUID2, reinterpret_cast<unsigned long>(buf));
 		break;
 	}
+#endif
 	case 12: { // capabilities
 		kvm_enable_cap cap = {};
+#ifdef __aarch64__
+		cap.cap = rng.chance(50) ? AXVM_CAP_ARM_NISV_TO_USER : static_cast<uint32_t>(rng.next());
+#else
 		cap.cap = rng.chance(50) ? AXVM_CAP_HALT_IN_KERNEL : static_cast<uint32_t>(rng.next());
+#endif
 		cap.args[0] = rng.below(3);
 		checked(c, fd, KVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&cap));
 		checked(c, fd, KVM_CHECK_EXTENSION, rng.below(300));
@@ -342,7 +460,32 @@ void *worker_main(void *arg)
 	return nullptr;
 }
 
-// After a case, a plain guest must still run: hlt -> KVM_EXIT_HLT.
+// After a case, a plain guest must still run: hlt (wfi) -> KVM_EXIT_HLT.
+#ifdef __aarch64__
+bool device_still_works()
+{
+	const int dev = open(g_device, O_RDWR | O_CLOEXEC);
+	const int vm = ioctl(dev, KVM_CREATE_VM, 0);
+	void *mem = mmap(nullptr, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const uint32_t wfi = 0xd503207f;
+	memcpy(static_cast<uint8_t *>(mem) + 0x1000, &wfi, 4);
+	kvm_userspace_memory_region r = {0, 0, 0, 0x10000, reinterpret_cast<uintptr_t>(mem)};
+	bool ok = dev >= 0 && vm >= 0 && ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) == 0;
+	const int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	void *run = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, vcpu, 0);
+	kvm_vcpu_init init = {};
+	uint64_t pc = 0x1000;
+	kvm_one_reg reg = {KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | 64, reinterpret_cast<uintptr_t>(&pc)};
+	ok = ok && vcpu >= 0 && run != MAP_FAILED && ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) == 0 &&
+	     ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) == 0 && ioctl(vcpu, KVM_SET_ONE_REG, &reg) == 0 &&
+	     ioctl(vcpu, KVM_RUN, 0) == 0 && static_cast<kvm_run *>(run)->exit_reason == KVM_EXIT_HLT;
+	if (run != MAP_FAILED)
+		munmap(run, 4096);
+	close(vcpu), close(vm), close(dev);
+	munmap(mem, 0x10000);
+	return ok;
+}
+#else
 bool device_still_works()
 {
 	const int dev = open(g_device, O_RDWR | O_CLOEXEC);
@@ -366,6 +509,7 @@ bool device_still_works()
 	munmap(mem, 0x10000);
 	return ok;
 }
+#endif
 
 // One case, in a child process: exit status 0 when every invariant held.
 int run_case(uint64_t seed, unsigned threads)

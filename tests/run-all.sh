@@ -169,6 +169,9 @@ if [ "$mode" = test ]; then
 	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -I"$top/include" -o "$out/arm64/arm64_exits" \
 		"$top/tests/arm64_exits.c" >"$out/arm64_exits.log" 2>&1
 	record $? build.arm64_exits "see ${out#$top/}/arm64_exits.log"
+	aarch64-linux-gnu-g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" -pthread \
+		-o "$out/arm64/fuzz" "$top/tests/fuzz.cpp" >"$out/fuzz-arm64.log" 2>&1
+	record $? build.fuzz_arm64 "see ${out#$top/}/fuzz-arm64.log"
 fi
 
 # ---- 4. boots ----
@@ -213,7 +216,8 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp "$arm64_root/bin/busybox" "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init-arm64" "$dir/root/init"
-	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/arm64_exits" "$dir/root/axvm/"
+	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/arm64_exits" "$out/arm64/fuzz" \
+		"$dir/root/axvm/"
 	cp -r "$out/arm64/guests" "$top/tests/expected" "$dir/root/axvm/"
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \

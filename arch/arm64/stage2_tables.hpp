@@ -9,8 +9,8 @@
 
 namespace axvm::arm64 {
 
-// Cleans and invalidates [va, va + len) to the point of coherency, and the
-// instruction cache, so that a guest sees memory as the host wrote it.
+// Cleans and invalidates [va, va + len) to the point of coherency, so that
+// a guest sees memory as the host wrote it even with its caches off.
 inline void clean_to_poc(void *va, u64 len)
 {
 	u64 ctr;
@@ -19,7 +19,7 @@ inline void clean_to_poc(void *va, u64 len)
 	const u64 start = reinterpret_cast<u64>(va) & ~(line - 1);
 	for (u64 a = start; a < reinterpret_cast<u64>(va) + len; a += line)
 		asm volatile("dc civac, %0" : : "r"(a) : "memory");
-	asm volatile("dsb ish\n\tic ialluis\n\tdsb ish\n\tisb" : : : "memory");
+	asm volatile("dsb ish" : : : "memory");
 }
 
 // A VM's stage 2, refusing guest-physical addresses beyond the IPA size.
@@ -37,6 +37,9 @@ public:
 		return table_.map(gpa, hpa, writable);
 	}
 	void unmap(u64 gpa) override { table_.unmap(gpa); }
+	// The instruction caches, once per change of the slots rather than per
+	// page (under QEMU every IC IALLUIS throws away all translated code).
+	void after_change() override { asm volatile("ic ialluis\n\tdsb ish\n\tisb" : : : "memory"); }
 	u64 root_phys() const override { return table_.root_phys(); }
 	const PageTable<Stage2Format> &table() const { return table_; }
 

@@ -22,9 +22,14 @@ public:
 	// (and re-checks) before the call returns.
 	void invalidate()
 	{
+		after_change();
 		__atomic_add_fetch(&generation_, 1, __ATOMIC_SEQ_CST);
 		axvm_run_on_each_cpu([](void *) {}, nullptr);
 	}
+	// Once after a batch of map/unmap calls, before the vCPUs re-check:
+	// maintenance a backend needs per change rather than per page.
+	virtual void after_change() {}
+
 	u64 generation() const { return __atomic_load_n(&generation_, __ATOMIC_ACQUIRE); }
 	// For the entry path, which reads it with interrupts off.
 	const u64 *generation_ptr() const { return &generation_; }
