@@ -148,7 +148,9 @@ bool allowed_errno(int e)
 	switch (e) {
 	case EINVAL: case EFAULT: case ENOMEM: case EEXIST: case ENOENT: case EBADF:
 	case ENOTTY: case EINTR: case E2BIG: case EIO: case EBUSY: case ENXIO:
-	case ENOEXEC: // arm64: a vCPU used before KVM_ARM_VCPU_INIT
+#ifdef __aarch64__
+	case ENOEXEC: // a vCPU used before KVM_ARM_VCPU_INIT
+#endif
 	case EAGAIN: case EPERM: case ENOSPC: case ENODEV: case EACCES: case EOVERFLOW:
 	case ERANGE: case EOPNOTSUPP:
 		return true;
