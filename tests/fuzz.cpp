@@ -462,56 +462,56 @@ void *worker_main(void *arg)
 	return nullptr;
 }
 
-// After a case, a plain guest must still run: hlt (wfi) -> KVM_EXIT_HLT.
+// The one-instruction guest at 0x1000 that halts, and a vCPU set to start there.
 #ifdef __aarch64__
-bool device_still_works()
+void put_halt(uint8_t *at)
 {
-	const int dev = open(g_device, O_RDWR | O_CLOEXEC);
-	const int vm = ioctl(dev, KVM_CREATE_VM, 0);
-	void *mem = mmap(nullptr, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	const uint32_t wfi = 0xd503207f;
-	memcpy(static_cast<uint8_t *>(mem) + 0x1000, &wfi, 4);
-	kvm_userspace_memory_region r = {0, 0, 0, 0x10000, reinterpret_cast<uintptr_t>(mem)};
-	bool ok = dev >= 0 && vm >= 0 && ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) == 0;
-	const int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	void *run = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, vcpu, 0);
+	memcpy(at, &wfi, 4);
+}
+
+bool start_at_0x1000(int vm, int vcpu)
+{
 	kvm_vcpu_init init = {};
 	uint64_t pc = 0x1000;
 	kvm_one_reg reg = {KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | 64, reinterpret_cast<uintptr_t>(&pc)};
-	ok = ok && vcpu >= 0 && run != MAP_FAILED && ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) == 0 &&
-	     ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) == 0 && ioctl(vcpu, KVM_SET_ONE_REG, &reg) == 0 &&
-	     ioctl(vcpu, KVM_RUN, 0) == 0 && static_cast<kvm_run *>(run)->exit_reason == KVM_EXIT_HLT;
-	if (run != MAP_FAILED)
-		munmap(run, 4096);
-	close(vcpu), close(vm), close(dev);
-	munmap(mem, 0x10000);
-	return ok;
+	return ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) == 0 && ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) == 0 &&
+	       ioctl(vcpu, KVM_SET_ONE_REG, &reg) == 0;
 }
 #else
+void put_halt(uint8_t *at) { *at = 0xf4; }
+
+bool start_at_0x1000(int, int vcpu)
+{
+	kvm_sregs s = {};
+	kvm_regs regs = {};
+	regs.rip = 0x1000, regs.rflags = 2;
+	if (ioctl(vcpu, KVM_GET_SREGS, &s))
+		return false;
+	s.cs.base = 0, s.cs.selector = 0;
+	return ioctl(vcpu, KVM_SET_SREGS, &s) == 0 && ioctl(vcpu, KVM_SET_REGS, &regs) == 0;
+}
+#endif
+
+// After a case, a plain guest must still run: a halt -> KVM_EXIT_HLT.
 bool device_still_works()
 {
 	const int dev = open(g_device, O_RDWR | O_CLOEXEC);
 	const int vm = ioctl(dev, KVM_CREATE_VM, 0);
 	void *mem = mmap(nullptr, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	static_cast<uint8_t *>(mem)[0x1000] = 0xf4;
+	put_halt(static_cast<uint8_t *>(mem) + 0x1000);
 	kvm_userspace_memory_region r = {0, 0, 0, 0x10000, reinterpret_cast<uintptr_t>(mem)};
 	bool ok = dev >= 0 && vm >= 0 && ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) == 0;
 	const int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	void *run = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, vcpu, 0);
-	kvm_sregs s = {};
-	ok = ok && vcpu >= 0 && run != MAP_FAILED && ioctl(vcpu, KVM_GET_SREGS, &s) == 0;
-	s.cs.base = 0, s.cs.selector = 0;
-	kvm_regs regs = {};
-	regs.rip = 0x1000, regs.rflags = 2;
-	ok = ok && ioctl(vcpu, KVM_SET_SREGS, &s) == 0 && ioctl(vcpu, KVM_SET_REGS, &regs) == 0 &&
-	     ioctl(vcpu, KVM_RUN, 0) == 0 && static_cast<kvm_run *>(run)->exit_reason == KVM_EXIT_HLT;
+	ok = ok && vcpu >= 0 && run != MAP_FAILED && start_at_0x1000(vm, vcpu) && ioctl(vcpu, KVM_RUN, 0) == 0 &&
+	     static_cast<kvm_run *>(run)->exit_reason == KVM_EXIT_HLT;
 	if (run != MAP_FAILED)
 		munmap(run, 4096);
 	close(vcpu), close(vm), close(dev);
 	munmap(mem, 0x10000);
 	return ok;
 }
-#endif
 
 // One case, in a child process: exit status 0 when every invariant held.
 int run_case(uint64_t seed, unsigned threads)
