@@ -37,7 +37,7 @@ Result<RunLoop *> Vm::create_vcpu(u32 id, axvm_run &run)
 		return fail(err::EEXIST);
 
 	ArchVcpu *arch = nullptr;
-	if (arch::backend() != arch::Backend::None) {
+	if (arch::runs_vcpus()) {
 		Result<ArchVcpu *> a = arch::create_vcpu(*this, id);
 		if (!a.ok())
 			return Error{a.error()};

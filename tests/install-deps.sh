@@ -11,6 +11,7 @@ packages=(
 	qemu-system-x86 busybox-static cpio
 	dkms dh-dkms debhelper dpkg-dev fakeroot lintian # DKMS and `make deb`
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm # the arm64 build and boot
+	bochs bochsbios vgabios isolinux syslinux-common genisoimage # the VMX boot (Bochs)
 )
 
 # Debian's arm64 kernel and headers come from `apt-get download ...:arm64`

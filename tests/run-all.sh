@@ -228,6 +228,59 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
 
+# Debian's 6.1 in Bochs on an Intel CPU with VMX, EPT, VPID and unrestricted
+# guest (corei7_skylake_x), headless (rfb display nobody connects to), from
+# an isolinux ISO since Bochs cannot load a kernel itself. Its serial port
+# is the console log. See ../shared/recipes.md, "Bochs".
+boot_bochs() { # boot_bochs NAME KERNEL_IMAGE MODULE_DIR KERNEL_MODULES_DIR
+	local dir=$out/$1 kmods=$4 m
+	mkdir -p "$dir/root/bin" "$dir/root/axvm/kvm" "$dir/root/axvm/guests" "$dir/iso/isolinux"
+	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
+	cp /bin/busybox "$dir/root/bin/busybox"
+	install -m 0755 "$top/tests/guest/init-bochs" "$dir/root/init"
+	cp "$3/axvm.ko" "$out/abi_test" "$out/kvm_classic" "$out/axvm" "$dir/root/axvm/"
+	cp "$out/guests/real.bin" "$dir/root/axvm/guests/"
+	for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
+		if [ -f "$kmods/kernel/$m.ko.xz" ]; then
+			xz -dc "$kmods/kernel/$m.ko.xz" >"$dir/root/axvm/kvm/${m##*/}.ko"
+		else
+			cp "$kmods/kernel/$m.ko" "$dir/root/axvm/kvm/"
+		fi
+	done
+	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/iso/isolinux/initrd.gz"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$dir/iso/isolinux/"
+	cp "$2" "$dir/iso/isolinux/vmlinuz"
+	# loglevel=5: warnings reach the console (quiet would hide them).
+	printf '%s\n' 'default linux' 'prompt 0' 'timeout 0' 'label linux' '  kernel vmlinuz' \
+		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=5 panic=-1 cryptomgr.notests' \
+		>"$dir/iso/isolinux/isolinux.cfg"
+	genisoimage -quiet -o "$dir/boot.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot \
+		-boot-load-size 4 -boot-info-table "$dir/iso"
+	cat >"$dir/bochsrc" <<-EOF
+	megs: 256
+	cpu: model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=0
+	romimage: file=/usr/share/bochs/BIOS-bochs-latest
+	vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+	ata0-master: type=cdrom, path=boot.iso, status=inserted
+	boot: cdrom
+	com1: enabled=1, mode=file, dev=serial.out
+	speaker: enabled=0
+	sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+	clock: sync=none
+	magic_break: enabled=0
+	panic: action=fatal
+	debug: action=ignore
+	display_library: rfb, options="timeout=0"
+	log: bochs.log
+	EOF
+	printf 'c\nquit\n' >"$dir/bochs.rc" # bochs-bin's debugger: continue, then quit
+	rm -f "$dir/serial.out"
+	# poweroff ends Bochs with status 1 too: the AXVM-DONE marker decides.
+	(cd "$dir" && timeout "$boot_timeout" bochs-bin -q -f bochsrc -rc bochs.rc </dev/null >bochs.out 2>&1)
+	echo $? >"$dir/qemu.status"
+	tr -d '\r' <"$dir/serial.out" >"$dir/console.log" 2>/dev/null
+}
+
 check_boot() { # check_boot NAME [KUNIT_TREE]
 	local name=$1 dir=$out/$1
 	note "== results of boot $name (${out#$top/}/$name/console.log)"
@@ -266,6 +319,7 @@ test)
 	deb61_arm64_image=$arm64_root/boot/vmlinuz-$arm64_abi-arm64
 	boot_arm64 debian-6.1-arm64 debian-6.1-arm64 "$deb61_arm64_image" &
 	boot_arm64 debian-6.1-arm64-nvhe debian-6.1-arm64 "$deb61_arm64_image" kvm-arm.mode=nvhe &
+	boot_bochs bochs-vmx-debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}" &
 	wait
 	check_boot testkernel "$test_kdir"
 	check_boot debian-6.1
@@ -273,6 +327,7 @@ test)
 	check_boot debian-6.1-arm64
 	check_boot debian-6.1-arm64-nvhe
 	check_boot arm64-testkernel "$arm64_kdir"
+	check_boot bochs-vmx-debian-6.1
 	;;
 fuzz)
 	note "fuzzing for $fuzz_seconds s from seed $fuzz_seed on the debug kernel"

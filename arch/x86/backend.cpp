@@ -6,6 +6,7 @@
 
 #include "svm/svm_cpu.hpp"
 #include "svm/svm_vcpu.hpp"
+#include "vmx/vmx_cpu.hpp"
 #include "x86.hpp"
 
 namespace axvm::arch {
@@ -34,8 +35,13 @@ Backend detect()
 			in_use = Backend::Svm;
 		return Backend::Svm;
 	}
-	if (x86::cpuid(1).ecx & (1u << 5))
-		return Backend::Vmx; // no VMX backend yet: RUN says -ENODEV
+	if (x86::cpuid(1).ecx & (1u << 5)) {
+		// VMX is switched on while VMs exist; its vCPUs do not run yet
+		// (create_vcpu says -ENODEV, and so does RUN).
+		if (vmx::probe())
+			in_use = Backend::Vmx;
+		return Backend::Vmx;
+	}
 	return Backend::None;
 }
 
@@ -43,6 +49,8 @@ void release()
 {
 	if (in_use == Backend::Svm)
 		svm::release();
+	if (in_use == Backend::Vmx)
+		vmx::release();
 	in_use = Backend::None;
 }
 
@@ -69,14 +77,20 @@ Result<Stage2 *> create_stage2()
 
 Status cpu_enable(unsigned int cpu)
 {
-	return in_use == Backend::Svm ? svm::enable_cpu(cpu) : Status();
+	if (in_use == Backend::Svm)
+		return svm::enable_cpu(cpu);
+	return in_use == Backend::Vmx ? vmx::enable_cpu(cpu) : Status();
 }
 
 void cpu_disable(unsigned int cpu)
 {
 	if (in_use == Backend::Svm)
 		svm::disable_cpu(cpu);
+	if (in_use == Backend::Vmx)
+		vmx::disable_cpu(cpu);
 }
+
+bool runs_vcpus() { return in_use == Backend::Svm; }
 
 Result<ArchVcpu *> create_vcpu(Vm &vm, u32)
 {
