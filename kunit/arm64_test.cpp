@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The arm64 backend's pure parts, on every architecture: the ESR_EL2
-// decoder, PSCI 0.2 and the stage-2 descriptors in the core's page table.
+// decoder, PSCI 0.2, the guest's ID registers and the stage-2 descriptors
+// in the core's page table.
 #include "check.hpp"
 
 #include "../arch/arm64/esr.hpp"
@@ -143,6 +144,18 @@ extern "C" void axvm_test_arm64_psci(struct kunit *t)
 
 extern "C" void axvm_test_arm64_vectors_and_stage2(struct kunit *t)
 {
+	// ID registers: the guest does not see what it is not given.
+	constexpr u64 pfr0 = 3ull << 14 | 4 << 3 | 0, isar1 = 3ull << 14 | 6 << 3 | 1;
+	constexpr u64 mmfr0 = 3ull << 14 | 7 << 3 | 0, midr = 3ull << 14 | 0;
+	CHECK(t, is_id_register(pfr0) && is_id_register(mmfr0) && !is_id_register(midr));
+	CHECK(t, !is_id_register(0xdce0)); // PMCR_EL0
+	CHECK_EQ(t, guest_id_register(pfr0, ~0ull, 48), 0xffff0000f0fff0ffull);
+	CHECK_EQ(t, guest_id_register(isar1, ~0ull, 48), 0xffffffff00fff00full);
+	CHECK_EQ(t, guest_id_register(mmfr0, 0x1126, 48), 0x1125ull); // PARange 52 -> 48 bits
+	CHECK_EQ(t, guest_id_register(mmfr0, 0x1125, 40), 0x1122ull);
+	CHECK_EQ(t, guest_id_register(3ull << 14 | 4 << 3 | 4, ~0ull, 48), 0ull); // ID_AA64ZFR0: no SVE
+	CHECK_EQ(t, guest_id_register(3ull << 14 | 6 << 3 | 0, 0x1234, 48), 0x1234ull); // ISAR0 as is
+
 	CHECK_EQ(t, sync_vector_offset(0x3c5), 0x200ull); // EL1h
 	CHECK_EQ(t, sync_vector_offset(0x3c4), 0x000ull); // EL1t
 	CHECK_EQ(t, sync_vector_offset(0x000), 0x400ull); // EL0t

@@ -108,6 +108,42 @@ PsciCall psci_call(const u64 (&x)[31])
 	return PsciCall{false, ExitReason::nothing(), 0};
 }
 
+namespace {
+
+constexpr u64 field(unsigned shift) { return 0xfull << shift; }
+
+// op0:op1:CRn:CRm:op2 of the registers guest_id_register() changes.
+constexpr u64 id(u64 crm, u64 op2) { return 3u << 14 | crm << 3 | op2; }
+
+} // namespace
+
+u64 guest_id_register(u64 encoding, u64 v, u32 ipa_bits)
+{
+	switch (encoding) {
+	case id(4, 0): // ID_AA64PFR0_EL1: EL2, GIC, SVE, SEL2, MPAM, AMU
+		return v & ~(field(8) | field(24) | field(32) | field(36) | field(40) | field(44));
+	case id(4, 1): // ID_AA64PFR1_EL1: MTE, MPAM_frac, SME, NMI
+		return v & ~(field(8) | field(16) | field(24) | field(36));
+	case id(4, 4): // ID_AA64ZFR0_EL1 (SVE)
+	case id(4, 5): // ID_AA64SMFR0_EL1 (SME)
+		return 0;
+	case id(5, 0): // ID_AA64DFR0_EL1: TraceVer, PMUVer, PMSVer, TraceFilt, TraceBuffer
+		return v & ~(field(4) | field(8) | field(32) | field(40) | field(44));
+	case id(6, 1): // ID_AA64ISAR1_EL1: APA, API, GPA, GPI
+		return v & ~(field(4) | field(8) | field(24) | field(28));
+	case id(6, 2): // ID_AA64ISAR2_EL1: GPA3, APA3
+		return v & ~(field(8) | field(12));
+	case id(7, 0): { // ID_AA64MMFR0_EL1: PARange is the VM's IPA size
+		const u64 parange = ipa_bits >= 48 ? 5 : ipa_bits >= 44 ? 4 : ipa_bits >= 42 ? 3 : 2;
+		return (v & ~field(0)) | parange;
+	}
+	case id(7, 1): // ID_AA64MMFR1_EL1: VH
+		return v & ~field(8);
+	default:
+		return v;
+	}
+}
+
 u64 sync_vector_offset(u64 pstate)
 {
 	if (pstate & (1u << 4))

@@ -82,6 +82,18 @@ struct PsciCall {
 // owns the other vCPUs), SYSTEM_OFF/RESET end the VM, the rest is answered here.
 PsciCall psci_call(const u64 (&x)[31]);
 
+// The guest's view of the ID registers (op0 3, op1 0, CRn 0, CRm 1-7; read
+// with HCR_EL2.TID3 set): the host's value with what axvm does not give a
+// guest taken out: SVE, SME, MTE, pointer authentication, the PMU, SPE,
+// trace, AMU, MPAM, the GIC system registers, EL2 and VHE; PARange is the
+// VM's IPA size. @ipa_bits: 40, 42, 44 or 48.
+constexpr bool is_id_register(u64 encoding)
+{
+	const u64 crm = (encoding >> 3) & 0xf;
+	return (encoding >> 7) == (3u << 7) && crm >= 1 && crm <= 7; // op0 3, op1 0, CRn 0
+}
+u64 guest_id_register(u64 encoding, u64 host_value, u32 ipa_bits);
+
 // The vector offset from VBAR_EL1 at which a synchronous exception taken
 // to EL1 from @pstate enters (Arm ARM D1.10.2).
 u64 sync_vector_offset(u64 pstate);

@@ -24,16 +24,18 @@ namespace {
 // and SError taken to EL2 (IMO, FMO, AMO); the guest's TLB and barrier
 // maintenance broadcast inner shareable, so a vCPU that moves between CPUs
 // leaves no stale entries behind (FB, BSU); WFI/WFE (TWI, TWE), SMC (TSC),
-// implementation-defined registers (TIDCP) and ACTLR (TACR) trapped; EL1 is
+// implementation-defined registers (TIDCP), ACTLR (TACR) and the ID registers
+// (TID3: the guest sees them without what it is not given) trapped; EL1 is
 // AArch64 (RW); E2H stays set, TGE is clear. API/APK clear: pointer
 // authentication instructions and key registers trap (the keys are the
 // host's); ATA clear: no MTE tags.
+constexpr u64 kHcrTid3 = 1ull << 18;
 constexpr u64 kHcrVm = 1ull << 0, kHcrSwio = 1ull << 1, kHcrFmo = 1ull << 3, kHcrImo = 1ull << 4,
 	      kHcrAmo = 1ull << 5, kHcrFb = 1ull << 9, kHcrBsuIs = 1ull << 10, kHcrTwi = 1ull << 13,
 	      kHcrTwe = 1ull << 14, kHcrTsc = 1ull << 19, kHcrTidcp = 1ull << 20, kHcrTacr = 1ull << 21,
 	      kHcrRw = 1ull << 31, kHcrE2h = 1ull << 34;
 constexpr u64 kHcrGuest = kHcrVm | kHcrSwio | kHcrFmo | kHcrImo | kHcrAmo | kHcrFb | kHcrBsuIs | kHcrTwi |
-			  kHcrTwe | kHcrTsc | kHcrTidcp | kHcrTacr | kHcrRw | kHcrE2h;
+			  kHcrTwe | kHcrTsc | kHcrTidcp | kHcrTacr | kHcrRw | kHcrE2h | kHcrTid3;
 
 // MDCR_EL2: the host's counter partition (HPMN) and EL2 counting (HPME)
 // kept; the guest's accesses to the performance monitors (TPM, TPMCR),
@@ -114,6 +116,25 @@ u64 fault_page(u64 esr, u64 far, u64 hpfar)
 	if (par & 1) // the guest's own tables changed under it: keep HPFAR
 		return hpfar;
 	return ((par & 0x0000fffffffff000ull) >> 12) << 4;
+}
+
+// The host's ID register op0 3, op1 0, CRn 0, CRm @crm, op2 @op2 (1 <= crm <= 7):
+// unallocated encodings in this space read as zero.
+u64 read_id_register(u64 crm, u64 op2)
+{
+#define AXVM_ID_CASE(c, o)                                                                         \
+	case (c) << 3 | (o):                                                                       \
+		return AXVM_SYSREG_READ("s3_0_c0_c" #c "_" #o);
+#define AXVM_ID_ROW(c)                                                                             \
+	AXVM_ID_CASE(c, 0) AXVM_ID_CASE(c, 1) AXVM_ID_CASE(c, 2) AXVM_ID_CASE(c, 3)                \
+	AXVM_ID_CASE(c, 4) AXVM_ID_CASE(c, 5) AXVM_ID_CASE(c, 6) AXVM_ID_CASE(c, 7)
+	switch (crm << 3 | op2) {
+		AXVM_ID_ROW(1) AXVM_ID_ROW(2) AXVM_ID_ROW(3) AXVM_ID_ROW(4) AXVM_ID_ROW(5) AXVM_ID_ROW(6)
+		AXVM_ID_ROW(7)
+	}
+#undef AXVM_ID_ROW
+#undef AXVM_ID_CASE
+	return 0;
 }
 
 u64 mask_daif()
@@ -237,10 +258,17 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 		pending_reg_ = d.exit.as_mmio_read()->reg;
 		pending_ = true;
 		break;
-	case ExitKind::SysRegRead:
-		pending_reg_ = d.exit.as_sys_reg_read()->reg;
+	case ExitKind::SysRegRead: {
+		const SysRegReadExit &r = *d.exit.as_sys_reg_read();
+		if (is_id_register(r.addr)) { // answered here, from the host's
+			set_x(r.reg, guest_id_register(r.addr, read_id_register((r.addr >> 3) & 0xf, r.addr & 7),
+						       ipa_bits()));
+			return ExitReason::nothing();
+		}
+		pending_reg_ = r.reg;
 		pending_ = true;
 		break;
+	}
 	default:
 		break;
 	}

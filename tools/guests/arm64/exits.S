@@ -51,6 +51,25 @@ _start:
 	cmn	x0, #1
 	b.ne	fail
 
+	step	'I'			/* ID registers, answered in the kernel: no SVE, */
+	mrs	x5, id_aa64pfr0_el1	/* no EL2, no VHE, no pointer authentication, */
+	tst	x5, #(0xf << 8)		/* and a 48-bit PARange (the VM's IPA size) */
+	b.ne	fail
+	ubfx	x6, x5, #32, #4
+	cbnz	x6, fail
+	mrs	x5, id_aa64mmfr1_el1
+	tst	x5, #(0xf << 8)
+	b.ne	fail
+	mrs	x5, id_aa64isar1_el1
+	tst	x5, #(0xff << 4)
+	b.ne	fail
+	mrs	x5, id_aa64mmfr0_el1
+	and	x6, x5, #0xf
+	cmp	x6, #5
+	b.ne	fail
+	mrs	x5, midr_el1		/* not trapped: the host's (VPIDR_EL2) */
+	cbz	x5, fail
+
 	step	'U'			/* SVE, which our EL1 enables but EL2 keeps trapped: */
 	mov	x0, #(3 << 16 | 3 << 20)	/* the hypervisor makes it an UNDEF here */
 	msr	cpacr_el1, x0
