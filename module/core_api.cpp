@@ -148,6 +148,14 @@ extern "C" int axvm_core_vcpu_queue_interrupt(axvm_core_vcpu *vcpu, axvm_u32 vec
 	return to_loop(vcpu)->queue_interrupt(vector, nmi);
 }
 
+extern "C" int axvm_core_vm_irq_line(axvm_core_vm *vm, axvm_u32 vcpu_id, axvm_u32 line, int level)
+{
+	RunLoop *loop = to_vm(vm)->vcpu(vcpu_id);
+	if (!loop)
+		return -err::EINVAL;
+	return loop->set_irq_line(line, level != 0);
+}
+
 extern "C" int axvm_core_vm_enable_cap(axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0)
 {
 	// arm64: KVM_EXIT_ARM_NISV is always on; enabling it is accepted.

@@ -150,15 +150,31 @@ int RunLoop::queue_interrupt(u32 vector, bool nmi)
 	const int ret = vcpu_.arch()->queue_interrupt(vector, nmi);
 	if (ret)
 		return ret;
+	kick();
+	return 0;
+}
+
+int RunLoop::set_irq_line(u32 line, bool level)
+{
+	if (!vcpu_.arch())
+		return -err::ENODEV;
+	const int ret = vcpu_.arch()->set_irq_line(line, level);
+	if (ret)
+		return ret;
+	kick();
+	return 0;
+}
+
+void RunLoop::kick()
+{
 	axvm_waitq_wake(waitq_);
-	// The backend's kick flag is set (with a full barrier) before this
-	// read: a vCPU entering on bound_cpu() after it sees the flag.
+	// The backend's flag is set (with a full barrier) before this read: a
+	// vCPU entering on bound_cpu() after it sees the flag.
 	if (vcpu_.state() == VcpuState::Running) {
 		const int cpu = vcpu_.bound_cpu();
 		if (cpu >= 0)
 			axvm_kick_cpu(static_cast<unsigned int>(cpu));
 	}
-	return 0;
 }
 
 int RunLoop::arch_ioctl(unsigned int cmd, void *arg, usize size)

@@ -70,6 +70,33 @@ static int axvm_vm_enable_cap(struct axvm_vm *vm, struct axvm_enable_cap __user 
 	return err;
 }
 
+#ifdef CONFIG_ARM64
+/* KVM_IRQ_LINE without an in-kernel GIC: a vCPU's IRQ or FIQ line. */
+static int axvm_vm_irq_line(struct axvm_vm *vm, struct axvm_irq_level __user *argp)
+{
+	struct axvm_irq_level l;
+	u32 type, vcpu, num;
+	int err;
+
+	if (copy_from_user(&l, argp, sizeof(l)))
+		return -EFAULT;
+	type = (l.irq >> AXVM_ARM_IRQ_TYPE_SHIFT) & AXVM_ARM_IRQ_TYPE_MASK;
+	vcpu = (l.irq >> AXVM_ARM_IRQ_VCPU_SHIFT) & AXVM_ARM_IRQ_VCPU_MASK;
+	num = l.irq & AXVM_ARM_IRQ_NUM_MASK;
+	if (type != AXVM_ARM_IRQ_TYPE_CPU) {
+		/* SPIs and PPIs need an in-kernel GIC, which axvm lacks (KVM: -ENXIO). */
+		pr_warn_ratelimited("IRQ_LINE 0x%x: only CPU lines (type 0); no in-kernel GIC\n", l.irq);
+		return -ENXIO;
+	}
+	mutex_lock(&vm->lock);
+	err = axvm_core_vm_irq_line(vm->core, vcpu, num, l.level);
+	mutex_unlock(&vm->lock);
+	if (err)
+		pr_warn_ratelimited("IRQ_LINE 0x%x level %u: %d\n", l.irq, l.level, err);
+	return err;
+}
+#endif
+
 int axvm_vm_check_owner(struct axvm_vm *vm)
 {
 	if (likely(current->mm == vm->mm))
@@ -105,12 +132,12 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	case AXVM_SET_TSS_ADDR:
 		return 0; /* VMX without unrestricted guest needs it; axvm never does */
 #ifdef CONFIG_ARM64
+	case AXVM_IRQ_LINE:
+		return axvm_vm_irq_line(vm, (void __user *)arg);
 	case AXVM_ARM_PREFERRED_TARGET: {
-		/* The one target axvm offers, with the one feature: PSCI 0.2. */
-		struct axvm_vcpu_init init = {
-			.target = AXVM_ARM_TARGET_GENERIC_V8,
-			.features = { 1u << AXVM_ARM_VCPU_PSCI_0_2 },
-		};
+		/* The one target axvm offers; no features set, as in KVM (the
+		 * VMM asks for PSCI 0.2 in KVM_ARM_VCPU_INIT). */
+		struct axvm_vcpu_init init = { .target = AXVM_ARM_TARGET_GENERIC_V8 };
 
 		if (!axvm_core_has_backend())
 			return -ENODEV;

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 		   vcpu, 0);
 	struct axvm_vcpu_init init;
 	if (vcpu < 0 || run == MAP_FAILED || ioctl(vm, AXVM_ARM_PREFERRED_TARGET, &init) ||
-	    ioctl(vcpu, AXVM_ARM_VCPU_INIT, &init))
+	    (init.features[0] |= 1u << AXVM_ARM_VCPU_PSCI_0_2, ioctl(vcpu, AXVM_ARM_VCPU_INIT, &init)))
 		return perror("vcpu"), 1;
 	uint64_t pc = LOAD;
 	reg(AXVM_SET_ONE_REG, AXVM_ARM64_PC, &pc);

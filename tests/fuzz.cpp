@@ -8,8 +8,8 @@
 // make random and structure-aware calls on them (memory slots over random
 // guest images, register states near the valid ones, RUN under a short
 // timer, interrupts, events, CPUID, stats fds, closes and unmaps, unknown
-// ioctls; on arm64 ONE_REG and VCPU_INIT in place of the x86 register,
-// interrupt and CPUID calls, and guests built from arm64 instructions).
+// ioctls; on arm64 ONE_REG, VCPU_INIT and IRQ_LINE in place of the x86
+// register, interrupt and CPUID calls, and guests of arm64 instructions).
 // Each thread's call sequence follows from the seed alone, so `--seed N
 // --cases 1` replays case N exactly (with --threads 1, including the order
 // of calls between threads). A case fails when an ioctl answers with an
@@ -336,6 +336,13 @@ void one_call(Case &c, Rng &rng)
 		if (rng.chance(20))
 			init.features[rng.below(7)] = static_cast<uint32_t>(rng.chance(50) ? rng.next() : rng.below(8));
 		checked(c, fd, KVM_ARM_VCPU_INIT, reinterpret_cast<unsigned long>(&init));
+		if (rng.chance(50)) { // an IRQ/FIQ line of some vCPU, raised or lowered (VM fds)
+			kvm_irq_level l = {};
+			l.irq = static_cast<uint32_t>(rng.chance(80) ? (rng.below(4) << KVM_ARM_IRQ_VCPU_SHIFT | rng.below(3))
+								 : rng.next());
+			l.level = static_cast<uint32_t>(rng.below(3));
+			checked(c, fd, KVM_IRQ_LINE, reinterpret_cast<unsigned long>(&l));
+		}
 		if (rng.chance(50)) {
 			uint64_t pc = 0x1000;
 			kvm_one_reg reg = {KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | 64,

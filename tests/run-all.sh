@@ -163,9 +163,11 @@ if [ "$mode" = test ]; then
 	make -s -C "$top" -f tools/Makefile OUT="$out/arm64" CXX=aarch64-linux-gnu-g++ "$out/arm64/axvm" \
 		arm64-guests >"$out/tools-arm64.log" 2>&1
 	record $? build.tools_arm64 "see ${out#$top/}/tools-arm64.log"
-	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$out/arm64/kvm_arm64" "$top/tests/kvm_arm64.c" \
-		>"$out/kvm_arm64.log" 2>&1
-	record $? build.kvm_arm64 "see ${out#$top/}/kvm_arm64.log"
+	for prog in kvm_arm64 kvm_arm64_irq; do
+		aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$out/arm64/$prog" "$top/tests/$prog.c" \
+			>"$out/$prog.log" 2>&1
+		record $? "build.$prog" "see ${out#$top/}/$prog.log"
+	done
 	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -I"$top/include" -o "$out/arm64/arm64_exits" \
 		"$top/tests/arm64_exits.c" >"$out/arm64_exits.log" 2>&1
 	record $? build.arm64_exits "see ${out#$top/}/arm64_exits.log"
@@ -216,7 +218,7 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp "$arm64_root/bin/busybox" "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init-arm64" "$dir/root/init"
-	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/arm64_exits" "$out/arm64/fuzz" \
+	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/kvm_arm64_irq" "$out/arm64/arm64_exits" "$out/arm64/fuzz" \
 		"$dir/root/axvm/"
 	cp -r "$out/arm64/guests" "$top/tests/expected" "$dir/root/axvm/"
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"

@@ -159,6 +159,7 @@ int Machine::setup_el1(uint64_t entry)
 	long err = call(vm_.get(), AXVM_ARM_PREFERRED_TARGET, reinterpret_cast<unsigned long>(&init));
 	if (err)
 		return fail("KVM_ARM_PREFERRED_TARGET", err);
+	init.features[0] |= 1u << AXVM_ARM_VCPU_PSCI_0_2; // SYSTEM_OFF ends the run
 	err = call(vcpu_.get(), AXVM_ARM_VCPU_INIT, reinterpret_cast<unsigned long>(&init));
 	if (err)
 		return fail("KVM_ARM_VCPU_INIT", err);

@@ -30,6 +30,8 @@ namespace {
 // authentication instructions and key registers trap (the keys are the
 // host's); ATA clear: no MTE tags.
 constexpr u64 kHcrTid3 = 1ull << 18;
+// The virtual FIQ and IRQ lines a VMM drives with KVM_IRQ_LINE.
+constexpr u64 kHcrVf = 1ull << 6, kHcrVi = 1ull << 7;
 constexpr u64 kHcrVm = 1ull << 0, kHcrSwio = 1ull << 1, kHcrFmo = 1ull << 3, kHcrImo = 1ull << 4,
 	      kHcrAmo = 1ull << 5, kHcrFb = 1ull << 9, kHcrBsuIs = 1ull << 10, kHcrTwi = 1ull << 13,
 	      kHcrTwe = 1ull << 14, kHcrTsc = 1ull << 19, kHcrTidcp = 1ull << 20, kHcrTacr = 1ull << 21,
@@ -199,7 +201,8 @@ void Arm64Vcpu::enter_and_exit()
 	// is the host's in nVHE), so no KVM guest ever shares axvm's TLB entries.
 	AXVM_SYSREG_WRITE(SYS_VTTBR_EL2, s2.root_phys());
 	AXVM_SYSREG_WRITE(SYS_VTCR_EL2, vtcr());
-	AXVM_SYSREG_WRITE(SYS_HCR_EL2, kHcrGuest);
+	const u32 lines = __atomic_load_n(&irq_lines_, __ATOMIC_SEQ_CST);
+	AXVM_SYSREG_WRITE(SYS_HCR_EL2, kHcrGuest | (lines & 1 ? kHcrVi : 0) | (lines & 2 ? kHcrVf : 0));
 	AXVM_SYSREG_WRITE(SYS_MDCR_EL2, (host.mdcr & kMdcrHostKeep) | kMdcrGuestTraps);
 	AXVM_SYSREG_WRITE(SYS_CPTR_EL2, (host.cptr & ~(kCptrZen | kCptrSmen)) | kCptrFpen | kCptrTta);
 	AXVM_SYSREG_WRITE(SYS_HSTR_EL2, 0);
@@ -252,6 +255,11 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 	if (d.advance_pc)
 		ctx_.pc += 4;
 	switch (d.exit.kind()) {
+	case ExitKind::Halt:
+		// WFI completes at once while a line is asserted, masked or not.
+		if (__atomic_load_n(&irq_lines_, __ATOMIC_SEQ_CST))
+			return ExitReason::nothing();
+		break;
 	case ExitKind::Hypercall:
 		return handle_hypercall(d);
 	case ExitKind::MmioRead:
@@ -287,6 +295,17 @@ Result<ExitReason> Arm64Vcpu::handle_hypercall(const Decoded &d)
 	}
 	ctx_.x[0] = psci.x0;
 	return psci.exit;
+}
+
+int Arm64Vcpu::set_irq_line(u32 line, bool level)
+{
+	if (line > 1)
+		return -err::EINVAL;
+	if (level)
+		__atomic_or_fetch(&irq_lines_, 1u << line, __ATOMIC_SEQ_CST);
+	else
+		__atomic_and_fetch(&irq_lines_, ~(1u << line), __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 void Arm64Vcpu::set_return_value(u64 value)

@@ -72,6 +72,7 @@ public:
 	void set_return_value(u64 value) override;
 	int arch_ioctl(unsigned int cmd, void *arg, usize size) override;
 	int check_runnable() const override;
+	int set_irq_line(u32 line, bool level) override;
 
 private:
 	Arm64Vcpu(Vm &vm, u32 id) : vm_(vm), id_(id) {}
@@ -103,6 +104,7 @@ private:
 	int pending_reg_ = -1; // the register a read exit completes (-1: x0 for a hypercall)
 	bool pending_ = false;
 	u64 last_exit_ = 0; // AXVM_ARM64_EXIT_*
+	u32 irq_lines_ = 0; // bit 0 IRQ, bit 1 FIQ: KVM_IRQ_LINE, from any thread
 };
 
 } // namespace axvm::arm64

@@ -51,6 +51,10 @@ public:
 	// make a racing entry give up (the caller then kicks the CPU). 0,
 	// -EINVAL for a bad vector, -ENOTTY without interrupt support.
 	virtual int queue_interrupt(u32 /*vector*/, bool /*nmi*/) { return -err::ENOTTY; }
+	// From any thread: set a level-triggered interrupt line (arm64: 0 IRQ,
+	// 1 FIQ) with a full barrier; the caller then kicks. 0, -EINVAL for a
+	// bad line, -ENOTTY without interrupt lines.
+	virtual int set_irq_line(u32 /*line*/, bool /*level*/) { return -err::ENOTTY; }
 
 	// Set by Vm::create_vcpu: the vCPU's id (for trace events), and the
 	// counters the core and the backend bump (KVM_GET_STATS_FD).

@@ -195,6 +195,10 @@ int axvm_core_vcpu_arch_ioctl(struct axvm_core_vcpu *vcpu, unsigned int cmd, voi
 			      axvm_usize size);
 /* AXVM_QUEUE_INTERRUPT: from any thread, also during RUN. */
 int axvm_core_vcpu_queue_interrupt(struct axvm_core_vcpu *vcpu, axvm_u32 vector, int nmi);
+/* arm64 KVM_IRQ_LINE: set vCPU @vcpu_id's IRQ (0) or FIQ (1) line to @level
+ * and get a running vCPU to see it; 0, -EINVAL or -ENODEV. The caller
+ * holds the VM's lock (no vCPU is created meanwhile). */
+int axvm_core_vm_irq_line(struct axvm_core_vm *vm, axvm_u32 vcpu_id, axvm_u32 line, int level);
 /* The vCPU's statistics; NULL without a backend. */
 struct axvm_vcpu_stats *axvm_core_vcpu_stats(struct axvm_core_vcpu *vcpu);
 /* The VM's remote TLB flushes (stage-2 invalidations), a live counter. */

@@ -39,6 +39,9 @@ public:
 	// From any thread: queue an interrupt and get the vCPU to take it,
 	// waking it if Blocked, forcing it out of the guest if Running.
 	int queue_interrupt(u32 vector, bool nmi);
+	// From any thread: a level-triggered interrupt line of the vCPU (arm64
+	// IRQ/FIQ); a running vCPU is forced out to see the change.
+	int set_irq_line(u32 line, bool level);
 
 private:
 	// Ready on the CPU we are on: re-binds a vCPU whose thread migrated.
@@ -46,6 +49,9 @@ private:
 
 	// Blocked: sleep until the backend has an event; then Blocked -> Ready.
 	int wait_for_event();
+	// After the backend changed what the vCPU must see: wake it if
+	// Blocked, force it out of the guest if Running.
+	void kick();
 	int exit_to_user(int ret);
 	static void count(axvm_vcpu_stats &stats, const ExitReason &exit);
 

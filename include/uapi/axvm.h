@@ -48,6 +48,7 @@ typedef unsigned long long __u64;
 #define AXVM_SET_TSS_ADDR          _IO(AXVMIO, 0x47) /* accepted and ignored: SVM needs no TSS */
 #define AXVM_ENABLE_CAP            _IOW(AXVMIO, 0xa3, struct axvm_enable_cap) /* axvm's own caps only */
 #define AXVM_ARM_PREFERRED_TARGET  _IOR(AXVMIO, 0xaf, struct axvm_vcpu_init) /* arm64 */
+#define AXVM_IRQ_LINE              _IOW(AXVMIO, 0x61, struct axvm_irq_level) /* arm64: a vCPU's IRQ/FIQ line */
 
 /* vCPU fd */
 #define AXVM_RUN                   _IO(AXVMIO, 0x80)
@@ -112,6 +113,22 @@ struct axvm_vcpu_init {
 	__u32 target;
 	__u32 features[7];
 };
+
+/* arm64 KVM_IRQ_LINE without an in-kernel interrupt controller: @irq is
+ * type (bits 24-27, only CPU), vCPU (bits 16-23) and line (0 IRQ, 1 FIQ);
+ * @level 1 asserts the line, 0 deasserts it. */
+struct axvm_irq_level {
+	__u32 irq;
+	__u32 level;
+};
+#define AXVM_ARM_IRQ_TYPE_SHIFT 24
+#define AXVM_ARM_IRQ_TYPE_MASK  0xf
+#define AXVM_ARM_IRQ_TYPE_CPU   0
+#define AXVM_ARM_IRQ_VCPU_SHIFT 16
+#define AXVM_ARM_IRQ_VCPU_MASK  0xff
+#define AXVM_ARM_IRQ_NUM_MASK   0xffff
+#define AXVM_ARM_IRQ_CPU_IRQ    0
+#define AXVM_ARM_IRQ_CPU_FIQ    1
 
 /* arm64 registers one at a time (KVM_GET/SET_ONE_REG): @addr points to the
  * value, as many bytes as the id's size field says. */
