@@ -177,6 +177,19 @@ if [ "$mode" = test ]; then
 fi
 
 # ---- 4. boots ----
+# The kernel's own modules (Debian's are xz-compressed) into DEST, uncompressed.
+copy_kernel_modules() { # copy_kernel_modules MODULES_DIR DEST PATH...
+	local kmods=$1 dest=$2 m
+	shift 2
+	for m in "$@"; do
+		if [ -f "$kmods/kernel/$m.ko.xz" ]; then
+			xz -dc "$kmods/kernel/$m.ko.xz" >"$dest/${m##*/}.ko"
+		else
+			cp "$kmods/kernel/$m.ko" "$dest/"
+		fi
+	done
+}
+
 boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	local name=$1 image=$2 moddir=$3 kmods=${4:-} dir=$out/$1
 	mkdir -p "$dir/root/bin" "$dir/root/axvm"
@@ -194,13 +207,8 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	fi
 	if [ -n "$kmods" ]; then # the kernel's own KVM, to test sharing SVM with it
 		mkdir -p "$dir/root/axvm/kvm"
-		for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
-			if [ -f "$kmods/kernel/$m.ko.xz" ]; then
-				xz -dc "$kmods/kernel/$m.ko.xz" >"$dir/root/axvm/kvm/${m##*/}.ko"
-			else
-				cp "$kmods/kernel/$m.ko" "$dir/root/axvm/kvm/"
-			fi
-		done
+		copy_kernel_modules "$kmods" "$dir/root/axvm/kvm" virt/lib/irqbypass drivers/crypto/ccp/ccp \
+			arch/x86/kvm/kvm arch/x86/kvm/kvm-amd
 	fi
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu EPYC \
@@ -235,20 +243,14 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 # an isolinux ISO since Bochs cannot load a kernel itself. Its serial port
 # is the console log. See ../shared/recipes.md, "Bochs".
 boot_bochs() { # boot_bochs NAME KERNEL_IMAGE MODULE_DIR KERNEL_MODULES_DIR
-	local dir=$out/$1 kmods=$4 m
+	local dir=$out/$1 kmods=$4
 	mkdir -p "$dir/root/bin" "$dir/root/axvm/kvm" "$dir/root/axvm/guests" "$dir/iso/isolinux"
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp /bin/busybox "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/guest/init-bochs" "$dir/root/init"
 	cp "$3/axvm.ko" "$out/abi_test" "$out/kvm_classic" "$out/axvm" "$dir/root/axvm/"
 	cp "$out/guests/real.bin" "$dir/root/axvm/guests/"
-	for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
-		if [ -f "$kmods/kernel/$m.ko.xz" ]; then
-			xz -dc "$kmods/kernel/$m.ko.xz" >"$dir/root/axvm/kvm/${m##*/}.ko"
-		else
-			cp "$kmods/kernel/$m.ko" "$dir/root/axvm/kvm/"
-		fi
-	done
+	copy_kernel_modules "$kmods" "$dir/root/axvm/kvm" virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/iso/isolinux/initrd.gz"
 	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$dir/iso/isolinux/"
 	cp "$2" "$dir/iso/isolinux/vmlinuz"

@@ -5,17 +5,12 @@
  * Each step writes a tag byte to the UART (0x09000000) before it starts,
  * so the VMM can check each exit against the step that caused it.
  */
-#define UART 0x09000000
-#define DEVICE 0x0a000000
+#include "arm64.h"
+
 #define PSCI_VERSION 0x84000000
 #define PSCI_CPU_ON 0xc4000003
 #define PSCI_FEATURES_RESERVED 0x8400001f
 #define PSCI_SYSTEM_RESET 0x84000009
-
-.macro step tag
-	mov	w3, #\tag
-	strb	w3, [x19]
-.endm
 
 	.text
 	.global _start
@@ -25,23 +20,23 @@ _start:
 	msr	vbar_el1, x0
 	isb
 
-	step	'W'			/* WFI: a halt exit */
+	tag	'W'			/* WFI: a halt exit */
 	wfi
 
-	step	'R'			/* a trapped MRS (PMCR_EL0): the VMM answers 0x41 */
+	tag	'R'			/* a trapped MRS (PMCR_EL0): the VMM answers 0x41 */
 	mrs	x5, pmcr_el0
 	cmp	x5, #0x41
 	b.ne	fail
 
-	step	'M'			/* a trapped MSR: the VMM sees 0x77 */
+	tag	'M'			/* a trapped MSR: the VMM sees 0x77 */
 	mov	x6, #0x77
 	msr	pmcr_el0, x6
 
-	step	'N'			/* a load pair from a device: no syndrome (NISV) */
+	tag	'N'			/* a load pair from a device: no syndrome (NISV) */
 	ldr	x4, =DEVICE
 	ldp	x0, x1, [x4]
 
-	step	'V'			/* PSCI_VERSION, answered by the kernel: 0.2 */
+	tag	'V'			/* PSCI_VERSION, answered by the kernel: 0.2 */
 	ldr	x0, =PSCI_VERSION
 	hvc	#0
 	cmp	x0, #2
@@ -51,7 +46,7 @@ _start:
 	cmn	x0, #1
 	b.ne	fail
 
-	step	'I'			/* ID registers, answered in the kernel: no SVE, */
+	tag	'I'			/* ID registers, answered in the kernel: no SVE, */
 	mrs	x5, id_aa64pfr0_el1	/* no EL2, no VHE, no pointer authentication, */
 	tst	x5, #(0xf << 8)		/* and a 48-bit PARange (the VM's IPA size) */
 	b.ne	fail
@@ -70,7 +65,7 @@ _start:
 	mrs	x5, midr_el1		/* not trapped: the host's (VPIDR_EL2) */
 	cbz	x5, fail
 
-	step	'U'			/* SVE, which our EL1 enables but EL2 keeps trapped: */
+	tag	'U'			/* SVE, which our EL1 enables but EL2 keeps trapped: */
 	mov	x0, #(3 << 16 | 3 << 20)	/* the hypervisor makes it an UNDEF here */
 	msr	cpacr_el1, x0
 	isb
@@ -79,7 +74,7 @@ _start:
 	cmp	x21, #1			/* the vector below counted it */
 	b.ne	fail
 
-	step	'P'			/* FP/SIMD: the guest's d8 survives an exit (WFI) */
+	tag	'P'			/* FP/SIMD: the guest's d8 survives an exit (WFI) */
 	ldr	x9, =0x1122334455667788
 	fmov	d8, x9
 	wfi
@@ -87,7 +82,7 @@ _start:
 	cmp	x10, x9
 	b.ne	fail
 
-	step	'C'			/* PSCI CPU_ON for MPIDR 1 at 0x20000 with context 0x99 */
+	tag	'C'			/* PSCI CPU_ON for MPIDR 1 at 0x20000 with context 0x99 */
 	ldr	x0, =PSCI_CPU_ON
 	mov	x1, #1
 	mov	x2, #0x20000
@@ -95,12 +90,12 @@ _start:
 	hvc	#0
 	cbnz	x0, fail
 
-	step	'S'			/* PSCI SYSTEM_RESET */
+	tag	'S'			/* PSCI SYSTEM_RESET */
 	ldr	x0, =PSCI_SYSTEM_RESET
 	hvc	#0
 	b	fail
 
-fail:	step	'F'
+fail:	tag	'F'
 	b	.
 
 /* EL1 vectors: a synchronous exception from EL1 on SP_EL1 (offset 0x200)

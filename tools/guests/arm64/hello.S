@@ -14,14 +14,13 @@
  *   KVM under QEMU does not sign-extend the byte; the architecture and
  *   axvm do.)
  */
-#define UART 0x09000000
-#define DEVICE 0x0a000000
-#define PSCI_SYSTEM_OFF 0x84000008
+#include "arm64.h"
 
 	.text
 	.global _start
 _start:
 	mov	x20, x0
+	ldr	x19, =UART
 	adr	x2, hello
 	bl	puts
 
@@ -60,13 +59,7 @@ fail:	adr	x2, failed
 	bl	puts
 	b	off
 
-/* Writes the NUL-terminated string at x2 to the UART, a byte at a time. */
-puts:	ldr	x1, =UART
-1:	ldrb	w3, [x2], #1
-	cbz	w3, 2f
-	strb	w3, [x1]
-	b	1b
-2:	ret
+	define_puts
 
 	.ltorg
 hello:		.asciz "hello from an arm64 guest\n"

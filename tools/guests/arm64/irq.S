@@ -12,14 +12,9 @@
  *        pending), and the interrupt is taken when the guest unmasks
  * then "irqs ok" and PSCI SYSTEM_OFF.
  */
-#define UART 0x09000000
-#define EOI 0x0a000000
-#define PSCI_SYSTEM_OFF 0x84000008
+#include "arm64.h"
 
-.macro tag c
-	mov	w3, #\c
-	strb	w3, [x19]
-.endm
+#define EOI DEVICE
 
 	.text
 	.global _start
@@ -59,11 +54,7 @@ fail:	adr	x2, failed
 	bl	puts
 	b	off
 
-puts:	ldrb	w3, [x2], #1
-	cbz	w3, 1f
-	strb	w3, [x19]
-	b	puts
-1:	ret
+	define_puts
 
 /* EL1h IRQ (VBAR_EL1 + 0x280): count, acknowledge, return. */
 	.align 11
