@@ -95,8 +95,9 @@ _start:
 	hvc	#0
 	b	fail
 
-fail:	tag	'F'
-	b	.
+fail:	tag	'F'			/* halts for good: each check after this one */
+1:	wfi				/* sees tag F, instead of a guest spinning */
+	b	1b			/* until the test's alarm */
 
 /* EL1 vectors: a synchronous exception from EL1 on SP_EL1 (offset 0x200)
  * with ESR_EL1.EC 0 (unknown) skips the instruction and counts it in x21. */
