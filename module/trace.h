@@ -12,6 +12,9 @@
 #if !defined(AXVM_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define AXVM_TRACE_H
 
+/* axvm_exit's code on VMX: this plus the basic exit reason. */
+#define AXVM_VMX_EXIT (1ull << 32)
+
 #ifdef AXVM_NO_TRACE /* the KUnit module's copy of the core: no events */
 static inline void trace_axvm_entry(u32 vcpu_id, u64 rip) {}
 static inline void trace_axvm_exit(u32 vcpu_id, u64 rip, u64 code, u64 info1, u64 info2) {}
@@ -26,6 +29,16 @@ static inline void trace_axvm_exit(u32 vcpu_id, u64 rip, u64 code, u64 info1, u6
 	{ 0x07b, "io" }, { 0x07c, "msr" }, { 0x07f, "shutdown" }, \
 	{ 0x080, "vmrun" }, { 0x081, "vmmcall" }, { 0x087, "rdtscp" }, \
 	{ 0x089, "wbinvd" }, { 0x400, "npf" }, { -1ull, "invalid" }
+/* VMX exit reasons (SDM vol. 3C, appendix C), traced as AXVM_VMX_EXIT + reason. */
+#define AXVM_VMX_EXIT_NAMES \
+	{ AXVM_VMX_EXIT + 0, "exception_nmi" }, { AXVM_VMX_EXIT + 1, "intr" }, \
+	{ AXVM_VMX_EXIT + 2, "triple_fault" }, { AXVM_VMX_EXIT + 7, "vintr" }, \
+	{ AXVM_VMX_EXIT + 8, "nmi_window" }, { AXVM_VMX_EXIT + 10, "cpuid" }, \
+	{ AXVM_VMX_EXIT + 12, "hlt" }, { AXVM_VMX_EXIT + 18, "vmcall" }, \
+	{ AXVM_VMX_EXIT + 28, "cr" }, { AXVM_VMX_EXIT + 29, "dr" }, \
+	{ AXVM_VMX_EXIT + 30, "io" }, { AXVM_VMX_EXIT + 31, "rdmsr" }, \
+	{ AXVM_VMX_EXIT + 32, "wrmsr" }, { AXVM_VMX_EXIT + 48, "ept_violation" }, \
+	{ AXVM_VMX_EXIT + 52, "preemption_timer" }
 
 TRACE_EVENT(axvm_entry,
 	TP_PROTO(u32 vcpu_id, u64 rip),
@@ -59,7 +72,7 @@ TRACE_EVENT(axvm_exit,
 		__entry->info2 = info2;
 	),
 	TP_printk("vcpu %u reason %s (0x%llx) rip 0x%llx info1 0x%llx info2 0x%llx", __entry->vcpu_id,
-		  __print_symbolic(__entry->code, AXVM_SVM_EXIT_NAMES), __entry->code, __entry->rip,
+		  __print_symbolic(__entry->code, AXVM_SVM_EXIT_NAMES, AXVM_VMX_EXIT_NAMES), __entry->code, __entry->rip,
 		  __entry->info1, __entry->info2)
 );
 

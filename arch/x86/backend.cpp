@@ -7,6 +7,7 @@
 #include "svm/svm_cpu.hpp"
 #include "svm/svm_vcpu.hpp"
 #include "vmx/vmx_cpu.hpp"
+#include "vmx/vmx_vcpu.hpp"
 #include "x86.hpp"
 
 namespace axvm::arch {
@@ -26,6 +27,34 @@ struct NptFormat {
 	static u64 address(u64 entry) { return entry & kAddress; }
 };
 
+// EPT entries (Intel SDM vol. 3C, 29.3.2): read, write, execute in bits
+// 2:0; a leaf is write-back memory with the guest's PAT ignored (bit 6),
+// as kvm_intel maps RAM when no device DMA is non-coherent.
+struct EptFormat {
+	static constexpr u64 kRead = 1, kWrite = 2, kExec = 4, kWriteBack = 6ull << 3, kIgnorePat = 1ull << 6;
+	static constexpr u64 kAddress = 0x000ffffffffff000ull;
+	static u64 table(u64 pa) { return pa | kRead | kWrite | kExec; }
+	static u64 leaf(u64 pa, bool writable)
+	{
+		return pa | kRead | kExec | kWriteBack | kIgnorePat | (writable ? kWrite : 0);
+	}
+	static bool present(u64 entry) { return entry & (kRead | kWrite | kExec); }
+	static u64 address(u64 entry) { return entry & kAddress; }
+};
+
+template <class Format> Result<Stage2 *> new_stage2()
+{
+	auto *table = new PageTableStage2<Format>();
+	if (!table)
+		return fail(err::ENOMEM);
+	Status s = table->init();
+	if (!s.ok()) {
+		delete table;
+		return Error{s.error()};
+	}
+	return static_cast<Stage2 *>(table);
+}
+
 } // namespace
 
 Backend detect()
@@ -36,8 +65,6 @@ Backend detect()
 		return Backend::Svm;
 	}
 	if (x86::cpuid(1).ecx & (1u << 5)) {
-		// VMX is switched on while VMs exist; its vCPUs do not run yet
-		// (create_vcpu says -ENODEV, and so does RUN).
 		if (vmx::probe())
 			in_use = Backend::Vmx;
 		return Backend::Vmx;
@@ -62,17 +89,11 @@ u32 ipa_bits() { return 0; }
 
 Result<Stage2 *> create_stage2()
 {
-	if (in_use != Backend::Svm)
-		return static_cast<Stage2 *>(nullptr);
-	auto *npt = new PageTableStage2<NptFormat>();
-	if (!npt)
-		return fail(err::ENOMEM);
-	Status s = npt->init();
-	if (!s.ok()) {
-		delete npt;
-		return Error{s.error()};
-	}
-	return static_cast<Stage2 *>(npt);
+	if (in_use == Backend::Svm)
+		return new_stage2<NptFormat>();
+	if (in_use == Backend::Vmx)
+		return new_stage2<EptFormat>();
+	return static_cast<Stage2 *>(nullptr);
 }
 
 Status cpu_enable(unsigned int cpu)
@@ -90,16 +111,23 @@ void cpu_disable(unsigned int cpu)
 		vmx::disable_cpu(cpu);
 }
 
-bool runs_vcpus() { return in_use == Backend::Svm; }
+bool runs_vcpus() { return in_use != Backend::None; }
 
 Result<ArchVcpu *> create_vcpu(Vm &vm, u32)
 {
-	if (in_use != Backend::Svm)
-		return fail(err::ENODEV);
-	Result<svm::SvmVcpu *> v = svm::SvmVcpu::create(vm);
-	if (!v.ok())
-		return Error{v.error()};
-	return static_cast<ArchVcpu *>(v.value());
+	if (in_use == Backend::Svm) {
+		Result<svm::SvmVcpu *> v = svm::SvmVcpu::create(vm);
+		if (!v.ok())
+			return Error{v.error()};
+		return static_cast<ArchVcpu *>(v.value());
+	}
+	if (in_use == Backend::Vmx) {
+		Result<vmx::VmxVcpu *> v = vmx::VmxVcpu::create(vm);
+		if (!v.ok())
+			return Error{v.error()};
+		return static_cast<ArchVcpu *>(v.value());
+	}
+	return fail(err::ENODEV);
 }
 
 u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max)

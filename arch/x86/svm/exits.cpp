@@ -4,6 +4,8 @@
 // instruction) come back as ExitReason::nothing() and the RUN loop re-enters.
 #include "svm_vcpu.hpp"
 
+#include "../emulate.hpp"
+#include "../guest_access.hpp"
 #include "../x86.hpp"
 #include "svm_cpu.hpp"
 
@@ -22,19 +24,10 @@ u8 io_segment(u64 info) { return (info >> 10) & 7; }
 u16 io_port(u64 info) { return static_cast<u16>(info >> 16); }
 
 // NPF EXITINFO1 (APM 15.25.6): the #PF error code plus where it happened.
-constexpr u32 kMsrX2apicIcr = 0x830;
-
 constexpr u64 kNpfWrite = 1u << 1, kNpfFetch = 1u << 4, kNpfInGuestWalk = 1ull << 33;
 
 Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
 
-// New value of an index register stepped by @delta under address mask @mask:
-// only the address-size part changes (32-bit results zero-extend).
-u64 step(u64 reg, i64 delta, u64 mask)
-{
-	const u64 moved = (reg + static_cast<u64>(delta)) & mask;
-	return mask == 0xffff ? (reg & ~mask) | moved : moved;
-}
 
 } // namespace
 
@@ -68,13 +61,10 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	case kExitCpuid:
 		return skip(2, handle_cpuid());
 	case kExitVmmcall: {
-		// nr in RAX, arguments in RBX, RCX, RDX, RSI, RDI, R8 (the
-		// kernel's KVM uses RBX..RSI), the result back in RAX.
-		const bool long_mode = (vmcb_->save.efer & x86::kEferLma) && (vmcb_->save.cs.attrib & (1u << 9));
-		const u64 mask = long_mode ? ~0ull : 0xffffffffull;
-		const u64 args[6] = {gpr(x86::kRbx) & mask, gpr(x86::kRcx) & mask, gpr(x86::kRdx) & mask,
-				     gpr(x86::kRsi) & mask, gpr(x86::kRdi) & mask, gpr(x86::kR8) & mask};
-		Result<ExitReason> r = skip(3, ExitReason::hypercall(gpr(x86::kRax) & mask, args));
+		u64 regs[16];
+		for (u8 i = 0; i < 16; i++)
+			regs[i] = gpr(i);
+		Result<ExitReason> r = skip(3, x86::hypercall(regs, cpu_mode() == x86::CpuMode::Long64));
 		if (r.ok())
 			pending_ = Pending::Hypercall;
 		return r;
@@ -234,7 +224,7 @@ Result<ExitReason> SvmVcpu::handle_string_io(u64 info, u64 next_rip)
 	if (!s.ok())
 		return Error{s.error()};
 	const i64 delta = vmcb_->save.rflags & x86::kRflagsDf ? -static_cast<i64>(size) : size;
-	set_gpr(x86::kRsi, step(gpr(x86::kRsi), delta, amask));
+	set_gpr(x86::kRsi, x86::step_index(gpr(x86::kRsi), delta, amask));
 	advance_rep(info, next_rip);
 	return ExitReason::io_write(io_port(info), width_of(size), value);
 }
@@ -272,7 +262,7 @@ void SvmVcpu::advance_rep(u64 info, u64 next_rip)
 {
 	const u64 amask = io_address_mask(info);
 	if (info & kIoRep) {
-		set_gpr(x86::kRcx, step(gpr(x86::kRcx), -1, amask));
+		set_gpr(x86::kRcx, x86::step_index(gpr(x86::kRcx), -1, amask));
 		if (gpr(x86::kRcx) & amask)
 			return; // elements left: execute the instruction again
 	}
@@ -289,7 +279,7 @@ void SvmVcpu::complete_string_in(u64 value)
 		axvm_log(AXVM_LOG_WARN, "INS to linear 0x%llx outside guest RAM", linear);
 	}
 	const i64 delta = vmcb_->save.rflags & x86::kRflagsDf ? -static_cast<i64>(io_size_) : io_size_;
-	set_gpr(x86::kRdi, step(gpr(x86::kRdi), delta, amask));
+	set_gpr(x86::kRdi, x86::step_index(gpr(x86::kRdi), delta, amask));
 	advance_rep(io_info_, io_next_rip_);
 }
 
@@ -313,10 +303,7 @@ Result<ExitReason> SvmVcpu::handle_msr()
 			set_gpr(x86::kRdx, (s.efer & ~x86::kEferSvme) >> 32);
 			return skip(2, ExitReason::nothing());
 		}
-		// Reserved bits, or LME changed under paging: #GP (APM 3.1.7).
-		const u64 allowed = x86::kEferSce | x86::kEferLme | x86::kEferLma | x86::kEferNxe;
-		if ((value & ~allowed) ||
-		    ((s.cr0 & x86::kCr0Pg) && ((value ^ s.efer) & x86::kEferLme)))
+		if (x86::efer_write_faults(value, s.efer & ~x86::kEferSvme, s.cr0))
 			return inject_exception(x86::kVectorGp, true, 0);
 		s.efer = (value & ~x86::kEferLma) | (s.efer & x86::kEferLma) | x86::kEferSvme;
 		return skip(2, ExitReason::nothing());
@@ -327,22 +314,13 @@ Result<ExitReason> SvmVcpu::handle_msr()
 			set_gpr(x86::kRdx, s.g_pat >> 32);
 			return skip(2, ExitReason::nothing());
 		}
-		for (int i = 0; i < 8; i++) {
-			const u8 type = (value >> (8 * i)) & 0xff;
-			if (type == 2 || type == 3 || type > 7)
-				return inject_exception(x86::kVectorGp, true, 0);
-		}
+		if (!x86::pat_valid(value))
+			return inject_exception(x86::kVectorGp, true, 0);
 		s.g_pat = value;
 		return skip(2, ExitReason::nothing());
 	}
-	if (write && msr == kMsrX2apicIcr) {
-		// x2APIC ICR (Intel SDM vol. 3A, 11.12.9): destination 63:32,
-		// shorthand 19:18 (1 self, 2 all, 3 all but self), vector 7:0.
-		// target_aux carries delivery mode 10:8 and destination mode 11.
-		const u64 shorthand = (value >> 18) & 3;
-		return skip(2, ExitReason::send_ipi(value >> 32, (value >> 8) & 0xf, shorthand >= 2,
-						    shorthand == 1 || shorthand == 2, value & 0xff));
-	}
+	if (write && msr == x86::kMsrX2apicIcr)
+		return skip(2, x86::x2apic_icr_write(value));
 	// Every other MSR: what a CPU does for one it lacks (#GP), never a
 	// host access. (The ones VMLOAD/VMSAVE switch never exit: svm_cpu.cpp.)
 	return inject_exception(x86::kVectorGp, true, 0);
@@ -376,13 +354,11 @@ Result<ExitReason> SvmVcpu::handle_cr4_write()
 		return Error{reg.error()};
 	VmcbSave &s = vmcb_->save;
 	const u64 value = gpr(reg.value());
-	constexpr u64 kPcide = 1ull << 17, kPge = 1ull << 7, kSmep = 1ull << 20;
-	if ((value & ~kCr4Allowed) || ((s.efer & x86::kEferLma) && !(value & x86::kCr4Pae)) ||
-	    ((value & kPcide) && !(s.cr4 & kPcide) && (!(s.efer & x86::kEferLma) || (s.cr3 & 0xfff))))
+	if (x86::cr4_write_faults(value, s.cr4, s.cr3, s.efer))
 		return inject_exception(x86::kVectorGp, true, 0);
 	// The paging bits change translations: flush this ASID, as the
 	// instruction itself would have.
-	if (((value ^ s.cr4) & (x86::kCr4Pse | x86::kCr4Pae | kPge | kPcide | kSmep)) &&
+	if (((value ^ s.cr4) & x86::kCr4FlushBits) &&
 	    vmcb_->control.tlb_control == kTlbFlushNothing)
 		vmcb_->control.tlb_control = tlb_flush_;
 	s.cr4 = value;
@@ -453,6 +429,23 @@ x86::CpuMode SvmVcpu::cpu_mode() const
 	if ((s.efer & x86::kEferLma) && (s.cs.attrib & (1u << 9)))
 		return x86::CpuMode::Long64;
 	return s.cs.attrib & (1u << 10) ? x86::CpuMode::Protected32 : x86::CpuMode::Protected16;
+}
+
+x86::PagingState SvmVcpu::paging() const
+{
+	const VmcbSave &s = vmcb_->save;
+	return x86::PagingState{s.cr0, s.cr3, s.cr4, s.efer};
+}
+
+Status SvmVcpu::access_linear(u64 linear, void *buf, usize len, bool write)
+{
+	return x86::access_linear(paging(), vm_.memory(), linear, buf, len, write);
+}
+
+Status SvmVcpu::fetch(u8 *bytes, usize len, usize *fetched)
+{
+	return x86::fetch_instruction(paging(), vm_.memory(), segment_base(vmcb_->save.cs, 1) + vmcb_->save.rip, bytes,
+				      len, fetched);
 }
 
 } // namespace axvm::svm

@@ -13,7 +13,7 @@
 // - an event an exit interrupted (EXITINTINFO) goes in again.
 #include "svm_vcpu.hpp"
 
-#include "../x86.hpp"
+#include "../emulate.hpp"
 
 namespace axvm::svm {
 
@@ -179,19 +179,8 @@ void SvmVcpu::get_events(axvm_vcpu_events &e) const
 // KVM_SET_VCPU_EVENTS, with KVM's checks for what axvm supports.
 Status SvmVcpu::set_events(const axvm_vcpu_events &e)
 {
-	const u32 known = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SIPI_VECTOR |
-			  AXVM_VCPUEVENT_VALID_SHADOW;
-	if (e.flags & ~known) {
-		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: flags 0x%x not supported (SMM, payloads, triple fault)",
-			 e.flags);
+	if (!x86::vcpu_events_valid(e))
 		return fail(err::EINVAL);
-	}
-	const int injected = e.exception.injected + e.interrupt.injected + e.nmi.injected;
-	if (injected > 1 || (e.exception.injected && e.exception.nr >= 32) || e.exception.nr >= 32 ||
-	    e.exception.has_error_code > 1) {
-		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: at most one injected event, exceptions below 32");
-		return fail(err::EINVAL);
-	}
 	u64 inj = 0;
 	if (e.exception.injected)
 		inj = e.exception.nr | kEventTypeException | kEventValid |

@@ -4,7 +4,7 @@
 // Initialization State"; KVM's kvm_vcpu_reset()).
 #include "svm_vcpu.hpp"
 
-#include "../x86.hpp"
+#include "../emulate.hpp"
 
 namespace axvm::svm {
 
@@ -37,8 +37,6 @@ axvm_segment from_vmcb(const VmcbSegment &v)
 }
 
 VmcbSegment real_mode(u16 selector, u64 base, u16 attrib) { return VmcbSegment{selector, attrib, 0xffff, base}; }
-
-constexpr u64 kEferAllowed = x86::kEferSce | x86::kEferLme | x86::kEferLma | x86::kEferNxe;
 
 } // namespace
 
@@ -108,41 +106,8 @@ void SvmVcpu::get_sregs(axvm_sregs &out) const
 
 Status SvmVcpu::set_sregs(const axvm_sregs &in)
 {
-	// The checks of KVM's kvm_is_valid_sregs(), so that what KVM refuses
-	// is refused here too, and VMRUN never sees an inconsistent state.
-	const bool paging = in.cr0 & x86::kCr0Pg;
-	if ((in.cr0 >> 32) || (paging && !(in.cr0 & x86::kCr0Pe)) ||
-	    ((in.cr0 & x86::kCr0Nw) && !(in.cr0 & x86::kCr0Cd))) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: invalid CR0 0x%llx", in.cr0);
+	if (!x86::sregs_valid(in))
 		return fail(err::EINVAL);
-	}
-	if (in.cr4 & ~kCr4Allowed) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR4 0x%llx has bits axvm does not virtualize", in.cr4);
-		return fail(err::EINVAL);
-	}
-	if (in.efer & ~kEferAllowed) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: EFER 0x%llx has bits axvm does not virtualize", in.efer);
-		return fail(err::EINVAL);
-	}
-	if ((in.efer & x86::kEferLme) && paging) {
-		if (!(in.cr4 & x86::kCr4Pae) || !(in.efer & x86::kEferLma) || (in.cs.l && in.cs.db)) {
-			axvm_log(AXVM_LOG_WARN, "SET_SREGS: inconsistent long mode (CR4.PAE, EFER.LMA, CS.L/D)");
-			return fail(err::EINVAL);
-		}
-	} else if (in.efer & x86::kEferLma) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: EFER.LMA without EFER.LME and CR0.PG");
-		return fail(err::EINVAL);
-	}
-	if (in.cr3 >> 52) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR3 0x%llx beyond the physical address width", in.cr3);
-		return fail(err::EINVAL);
-	}
-	for (u64 word : in.interrupt_bitmap) {
-		if (word) {
-			axvm_log(AXVM_LOG_WARN, "SET_SREGS: pending interrupts in interrupt_bitmap are not supported");
-			return fail(err::EINVAL);
-		}
-	}
 
 	VmcbSave &s = vmcb_->save;
 	s.cs = to_vmcb(in.cs), s.ds = to_vmcb(in.ds), s.es = to_vmcb(in.es);

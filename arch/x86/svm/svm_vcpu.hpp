@@ -7,18 +7,13 @@
 #include <axvm/vm.hpp>
 
 #include "../cpuid.hpp"
+#include "../guest_walk.hpp"
 #include "../interrupts.hpp"
 #include "../mmio_decoder.hpp"
 #include "entry.h"
 #include "vmcb.hpp"
 
 namespace axvm::svm {
-
-// CR4 bits a guest may set, through SET_SREGS or MOV to CR4: none that
-// needs emulation axvm lacks (no LA57: nested paging is 4-level here; no
-// OSXSAVE or PKE: XCR0, PKRU and the extended register state are the
-// host's, not switched).
-constexpr u64 kCr4Allowed = 0x7ff | (1ull << 16) | (1ull << 17) | (1ull << 20) | (1ull << 21);
 
 class SvmVcpu final : public ArchVcpu {
 public:
@@ -81,6 +76,7 @@ private:
 	Result<ExitReason> skip(u8 opcode_len, ExitReason then);
 	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0);
 	Result<u8> prefix_bytes();
+	x86::PagingState paging() const;
 	Status fetch(u8 *bytes, usize len, usize *fetched);
 	Status access_linear(u64 linear, void *buf, usize len, bool write);
 

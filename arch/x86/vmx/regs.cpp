@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+// KVM_GET/SET_REGS and KVM_GET/SET_SREGS on a VMX vCPU, the state a vCPU
+// starts in (SDM vol. 3A, 9.1.1; KVM's kvm_vcpu_reset()), and the copies
+// between GuestState and the VMCS (SDM vol. 3C, 25.4).
+#include "vmx_vcpu.hpp"
+
+#include "../emulate.hpp"
+#include "vmcs.h"
+#include "vmx_insn.h"
+
+namespace axvm::vmx {
+
+namespace {
+
+// KVM's vmx_segment_access_rights(): an unusable segment is only that.
+u32 to_ar(const axvm_segment &s, bool accessed)
+{
+	if (s.unusable || !s.present)
+		return kArUnusable;
+	return (s.type & 0xf) | (accessed ? 1u : 0u) | (s.s & 1u) << 4 | (s.dpl & 3u) << 5 | 1u << 7 |
+	       (s.avl & 1u) << 12 | (s.l & 1u) << 13 | (s.db & 1u) << 14 | (s.g & 1u) << 15;
+}
+
+axvm_segment from_vmx(const Segment &v)
+{
+	axvm_segment s = {};
+	s.base = v.base;
+	s.limit = v.limit;
+	s.selector = v.selector;
+	s.type = v.ar & 0xf;
+	s.s = (v.ar >> 4) & 1;
+	s.dpl = (v.ar >> 5) & 3;
+	s.unusable = (v.ar >> 16) & 1;
+	s.present = !s.unusable;
+	s.avl = (v.ar >> 12) & 1;
+	s.l = (v.ar >> 13) & 1;
+	s.db = (v.ar >> 14) & 1;
+	s.g = (v.ar >> 15) & 1;
+	return s;
+}
+
+Segment real_mode(u16 selector, u64 base, u32 ar) { return Segment{base, 0xffff, ar, selector}; }
+
+bool pae_paging(const GuestState &g)
+{
+	return (g.cr0 & x86::kCr0Pg) && (g.cr4 & x86::kCr4Pae) && !(g.efer & x86::kEferLma);
+}
+
+} // namespace
+
+void VmxVcpu::reset()
+{
+	g_ = GuestState{};
+	g_.seg[kCs] = real_mode(0xf000, 0xffff0000, 0x9b);
+	g_.seg[kDs] = g_.seg[kEs] = g_.seg[kFs] = g_.seg[kGs] = g_.seg[kSs] = real_mode(0, 0, 0x93);
+	g_.seg[kLdtr] = real_mode(0, 0, 0x82);
+	g_.seg[kTr] = real_mode(0, 0, 0x8b);
+	g_.gdtr_limit = g_.idtr_limit = 0xffff;
+	g_.cr0 = x86::kCr0Cd | x86::kCr0Nw | x86::kCr0Et;
+	g_.rflags = x86::kRflagsFixed;
+	g_.rip = 0xfff0;
+	g_.pat = x86::kPatPowerOn;
+	for (u64 &r : gprs_.r)
+		r = 0;
+	gprs_.r[x86::kRdx] = 0x600; // family 6 reset signature, as KVM reports
+	cr2_ = cr8_ = 0;
+	apic_base_ = 0xfee00900;
+	state_dirty_ = true;
+	flush_vpid_ = true;
+}
+
+// The hardware's CR0/CR4: the guest's, plus what VMX operation fixes to 1
+// (CR0.NE; CR0.PE/PG too without unrestricted guest; CR4.VMXE). The guest
+// reads its own value through the read shadows; those bits are host-owned.
+u64 VmxVcpu::hardware_cr0(u64 cr0) const
+{
+	const Features &f = features();
+	const u64 free = f.unrestricted_guest ? x86::kCr0Pe | x86::kCr0Pg : 0;
+	return cr0 | (f.cr0_fixed0 & ~free);
+}
+
+u64 VmxVcpu::hardware_cr4(u64 cr4) const { return cr4 | features().cr4_fixed0; }
+
+void VmxVcpu::init_vmcs()
+{
+	const Features &f = features();
+	axvm_vmwrite(VMCS_LINK_POINTER, ~0ull);
+	axvm_vmwrite(VMCS_VPID, vpid_);
+	axvm_vmwrite(VMCS_PIN_CONTROLS, f.pin);
+	proc_ = f.proc;
+	axvm_vmwrite(VMCS_PROC_CONTROLS, proc_);
+	axvm_vmwrite(VMCS_PROC_CONTROLS2, f.proc2);
+	axvm_vmwrite(VMCS_EXCEPTION_BITMAP, 1u << x86::kVectorUd); // VMMCALL (exits.cpp)
+	axvm_vmwrite(VMCS_CR3_TARGET_COUNT, 0);
+	axvm_vmwrite(VMCS_MSR_BITMAP, msr_bitmap_pa());
+	axvm_vmwrite(VMCS_EXIT_CONTROLS, f.exit);
+	// The guest's syscall MSRs and KernelGSBase in, stored back on exit;
+	// the host's (second half of the page) loaded on exit.
+	axvm_vmwrite(VMCS_ENTRY_MSR_LOAD_ADDR, msrs_pa_);
+	axvm_vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, AXVM_VMX_NR_MSRS);
+	axvm_vmwrite(VMCS_EXIT_MSR_STORE_ADDR, msrs_pa_);
+	axvm_vmwrite(VMCS_EXIT_MSR_STORE_COUNT, AXVM_VMX_NR_MSRS);
+	axvm_vmwrite(VMCS_EXIT_MSR_LOAD_ADDR, msrs_pa_ + AXVM_VMX_NR_MSRS * sizeof(axvm_vmx_msr_entry));
+	axvm_vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, AXVM_VMX_NR_MSRS);
+	axvm_vmwrite(VMCS_EPT_POINTER, eptp());
+	axvm_vmwrite(VMCS_CR0_MASK, hardware_cr0(0));
+	axvm_vmwrite(VMCS_CR4_MASK, ~0ull); // every MOV to CR4 is checked (exits.cpp)
+	axvm_vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+	axvm_vmwrite(VMCS_GUEST_DR7, 0x400); // the guest's DR7 is a shadow (exits.cpp)
+	axvm_vmwrite(VMCS_GUEST_PENDING_DEBUG, 0);
+	axvm_vmwrite(VMCS_GUEST_ACTIVITY_STATE, 0);
+	state_dirty_ = true;
+}
+
+void VmxVcpu::write_guest_state()
+{
+	for (u32 i = 0; i < kNumSegs; i++) {
+		const Segment &s = g_.seg[i];
+		axvm_vmwrite(VMCS_GUEST_ES_SELECTOR + 2 * i, s.selector);
+		axvm_vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, s.limit);
+		axvm_vmwrite(VMCS_GUEST_ES_AR + 2 * i, s.ar);
+		axvm_vmwrite(VMCS_GUEST_ES_BASE + 2 * i, s.base);
+	}
+	axvm_vmwrite(VMCS_GUEST_GDTR_BASE, g_.gdtr_base);
+	axvm_vmwrite(VMCS_GUEST_GDTR_LIMIT, g_.gdtr_limit);
+	axvm_vmwrite(VMCS_GUEST_IDTR_BASE, g_.idtr_base);
+	axvm_vmwrite(VMCS_GUEST_IDTR_LIMIT, g_.idtr_limit);
+	axvm_vmwrite(VMCS_GUEST_CR0, hardware_cr0(g_.cr0));
+	axvm_vmwrite(VMCS_CR0_SHADOW, g_.cr0);
+	axvm_vmwrite(VMCS_GUEST_CR3, g_.cr3);
+	axvm_vmwrite(VMCS_GUEST_CR4, hardware_cr4(g_.cr4));
+	axvm_vmwrite(VMCS_CR4_SHADOW, g_.cr4);
+	axvm_vmwrite(VMCS_GUEST_EFER, g_.efer);
+	axvm_vmwrite(VMCS_GUEST_PAT, g_.pat);
+	axvm_vmwrite(VMCS_ENTRY_CONTROLS,
+		     features().entry | (g_.efer & x86::kEferLma ? entry_ctl::kLongModeGuest : 0));
+	axvm_vmwrite(VMCS_GUEST_SYSENTER_CS, g_.sysenter_cs);
+	axvm_vmwrite(VMCS_GUEST_SYSENTER_ESP, g_.sysenter_esp);
+	axvm_vmwrite(VMCS_GUEST_SYSENTER_EIP, g_.sysenter_eip);
+	for (u32 i = 0; i < 4; i++)
+		axvm_vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, g_.pdpte[i]);
+	axvm_vmwrite(VMCS_GUEST_RIP, g_.rip);
+	axvm_vmwrite(VMCS_GUEST_RSP, g_.rsp);
+	axvm_vmwrite(VMCS_GUEST_RFLAGS, g_.rflags);
+	axvm_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, g_.interruptibility);
+}
+
+// After an exit: everything the guest can change without exiting.
+void VmxVcpu::read_guest_state()
+{
+	for (u32 i = 0; i < kNumSegs; i++) {
+		Segment &s = g_.seg[i];
+		s.selector = static_cast<u16>(axvm_vmread(VMCS_GUEST_ES_SELECTOR + 2 * i));
+		s.limit = static_cast<u32>(axvm_vmread(VMCS_GUEST_ES_LIMIT + 2 * i));
+		s.ar = static_cast<u32>(axvm_vmread(VMCS_GUEST_ES_AR + 2 * i));
+		s.base = axvm_vmread(VMCS_GUEST_ES_BASE + 2 * i);
+	}
+	g_.gdtr_base = axvm_vmread(VMCS_GUEST_GDTR_BASE);
+	g_.gdtr_limit = static_cast<u32>(axvm_vmread(VMCS_GUEST_GDTR_LIMIT));
+	g_.idtr_base = axvm_vmread(VMCS_GUEST_IDTR_BASE);
+	g_.idtr_limit = static_cast<u32>(axvm_vmread(VMCS_GUEST_IDTR_LIMIT));
+	const u64 owned = hardware_cr0(0);
+	g_.cr0 = (axvm_vmread(VMCS_GUEST_CR0) & ~owned) | (g_.cr0 & owned);
+	g_.cr3 = axvm_vmread(VMCS_GUEST_CR3);
+	g_.efer = axvm_vmread(VMCS_GUEST_EFER);
+	g_.pat = axvm_vmread(VMCS_GUEST_PAT);
+	g_.sysenter_cs = axvm_vmread(VMCS_GUEST_SYSENTER_CS);
+	g_.sysenter_esp = axvm_vmread(VMCS_GUEST_SYSENTER_ESP);
+	g_.sysenter_eip = axvm_vmread(VMCS_GUEST_SYSENTER_EIP);
+	if (pae_paging(g_))
+		for (u32 i = 0; i < 4; i++)
+			g_.pdpte[i] = axvm_vmread(VMCS_GUEST_PDPTE0 + 2 * i);
+	g_.rip = axvm_vmread(VMCS_GUEST_RIP);
+	g_.rsp = axvm_vmread(VMCS_GUEST_RSP);
+	g_.rflags = axvm_vmread(VMCS_GUEST_RFLAGS);
+	g_.interruptibility = static_cast<u32>(axvm_vmread(VMCS_GUEST_INTERRUPTIBILITY));
+}
+
+// PAE paging without long mode: the CPU holds the four PDPTEs, loaded from
+// CR3 when paging is turned on or CR3 written (SDM vol. 3A, 4.4.1); VM
+// entry loads them from the VMCS, so a state set from outside the guest
+// reads them as the CPU would. -EFAULT if CR3 is not in guest RAM.
+Status VmxVcpu::load_pdptes()
+{
+	if (!pae_paging(g_))
+		return Status();
+	return vm_.memory().read(g_.cr3 & ~0x1full, g_.pdpte, sizeof(g_.pdpte));
+}
+
+void VmxVcpu::get_regs(axvm_regs &r) const
+{
+	r = axvm_regs{};
+	r.rax = gpr(x86::kRax), r.rbx = gpr(x86::kRbx), r.rcx = gpr(x86::kRcx), r.rdx = gpr(x86::kRdx);
+	r.rsi = gpr(x86::kRsi), r.rdi = gpr(x86::kRdi), r.rsp = gpr(x86::kRsp), r.rbp = gpr(x86::kRbp);
+	r.r8 = gprs_.r[8], r.r9 = gprs_.r[9], r.r10 = gprs_.r[10], r.r11 = gprs_.r[11];
+	r.r12 = gprs_.r[12], r.r13 = gprs_.r[13], r.r14 = gprs_.r[14], r.r15 = gprs_.r[15];
+	r.rip = g_.rip;
+	r.rflags = g_.rflags;
+}
+
+void VmxVcpu::set_regs(const axvm_regs &r)
+{
+	set_gpr(x86::kRax, r.rax), set_gpr(x86::kRbx, r.rbx), set_gpr(x86::kRcx, r.rcx);
+	set_gpr(x86::kRdx, r.rdx), set_gpr(x86::kRsi, r.rsi), set_gpr(x86::kRdi, r.rdi);
+	set_gpr(x86::kRsp, r.rsp), set_gpr(x86::kRbp, r.rbp);
+	const u64 high[8] = {r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+	for (u8 i = 0; i < 8; i++)
+		gprs_.r[8 + i] = high[i];
+	g_.rip = r.rip;
+	g_.rflags = r.rflags | x86::kRflagsFixed;
+	// STI blocking needs IF (SDM 26.3.1.5): the shadow goes with IF.
+	if (!(g_.rflags & (1u << 9)))
+		g_.interruptibility &= ~kBlockSti;
+	pending_ = Pending::None; // as in KVM: new registers cancel an unfinished read
+	shut_down_ = false;
+}
+
+void VmxVcpu::get_sregs(axvm_sregs &out) const
+{
+	out = axvm_sregs{};
+	out.es = from_vmx(g_.seg[kEs]), out.cs = from_vmx(g_.seg[kCs]), out.ss = from_vmx(g_.seg[kSs]);
+	out.ds = from_vmx(g_.seg[kDs]), out.fs = from_vmx(g_.seg[kFs]), out.gs = from_vmx(g_.seg[kGs]);
+	out.ldt = from_vmx(g_.seg[kLdtr]), out.tr = from_vmx(g_.seg[kTr]);
+	out.gdt.base = g_.gdtr_base, out.gdt.limit = static_cast<u16>(g_.gdtr_limit);
+	out.idt.base = g_.idtr_base, out.idt.limit = static_cast<u16>(g_.idtr_limit);
+	out.cr0 = g_.cr0, out.cr2 = cr2_, out.cr3 = g_.cr3, out.cr4 = g_.cr4;
+	out.cr8 = cr8_;
+	out.efer = g_.efer;
+	out.apic_base = apic_base_;
+}
+
+Status VmxVcpu::set_sregs(const axvm_sregs &in)
+{
+	if (!x86::sregs_valid(in))
+		return fail(err::EINVAL);
+	const GuestState before = g_;
+	const axvm_segment *segs[kNumSegs] = {&in.es, &in.cs, &in.ss, &in.ds, &in.fs, &in.gs, &in.ldt, &in.tr};
+	for (u32 i = 0; i < kNumSegs; i++) {
+		const axvm_segment &s = *segs[i];
+		// As KVM with unrestricted guest: the accessed bit set on every
+		// segment but LDTR (older VMMs leave it clear; VM entry needs it).
+		g_.seg[i] = Segment{s.base, s.limit, to_ar(s, i != kLdtr && features().unrestricted_guest), s.selector};
+	}
+	g_.gdtr_base = in.gdt.base, g_.gdtr_limit = in.gdt.limit;
+	g_.idtr_base = in.idt.base, g_.idtr_limit = in.idt.limit;
+	g_.cr0 = in.cr0, g_.cr3 = in.cr3, g_.cr4 = in.cr4, g_.efer = in.efer;
+	if (!load_pdptes().ok()) {
+		axvm_log(AXVM_LOG_WARN, "SET_SREGS: PAE page-directory pointers at CR3 0x%llx are not in guest RAM",
+			 in.cr3);
+		g_ = before;
+		return fail(err::EINVAL);
+	}
+	cr2_ = in.cr2;
+	cr8_ = in.cr8 & 0xf;
+	apic_base_ = in.apic_base;
+	// New control registers: translations cached under the old ones go.
+	flush_vpid_ = true;
+	state_dirty_ = true;
+	shut_down_ = false;
+	return Status();
+}
+
+} // namespace axvm::vmx

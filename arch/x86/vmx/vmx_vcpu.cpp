@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+// VmxVcpu lifecycle: the VMCS (Intel SDM vol. 3C, ch. 24-26), loading it on
+// the CPU the vCPU runs on, one entry, and completing read exits.
+#include "vmx_vcpu.hpp"
+
+#include "../x86.hpp"
+#include "vmcs.h"
+#include "vmx_insn.h"
+
+namespace axvm::vmx {
+
+namespace {
+// The VMX preemption timer ends every entry after at most this many TSC
+// ticks: no guest holds a CPU unbounded, even where a CPU (or Bochs, with
+// guest IF=0) would not deliver the host's interrupts as exits.
+constexpr u64 kTimeSliceTsc = 1ull << 22;
+} // namespace
+
+Result<VmxVcpu *> VmxVcpu::create(Vm &vm)
+{
+	VmxVcpu *v = new VmxVcpu(vm);
+	if (!v)
+		return fail(err::ENOMEM);
+	u64 fpu_pa;
+	v->vmcs_page_ = axvm_alloc_page(&v->vmcs_.pa);
+	v->fpu_ = axvm_alloc_page(&fpu_pa);
+	v->msrs_ = static_cast<axvm_vmx_msr_entry *>(axvm_alloc_page(&v->msrs_pa_));
+	if (!v->vmcs_page_ || !v->fpu_ || !v->msrs_) {
+		delete v;
+		return fail(err::ENOMEM);
+	}
+	Result<u16> vpid = alloc_vpid();
+	if (!vpid.ok()) {
+		delete v;
+		return Error{vpid.error()};
+	}
+	v->vpid_ = vpid.value();
+	return v;
+}
+
+VmxVcpu::~VmxVcpu()
+{
+	axvm_preempt_disable();
+	clear(vmcs_); // before its memory goes: the CPU may still cache it
+	axvm_preempt_enable();
+	free_vpid(vpid_);
+	if (vmcs_page_)
+		axvm_free_page(vmcs_page_);
+	if (fpu_)
+		axvm_free_page(fpu_);
+	if (msrs_)
+		axvm_free_page(msrs_);
+}
+
+Status VmxVcpu::setup()
+{
+	*static_cast<u32 *>(vmcs_page_) = features().vmcs_revision;
+	// The guest half of the MSR areas (loaded on entry, stored on exit).
+	static const u32 switched[AXVM_VMX_NR_MSRS] = {0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102};
+	for (u32 i = 0; i < AXVM_VMX_NR_MSRS; i++)
+		msrs_[i] = axvm_vmx_msr_entry{switched[i], 0, 0};
+	// FXSAVE image after FNINIT: FCW 0x37f, MXCSR 0x1f80 (SDM vol. 1, 10.5.1).
+	u8 *fx = static_cast<u8 *>(fpu_);
+	fx[0] = 0x7f, fx[1] = 0x03;
+	fx[24] = 0x80, fx[25] = 0x1f;
+	cpuid_.reset();
+	reset();
+	return Status();
+}
+
+Status VmxVcpu::bind(unsigned int)
+{
+	if (!vmcs_ready_ && axvm_vmclear(vmcs_.pa)) { // a new VMCS starts clear (SDM 24.11.3)
+		axvm_log(AXVM_LOG_ERR, "VMCLEAR refused a new VMCS");
+		return fail(err::EIO);
+	}
+	Status s = load(vmcs_);
+	if (!s.ok())
+		return s;
+	if (!vmcs_ready_) {
+		init_vmcs();
+		vmcs_ready_ = true;
+	}
+	axvm_vmx_set_host_state(msrs_ + AXVM_VMX_NR_MSRS);
+	// What this vCPU left in this CPU's TLBs when it last ran here may be
+	// stale by now.
+	flush_vpid_ = true;
+	flush_ept_ = true;
+	return Status();
+}
+
+Status VmxVcpu::unbind()
+{
+	clear(vmcs_); // on the CPU that has it; it goes there again by VMLAUNCH
+	return Status();
+}
+
+int VmxVcpu::check_runnable() const
+{
+	if (!features().unrestricted_guest && (!(g_.cr0 & x86::kCr0Pe) || !(g_.cr0 & x86::kCr0Pg))) {
+		axvm_log(AXVM_LOG_WARN, "RUN: this CPU's VMX has no unrestricted guest; real-mode and unpaged "
+					"guests cannot run");
+		return -err::EOPNOTSUPP;
+	}
+	return 0;
+}
+
+Result<ExitReason> VmxVcpu::run()
+{
+	if (shut_down_)
+		return ExitReason::system_down(SystemDownKind::TripleFault);
+	prepare_injection();
+	if (state_dirty_) {
+		write_guest_state();
+		state_dirty_ = false;
+	} else {
+		axvm_vmwrite(VMCS_GUEST_RIP, g_.rip);
+		axvm_vmwrite(VMCS_GUEST_RSP, g_.rsp);
+		axvm_vmwrite(VMCS_GUEST_RFLAGS, g_.rflags);
+		axvm_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, g_.interruptibility);
+	}
+	axvm_vmwrite(VMCS_PROC_CONTROLS, proc_);
+	axvm_vmwrite(VMCS_ENTRY_INTR_INFO, inject_info_);
+	if (inject_info_ & kIntrValid) {
+		axvm_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, inject_error_);
+		axvm_vmwrite(VMCS_ENTRY_INSTRUCTION_LEN, inject_len_);
+	}
+
+	const Features &f = features();
+	axvm_vmx_entry entry = {
+		.gprs = &gprs_,
+		.fpu = fpu_,
+		.cr2 = &cr2_,
+		.launched = vmcs_.launched,
+		.kick = events_.kick_flag(),
+		.stage2_generation = vm_.stage2()->generation_ptr(),
+		.seen_generation = &seen_generation_,
+		.eptp = eptp(),
+		.vpid = vpid_,
+		.flush_vpid = flush_vpid_,
+		.flush_ept = flush_ept_,
+		.host_cr3 = &host_cr3_,
+		.host_cr4 = &host_cr4_,
+		.host_msrs = msrs_ + AXVM_VMX_NR_MSRS,
+		.preemption_timer = f.preemption_timer ? static_cast<u32>(kTimeSliceTsc >> f.timer_shift) : 0,
+		.vcpu_id = vcpu_id,
+	};
+	const int entered = axvm_vmx_enter(&entry);
+	if (entered == AXVM_VMX_KICKED)
+		return ExitReason::nothing(); // decide again with the new interrupt
+	flush_vpid_ = flush_ept_ = false;
+	if (entered < 0) {
+		axvm_log(AXVM_LOG_ERR, "VM entry impossible on CPU %d: VMX was switched off under axvm", vmcs_.cpu);
+		return fail(err::EIO);
+	}
+	if (entered == AXVM_VMX_VMFAIL) {
+		// The VMCS's controls or host state were refused: axvm's bug,
+		// reported as KVM does (the VM-instruction error).
+		const u64 error = axvm_vmread(VMCS_INSTRUCTION_ERROR);
+		axvm_log(AXVM_LOG_ERR, "VM entry failed: VM-instruction error %llu", error);
+		return ExitReason::fail_entry(error);
+	}
+	const u32 reason = static_cast<u32>(axvm_vmread(VMCS_EXIT_REASON));
+	if (!(reason & kExitFailedEntry))
+		vmcs_.launched = true;
+	read_guest_state();
+	exit_len_ = static_cast<u32>(axvm_vmread(VMCS_EXIT_INSTRUCTION_LEN));
+	exit_qualification_ = axvm_vmread(VMCS_EXIT_QUALIFICATION);
+	after_exit_interrupts(static_cast<u32>(axvm_vmread(VMCS_IDT_VECTORING_INFO)),
+			      static_cast<u32>(axvm_vmread(VMCS_IDT_VECTORING_ERROR)), exit_len_);
+	return handle_exit(reason);
+}
+
+// EPT pointer: write-back paging structures, 4-level walk (SDM 25.6.11).
+u64 VmxVcpu::eptp() const { return vm_.stage2()->root_phys() | 6 | (3u << 3); }
+
+void VmxVcpu::set_gpr(u8 n, u64 value)
+{
+	if (n == x86::kRsp)
+		g_.rsp = value;
+	else
+		gprs_.r[n & 15] = value;
+}
+
+void VmxVcpu::set_return_value(u64 value)
+{
+	switch (pending_) {
+	case Pending::PortIn: {
+		const u64 mask = io_size_ == 4 ? ~0ull : (1ull << (8 * io_size_)) - 1;
+		const u64 rax = io_size_ == 4 ? 0 : gpr(x86::kRax) & ~mask;
+		set_gpr(x86::kRax, rax | (value & mask));
+		break;
+	}
+	case Pending::StringIn:
+		complete_string_in(value);
+		break;
+	case Pending::Mmio: {
+		u64 regs[16];
+		for (u8 i = 0; i < 16; i++)
+			regs[i] = gpr(i);
+		x86::mmio_complete_load(mmio_, regs, value);
+		for (u8 i = 0; i < 16; i++)
+			set_gpr(i, regs[i]);
+		break;
+	}
+	case Pending::Hypercall:
+		set_gpr(x86::kRax, value);
+		break;
+	case Pending::None:
+		break;
+	}
+	pending_ = Pending::None;
+}
+
+int VmxVcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
+{
+	switch (cmd) {
+	case AXVM_GET_REGS:
+		get_regs(*static_cast<axvm_regs *>(arg));
+		return 0;
+	case AXVM_SET_REGS:
+		set_regs(*static_cast<const axvm_regs *>(arg));
+		return 0;
+	case AXVM_GET_SREGS:
+		get_sregs(*static_cast<axvm_sregs *>(arg));
+		return 0;
+	case AXVM_SET_SREGS:
+		return set_sregs(*static_cast<const axvm_sregs *>(arg)).error();
+	case AXVM_SET_CPUID2:
+		return cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size).error();
+	case AXVM_GET_CPUID2:
+		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size).error();
+	case AXVM_INTERRUPT:
+		return events_.set_user_interrupt(static_cast<const axvm_interrupt *>(arg)->irq);
+	case AXVM_NMI:
+		events_.queue_nmi();
+		return 0;
+	case AXVM_GET_VCPU_EVENTS:
+		get_events(*static_cast<axvm_vcpu_events *>(arg));
+		return 0;
+	case AXVM_SET_VCPU_EVENTS:
+		return set_events(*static_cast<const axvm_vcpu_events *>(arg)).error();
+	default:
+		return -err::ENOTTY;
+	}
+}
+
+} // namespace axvm::vmx

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+// One vCPU on Intel VMX: its VMCS, the guest state axvm keeps while the VMCS
+// is not current (ioctls run on any CPU), and the translation of VM exits
+// into ExitReasons.
+#pragma once
+
+#include <axvm/arch_vcpu.hpp>
+#include <axvm/vm.hpp>
+
+#include "../cpuid.hpp"
+#include "../guest_walk.hpp"
+#include "../interrupts.hpp"
+#include "../mmio_decoder.hpp"
+#include "entry.h"
+#include "vmx_cpu.hpp"
+
+namespace axvm::vmx {
+
+// A segment register as the VMCS holds it: access rights in the VMX
+// layout (SDM vol. 3C, 25.4.1: descriptor bits 47:40 and 55:52, bit 16
+// "unusable").
+struct Segment {
+	u64 base;
+	u32 limit;
+	u32 ar;
+	u16 selector;
+};
+enum Seg : u8 { kEs, kCs, kSs, kDs, kFs, kGs, kLdtr, kTr, kNumSegs };
+constexpr u32 kArUnusable = 1u << 16, kArL = 1u << 13, kArDb = 1u << 14;
+
+// Interruption information (VM-entry, VM-exit, IDT-vectoring; SDM 25.8.3).
+constexpr u32 kIntrValid = 1u << 31, kIntrErrorValid = 1u << 11;
+constexpr u32 kIntrExtInt = 0u << 8, kIntrNmi = 2u << 8, kIntrHwException = 3u << 8, kIntrSoftInt = 4u << 8;
+constexpr u32 kIntrTypeMask = 7u << 8;
+// Guest interruptibility state (SDM 25.4.2).
+constexpr u32 kBlockSti = 1u << 0, kBlockMovSs = 1u << 1, kBlockNmi = 1u << 3;
+// Bit 31 of the exit reason: the VM entry failed (SDM 27.8).
+constexpr u32 kExitFailedEntry = 1u << 31;
+
+// The guest state in the VMCS, as the guest sees it: CR0 and CR4 without
+// the bits VMX forces on (NE, VMXE), which the read shadows hide.
+struct GuestState {
+	Segment seg[kNumSegs];
+	u64 gdtr_base, idtr_base;
+	u32 gdtr_limit, idtr_limit;
+	u64 cr0, cr3, cr4, efer, pat;
+	u64 rip, rsp, rflags;
+	u64 sysenter_cs, sysenter_esp, sysenter_eip;
+	u64 pdpte[4];
+	u32 interruptibility;
+};
+
+class VmxVcpu final : public ArchVcpu {
+public:
+	static Result<VmxVcpu *> create(Vm &vm);
+	~VmxVcpu() override;
+
+	Status setup() override;
+	Status bind(unsigned int cpu) override;
+	Status unbind() override;
+	Result<ExitReason> run() override;
+	void set_return_value(u64 value) override;
+	int arch_ioctl(unsigned int cmd, void *arg, usize size) override;
+	int check_runnable() const override;
+
+	void set_interrupt_window_request(bool wanted) override { window_requested_ = wanted; }
+	bool ready_for_interrupt() const override;
+	void fill_run_state(axvm_run &run) const override;
+	bool can_block() const override;
+	bool has_wake_event() const override;
+	int queue_interrupt(u32 vector, bool nmi) override;
+
+private:
+	explicit VmxVcpu(Vm &vm) : vm_(vm) {}
+
+	enum class Pending : u8 { None, PortIn, StringIn, Mmio, Hypercall };
+
+	// regs.cpp: the ioctls on GuestState, reset, and the VMCS copies.
+	void get_regs(axvm_regs &r) const;
+	void set_regs(const axvm_regs &r);
+	void get_sregs(axvm_sregs &s) const;
+	Status set_sregs(const axvm_sregs &s);
+	void reset();
+	void init_vmcs();         // controls and everything fixed; VMCS current
+	void write_guest_state(); // GuestState -> VMCS
+	void read_guest_state();  // VMCS -> GuestState, after an exit
+	u64 hardware_cr0(u64 cr0) const;
+	u64 hardware_cr4(u64 cr4) const;
+	Status load_pdptes();
+
+	// interrupts.cpp
+	x86::GuestInterruptState interrupt_state() const;
+	void prepare_injection();
+	void after_exit_interrupts(u32 idt_info, u32 idt_error, u32 instruction_len);
+	void get_events(axvm_vcpu_events &e) const;
+	Status set_events(const axvm_vcpu_events &e);
+
+	// exits.cpp
+	Result<ExitReason> handle_exit(u32 reason);
+	Result<ExitReason> handle_exception_or_nmi();
+	Result<ExitReason> hypercall();
+	Result<ExitReason> handle_io(u64 qualification);
+	void complete_string_in(u64 value);
+	void advance_rep();
+	Result<ExitReason> handle_cr(u64 qualification);
+	Result<ExitReason> write_cr0(u64 value);
+	Result<ExitReason> handle_dr(u64 qualification);
+	Result<ExitReason> handle_msr(bool write);
+	Result<ExitReason> handle_ept_violation(u64 qualification);
+	ExitReason handle_cpuid();
+	ExitReason skip(ExitReason then);
+	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0);
+	x86::CpuMode cpu_mode() const;
+	u64 segment_base(u8 seg) const;
+	x86::PagingState paging() const;
+	u64 eptp() const;
+
+	u64 gpr(u8 n) const { return n == x86::kRsp ? g_.rsp : gprs_.r[n & 15]; }
+	void set_gpr(u8 n, u64 value);
+
+	Vm &vm_;
+	LoadedVmcs vmcs_;
+	void *vmcs_page_ = nullptr;
+	void *fpu_ = nullptr;  // a page; the FXSAVE image is its first 512 bytes
+	axvm_vmx_msr_entry *msrs_ = nullptr; // a page: guest area, then the host's
+	u64 msrs_pa_ = 0;
+	u16 vpid_ = 0;
+	bool vmcs_ready_ = false; // cleared once and initialized (first bind)
+	bool flush_vpid_ = true;
+	bool flush_ept_ = true;
+	bool state_dirty_ = true; // GuestState is newer than the VMCS
+	bool shut_down_ = false;  // a triple fault, until userspace sets new registers
+	u64 seen_generation_ = 0;
+	u64 host_cr3_ = 0, host_cr4_ = 0;
+	u32 proc_ = 0;           // the primary controls, with the window bits
+	u32 exit_len_ = 0;       // the exiting instruction's length
+	u64 exit_qualification_ = 0;
+
+	GuestState g_ = {};
+	axvm_vmx_gprs gprs_ = {};
+	u64 cr2_ = 0;
+	u64 cr8_ = 0; // the TPR as CR8 shows it; axvm emulates no local APIC
+	u64 dr_[4] = {}, dr6_ = 0xffff0ff0, dr7_ = 0x400; // shadows: the guest never owns debug registers
+
+	// The event the next entry injects (VM-entry interruption information).
+	u32 inject_info_ = 0, inject_error_ = 0, inject_len_ = 0;
+
+	Pending pending_ = Pending::None;
+	x86::MmioInstruction mmio_ = {};
+	u8 io_size_ = 0;
+	u64 io_amask_ = 0;   // StringIn: the address-size mask
+	bool io_rep_ = false;
+
+	x86::CpuidTable cpuid_;
+	x86::PendingEvents events_;
+	bool window_requested_ = false;
+	u64 apic_base_ = 0;
+};
+
+} // namespace axvm::vmx
