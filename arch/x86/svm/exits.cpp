@@ -26,8 +26,6 @@ u16 io_port(u64 info) { return static_cast<u16>(info >> 16); }
 // NPF EXITINFO1 (APM 15.25.6): the #PF error code plus where it happened.
 constexpr u64 kNpfWrite = 1u << 1, kNpfFetch = 1u << 4, kNpfInGuestWalk = 1ull << 33;
 
-Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
-
 
 } // namespace
 
@@ -166,16 +164,6 @@ Result<u8> SvmVcpu::prefix_bytes()
 	return i;
 }
 
-ExitReason SvmVcpu::handle_cpuid()
-{
-	const x86::CpuidResult r = cpuid_.lookup(static_cast<u32>(gpr(x86::kRax)), static_cast<u32>(gpr(x86::kRcx)));
-	set_gpr(x86::kRax, r.eax);
-	set_gpr(x86::kRbx, r.ebx);
-	set_gpr(x86::kRcx, r.ecx);
-	set_gpr(x86::kRdx, r.edx);
-	return ExitReason::nothing();
-}
-
 Result<ExitReason> SvmVcpu::handle_ioio()
 {
 	const u64 info = vmcb_->control.exit_info1;
@@ -183,15 +171,8 @@ Result<ExitReason> SvmVcpu::handle_ioio()
 	if (info & kIoString)
 		return handle_string_io(info, next_rip);
 
-	const u8 size = io_size(info);
 	vmcb_->save.rip = next_rip;
-	if (info & kIoIn) {
-		pending_ = Pending::PortIn;
-		io_size_ = size;
-		return ExitReason::io_read(io_port(info), width_of(size));
-	}
-	const u64 mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
-	return ExitReason::io_write(io_port(info), width_of(size), gpr(x86::kRax) & mask);
+	return info & kIoIn ? port_in(io_port(info), io_size(info)) : port_out(io_port(info), io_size(info));
 }
 
 // INS/OUTS move one element per exit: a REP instruction with elements left
@@ -408,17 +389,8 @@ Result<ExitReason> SvmVcpu::handle_npf()
 			 vmcb_->save.rip);
 		return ExitReason::nested_page_fault(gpa, access);
 	}
-	const x86::MmioInstruction &m = insn.value();
-	vmcb_->save.rip += m.length;
-	if (m.is_write) {
-		u64 regs[16];
-		for (u8 i = 0; i < 16; i++)
-			regs[i] = gpr(i);
-		return ExitReason::mmio_write(gpa, m.width, x86::mmio_store_value(m, regs));
-	}
-	mmio_ = m;
-	pending_ = Pending::Mmio;
-	return ExitReason::mmio_read(gpa, m.width, m.reg, m.reg_width, m.sign_extend);
+	vmcb_->save.rip += insn.value().length;
+	return mmio_exit(gpa, insn.value());
 }
 
 x86::CpuMode SvmVcpu::cpu_mode() const

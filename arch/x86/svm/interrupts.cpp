@@ -123,8 +123,6 @@ void SvmVcpu::reinject(u64 exit_int_info)
 	vmcb_->control.int_control |= kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | (exit_int_info & 0xff) << 32;
 }
 
-bool SvmVcpu::ready_for_interrupt() const { return events_.ready_for_user_interrupt(interrupt_state()); }
-
 void SvmVcpu::fill_run_state(axvm_run &run) const
 {
 	run.if_flag = (vmcb_->save.rflags & kRflagsIf) != 0;
@@ -134,17 +132,6 @@ void SvmVcpu::fill_run_state(axvm_run &run) const
 }
 
 bool SvmVcpu::can_block() const { return vmcb_->save.rflags & kRflagsIf; }
-
-bool SvmVcpu::has_wake_event() const { return events_.interrupt_pending() || events_.nmi_pending(); }
-
-int SvmVcpu::queue_interrupt(u32 vector, bool nmi)
-{
-	if (!nmi)
-		return events_.queue(vector);
-	events_.queue_nmi();
-	events_.request_kick();
-	return 0;
-}
 
 // KVM_GET_VCPU_EVENTS: what is set up for injection, NMI state, shadow.
 void SvmVcpu::get_events(axvm_vcpu_events &e) const

@@ -64,28 +64,29 @@ void SvmVcpu::reset()
 	apic_base_ = 0xfee00900;
 }
 
-void SvmVcpu::get_regs(axvm_regs &r) const
+u64 SvmVcpu::gpr(u8 n) const
 {
-	r = axvm_regs{};
-	r.rax = gpr(x86::kRax), r.rbx = gpr(x86::kRbx), r.rcx = gpr(x86::kRcx), r.rdx = gpr(x86::kRdx);
-	r.rsi = gpr(x86::kRsi), r.rdi = gpr(x86::kRdi), r.rsp = gpr(x86::kRsp), r.rbp = gpr(x86::kRbp);
-	r.r8 = gprs_.r[8], r.r9 = gprs_.r[9], r.r10 = gprs_.r[10], r.r11 = gprs_.r[11];
-	r.r12 = gprs_.r[12], r.r13 = gprs_.r[13], r.r14 = gprs_.r[14], r.r15 = gprs_.r[15];
-	r.rip = vmcb_->save.rip;
-	r.rflags = vmcb_->save.rflags;
+	if (n == x86::kRax)
+		return vmcb_->save.rax;
+	if (n == x86::kRsp)
+		return vmcb_->save.rsp;
+	return gprs_.r[n & 15];
 }
 
-void SvmVcpu::set_regs(const axvm_regs &r)
+void SvmVcpu::set_gpr(u8 n, u64 value)
 {
-	set_gpr(x86::kRax, r.rax), set_gpr(x86::kRbx, r.rbx), set_gpr(x86::kRcx, r.rcx);
-	set_gpr(x86::kRdx, r.rdx), set_gpr(x86::kRsi, r.rsi), set_gpr(x86::kRdi, r.rdi);
-	set_gpr(x86::kRsp, r.rsp), set_gpr(x86::kRbp, r.rbp);
-	const u64 high[8] = {r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
-	for (u8 i = 0; i < 8; i++)
-		gprs_.r[8 + i] = high[i];
-	vmcb_->save.rip = r.rip;
-	vmcb_->save.rflags = r.rflags | x86::kRflagsFixed;
-	pending_ = Pending::None; // as in KVM: new registers cancel an unfinished read
+	if (n == x86::kRax)
+		vmcb_->save.rax = value;
+	else if (n == x86::kRsp)
+		vmcb_->save.rsp = value;
+	else
+		gprs_.r[n & 15] = value;
+}
+
+void SvmVcpu::set_rip_rflags(u64 rip, u64 rflags)
+{
+	vmcb_->save.rip = rip;
+	vmcb_->save.rflags = rflags;
 	shut_down_ = false;
 }
 

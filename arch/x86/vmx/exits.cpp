@@ -57,8 +57,6 @@ constexpr u64 kIoIn = 1u << 3, kIoString = 1u << 4, kIoRep = 1u << 5;
 constexpr u64 kEptWrite = 1u << 1, kEptFetch = 1u << 2, kEptLinearValid = 1u << 7, kEptTranslated = 1u << 8;
 constexpr u64 kEptNmiUnblocked = 1u << 12;
 
-Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
-
 } // namespace
 
 Result<ExitReason> VmxVcpu::handle_exit(u32 reason)
@@ -184,16 +182,6 @@ ExitReason VmxVcpu::inject_exception(u8 vector, bool has_error, u32 error)
 	return ExitReason::nothing();
 }
 
-ExitReason VmxVcpu::handle_cpuid()
-{
-	const x86::CpuidResult r = cpuid_.lookup(static_cast<u32>(gpr(x86::kRax)), static_cast<u32>(gpr(x86::kRcx)));
-	set_gpr(x86::kRax, r.eax);
-	set_gpr(x86::kRbx, r.ebx);
-	set_gpr(x86::kRcx, r.ecx);
-	set_gpr(x86::kRdx, r.edx);
-	return ExitReason::nothing();
-}
-
 // IN/OUT and INS/OUTS. String I/O moves one element per exit, as on SVM:
 // a REP instruction with elements left executes again.
 Result<ExitReason> VmxVcpu::handle_io(u64 q)
@@ -202,13 +190,7 @@ Result<ExitReason> VmxVcpu::handle_io(u64 q)
 	const u16 port = static_cast<u16>(q >> 16);
 	if (!(q & kIoString)) {
 		g_.rip += exit_len_;
-		if (q & kIoIn) {
-			pending_ = Pending::PortIn;
-			io_size_ = size;
-			return ExitReason::io_read(port, width_of(size));
-		}
-		const u64 mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
-		return ExitReason::io_write(port, width_of(size), gpr(x86::kRax) & mask);
+		return q & kIoIn ? port_in(port, size) : port_out(port, size);
 	}
 	// Instruction information (SDM 28.2.5, table 28-8): address size in
 	// bits 9:7, the OUTS segment in 17:15.
@@ -394,17 +376,8 @@ Result<ExitReason> VmxVcpu::handle_ept_violation(u64 q)
 		axvm_log(AXVM_LOG_WARN, "MMIO at 0x%llx by an instruction axvm cannot decode (RIP 0x%llx)", gpa, g_.rip);
 		return ExitReason::nested_page_fault(gpa, access);
 	}
-	const x86::MmioInstruction &m = insn.value();
-	g_.rip += m.length;
-	if (m.is_write) {
-		u64 regs[16];
-		for (u8 i = 0; i < 16; i++)
-			regs[i] = gpr(i);
-		return ExitReason::mmio_write(gpa, m.width, x86::mmio_store_value(m, regs));
-	}
-	mmio_ = m;
-	pending_ = Pending::Mmio;
-	return ExitReason::mmio_read(gpa, m.width, m.reg, m.reg_width, m.sign_extend);
+	g_.rip += insn.value().length;
+	return mmio_exit(gpa, insn.value());
 }
 
 x86::CpuMode VmxVcpu::cpu_mode() const

@@ -74,8 +74,6 @@ void VmxVcpu::after_exit_interrupts(u32 idt_info, u32 idt_error, u32 instruction
 	inject_len_ = instruction_len; // for software interrupts and exceptions
 }
 
-bool VmxVcpu::ready_for_interrupt() const { return events_.ready_for_user_interrupt(interrupt_state()); }
-
 void VmxVcpu::fill_run_state(axvm_run &run) const
 {
 	run.if_flag = (g_.rflags & kRflagsIf) != 0;
@@ -85,17 +83,6 @@ void VmxVcpu::fill_run_state(axvm_run &run) const
 }
 
 bool VmxVcpu::can_block() const { return g_.rflags & kRflagsIf; }
-
-bool VmxVcpu::has_wake_event() const { return events_.interrupt_pending() || events_.nmi_pending(); }
-
-int VmxVcpu::queue_interrupt(u32 vector, bool nmi)
-{
-	if (!nmi)
-		return events_.queue(vector);
-	events_.queue_nmi();
-	events_.request_kick();
-	return 0;
-}
 
 // KVM_GET_VCPU_EVENTS: what is set up for injection, NMI state, shadow
 // (KVM's mask: 1 after STI, 2 after MOV SS).

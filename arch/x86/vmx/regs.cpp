@@ -187,31 +187,13 @@ Status VmxVcpu::load_pdptes()
 	return vm_.memory().read(g_.cr3 & ~0x1full, g_.pdpte, sizeof(g_.pdpte));
 }
 
-void VmxVcpu::get_regs(axvm_regs &r) const
+void VmxVcpu::set_rip_rflags(u64 rip, u64 rflags)
 {
-	r = axvm_regs{};
-	r.rax = gpr(x86::kRax), r.rbx = gpr(x86::kRbx), r.rcx = gpr(x86::kRcx), r.rdx = gpr(x86::kRdx);
-	r.rsi = gpr(x86::kRsi), r.rdi = gpr(x86::kRdi), r.rsp = gpr(x86::kRsp), r.rbp = gpr(x86::kRbp);
-	r.r8 = gprs_.r[8], r.r9 = gprs_.r[9], r.r10 = gprs_.r[10], r.r11 = gprs_.r[11];
-	r.r12 = gprs_.r[12], r.r13 = gprs_.r[13], r.r14 = gprs_.r[14], r.r15 = gprs_.r[15];
-	r.rip = g_.rip;
-	r.rflags = g_.rflags;
-}
-
-void VmxVcpu::set_regs(const axvm_regs &r)
-{
-	set_gpr(x86::kRax, r.rax), set_gpr(x86::kRbx, r.rbx), set_gpr(x86::kRcx, r.rcx);
-	set_gpr(x86::kRdx, r.rdx), set_gpr(x86::kRsi, r.rsi), set_gpr(x86::kRdi, r.rdi);
-	set_gpr(x86::kRsp, r.rsp), set_gpr(x86::kRbp, r.rbp);
-	const u64 high[8] = {r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
-	for (u8 i = 0; i < 8; i++)
-		gprs_.r[8 + i] = high[i];
-	g_.rip = r.rip;
-	g_.rflags = r.rflags | x86::kRflagsFixed;
+	g_.rip = rip;
+	g_.rflags = rflags;
 	// STI blocking needs IF (SDM 26.3.1.5): the shadow goes with IF.
 	if (!(g_.rflags & (1u << 9)))
 		g_.interruptibility &= ~kBlockSti;
-	pending_ = Pending::None; // as in KVM: new registers cancel an unfinished read
 	shut_down_ = false;
 }
 

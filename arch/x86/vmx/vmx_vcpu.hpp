@@ -4,13 +4,8 @@
 // into ExitReasons.
 #pragma once
 
-#include <axvm/arch_vcpu.hpp>
-#include <axvm/vm.hpp>
-
-#include "../cpuid.hpp"
 #include "../guest_walk.hpp"
-#include "../interrupts.hpp"
-#include "../mmio_decoder.hpp"
+#include "../x86_vcpu.hpp"
 #include "entry.h"
 #include "vmx_cpu.hpp"
 
@@ -50,7 +45,7 @@ struct GuestState {
 	u32 interruptibility;
 };
 
-class VmxVcpu final : public ArchVcpu {
+class VmxVcpu final : public x86::X86Vcpu {
 public:
 	static Result<VmxVcpu *> create(Vm &vm);
 	~VmxVcpu() override;
@@ -59,27 +54,22 @@ public:
 	Status bind(unsigned int cpu) override;
 	Status unbind() override;
 	Result<ExitReason> run() override;
-	void set_return_value(u64 value) override;
-	int arch_ioctl(unsigned int cmd, void *arg, usize size) override;
 	int check_runnable() const override;
-
-	void set_interrupt_window_request(bool wanted) override { window_requested_ = wanted; }
-	bool ready_for_interrupt() const override;
 	void fill_run_state(axvm_run &run) const override;
 	bool can_block() const override;
-	bool has_wake_event() const override;
-	int queue_interrupt(u32 vector, bool nmi) override;
 
 private:
-	explicit VmxVcpu(Vm &vm) : vm_(vm) {}
+	explicit VmxVcpu(Vm &vm) : X86Vcpu(vm) {}
 
-	enum class Pending : u8 { None, PortIn, StringIn, Mmio, Hypercall };
+	u64 gpr(u8 n) const override { return n == x86::kRsp ? g_.rsp : gprs_.r[n & 15]; }
+	void set_gpr(u8 n, u64 value) override;
+	u64 rip() const override { return g_.rip; }
+	u64 rflags() const override { return g_.rflags; }
+	void set_rip_rflags(u64 rip, u64 rflags) override;
 
 	// regs.cpp: the ioctls on GuestState, reset, and the VMCS copies.
-	void get_regs(axvm_regs &r) const;
-	void set_regs(const axvm_regs &r);
-	void get_sregs(axvm_sregs &s) const;
-	Status set_sregs(const axvm_sregs &s);
+	void get_sregs(axvm_sregs &s) const override;
+	Status set_sregs(const axvm_sregs &s) override;
 	void reset();
 	void init_vmcs();         // controls and everything fixed; VMCS current
 	void write_guest_state(); // GuestState -> VMCS
@@ -89,25 +79,24 @@ private:
 	Status load_pdptes();
 
 	// interrupts.cpp
-	x86::GuestInterruptState interrupt_state() const;
+	x86::GuestInterruptState interrupt_state() const override;
 	void prepare_injection();
 	void after_exit_interrupts(u32 idt_info, u32 idt_error, u32 instruction_len);
-	void get_events(axvm_vcpu_events &e) const;
-	Status set_events(const axvm_vcpu_events &e);
+	void get_events(axvm_vcpu_events &e) const override;
+	Status set_events(const axvm_vcpu_events &e) override;
 
 	// exits.cpp
 	Result<ExitReason> handle_exit(u32 reason);
 	Result<ExitReason> handle_exception_or_nmi();
 	Result<ExitReason> hypercall();
 	Result<ExitReason> handle_io(u64 qualification);
-	void complete_string_in(u64 value);
+	void complete_string_in(u64 value) override;
 	void advance_rep();
 	Result<ExitReason> handle_cr(u64 qualification);
 	Result<ExitReason> write_cr0(u64 value);
 	Result<ExitReason> handle_dr(u64 qualification);
 	Result<ExitReason> handle_msr(bool write);
 	Result<ExitReason> handle_ept_violation(u64 qualification);
-	ExitReason handle_cpuid();
 	ExitReason skip(ExitReason then);
 	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0);
 	x86::CpuMode cpu_mode() const;
@@ -115,10 +104,6 @@ private:
 	x86::PagingState paging() const;
 	u64 eptp() const;
 
-	u64 gpr(u8 n) const { return n == x86::kRsp ? g_.rsp : gprs_.r[n & 15]; }
-	void set_gpr(u8 n, u64 value);
-
-	Vm &vm_;
 	LoadedVmcs vmcs_;
 	void *vmcs_page_ = nullptr;
 	void *fpu_ = nullptr;  // a page; the FXSAVE image is its first 512 bytes
@@ -145,16 +130,8 @@ private:
 	// The event the next entry injects (VM-entry interruption information).
 	u32 inject_info_ = 0, inject_error_ = 0, inject_len_ = 0;
 
-	Pending pending_ = Pending::None;
-	x86::MmioInstruction mmio_ = {};
-	u8 io_size_ = 0;
 	u64 io_amask_ = 0;   // StringIn: the address-size mask
 	bool io_rep_ = false;
-
-	x86::CpuidTable cpuid_;
-	x86::PendingEvents events_;
-	bool window_requested_ = false;
-	u64 apic_base_ = 0;
 };
 
 } // namespace axvm::vmx
