@@ -40,7 +40,7 @@ int axvm_kunit_move_to_cpu(int cpu)
 
 #ifdef CONFIG_X86
 #define AXVM_ARCH_CASES(X)                                                                     \
-	X(svm_guest_in_kernel) X(mmio_decoder_long_mode) X(mmio_decoder_legacy_modes)            \
+	X(x86_guest_in_kernel) X(mmio_decoder_long_mode) X(mmio_decoder_legacy_modes)            \
 	X(mmio_decoder_rejections) X(mmio_decoder_register_semantics)                          \
 	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)                              \
 	X(interrupts_queueing) X(interrupts_delivery_decisions) X(interrupts_blocked_edges)     \
@@ -114,8 +114,8 @@ static struct kunit_suite axvm_page_table_suite = { .name = "axvm_page_table",
 static struct kunit_suite axvm_arm64_suite = { .name = "axvm_arm64", .test_cases = axvm_arm64_cases };
 
 #ifdef CONFIG_X86
-static struct kunit_case axvm_svm_guest_cases[] = {
-	KUNIT_CASE(axvm_test_svm_guest_in_kernel),
+static struct kunit_case axvm_x86_guest_cases[] = {
+	KUNIT_CASE(axvm_test_x86_guest_in_kernel),
 	{}
 };
 
@@ -147,10 +147,10 @@ static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk
 						    .test_cases = axvm_guest_walk_cases };
 static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 						    .test_cases = axvm_interrupts_cases };
-static struct kunit_suite axvm_svm_guest_suite = { .name = "axvm_svm_guest",
-						   .test_cases = axvm_svm_guest_cases };
+static struct kunit_suite axvm_x86_guest_suite = { .name = "axvm_x86_guest",
+						   .test_cases = axvm_x86_guest_cases };
 #define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
-	&axvm_svm_guest_suite
+	&axvm_x86_guest_suite
 #else
 static struct kunit_case axvm_arm64_guest_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),

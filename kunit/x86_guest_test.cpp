@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 // A guest run entirely inside the kernel through the core API: Vm, RunLoop,
-// the SVM backend and VMRUN, with no file descriptor and no userspace
-// memory (the guest's page is a kernel page mapped straight into the nested
-// page table). Skipped, not passed, where the CPU has no usable SVM.
+// the backend this CPU has (SVM and VMRUN, or VMX and VMLAUNCH/VMRESUME),
+// with no file descriptor and no userspace memory (the guest's page is a
+// kernel page mapped straight into stage 2). Between its exits the test
+// thread moves from CPU to CPU, so the vCPU leaves one CPU (VMCLEAR on VMX)
+// and is loaded on the next with its state intact. Skipped, not passed,
+// where the CPU has no usable SVM or VMX.
 #include "check.hpp"
 
 #include <axvm/arch.hpp>
@@ -11,17 +14,32 @@
 
 using namespace axvm;
 
-extern "C" void axvm_test_svm_guest_in_kernel(struct kunit *t)
+namespace {
+
+// Hardware virtualization on @cpu, from @cpu: the test thread moves there.
+Status enable_on(struct kunit *t, unsigned int cpu)
 {
-	if (arch::detect() != arch::Backend::Svm || arch::backend() != arch::Backend::Svm) {
+	CHECK_EQ(t, axvm_kunit_move_to_cpu(static_cast<int>(cpu)), 0);
+	return arch::cpu_enable(cpu);
+}
+
+} // namespace
+
+extern "C" void axvm_test_x86_guest_in_kernel(struct kunit *t)
+{
+	arch::detect();
+	if (arch::backend() == arch::Backend::None) {
 		arch::release();
-		axvm_kunit_skip(t, "no usable AMD SVM on this CPU");
+		axvm_kunit_skip(t, "no usable AMD SVM or Intel VMX on this CPU");
 		return;
 	}
-	// SVM on for this one CPU, and the test thread kept there.
-	CHECK_EQ(t, axvm_kunit_move_to_cpu(0), 0);
-	Status on = arch::cpu_enable(0);
+	// The second CPU the thread visits: CPU 1 where it is online.
+	const unsigned int other = axvm_cpu_online(1) ? 1 : 0;
+	Status on = enable_on(t, 0);
 	CHECK(t, on.ok());
+	Status on_other = other ? enable_on(t, other) : Status();
+	CHECK(t, on_other.ok());
+	CHECK_EQ(t, axvm_kunit_move_to_cpu(0), 0);
 	Vm *vm = new Vm();
 	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
 	u64 code_pa = 0;
@@ -51,9 +69,30 @@ extern "C" void axvm_test_svm_guest_in_kernel(struct kunit *t)
 			u8 *data = reinterpret_cast<u8 *>(run) + AXVM_RUN_IO_DATA_OFFSET;
 			CHECK_EQ(t, l.run(), 0);
 			CHECK(t, run->exit_reason == AXVM_EXIT_IO && run->io.port == 0xe9 && data[0] == 'K');
+			CHECK(t, l.vcpu().bound_cpu() == 0);
+			CHECK_EQ(t, axvm_kunit_move_to_cpu(static_cast<int>(other)), 0);
 			CHECK_EQ(t, l.run(), 0);
 			CHECK(t, run->exit_reason == AXVM_EXIT_IO && run->io.direction == AXVM_EXIT_IO_IN);
+			CHECK(t, l.vcpu().bound_cpu() == static_cast<int>(other));
 			data[0] = 0x77;
+			CHECK_EQ(t, axvm_kunit_move_to_cpu(0), 0);
+			if (arch::backend() == arch::Backend::Vmx && other) {
+				// What CPU hotplug does to a VMCS, which Bochs cannot
+				// show through real hotplug: VMX off and on again on
+				// the CPU the vCPU is loaded on (disable_cpu clears
+				// it), and the vCPU, still bound there, runs on.
+				CHECK_EQ(t, axvm_kunit_move_to_cpu(static_cast<int>(other)), 0);
+				CHECK_EQ(t, l.run(), 0);
+				CHECK(t, run->exit_reason == AXVM_EXIT_IO && data[0] == 0x77);
+				arch::cpu_disable(other);
+				on_other = arch::cpu_enable(other);
+				CHECK(t, on_other.ok());
+				axvm_regs back = {};
+				back.rip = 0x1006;
+				back.rax = 0x77;
+				back.rflags = 2;
+				CHECK_EQ(t, l.arch_ioctl(AXVM_SET_REGS, &back, sizeof(back)), 0);
+			}
 			CHECK_EQ(t, l.run(), 0);
 			CHECK(t, run->exit_reason == AXVM_EXIT_IO && data[0] == 0x77);
 			CHECK(t, l.vcpu().state() == VcpuState::Ready);
@@ -66,8 +105,14 @@ extern "C" void axvm_test_svm_guest_in_kernel(struct kunit *t)
 	if (code)
 		axvm_free_page(code);
 	axvm_kfree(run);
-	if (on.ok())
+	if (on_other.ok() && other) {
+		CHECK_EQ(t, axvm_kunit_move_to_cpu(static_cast<int>(other)), 0);
+		arch::cpu_disable(other);
+	}
+	if (on.ok()) {
+		CHECK_EQ(t, axvm_kunit_move_to_cpu(0), 0);
 		arch::cpu_disable(0);
+	}
 	arch::release();
 	axvm_kunit_move_to_cpu(-1);
 }

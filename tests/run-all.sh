@@ -81,11 +81,14 @@ deb612_image=/boot/vmlinuz-${deb612_kdir#/usr/src/linux-headers-}
 arm64_abi=$(basename "$deb61_kdir" | sed 's/^linux-headers-\(.*\)-amd64$/\1/')
 arm64_root=""
 arm64_kdir=""
+bochs_kdir=""
 if [ "$mode" = test ]; then
 	arm64_root=$("$top/tests/arm64-kernel.sh" "$arm64_abi" | tail -n 1)
 	record $? kernel.debian_arm64_fetched
 	arm64_kdir=$("$top/tests/build-test-kernel.sh" arm64 | tail -n 1)
 	record $? kernel.arm64_test_kernel_built
+	bochs_kdir=$("$top/tests/build-test-kernel.sh" x86_64-bochs | tail -n 1)
+	record $? kernel.bochs_test_kernel_built
 fi
 
 # ---- 3. builds ----
@@ -131,6 +134,9 @@ if [ "$mode" = test ]; then
 	build_module arm64-testkernel "$arm64_kdir" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 	test -f "$top/build/arm64-testkernel/axvm_kunit.ko"
 	record $? build.arm64-testkernel.kunit_module
+	build_module bochs-kernel "$bochs_kdir"
+	test -f "$top/build/bochs-kernel/axvm_kunit.ko"
+	record $? build.bochs-kernel.kunit_module
 fi
 
 if [ "$mode" = test ]; then
@@ -190,8 +196,11 @@ copy_kernel_modules() { # copy_kernel_modules MODULES_DIR DEST PATH...
 	done
 }
 
-boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
-	local name=$1 image=$2 moddir=$3 kmods=${4:-} dir=$out/$1
+# The initramfs tree of an x86 boot: tests/guest/init, the tests, the guests
+# and the module built in MODULE_DIR.
+x86_root() { # x86_root NAME MODULE_DIR
+	local name=$1 dir=$out/$1
+	rm -rf "$dir/root"
 	mkdir -p "$dir/root/bin" "$dir/root/axvm"
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp /bin/busybox "$dir/root/bin/busybox"
@@ -199,7 +208,12 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$out/kvm_irq" "$out/kvm_hostile" "$out/kvm_stats" "$out/fuzz" "$out/soak" \
 		"$dir/root/axvm/"
 	cp -r "$out/guests" "$top/tests/expected" "$top/udev/60-axvm.rules" "$dir/root/axvm/"
-	cp "$moddir"/axvm*.ko "$dir/root/axvm/"
+	cp "$2"/axvm*.ko "$dir/root/axvm/"
+}
+
+boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
+	local name=$1 image=$2 moddir=$3 kmods=${4:-} dir=$out/$1
+	x86_root "$name" "$moddir"
 	if [ "$name" = debian-6.12 ] && [ -f "$out/packaged/axvm.ko" ]; then # what DKMS installed
 		mkdir -p "$dir/root/axvm/packaged"
 		cp "$out/packaged/axvm.ko" "$dir/root/axvm/packaged/"
@@ -238,31 +252,30 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
 
-# Debian's 6.1 in Bochs on an Intel CPU with VMX, EPT, VPID and unrestricted
-# guest (corei7_skylake_x), headless (rfb display nobody connects to), from
-# an isolinux ISO since Bochs cannot load a kernel itself. Its serial port
-# is the console log. See ../shared/recipes.md, "Bochs".
-boot_bochs() { # boot_bochs NAME KERNEL_IMAGE MODULE_DIR KERNEL_MODULES_DIR
-	local dir=$out/$1 kmods=$4
-	mkdir -p "$dir/root/bin" "$dir/root/axvm/kvm" "$dir/root/axvm/guests" "$dir/iso/isolinux"
-	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
-	cp /bin/busybox "$dir/root/bin/busybox"
-	install -m 0755 "$top/tests/guest/init-bochs" "$dir/root/init"
-	cp "$3/axvm.ko" "$out/abi_test" "$out/kvm_classic" "$out/axvm" "$dir/root/axvm/"
-	cp "$out/guests/real.bin" "$dir/root/axvm/guests/"
-	copy_kernel_modules "$kmods" "$dir/root/axvm/kvm" virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel
+# Our Bochs kernel (tests/kernel/x86_64-bochs.config) on an emulated Intel
+# CPU with VMX, EPT, VPID and unrestricted guest (corei7_skylake_x), two
+# CPUs, headless (rfb display nobody connects to), from an isolinux ISO since
+# Bochs cannot load a kernel itself; the same tests/guest/init as the QEMU
+# boots, with that kernel's kvm-intel. Its serial port is the console log.
+# See ../shared/recipes.md, "Bochs".
+boot_bochs() { # boot_bochs NAME KERNEL_TREE MODULE_DIR
+	local dir=$out/$1 tree=$2
+	x86_root "$1" "$3"
+	mkdir -p "$dir/root/axvm/kvm" "$dir/iso/isolinux"
+	cp "$tree/virt/lib/irqbypass.ko" "$tree/arch/x86/kvm/kvm.ko" "$tree/arch/x86/kvm/kvm-intel.ko" "$dir/root/axvm/kvm/"
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/iso/isolinux/initrd.gz"
 	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$dir/iso/isolinux/"
-	cp "$2" "$dir/iso/isolinux/vmlinuz"
-	# loglevel=5: warnings reach the console (quiet would hide them).
+	cp "$tree/arch/x86/boot/bzImage" "$dir/iso/isolinux/vmlinuz"
+	# loglevel=5: warnings reach the console (quiet would hide them). Five
+	# seconds of fuzzing: every emulated instruction costs here.
 	printf '%s\n' 'default linux' 'prompt 0' 'timeout 0' 'label linux' '  kernel vmlinuz' \
-		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=5 panic=-1 cryptomgr.notests' \
+		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=5 panic=-1 oops=panic axvm.short_fuzz_seconds=5 axvm.hotplug=0' \
 		>"$dir/iso/isolinux/isolinux.cfg"
 	genisoimage -quiet -o "$dir/boot.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot \
 		-boot-load-size 4 -boot-info-table "$dir/iso"
 	cat >"$dir/bochsrc" <<-EOF
 	megs: 256
-	cpu: model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=0
+	cpu: model=corei7_skylake_x, count=2, ips=50000000, reset_on_triple_fault=0
 	romimage: file=/usr/share/bochs/BIOS-bochs-latest
 	vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
 	ata0-master: type=cdrom, path=boot.iso, status=inserted
@@ -323,7 +336,7 @@ test)
 	deb61_arm64_image=$arm64_root/boot/vmlinuz-$arm64_abi-arm64
 	boot_arm64 debian-6.1-arm64 debian-6.1-arm64 "$deb61_arm64_image" &
 	boot_arm64 debian-6.1-arm64-nvhe debian-6.1-arm64 "$deb61_arm64_image" kvm-arm.mode=nvhe &
-	boot_bochs bochs-vmx-debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}" &
+	boot_bochs bochs-vmx "$bochs_kdir" "$top/build/bochs-kernel" &
 	wait
 	check_boot testkernel "$test_kdir"
 	check_boot debian-6.1
@@ -331,7 +344,7 @@ test)
 	check_boot debian-6.1-arm64
 	check_boot debian-6.1-arm64-nvhe
 	check_boot arm64-testkernel "$arm64_kdir"
-	check_boot bochs-vmx-debian-6.1
+	check_boot bochs-vmx "$bochs_kdir"
 	;;
 fuzz)
 	note "fuzzing for $fuzz_seconds s from seed $fuzz_seed on the debug kernel"

@@ -86,7 +86,11 @@ Result<ExitReason> VmxVcpu::handle_exit(u32 reason)
 	case kExitNmiWindow:
 		return ExitReason::nothing();
 	case kExitTripleFault:
-		// Reported until userspace gives the vCPU new registers.
+		// As on SVM (whose VMCB is undefined after a shutdown): the vCPU
+		// starts over from reset state and reports the shutdown until
+		// userspace gives it new registers.
+		reset();
+		inject_info_ = 0;
 		shut_down_ = true;
 		return ExitReason::system_down(SystemDownKind::TripleFault);
 	case kExitHlt:

@@ -29,6 +29,7 @@ struct PerCpu {
 	u64 vmxon_pa;
 	bool on;
 	LoadedVmcs *loaded; // VMCSs VMPTRLD-ed here and not cleared since
+	LoadedVmcs *current; // the one VMPTRLD made current last
 };
 PerCpu *per_cpu;
 unsigned nr_cpus;
@@ -72,6 +73,9 @@ struct Requirement {
 
 void unlink(PerCpu &c, LoadedVmcs &v)
 {
+	if (c.current == &v)
+		c.current = nullptr; // VMCLEAR of the current VMCS leaves none
+
 	if (v.prev)
 		v.prev->next = v.next;
 	else
@@ -273,6 +277,7 @@ Status load(LoadedVmcs &v)
 	}
 	const u64 flags = irq_save();
 	const bool failed = axvm_vmptrld(v.pa);
+	per_cpu[cpu].current = failed ? nullptr : &v;
 	if (!failed && v.cpu != static_cast<int>(cpu)) {
 		v.cpu = static_cast<int>(cpu);
 		v.prev = nullptr;
@@ -287,6 +292,12 @@ Status load(LoadedVmcs &v)
 		return fail(err::EIO);
 	}
 	return Status();
+}
+
+bool is_current(const LoadedVmcs &v)
+{
+	const unsigned int cpu = axvm_this_cpu();
+	return cpu < nr_cpus && per_cpu[cpu].current == &v;
 }
 
 void clear(LoadedVmcs &v)

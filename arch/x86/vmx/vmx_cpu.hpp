@@ -63,9 +63,13 @@ struct LoadedVmcs {
 	bool launched = false; // VMLAUNCH done since it was last cleared
 	LoadedVmcs *prev = nullptr, *next = nullptr;
 };
-// On the CPU we run on, preemption off: make @v current here. The caller
-// made sure it is clear everywhere else (clear()).
+// On the CPU we run on, preemption off: make @v current here (VMPTRLD).
+// The caller made sure it is clear everywhere else (clear()).
 Status load(LoadedVmcs &v);
+// Whether @v is this CPU's current VMCS. Another vCPU's VMPTRLD here, or
+// this CPU going offline (VMCLEAR), makes it stop being so: the owner
+// loads it again before its next entry.
+bool is_current(const LoadedVmcs &v);
 // From any CPU, preemption off: VMCLEAR @v on the CPU it is loaded on.
 void clear(LoadedVmcs &v);
 

@@ -68,12 +68,17 @@ Status VmxVcpu::setup()
 	return Status();
 }
 
-Status VmxVcpu::bind(unsigned int)
+Status VmxVcpu::bind(unsigned int) { return activate(); }
+
+// Makes the VMCS current on this CPU: the first time, VMCLEAR and the
+// controls; on a CPU it was not loaded on, the host state of this CPU.
+Status VmxVcpu::activate()
 {
 	if (!vmcs_ready_ && axvm_vmclear(vmcs_.pa)) { // a new VMCS starts clear (SDM 24.11.3)
 		axvm_log(AXVM_LOG_ERR, "VMCLEAR refused a new VMCS");
 		return fail(err::EIO);
 	}
+	const bool was_here = vmcs_.cpu == static_cast<int>(axvm_this_cpu());
 	Status s = load(vmcs_);
 	if (!s.ok())
 		return s;
@@ -81,6 +86,8 @@ Status VmxVcpu::bind(unsigned int)
 		init_vmcs();
 		vmcs_ready_ = true;
 	}
+	if (was_here)
+		return Status(); // another vCPU's VMCS was current here meanwhile
 	axvm_vmx_set_host_state(msrs_ + AXVM_VMX_NR_MSRS);
 	// What this vCPU left in this CPU's TLBs when it last ran here may be
 	// stale by now.
@@ -109,6 +116,11 @@ Result<ExitReason> VmxVcpu::run()
 {
 	if (shut_down_)
 		return ExitReason::system_down(SystemDownKind::TripleFault);
+	if (!is_current(vmcs_)) {
+		Status s = activate();
+		if (!s.ok())
+			return Error{s.error()};
+	}
 	prepare_injection();
 	if (state_dirty_) {
 		write_guest_state();
@@ -120,7 +132,9 @@ Result<ExitReason> VmxVcpu::run()
 		axvm_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, g_.interruptibility);
 	}
 	axvm_vmwrite(VMCS_PROC_CONTROLS, proc_);
-	axvm_vmwrite(VMCS_ENTRY_INTR_INFO, inject_info_);
+	// A real-mode guest takes exceptions without an error code; VM entry
+	// refuses one there (SDM 26.2.1.3).
+	axvm_vmwrite(VMCS_ENTRY_INTR_INFO, g_.cr0 & x86::kCr0Pe ? inject_info_ : inject_info_ & ~kIntrErrorValid);
 	if (inject_info_ & kIntrValid) {
 		axvm_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, inject_error_);
 		axvm_vmwrite(VMCS_ENTRY_INSTRUCTION_LEN, inject_len_);

@@ -71,6 +71,7 @@ private:
 	void get_sregs(axvm_sregs &s) const override;
 	Status set_sregs(const axvm_sregs &s) override;
 	void reset();
+	Status activate();
 	void init_vmcs();         // controls and everything fixed; VMCS current
 	void write_guest_state(); // GuestState -> VMCS
 	void read_guest_state();  // VMCS -> GuestState, after an exit
