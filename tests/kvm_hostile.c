@@ -254,16 +254,22 @@ static void writes_everywhere(void)
 	vm_close(&v);
 }
 
-/* A million port writes, each an exit to this process. */
+/* A million port writes, each an exit to this process (KVM_HOSTILE_EXITS
+ * in the environment says how many where every instruction is emulated). */
 static void million_exits(void)
 {
-	static const uint8_t code[] = {
+	uint8_t code[] = {
 		0x66, 0xb9, 0x40, 0x42, 0x0f, 0x00, /* mov ecx,1000000 */
 		0xe6, 0xe9,                         /* out 0xe9,al */
 		0x66, 0x49,                         /* dec ecx */
 		0x75, 0xfa,                         /* jnz out */
 		0xf4,
 	};
+	const char *count = getenv("KVM_HOSTILE_EXITS");
+	if (count) {
+		const uint32_t n = (uint32_t)strtoul(count, NULL, 10);
+		memcpy(code + 2, &n, sizeof(n));
+	}
 	struct vm v;
 	vm_open(&v, code, sizeof(code));
 	unsigned long io = 0;
