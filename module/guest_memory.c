@@ -36,23 +36,32 @@ static void axvm_unpin_user_pages_partial(struct axvm_pinned *p, unsigned long c
 	kvfree(p);
 }
 
+/* KVM's bound on a slot (KVM_MEM_MAX_NR_PAGES): 2^31 - 1 pages, 8 TiB. */
+#define AXVM_MAX_SLOT_PAGES ((1UL << 31) - 1)
+
 int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable, struct axvm_pinned **out)
 {
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
 	struct axvm_pinned *p;
 	unsigned long done = 0;
 
-	if (!npages || npages > (ULONG_MAX >> PAGE_SHIFT))
+	if (!npages || npages > AXVM_MAX_SLOT_PAGES) {
+		pr_warn_ratelimited("axvm: a slot of %llu pages: at most %lu\n", npages, AXVM_MAX_SLOT_PAGES);
 		return -EINVAL;
-	p = kvzalloc(struct_size(p, pages, npages), AXVM_GFP);
-	if (!p)
-		return -ENOMEM;
-	p->writable = writable;
+	}
+	/* The limit first: an unprivileged VMM must not make the kernel
+	 * allocate (the page array is 8 bytes a page) what it may not pin. */
 	if (account_locked_vm(current->mm, npages, true)) {
 		pr_warn_ratelimited("axvm: pinning %llu pages exceeds RLIMIT_MEMLOCK\n", npages);
-		kvfree(p);
 		return -ENOMEM;
 	}
+	/* The size is the user's choice: no allocation warning for a huge one. */
+	p = kvzalloc(struct_size(p, pages, npages), AXVM_GFP | __GFP_NOWARN);
+	if (!p) {
+		account_locked_vm(current->mm, npages, false);
+		return -ENOMEM;
+	}
+	p->writable = writable;
 	p->mm = current->mm;
 	mmgrab(p->mm);
 
