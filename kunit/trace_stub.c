@@ -3,5 +3,4 @@
  * events belong to axvm.ko (module/trace.c). */
 #include <axvm/boundary.h>
 
-void axvm_trace_userspace_exit(axvm_u32 vcpu_id, const struct axvm_run *run) {}
 void axvm_trace_inject(axvm_u32 vcpu_id, axvm_u32 vector, int nmi) {}

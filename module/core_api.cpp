@@ -125,13 +125,13 @@ extern "C" const axvm_u64 *axvm_core_vm_remote_tlb_flush(axvm_core_vm *vm)
 	return stage2 ? stage2->generation_ptr() : &none;
 }
 
-extern "C" int axvm_core_vcpu_run(axvm_core_vcpu *vcpu)
+extern "C" int axvm_core_vcpu_run(axvm_core_vcpu *vcpu, axvm_exit_record *record)
 {
 	RunLoop *loop = to_loop(vcpu);
 	VcpuClaim claim(loop->vcpu());
 	if (!claim)
 		return -err::EBUSY; // another thread is inside RUN on this vCPU
-	return loop->run();
+	return loop->run(record);
 }
 
 extern "C" int axvm_core_vcpu_arch_ioctl(axvm_core_vcpu *vcpu, unsigned int cmd, void *arg, axvm_usize size)

@@ -150,11 +150,37 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 		run.fail_entry.hardware_entry_failure_reason =
 			exit.as_fail_entry()->hardware_entry_failure_reason;
 		return true;
+	case ExitKind::InternalError: {
+		const InternalErrorExit &i = *exit.as_internal_error();
+		run.exit_reason = AXVM_EXIT_INTERNAL_ERROR;
+		run.internal.suberror = i.suberror;
+		run.internal.ndata = i.ndata;
+		for (u32 n = 0; n < i.ndata; n++)
+			run.internal.data[n] = i.data[n];
+		return true;
+	}
 	case ExitKind::ExternalInterrupt:
 	case ExitKind::Nothing:
 		return false;
 	}
 	return false;
+}
+
+axvm_exit_record exit_record(const ExitReason &exit)
+{
+	axvm_exit_record r = {};
+	if (const IoReadExit *in = exit.as_io_read()) {
+		r = {AXVM_RECORD_PIO, bytes(in->width), 0, 0, in->port, 0, {}};
+	} else if (const IoWriteExit *out = exit.as_io_write()) {
+		r = {AXVM_RECORD_PIO, bytes(out->width), 1, 0, out->port, out->data, {}};
+	} else if (const MmioReadExit *load = exit.as_mmio_read()) {
+		r = {AXVM_RECORD_MMIO, bytes(load->width), 0, 0, load->addr, 0, {}};
+	} else if (const MmioWriteExit *store = exit.as_mmio_write()) {
+		r = {AXVM_RECORD_MMIO, bytes(store->width), 1, 0, store->addr, store->data, {}};
+	} else if (const HypercallExit *h = exit.as_hypercall()) {
+		r = {AXVM_RECORD_HYPERCALL, 0, 0, 0, h->nr, 0, {h->args[0], h->args[1], h->args[2], h->args[3]}};
+	}
+	return r;
 }
 
 u64 read_return_value(const ExitReason &exit, const axvm_run &run)

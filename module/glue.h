@@ -48,6 +48,9 @@ struct axvm_vcpu {
 /* Hardware enabled on every online CPU while a reference is held (one per VM). */
 int axvm_virt_get(void);
 void axvm_virt_put(void);
+/* At module load and unload: the reboot notifier that gives the hardware up. */
+void axvm_virt_init(void);
+void axvm_virt_exit(void);
 
 /* stats.c: AXVM_GET_STATS_FD and the debugfs tree. */
 void axvm_stats_init(void);
@@ -57,6 +60,9 @@ int axvm_vcpu_stats_fd(struct axvm_vcpu *vcpu);
 void axvm_vm_debugfs_create(struct axvm_vm *vm, int fd);
 void axvm_vcpu_debugfs_create(struct axvm_vcpu *vcpu);
 void axvm_vm_debugfs_remove(struct axvm_vm *vm);
+
+/* trace.c: the events of an exit to userspace. */
+void axvm_trace_userspace_exit(u32 vcpu_id, const struct axvm_exit_record *record);
 
 int axvm_vm_create(void);
 void axvm_vm_put(struct axvm_vm *vm);

@@ -88,9 +88,11 @@ static int __init axvm_init(void)
 	if (err)
 		return err;
 	axvm_stats_init();
+	axvm_virt_init();
 	err = misc_register(&axvm_dev);
 	if (err) {
 		pr_err("cannot register /dev/axvm: %d\n", err);
+		axvm_virt_exit();
 		axvm_stats_exit();
 		axvm_core_exit();
 	}
@@ -100,6 +102,7 @@ static int __init axvm_init(void)
 static void __exit axvm_exit(void)
 {
 	misc_deregister(&axvm_dev);
+	axvm_virt_exit();
 	axvm_stats_exit();
 	axvm_core_exit();
 }

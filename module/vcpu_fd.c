@@ -158,12 +158,19 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 		return axvm_vcpu_queue_interrupt(vcpu, (void __user *)arg);
 	case AXVM_GET_STATS_FD:
 		return axvm_vcpu_stats_fd(vcpu);
-	case AXVM_RUN:
+	case AXVM_RUN: {
+		struct axvm_exit_record record = {};
+
 		if (arg) {
 			pr_warn_ratelimited("RUN takes no argument\n");
 			return -EINVAL;
 		}
-		return axvm_core_vcpu_run(vcpu->core);
+		err = axvm_core_vcpu_run(vcpu->core, &record);
+		/* As kvm_main.c does: the exit's events, once the core is done. */
+		if (!err && record.kind != AXVM_RECORD_NONE)
+			axvm_trace_userspace_exit(vcpu->id, &record);
+		return err;
+	}
 	default:
 		pr_info_ratelimited("unknown ioctl 0x%x on a vCPU fd\n", cmd);
 		return -ENOTTY;
@@ -258,13 +265,15 @@ int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 		return PTR_ERR(file);
 	}
 
-	mutex_lock(&vm->lock);
-	err = axvm_core_vcpu_create(vm->core, id, page_address(vcpu->run_page), &vcpu->core);
+	err = mutex_lock_killable(&vm->lock);
 	if (!err) {
-		list_add_tail(&vcpu->link, &vm->vcpus);
-		axvm_vcpu_debugfs_create(vcpu);
+		err = axvm_core_vcpu_create(vm->core, id, page_address(vcpu->run_page), &vcpu->core);
+		if (!err) {
+			list_add_tail(&vcpu->link, &vm->vcpus);
+			axvm_vcpu_debugfs_create(vcpu);
+		}
+		mutex_unlock(&vm->lock);
 	}
-	mutex_unlock(&vm->lock);
 	if (err) {
 		pr_warn_ratelimited("CREATE_VCPU %u: %d\n", id, err);
 		fput(file); /* release() frees the vCPU and drops the VM reference */

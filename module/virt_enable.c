@@ -12,6 +12,8 @@
 
 #include <linux/cpuhotplug.h>
 #include <linux/mutex.h>
+#include <linux/reboot.h>
+#include <linux/smp.h>
 
 #include "glue.h"
 
@@ -59,4 +61,41 @@ void axvm_virt_put(void)
 	if (--axvm_virt_users == 0)
 		cpuhp_remove_state(axvm_virt_state);
 	mutex_unlock(&axvm_virt_lock);
+}
+
+/*
+ * Reboot, power-off and kexec run the reboot notifiers: VMX left on blocks
+ * INIT on Intel CPUs (the next kernel could not start its other CPUs), so,
+ * as KVM's kvm_reboot() does, every CPU gives the hardware up here. (A
+ * crash does it in the kernel itself: see README, "Security".)
+ */
+static void axvm_virt_cpu_off_here(void *unused)
+{
+	axvm_core_cpu_disable(smp_processor_id());
+}
+
+static int axvm_virt_reboot(struct notifier_block *nb, unsigned long code, void *unused)
+{
+	if (READ_ONCE(axvm_virt_users)) {
+		on_each_cpu(axvm_virt_cpu_off_here, NULL, 1);
+		pr_info("reboot: virtualization off on every CPU\n");
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block axvm_virt_reboot_nb = {
+	.notifier_call = axvm_virt_reboot,
+	.priority = 0,
+};
+
+void axvm_virt_init(void)
+{
+	if (axvm_core_has_backend())
+		register_reboot_notifier(&axvm_virt_reboot_nb);
+}
+
+void axvm_virt_exit(void)
+{
+	if (axvm_core_has_backend())
+		unregister_reboot_notifier(&axvm_virt_reboot_nb);
 }

@@ -41,7 +41,10 @@ static int axvm_vm_set_memory(struct axvm_vm *vm, void __user *argp)
 
 	if (copy_from_user(&region, argp, sizeof(region)))
 		return -EFAULT;
-	mutex_lock(&vm->lock);
+	/* Pinning may wait on the VMM's own memory (FUSE, userfaultfd): a
+	 * fatal signal must be able to end every thread waiting here. */
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
 	err = axvm_core_set_memory_region(vm->core, &region);
 	mutex_unlock(&vm->lock);
 	if (err)
@@ -62,7 +65,8 @@ static int axvm_vm_enable_cap(struct axvm_vm *vm, struct axvm_enable_cap __user 
 		pr_warn_ratelimited("ENABLE_CAP: flags must be 0\n");
 		return -EINVAL;
 	}
-	mutex_lock(&vm->lock);
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
 	err = axvm_core_vm_enable_cap(vm->core, cap.cap, cap.args[0]);
 	mutex_unlock(&vm->lock);
 	if (err)
@@ -88,7 +92,8 @@ static int axvm_vm_irq_line(struct axvm_vm *vm, struct axvm_irq_level __user *ar
 		pr_warn_ratelimited("IRQ_LINE 0x%x: only CPU lines (type 0); no in-kernel GIC\n", l.irq);
 		return -ENXIO;
 	}
-	mutex_lock(&vm->lock);
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
 	err = axvm_core_vm_irq_line(vm->core, vcpu, num, l.level);
 	mutex_unlock(&vm->lock);
 	if (err)

@@ -118,12 +118,8 @@ void axvm_unpin_user_pages(struct axvm_pinned *pinned);
 /* Host physical address of page @index of the pinned range. */
 axvm_u64 axvm_pinned_page_phys(const struct axvm_pinned *pinned, axvm_u64 index);
 
-struct axvm_run;
-
-/* Trace events (module/trace.c; tracepoints, off by default and then a call
- * that returns at a static branch): what the guest asked of userspace, from
- * the run page as RUN returns it, and each interrupt or NMI injected. */
-void axvm_trace_userspace_exit(axvm_u32 vcpu_id, const struct axvm_run *run);
+/* Trace event (module/trace.c; a tracepoint, off by default and then a call
+ * that returns at a static branch): each interrupt or NMI injected. */
 void axvm_trace_inject(axvm_u32 vcpu_id, axvm_u32 vector, int nmi);
 
 /* ---- The core, implemented in C++ --------------------------------------- */
@@ -133,7 +129,7 @@ void axvm_trace_inject(axvm_u32 vcpu_id, axvm_u32 vector, int nmi);
  * meaning is the same, then axvm's own count per core exit reason. Written
  * only by the thread running the vCPU; readers read them racily, as KVM's.
  */
-#define AXVM_EXIT_KINDS 16 /* ExitKind, Hypercall .. Nothing */
+#define AXVM_EXIT_KINDS 17 /* ExitKind, Hypercall .. Nothing */
 struct axvm_vcpu_stats {
 	axvm_u64 exits;             /* every exit from the guest */
 	axvm_u64 io_exits;          /* port I/O, to userspace */
@@ -185,8 +181,30 @@ int axvm_core_set_memory_region(struct axvm_core_vm *vm,
 /* @run is the vCPU's zeroed run page; it lives as long as the vCPU. */
 int axvm_core_vcpu_create(struct axvm_core_vm *vm, axvm_u32 id,
 			  struct axvm_run *run, struct axvm_core_vcpu **out);
-/* KVM_RUN: enters the guest until an exit userspace must see; 0 or -errno. */
-int axvm_core_vcpu_run(struct axvm_core_vcpu *vcpu);
+/*
+ * What a KVM_RUN handed userspace, from the core's own record of the exit,
+ * for the glue's tracepoints: never read back from the run page, which
+ * userspace can rewrite at any moment.
+ */
+enum axvm_exit_record_kind {
+	AXVM_RECORD_NONE,
+	AXVM_RECORD_PIO,       /* addr: port */
+	AXVM_RECORD_MMIO,      /* addr: guest-physical address */
+	AXVM_RECORD_HYPERCALL, /* addr: number, args: the first four arguments */
+};
+struct axvm_exit_record {
+	axvm_u32 kind;
+	axvm_u32 size;  /* PIO, MMIO: bytes */
+	axvm_u32 write; /* PIO, MMIO: an OUT or a store, with @data */
+	axvm_u32 pad;
+	axvm_u64 addr;
+	axvm_u64 data;
+	axvm_u64 args[4];
+};
+
+/* KVM_RUN: enters the guest until an exit userspace must see; 0 (with
+ * *@record filled) or -errno. */
+int axvm_core_vcpu_run(struct axvm_core_vcpu *vcpu, struct axvm_exit_record *record);
 /* Architecture ioctls on a vCPU fd (x86: GET/SET_REGS, GET/SET_SREGS,
  * SET_CPUID2, GET_CPUID2). @arg is a kernel copy of the ioctl's struct,
  * @size bytes; the glue copies it in before and out after. -ENOTTY for a

@@ -16,6 +16,9 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run);
 // Reads the value userspace left in @run for the read exit @exit.
 u64 read_return_value(const ExitReason &exit, const axvm_run &run);
 
+// What the glue traces of @exit (AXVM_RECORD_NONE: nothing).
+axvm_exit_record exit_record(const ExitReason &exit);
+
 class RunLoop {
 public:
 	// @halt_in_kernel: the VM's AXVM_CAP_HALT_IN_KERNEL setting.
@@ -29,9 +32,10 @@ public:
 
 	Vcpu &vcpu() { return vcpu_; }
 
-	// 0 with run.exit_reason set, or a negative errno (-EINTR with
+	// 0 with run.exit_reason set (and *@record, if given, describing the
+	// exit for the tracepoints), or a negative errno (-EINTR with
 	// AXVM_EXIT_INTR for a signal or immediate_exit). Caller holds the claim.
-	int run();
+	int run(axvm_exit_record *record = nullptr);
 
 	// The backend's register ioctls; the caller holds the claim.
 	int arch_ioctl(unsigned int cmd, void *arg, usize size);
