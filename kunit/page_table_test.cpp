@@ -63,3 +63,39 @@ extern "C" void axvm_test_page_table_map_unmap(struct kunit *t)
 	CHECK_EQ(t, table_at(*pt, a, 0), tables_before); // the tables stayed
 	delete pt; // frees every table (KASAN/kmemleak would see a leak)
 }
+
+// A range unmapped and pruned gives its tables back (once the caller frees
+// the detached list), and only the tables nothing else needs.
+extern "C" void axvm_test_page_table_prune(struct kunit *t)
+{
+	auto *pt = new PageTable<TestFormat>;
+	CHECK(t, pt && pt->init().ok());
+	if (!pt)
+		return;
+	const u64 near = 0x200000, far = 0x7f0000000000;
+	CHECK(t, pt->map(near, 0xabc000, true).ok());
+	const u64 with_near = pt->tables();
+	CHECK_EQ(t, with_near, 4ull); // the root and one table per level below
+	for (u64 off = 0; off < 0x400000; off += kPageSize) // 4 MiB: two level-0 tables
+		CHECK(t, pt->map(far + off, 0x111000, true).ok());
+	CHECK_EQ(t, pt->tables(), with_near + 4);
+	for (u64 off = 0; off < 0x400000; off += kPageSize)
+		pt->unmap(far + off);
+	CHECK_EQ(t, pt->tables(), with_near + 4); // unmapping alone frees nothing
+	u64 *detached = pt->prune(far, far + 0x400000);
+	CHECK(t, detached != nullptr);
+	CHECK_EQ(t, table_at(*pt, far, 2), 0ull); // out of the tree already
+	pt->free_detached(detached);
+	CHECK_EQ(t, pt->tables(), with_near);
+	CHECK_EQ(t, pt->lookup(near), 0xabc000ull | 3); // the neighbour kept its tables
+	// Half a level-0 table unmapped: it still maps the other half and stays.
+	CHECK(t, pt->map(near + kPageSize, 0xdef000, true).ok());
+	pt->unmap(near);
+	pt->free_detached(pt->prune(near, near + kPageSize));
+	CHECK_EQ(t, pt->tables(), with_near);
+	CHECK_EQ(t, pt->lookup(near + kPageSize), 0xdef000ull | 3);
+	pt->unmap(near + kPageSize);
+	pt->free_detached(pt->prune(0, 1ull << 48));
+	CHECK_EQ(t, pt->tables(), 1ull); // the root alone
+	delete pt;
+}

@@ -102,11 +102,18 @@ Status MemoryMap::set_region(const axvm_userspace_memory_region &r)
 			unmap_slot(next);
 			if (old.used())
 				(void)map_slot(old);
+			void *unused = stage2_->detach_unused(next.gpa, next.size);
 			stage2_->invalidate();
+			stage2_->free_detached(unused);
 			axvm_unpin_user_pages(next.pinned);
 			return m;
 		}
+		// The tables only the old range needed go too, once no vCPU can
+		// walk them (after invalidate()): a VMM moving and deleting slots
+		// for ever must not grow the tree for ever.
+		void *unused = old.used() ? stage2_->detach_unused(old.gpa, old.size) : nullptr;
 		stage2_->invalidate();
+		stage2_->free_detached(unused);
 	}
 	if (lock_)
 		axvm_write_lock(lock_);

@@ -37,6 +37,8 @@ public:
 		return table_.map(gpa, hpa, writable);
 	}
 	void unmap(u64 gpa) override { table_.unmap(gpa); }
+	void *detach_unused(u64 gpa, u64 size) override { return table_.prune(gpa, gpa + size); }
+	void free_detached(void *tables) override { table_.free_detached(static_cast<u64 *>(tables)); }
 	// The instruction caches, once per change of the slots rather than per
 	// page (under QEMU every IC IALLUIS throws away all translated code).
 	void after_change() override { asm volatile("ic ialluis\n\tdsb ish\n\tisb" : : : "memory"); }

@@ -13,6 +13,10 @@ public:
 	virtual Status map(u64 gpa, u64 hpa, bool writable) = 0;
 	virtual void unmap(u64 gpa) = 0;
 	virtual u64 root_phys() const = 0;
+	// After [gpa, gpa + size) was unmapped: detaches the tables it no longer
+	// needs (PageTable::prune), freed by free_detached() after invalidate().
+	virtual void *detach_unused(u64 gpa, u64 size) = 0;
+	virtual void free_detached(void *tables) = 0;
 
 	// After mappings were removed or changed: no vCPU of the VM may use a
 	// stale translation once this returns. Every vCPU compares generation()
@@ -45,6 +49,8 @@ public:
 	Status map(u64 gpa, u64 hpa, bool writable) override { return table_.map(gpa, hpa, writable); }
 	void unmap(u64 gpa) override { table_.unmap(gpa); }
 	u64 root_phys() const override { return table_.root_phys(); }
+	void *detach_unused(u64 gpa, u64 size) override { return table_.prune(gpa, gpa + size); }
+	void free_detached(void *tables) override { table_.free_detached(static_cast<u64 *>(tables)); }
 	const PageTable<Format> &table() const { return table_; }
 
 private:
