@@ -155,6 +155,20 @@ extern "C" void axvm_test_arm64_vectors_and_stage2(struct kunit *t)
 	CHECK_EQ(t, guest_id_register(mmfr0, 0x1125, 40), 0x1122ull);
 	CHECK_EQ(t, guest_id_register(3ull << 14 | 4 << 3 | 4, ~0ull, 48), 0ull); // ID_AA64ZFR0: no SVE
 	CHECK_EQ(t, guest_id_register(3ull << 14 | 6 << 3 | 0, 0x1234, 48), 0x1234ull); // ISAR0 as is
+	// Registers whose state axvm does not switch are not advertised: TCR2,
+	// S1PIE/S1POE (MMFR3), GCS (PFR1), MOPS (ISAR2).
+	CHECK_EQ(t, guest_id_register(3ull << 14 | 7 << 3 | 3, ~0ull, 48), 0ull);
+	CHECK_EQ(t, guest_id_register(3ull << 14 | 4 << 3 | 1, ~0ull, 48) & (0xfull << 44), 0ull);
+	CHECK_EQ(t, guest_id_register(3ull << 14 | 6 << 3 | 2, ~0ull, 48) & (0xfull << 16), 0ull);
+	// The RAS error records (TERR): ERRIDR_EL1 .. ERXMISC3_EL1, nothing else.
+	CHECK(t, is_error_record_register(3ull << 14 | 5 << 7 | 3 << 3 | 0)); // ERRIDR_EL1
+	CHECK(t, is_error_record_register(3ull << 14 | 5 << 7 | 5 << 3 | 3)); // ERXMISC3_EL1
+	CHECK(t, !is_error_record_register(3ull << 14 | 5 << 7 | 2 << 3 | 0)); // ESR_EL1
+	CHECK(t, !is_error_record_register(0xdce0));
+	// A synchronous external abort (DFSC 0x10) is a virtual SError, not MMIO.
+	const u64 sea = 0x24ull << 26 | 1ull << 25 | 1ull << 24 | 0x10;
+	u64 regs[31] = {};
+	CHECK(t, decode_sync(Trap{sea, 0x1000, 0x10}, regs).action == Decoded::Action::InjectSerror);
 
 	CHECK_EQ(t, sync_vector_offset(0x3c5), 0x200ull); // EL1h
 	CHECK_EQ(t, sync_vector_offset(0x3c4), 0x000ull); // EL1t

@@ -20,6 +20,7 @@ constexpr u64 kHcrE2h = 1ull << 34;
 Backend in_use = Backend::None;
 u64 vtcr_value;
 u32 ipa_bits_value;
+arm64::HostFeatures features_value;
 
 // Per CPU: the vCPU (serial) that last entered there and the stage-2
 // generation it entered with. Written only by that CPU, DAIF masked.
@@ -61,6 +62,11 @@ Backend detect()
 	per_cpu = static_cast<PerCpu *>(axvm_kzalloc(sizeof(PerCpu) * nr_cpus));
 	if (!per_cpu)
 		return Backend::Arm64Vhe;
+	// ID_AA64PFR0_EL1.RAS (31:28), ID_AA64MMFR0_EL1.FGT (59:56),
+	// ID_AA64MMFR1_EL1.HCX (43:40): the same on every CPU of a system.
+	features_value.ras = (AXVM_SYSREG_READ(SYS_ID_AA64PFR0_EL1) >> 28) & 0xf;
+	features_value.fgt = (AXVM_SYSREG_READ(SYS_ID_AA64MMFR0_EL1) >> 56) & 0xf;
+	features_value.hcx = (AXVM_SYSREG_READ(SYS_ID_AA64MMFR1_EL1) >> 40) & 0xf;
 	// Stage 2 walks from level 0 with a 4 KiB granule (the core's 4-level
 	// tables), over at most 48 bits; VTCR_EL2.PS caps the output at the same.
 	ipa_bits_value = parange_bits(parange) < 48 ? parange_bits(parange) : 48;
@@ -126,6 +132,8 @@ Result<ArchVcpu *> create_vcpu(Vm &vm, u32 id)
 } // namespace axvm::arch
 
 namespace axvm::arm64 {
+
+const HostFeatures &host_features() { return arch::features_value; }
 
 u64 vtcr() { return arch::vtcr_value; }
 u32 ipa_bits() { return arch::ipa_bits(); }

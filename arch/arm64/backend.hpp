@@ -10,6 +10,14 @@ namespace axvm::arm64 {
 // VTCR_EL2 for every VM: 4 KiB granule, walk from level 0, the IPA size of
 // ipa_bits().
 u64 vtcr();
+
+// What the CPUs have that changes how a guest is isolated.
+struct HostFeatures {
+	bool ras; // FEAT_RAS: error records (HCR_EL2.TERR) and external aborts (TEA)
+	bool fgt; // FEAT_FGT: HFGRTR_EL2/HFGWTR_EL2 govern TCR2, PIR, POR, GCS, ...
+	bool hcx; // FEAT_HCX: HCRX_EL2
+};
+const HostFeatures &host_features();
 // The guest-physical address bits a VM gets: min(48, the CPU's PARange).
 u32 ipa_bits();
 

@@ -19,10 +19,21 @@ Width sas_width(u64 iss) { return static_cast<Width>(1u << ((iss >> 22) & 3)); }
 
 Decoded exit(ExitReason e, bool advance_pc) { return Decoded{Decoded::Action::Exit, e, advance_pc}; }
 
+// A synchronous external abort, on the access or on a table walk, parity
+// and ECC errors included (Arm ARM D17.2.37, DFSC/IFSC): a memory error
+// the guest's access met, routed to EL2 by HCR_EL2.TEA.
+bool external_abort(u64 iss)
+{
+	const u64 fsc = iss & 0x3f;
+	return fsc == 0x10 || fsc == 0x18 || (fsc >= 0x13 && fsc <= 0x17) || (fsc >= 0x1b && fsc <= 0x1f);
+}
+
 Decoded data_abort(const Trap &trap, const u64 (&x)[31])
 {
 	const u64 iss = esr_iss(trap.esr);
 	const u64 ipa = fault_ipa(trap.hpfar, trap.far);
+	if (external_abort(iss))
+		return Decoded{Decoded::Action::InjectSerror, ExitReason::nothing(), false};
 	// DC CIVAC and friends on a device address: nothing to do, as under KVM.
 	if (iss & kIssCm)
 		return exit(ExitReason::nothing(), true);
@@ -66,6 +77,8 @@ Decoded decode_sync(const Trap &trap, const u64 (&x)[31])
 	case kEcDataAbortLow:
 		return data_abort(trap, x);
 	case kEcInstAbortLow:
+		if (external_abort(iss))
+			return Decoded{Decoded::Action::InjectSerror, ExitReason::nothing(), false};
 		return exit(ExitReason::nested_page_fault(fault_ipa(trap.hpfar, trap.far), kAccessExec, iss), false);
 	default:
 		// Everything else that reaches EL2 (SVE, pointer authentication,
@@ -122,8 +135,8 @@ u64 guest_id_register(u64 encoding, u64 v, u32 ipa_bits)
 	switch (encoding) {
 	case id(4, 0): // ID_AA64PFR0_EL1: EL2, GIC, SVE, SEL2, MPAM, AMU
 		return v & ~(field(8) | field(24) | field(32) | field(36) | field(40) | field(44));
-	case id(4, 1): // ID_AA64PFR1_EL1: MTE, MPAM_frac, SME, NMI
-		return v & ~(field(8) | field(16) | field(24) | field(36));
+	case id(4, 1): // ID_AA64PFR1_EL1: MTE, MPAM_frac, SME, NMI, GCS
+		return v & ~(field(8) | field(16) | field(24) | field(36) | field(44));
 	case id(4, 4): // ID_AA64ZFR0_EL1 (SVE)
 	case id(4, 5): // ID_AA64SMFR0_EL1 (SME)
 		return 0;
@@ -131,14 +144,16 @@ u64 guest_id_register(u64 encoding, u64 v, u32 ipa_bits)
 		return v & ~(field(4) | field(8) | field(32) | field(40) | field(44));
 	case id(6, 1): // ID_AA64ISAR1_EL1: APA, API, GPA, GPI
 		return v & ~(field(4) | field(8) | field(24) | field(28));
-	case id(6, 2): // ID_AA64ISAR2_EL1: GPA3, APA3
-		return v & ~(field(8) | field(12));
+	case id(6, 2): // ID_AA64ISAR2_EL1: GPA3, APA3, MOPS (HCRX_EL2.MSCEn is 0 for guests)
+		return v & ~(field(8) | field(12) | field(16));
 	case id(7, 0): { // ID_AA64MMFR0_EL1: PARange is the VM's IPA size
 		const u64 parange = ipa_bits >= 48 ? 5 : ipa_bits >= 44 ? 4 : ipa_bits >= 42 ? 3 : 2;
 		return (v & ~field(0)) | parange;
 	}
 	case id(7, 1): // ID_AA64MMFR1_EL1: VH
 		return v & ~field(8);
+	case id(7, 3): // ID_AA64MMFR3_EL1: TCR2, SCTLR2, S1PIE, S1POE and the rest:
+		return 0; // registers axvm neither switches nor lets through (HFGxTR, HCRX)
 	default:
 		return v;
 	}

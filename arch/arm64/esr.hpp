@@ -49,6 +49,7 @@ struct Decoded {
 	enum class Action : u8 {
 		Exit,         // report `exit` (Nothing: just re-enter)
 		InjectUndef,  // the guest executed something it may not: UNDEF at its EL1
+		InjectSerror, // a synchronous external abort (HCR_EL2.TEA): a virtual SError
 	};
 	Action action;
 	ExitReason exit;
@@ -93,6 +94,15 @@ constexpr bool is_id_register(u64 encoding)
 	return (encoding >> 7) == (3u << 7) && crm >= 1 && crm <= 7; // op0 3, op1 0, CRn 0
 }
 u64 guest_id_register(u64 encoding, u64 host_value, u32 ipa_bits);
+
+// The RAS error-record registers (ERRIDR_EL1, ERRSELR_EL1, ERX*_EL1: op0 3,
+// op1 0, CRn 5, CRm 3-5), trapped by HCR_EL2.TERR: read as zero, writes
+// ignored, as KVM answers them (no error records for a guest).
+constexpr bool is_error_record_register(u64 encoding)
+{
+	const u64 crm = (encoding >> 3) & 0xf;
+	return (encoding >> 7) == (3u << 7 | 5) && crm >= 3 && crm <= 5;
+}
 
 // The vector offset from VBAR_EL1 at which a synchronous exception taken
 // to EL1 from @pstate enters (Arm ARM D1.10.2).

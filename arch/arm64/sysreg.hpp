@@ -33,6 +33,11 @@ namespace axvm::arm64 {
 #define SYS_CNTVOFF_EL2 "s3_4_c14_c0_3"
 #define SYS_VPIDR_EL2 "s3_4_c0_c0_0"
 #define SYS_VMPIDR_EL2 "s3_4_c0_c0_5"
+// Fine-grained traps (FEAT_FGT) and the extended HCR (FEAT_HCX), by encoding:
+// assemblers of the kernels axvm builds against may not know the names.
+#define SYS_HFGRTR_EL2 "s3_4_c1_c1_4"
+#define SYS_HFGWTR_EL2 "s3_4_c1_c1_5"
+#define SYS_HCRX_EL2 "s3_4_c1_c2_2"
 // The guest's EL1 registers (VHE aliases)
 #define SYS_SCTLR_EL12 "s3_5_c1_c0_0"
 #define SYS_CPACR_EL12 "s3_5_c1_c0_2"
@@ -63,6 +68,7 @@ namespace axvm::arm64 {
 #define SYS_TPIDRRO_EL0 "s3_3_c13_c0_3"
 // Identification
 #define SYS_MIDR_EL1 "s3_0_c0_c0_0"
+#define SYS_ID_AA64PFR0_EL1 "s3_0_c0_c4_0"
 #define SYS_ID_AA64MMFR0_EL1 "s3_0_c0_c7_0"
 #define SYS_ID_AA64MMFR1_EL1 "s3_0_c0_c7_1"
 

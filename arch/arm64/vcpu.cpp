@@ -38,6 +38,12 @@ constexpr u64 kHcrVm = 1ull << 0, kHcrSwio = 1ull << 1, kHcrFmo = 1ull << 3, kHc
 	      kHcrRw = 1ull << 31, kHcrE2h = 1ull << 34;
 constexpr u64 kHcrGuest = kHcrVm | kHcrSwio | kHcrFmo | kHcrImo | kHcrAmo | kHcrFb | kHcrBsuIs | kHcrTwi |
 			  kHcrTwe | kHcrTsc | kHcrTidcp | kHcrTacr | kHcrRw | kHcrE2h | kHcrTid3;
+// With RAS, as KVM sets them: the error-record registers trap (TERR; a
+// guest has none), and synchronous external aborts come to EL2 (TEA), so
+// that a memory error the guest met is the host's to see first.
+constexpr u64 kHcrTerr = 1ull << 36, kHcrTea = 1ull << 37;
+// A virtual SError pending for the guest; the CPU clears it when taken.
+constexpr u64 kHcrVse = 1ull << 8;
 
 // MDCR_EL2: the host's counter partition (HPMN) and EL2 counting (HPME)
 // kept; the guest's accesses to the performance monitors (TPM, TPMCR),
@@ -49,7 +55,9 @@ constexpr u64 kMdcrGuestTraps = (1ull << 5) | (1ull << 6) | (1ull << 9) | (1ull 
 
 // CPTR_EL2 in its E2H layout: FP/SIMD open (the registers are switched),
 // SVE and SME trapped (not switched; the guest gets UNDEF), trace trapped.
-constexpr u64 kCptrZen = 3ull << 16, kCptrFpen = 3ull << 20, kCptrSmen = 3ull << 24, kCptrTta = 1ull << 28;
+// The activity monitors trap too (TAM): their counters are the host's.
+constexpr u64 kCptrZen = 3ull << 16, kCptrFpen = 3ull << 20, kCptrSmen = 3ull << 24, kCptrTta = 1ull << 28,
+	      kCptrTam = 1ull << 30;
 
 // CNTHCTL_EL2 in its E2H layout: the guest reads the counter (EL1PCTEN)
 // but its physical timer traps (EL1PTEN clear): the host's timer lives
@@ -201,10 +209,25 @@ void Arm64Vcpu::enter_and_exit()
 	// is the host's in nVHE), so no KVM guest ever shares axvm's TLB entries.
 	AXVM_SYSREG_WRITE(SYS_VTTBR_EL2, s2.root_phys());
 	AXVM_SYSREG_WRITE(SYS_VTCR_EL2, vtcr());
+	const HostFeatures &f = host_features();
 	const u32 lines = __atomic_load_n(&irq_lines_, __ATOMIC_SEQ_CST);
-	AXVM_SYSREG_WRITE(SYS_HCR_EL2, kHcrGuest | (lines & 1 ? kHcrVi : 0) | (lines & 2 ? kHcrVf : 0));
+	AXVM_SYSREG_WRITE(SYS_HCR_EL2, kHcrGuest | (f.ras ? kHcrTerr | kHcrTea : 0) | (lines & 1 ? kHcrVi : 0) |
+					       (lines & 2 ? kHcrVf : 0) | (serror_pending_ ? kHcrVse : 0));
 	AXVM_SYSREG_WRITE(SYS_MDCR_EL2, (host.mdcr & kMdcrHostKeep) | kMdcrGuestTraps);
-	AXVM_SYSREG_WRITE(SYS_CPTR_EL2, (host.cptr & ~(kCptrZen | kCptrSmen)) | kCptrFpen | kCptrTta);
+	AXVM_SYSREG_WRITE(SYS_CPTR_EL2, (host.cptr & ~(kCptrZen | kCptrSmen)) | kCptrFpen | kCptrTta | kCptrTam);
+	// Fine-grained traps and HCRX_EL2 all 0 for the guest: every register
+	// they govern with a negative-polarity bit (TCR2, PIR, PIRE0, POR_EL0/EL1,
+	// the GCS registers) traps, and nothing of the host's (or of the VMM
+	// thread's, such as POR_EL0) is reachable from the guest.
+	const u64 host_hfgrtr = f.fgt ? AXVM_SYSREG_READ(SYS_HFGRTR_EL2) : 0;
+	const u64 host_hfgwtr = f.fgt ? AXVM_SYSREG_READ(SYS_HFGWTR_EL2) : 0;
+	const u64 host_hcrx = f.hcx ? AXVM_SYSREG_READ(SYS_HCRX_EL2) : 0;
+	if (f.fgt) {
+		AXVM_SYSREG_WRITE(SYS_HFGRTR_EL2, 0);
+		AXVM_SYSREG_WRITE(SYS_HFGWTR_EL2, 0);
+	}
+	if (f.hcx)
+		AXVM_SYSREG_WRITE(SYS_HCRX_EL2, 0);
 	AXVM_SYSREG_WRITE(SYS_HSTR_EL2, 0);
 	AXVM_SYSREG_WRITE(SYS_CNTHCTL_EL2, (host.cnthctl & ~kCnthctlEl1Pten) | kCnthctlEl1Pcten);
 	AXVM_SYSREG_WRITE(SYS_CNTVOFF_EL2, 0);
@@ -223,7 +246,15 @@ void Arm64Vcpu::enter_and_exit()
 		ctx_.hpfar = fault_page(ctx_.esr, ctx_.far, ctx_.hpfar);
 
 	axvm_arm64_fp_save(&ctx_);
+	if (serror_pending_ && !(AXVM_SYSREG_READ(SYS_HCR_EL2) & kHcrVse))
+		serror_pending_ = false; // the guest took it
 	save_guest(el1_);
+	if (f.fgt) {
+		AXVM_SYSREG_WRITE(SYS_HFGRTR_EL2, host_hfgrtr);
+		AXVM_SYSREG_WRITE(SYS_HFGWTR_EL2, host_hfgwtr);
+	}
+	if (f.hcx)
+		AXVM_SYSREG_WRITE(SYS_HCRX_EL2, host_hcrx);
 	restore_host(host);
 	restore_daif(daif); // an interrupt that made the exit is taken here
 	axvm_fpsimd_end();
@@ -252,6 +283,12 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 		inject_undef();
 		return ExitReason::nothing();
 	}
+	if (d.action == Decoded::Action::InjectSerror) {
+		// KVM's answer to an external abort it cannot attribute: the guest
+		// gets a virtual SError (kvm_inject_vabt).
+		serror_pending_ = true;
+		return ExitReason::nothing();
+	}
 	if (d.advance_pc)
 		ctx_.pc += 4;
 	switch (d.exit.kind()) {
@@ -268,15 +305,19 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 		break;
 	case ExitKind::SysRegRead: {
 		const SysRegReadExit &r = *d.exit.as_sys_reg_read();
-		if (is_id_register(r.addr)) { // answered here, from the host's
+		if (is_id_register(r.addr)) // answered here, from the host's
 			set_x(r.reg, guest_id_register(r.addr, read_id_register((r.addr >> 3) & 0xf, r.addr & 7),
 						       ipa_bits()));
-			return ExitReason::nothing();
-		}
-		pending_reg_ = r.reg;
-		pending_ = true;
-		break;
+		else if (is_error_record_register(r.addr))
+			set_x(r.reg, 0);
+		else
+			return unknown_sys_reg(r.addr);
+		return ExitReason::nothing();
 	}
+	case ExitKind::SysRegWrite:
+		if (is_error_record_register(d.exit.as_sys_reg_write()->addr))
+			return ExitReason::nothing();
+		return unknown_sys_reg(d.exit.as_sys_reg_write()->addr);
 	default:
 		break;
 	}
@@ -308,12 +349,27 @@ int Arm64Vcpu::set_irq_line(u32 line, bool level)
 	return 0;
 }
 
-void Arm64Vcpu::set_return_value(u64 value)
+void Arm64Vcpu::complete_userspace_exit(u64 value)
 {
 	if (!pending_)
 		return;
 	set_x(static_cast<u8>(pending_reg_), value);
 	pending_ = false;
+}
+
+// A trapped system register axvm does not emulate: KVM's arm64 answer, an
+// UNDEF at the guest's EL1 (and a line in dmesg), never an exit: userspace
+// has no way to complete a system-register access on arm64. The PC is
+// still at the instruction (ELR points at it).
+ExitReason Arm64Vcpu::unknown_sys_reg(u64 encoding)
+{
+	axvm_log(AXVM_LOG_INFO, "vcpu %u: system register op0 %llu op1 %llu CRn %llu CRm %llu op2 %llu is not "
+				"emulated: UNDEF",
+		 id_, encoding >> 14, (encoding >> 11) & 7, (encoding >> 7) & 0xf, (encoding >> 3) & 0xf,
+		 encoding & 7);
+	ctx_.pc -= 4;
+	inject_undef();
+	return ExitReason::nothing();
 }
 
 // An undefined instruction, as the guest's EL1 would take it (Arm ARM

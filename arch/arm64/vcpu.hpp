@@ -69,7 +69,7 @@ public:
 	Status bind(unsigned int cpu) override;
 	Status unbind() override;
 	Result<ExitReason> run() override;
-	void set_return_value(u64 value) override;
+	void complete_userspace_exit(u64 value) override;
 	int arch_ioctl(unsigned int cmd, void *arg, usize size) override;
 	int check_runnable() const override;
 	int set_irq_line(u32 line, bool level) override;
@@ -88,6 +88,7 @@ private:
 	Result<ExitReason> handle_sync();
 	Result<ExitReason> handle_hypercall(const Decoded &d);
 	void inject_undef();
+	ExitReason unknown_sys_reg(u64 encoding);
 	void set_x(u8 reg, u64 value)
 	{
 		if (reg != kXzr)
@@ -105,6 +106,7 @@ private:
 	bool pending_ = false;
 	u64 last_exit_ = 0; // AXVM_ARM64_EXIT_*
 	u32 irq_lines_ = 0; // bit 0 IRQ, bit 1 FIQ: KVM_IRQ_LINE, from any thread
+	bool serror_pending_ = false; // a virtual SError for the guest (HCR_EL2.VSE)
 };
 
 } // namespace axvm::arm64

@@ -23,14 +23,22 @@ _start:
 	tag	'W'			/* WFI: a halt exit */
 	wfi
 
-	tag	'R'			/* a trapped MRS (PMCR_EL0): the VMM answers 0x41 */
-	mrs	x5, pmcr_el0
-	cmp	x5, #0x41
-	b.ne	fail
-
-	tag	'M'			/* a trapped MSR: the VMM sees 0x77 */
+	tag	'R'			/* a trapped MRS and MSR axvm does not emulate */
+	mov	x21, #0			/* (PMCR_EL0): UNDEF at EL1, as KVM answers */
+	mrs	x5, pmcr_el0		/* them, counted by the vector below */
 	mov	x6, #0x77
 	msr	pmcr_el0, x6
+	cmp	x21, #2
+	b.ne	fail
+
+	tag	'E'			/* RAS error records (HCR_EL2.TERR): read as */
+	mov	x7, #100		/* zero and writes ignored, in the kernel */
+2:	mov	x5, #1
+	msr	s3_0_c5_c3_1, x5	/* ERRSELR_EL1 */
+	mrs	x5, s3_0_c5_c3_1
+	cbnz	x5, fail
+	subs	x7, x7, #1
+	b.ne	2b
 
 	tag	'N'			/* a load pair from a device: no syndrome (NISV) */
 	ldr	x4, =DEVICE
