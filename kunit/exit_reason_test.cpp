@@ -14,7 +14,7 @@ int nonnull_accessors(const ExitReason &e)
 	return !!e.as_hypercall() + !!e.as_mmio_read() + !!e.as_mmio_write() + !!e.as_io_read() +
 	       !!e.as_io_write() + !!e.as_sys_reg_read() + !!e.as_sys_reg_write() +
 	       !!e.as_external_interrupt() + !!e.as_cpu_up() + !!e.as_cpu_down() + !!e.as_system_down() +
-	       !!e.as_nested_page_fault() + !!e.as_send_ipi() + !!e.as_fail_entry();
+	       !!e.as_nested_page_fault() + !!e.as_send_ipi() + !!e.as_fail_entry() + !!e.as_internal_error();
 }
 
 axvm_run *new_run() { return static_cast<axvm_run *>(axvm_kzalloc(kPageSize)); }
@@ -51,6 +51,12 @@ extern "C" void axvm_test_exit_reason_construction(struct kunit *t)
 	ExitReason ipi = ExitReason::send_ipi(2, 0, false, true, 0xf0);
 	CHECK(t, ipi.as_send_ipi() && ipi.as_send_ipi()->send_to_self && !ipi.as_send_ipi()->send_to_all);
 	CHECK(t, ExitReason::fail_entry(0x80000021).as_fail_entry()->hardware_entry_failure_reason == 0x80000021);
+	const u64 words[6] = {9, 1, 2, 3, 4, 5};
+	ExitReason ie = ExitReason::internal_error(kInternalErrorUnexpectedExit, 6, words);
+	CHECK(t, ie.as_internal_error() && ie.as_internal_error()->suberror == kInternalErrorUnexpectedExit);
+	CHECK_EQ(t, ie.as_internal_error()->ndata, 4u); // at most kMaxData are kept
+	CHECK_EQ(t, ie.as_internal_error()->data[3], 3ull);
+	CHECK_EQ(t, nonnull_accessors(ie), 1);
 
 	// Payload-less kinds answer no payload accessor at all.
 	CHECK_EQ(t, nonnull_accessors(ExitReason::halt()), 0);
@@ -137,6 +143,11 @@ extern "C" void axvm_test_exit_reason_to_run_page(struct kunit *t)
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_CPU_UP));
 	CHECK(t, exit_to_run(ExitReason::cpu_down(0), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_CPU_DOWN));
+	const u64 reason[2] = {9, 1};
+	CHECK(t, exit_to_run(ExitReason::internal_error(kInternalErrorUnexpectedExit, 2, reason), *run));
+	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_INTERNAL_ERROR));
+	CHECK(t, run->internal.suberror == 4 && run->internal.ndata == 2 && run->internal.data[0] == 9 &&
+		     run->internal.data[1] == 1);
 
 	// Never shown to userspace.
 	CHECK(t, !exit_to_run(ExitReason::external_interrupt(0x20), *run));

@@ -104,4 +104,15 @@ ExitReason ExitReason::fail_entry(u64 hardware_reason)
 	return e;
 }
 
+ExitReason ExitReason::internal_error(u32 suberror, u32 ndata, const u64 *data)
+{
+	ExitReason e(ExitKind::InternalError);
+	InternalErrorExit &i = e.u_.internal_error;
+	i.suberror = suberror;
+	i.ndata = ndata < InternalErrorExit::kMaxData ? ndata : InternalErrorExit::kMaxData;
+	for (u32 n = 0; n < i.ndata; n++)
+		i.data[n] = data[n];
+	return e;
+}
+
 } // namespace axvm

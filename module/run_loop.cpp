@@ -34,7 +34,7 @@ Status RunLoop::bind_here()
 	return vcpu_.bind();
 }
 
-int RunLoop::run()
+int RunLoop::run(axvm_exit_record *record)
 {
 	if (!vcpu_.arch()) {
 		axvm_log(AXVM_LOG_WARN, "RUN: no virtualization backend for this CPU");
@@ -50,10 +50,15 @@ int RunLoop::run()
 	// The value userspace wrote for the last read exit goes in first; KVM
 	// does the same, so that immediate_exit can complete an exit cleanly.
 	if (has_pending_) {
-		vcpu_.arch()->set_return_value(read_return_value(pending_, run_));
+		vcpu_.arch()->complete_userspace_exit(read_return_value(pending_, run_));
 		has_pending_ = false;
 	}
 
+	struct RunScope {
+		ArchVcpu &arch;
+		explicit RunScope(ArchVcpu &a) : arch(a) { arch.run_begin(); }
+		~RunScope() { arch.run_end(); }
+	} scope(*vcpu_.arch());
 	axvm_vcpu_stats &stats = vcpu_.arch()->stats;
 	for (;;) {
 		if (run_.immediate_exit || axvm_signal_pending()) {
@@ -91,11 +96,12 @@ int RunLoop::run()
 			}
 			continue; // enter the guest again
 		}
-		if (exit.value().needs_return_value()) {
+		if (exit.value().completes_on_next_run()) {
 			pending_ = exit.value();
 			has_pending_ = true;
 		}
-		axvm_trace_userspace_exit(vcpu_.id(), &run_);
+		if (record)
+			*record = exit_record(exit.value());
 		return exit_to_user(0);
 	}
 }
@@ -189,9 +195,9 @@ int RunLoop::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		return -err::EIO;
 	}
 	const int ret = vcpu_.arch()->arch_ioctl(cmd, arg, size);
-	// New registers replace whatever a pending read exit would have written.
-	if (!ret && (cmd == AXVM_SET_REGS || cmd == AXVM_SET_SREGS || cmd == AXVM_SET_ONE_REG ||
-		     cmd == AXVM_ARM_VCPU_INIT))
+	// arm64: new registers replace whatever a pending read exit would have
+	// written. (x86 decides by RIP, as KVM does: see X86Vcpu.)
+	if (!ret && (cmd == AXVM_SET_ONE_REG || cmd == AXVM_ARM_VCPU_INIT))
 		has_pending_ = false;
 	return ret;
 }

@@ -4,6 +4,8 @@
 
 namespace axvm {
 
+u64 Vm::next_serial_ = 0;
+
 Vm::~Vm()
 {
 	for (RunLoop *loop : vcpus_) {

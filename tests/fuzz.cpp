@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // A bounded, seeded ioctl fuzzer for /dev/axvm (or /dev/kvm).
 //
-//   fuzz DEVICE [--seconds S] [--cases N] [--seed N] [--threads T]
+//   fuzz DEVICE [--seconds S] [--cases N] [--seed N] [--threads T] [--race S]
 //
 // Each case is one child process with its own seed (the base seed plus the
 // case number): T threads share one table of device, VM and vCPU fds and
@@ -17,6 +17,13 @@
 // crashes or hangs, or the device no longer runs a plain guest afterwards;
 // the seed is printed. Kernel reports are the harness's to catch: each
 // case's seed is printed before it starts.
+//
+// First, for --race S seconds (default 2), the run-page race: a guest whose
+// every exit goes to userspace (port I/O, MMIO, hypercalls) runs in one
+// thread while another rewrites the vCPU's run page with random bytes, with
+// every "axvm" tracepoint on where the kernel has tracing: the kernel must
+// take what it does and what it traces from its own record of an exit,
+// never from the page userspace can change under it.
 #include <uapi/axvm.h>
 
 #include <linux/kvm.h>
@@ -34,6 +41,8 @@
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -500,6 +509,92 @@ bool start_at_0x1000(int, int vcpu)
 }
 #endif
 
+// The race's guest at 0x1000: every exit userspace sees, forever.
+#ifdef __aarch64__
+void put_exits_loop(uint8_t *at)
+{
+	// movz x1, #0x900, lsl #16; loop: str w0, [x1]; ldr w0, [x1, #4];
+	// hvc #0; mov x0, #1; b loop   (0x09000000 is outside every slot)
+	const uint32_t code[] = {0xd2a12001, 0xb9000020, 0xb9400420, 0xd4000002, 0xd2800020, 0x17fffffc};
+	memcpy(at, code, sizeof(code));
+}
+#else
+void put_exits_loop(uint8_t *at)
+{
+	// mov ax,0x2000; mov ds,ax (0x20000: outside the slot); loop: out 0xe9,al;
+	// in al,0x60; mov [0],al; mov al,[1]; vmmcall; jmp loop
+	const uint8_t code[] = {0xb8, 0x00, 0x20, 0x8e, 0xd8, 0xe6, 0xe9, 0xe4, 0x60, 0xa2, 0x00, 0x00,
+				0xa0, 0x01, 0x00, 0x0f, 0x01, 0xd9, 0xeb, 0xf1};
+	memcpy(at, code, sizeof(code));
+}
+#endif
+
+// Turns every "axvm" event on (or back off); false without tracing.
+bool axvm_events(bool on)
+{
+	mkdir("/sys/kernel/tracing", 0755);
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr); // may be there already
+	const int fd = open("/sys/kernel/tracing/events/axvm/enable", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	const bool ok = write(fd, on ? "1" : "0", 1) == 1;
+	close(fd);
+	return ok;
+}
+
+int run_page_race(unsigned seconds)
+{
+	const bool traced = axvm_events(true);
+	const int dev = open(g_device, O_RDWR | O_CLOEXEC);
+	const int vm = ioctl(dev, KVM_CREATE_VM, 0);
+	void *mem = mmap(nullptr, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	put_exits_loop(static_cast<uint8_t *>(mem) + 0x1000);
+	kvm_userspace_memory_region r = {0, 0, 0, 0x10000, reinterpret_cast<uintptr_t>(mem)};
+	const int vcpu = vm >= 0 && ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) == 0 ? ioctl(vm, KVM_CREATE_VCPU, 0) : -1;
+	void *run = vcpu >= 0 ? mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0) : MAP_FAILED;
+	if (run == MAP_FAILED || !start_at_0x1000(vm, vcpu)) {
+		printf("fuzz: run-page race: could not set up a guest (errno %d)\n", errno);
+		return 1;
+	}
+	struct Race {
+		volatile uint8_t *page;
+		std::atomic<bool> stop{false};
+	} race;
+	race.page = static_cast<volatile uint8_t *>(run);
+	pthread_t scribbler;
+	pthread_create(&scribbler, nullptr, [](void *arg) -> void * {
+		Race *r = static_cast<Race *>(arg);
+		Rng rng{1};
+		while (!r->stop.load(std::memory_order_relaxed)) {
+			// Mostly the exit's own fields (the first 128 bytes), with
+			// the I/O data offset and sizes at their most hostile.
+			const size_t at = rng.chance(80) ? rng.below(128) : rng.below(4096 - 8);
+			const uint64_t v = rng.chance(30) ? ~0ull : rng.next();
+			for (int i = 0; i < 8; i++)
+				r->page[at + i] = static_cast<uint8_t>(v >> (8 * i));
+		}
+		return nullptr;
+	}, &race);
+	unsigned long exits = 0, failures = 0;
+	const time_t end = time(nullptr) + seconds;
+	while (time(nullptr) < end) {
+		const long ret = ioctl(vcpu, KVM_RUN, 0);
+		if (ret == 0)
+			exits++;
+		else if (!allowed_errno(errno))
+			failures++;
+	}
+	race.stop = true;
+	pthread_join(scribbler, nullptr);
+	if (traced)
+		axvm_events(false);
+	close(vcpu), close(vm), close(dev);
+	munmap(mem, 0x10000);
+	printf("fuzz: run-page race for %u s, tracepoints %s: %lu exits, %lu unexpected errors\n", seconds,
+	       traced ? "on" : "unavailable", exits, failures);
+	return failures ? 1 : 0;
+}
+
 // After a case, a plain guest must still run: a halt -> KVM_EXIT_HLT.
 bool device_still_works()
 {
@@ -571,6 +666,7 @@ int main(int argc, char **argv)
 	unsigned long seconds = 0, cases = 0;
 	unsigned long long seed = static_cast<unsigned long long>(time(nullptr));
 	unsigned threads = 3;
+	unsigned long race = 2;
 	for (int i = 2; i + 1 < argc; i += 2) {
 		const std::string a = argv[i];
 		char *end;
@@ -585,6 +681,8 @@ int main(int argc, char **argv)
 			seed = v;
 		else if (a == "--threads" && v >= 1 && v <= 8)
 			threads = static_cast<unsigned>(v);
+		else if (a == "--race")
+			race = v;
 		else
 			return usage();
 	}
@@ -594,8 +692,16 @@ int main(int argc, char **argv)
 		cases = 1;
 	setvbuf(stdout, nullptr, _IOLBF, 0);
 	printf("fuzz: %s, base seed %llu, %u threads\n", g_device, seed, threads);
-	const time_t start = time(nullptr);
 	unsigned long done = 0, failed = 0;
+	if (race) {
+		const pid_t pid = fork();
+		if (pid == 0)
+			_exit(run_page_race(static_cast<unsigned>(race)));
+		int status = 0;
+		waitpid(pid, &status, 0);
+		failed += !WIFEXITED(status) || WEXITSTATUS(status);
+	}
+	const time_t start = time(nullptr);
 	for (unsigned long n = 0; (!cases || n < cases) && (!seconds || time(nullptr) - start < (time_t)seconds); n++) {
 		const uint64_t case_seed = seed + n;
 		printf("fuzz: case seed %llu\n", static_cast<unsigned long long>(case_seed));

@@ -33,6 +33,16 @@ static const uint8_t main_code[] = {
 	0xb0, 'd',        /* 1011 */
 	0xe6, 0xe9,
 	0xf4,             /* 1015 hlt */
+	/* Exits in the shadow of STI or MOV SS: the instruction completes, so
+	 * the shadow ends with it and the guest is ready for an interrupt. */
+	0xfa, 0xfb,       /* 1016 cli; sti */
+	0xf4,             /* 1018 hlt, in the STI shadow */
+	0xb0, 'e',        /* 1019 mov al,'e' */
+	0xfa, 0xfb,       /* 101b cli; sti */
+	0xe6, 0xe9,       /* 101d out 0xe9,al, in the STI shadow */
+	0x8c, 0xd0,       /* 101f mov ax,ss */
+	0x8e, 0xd0,       /* 1021 mov ss,ax */
+	0xf4,             /* 1023 hlt, in the MOV SS shadow */
 };
 /* push ax; mov al,C; out 0xe9,al; pop ax; iret */
 #define HANDLER(c) {0x50, 0xb0, c, 0xe6, 0xe9, 0x58, 0xcf}
@@ -132,6 +142,9 @@ int main(int argc, char **argv)
 			return 1;
 	printf("KVM_NMI: %d\n", ioctl(vcpu, KVM_NMI, 0));
 	for (int i = 0; i < 3; i++)                  /* 'N', 'd', hlt */
+		if (step())
+			return 1;
+	for (int i = 0; i < 3; i++)                  /* sti; hlt, sti; out, mov ss; hlt */
 		if (step())
 			return 1;
 	return 0;

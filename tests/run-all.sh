@@ -313,6 +313,16 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 		record $? "$name.kunit_parse" "see ${out#$top/}/$name/kunit-parse.log"
 		tail -n 3 "$dir/kunit-parse.log"
 	fi
+	# Powered off with a VM alive (the end of /init), the module's reboot
+	# notifier gave SVM/VMX/EL2 up on every CPU (not for the nvhe boot, where
+	# the module refuses to load).
+	case $name in
+	*-nvhe) ;;
+	*)
+		grep -q 'axvm: reboot: virtualization off on every CPU' "$dir/console.log"
+		record $? "$name.reboot_turns_virtualization_off" "no line from the reboot notifier"
+		;;
+	esac
 	# Anything the kernel reported after the module came in is a failure.
 	local reports
 	# (The memory-cgroup test makes its group's OOM killer kill a VMM on

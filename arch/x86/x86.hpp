@@ -16,7 +16,8 @@ constexpr u64 kCr0Mp = 1ull << 1, kCr0Em = 1ull << 2, kCr0Ts = 1ull << 3;
 constexpr u64 kCr4Pse = 1ull << 4, kCr4Pae = 1ull << 5, kCr4La57 = 1ull << 12;
 constexpr u64 kEferSce = 1ull << 0, kEferLme = 1ull << 8, kEferLma = 1ull << 10;
 constexpr u64 kEferNxe = 1ull << 11, kEferSvme = 1ull << 12;
-constexpr u64 kRflagsDf = 1ull << 10;
+constexpr u64 kRflagsTf = 1ull << 8, kRflagsIf = 1ull << 9, kRflagsDf = 1ull << 10;
+constexpr u64 kRflagsAc = 1ull << 18, kRflagsVm = 1ull << 17;
 constexpr u64 kRflagsFixed = 1ull << 1; // bit 1 always reads 1
 
 constexpr u32 kMsrEfer = 0xc0000080;
@@ -26,7 +27,12 @@ constexpr u32 kMsrVmHsavePa = 0xc0010117;
 constexpr u64 kVmCrSvmDis = 1ull << 4;
 constexpr u64 kPatPowerOn = 0x0007040600070406ull;
 
-constexpr u8 kVectorUd = 6, kVectorGp = 13;
+constexpr u8 kVectorDb = 1, kVectorNmi = 2, kVectorUd = 6, kVectorGp = 13, kVectorAc = 17, kVectorMc = 18;
+
+// DR6 (SDM vol. 3B, 17.2.3): the bits a debug exception reports, and the
+// value with none of them (the "active low" bits read as 1).
+constexpr u64 kDr6Trap = 0xf, kDr6Bd = 1ull << 13, kDr6Bs = 1ull << 14, kDr6Bt = 1ull << 15;
+constexpr u64 kDr6Fixed = 0xffff0ff0, kDr7Fixed = 0x400;
 
 inline u64 rdmsr(u32 msr)
 {

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "x86_vcpu.hpp"
 
+#include "emulate.hpp"
+
 namespace axvm::x86 {
+
+Status X86Vcpu::init()
+{
+	fpu_ = axvm_x86_fpu_create();
+	return fpu_ ? Status() : fail(err::ENOMEM);
+}
 
 void X86Vcpu::get_regs(axvm_regs &r) const
 {
@@ -21,12 +29,25 @@ void X86Vcpu::set_regs(const axvm_regs &r)
 	for (u8 i = 0; i < 16; i++)
 		set_gpr(i, in[i]);
 	set_rip_rflags(r.rip, r.rflags | kRflagsFixed);
-	pending_ = Pending::None; // as in KVM: new registers cancel an unfinished read
 }
 
-void X86Vcpu::set_return_value(u64 value)
+void X86Vcpu::set_pending(Pending p, u64 next_rip)
 {
-	switch (pending_) {
+	pending_ = p;
+	pending_rip_ = cs_base() + rip();
+	next_rip_ = next_rip;
+}
+
+// As KVM completes an exit (complete_fast_pio_in/out, complete_emulated_mmio,
+// complete_hypercall_exit): unless userspace moved the vCPU elsewhere in
+// the meantime (a new linear RIP), the instruction finishes now.
+void X86Vcpu::complete_userspace_exit(u64 value)
+{
+	const Pending p = pending_;
+	pending_ = Pending::None;
+	if (p == Pending::None || cs_base() + rip() != pending_rip_)
+		return;
+	switch (p) {
 	case Pending::PortIn: {
 		const u64 mask = io_size_ == 4 ? ~0ull : (1ull << (8 * io_size_)) - 1;
 		const u64 rax = io_size_ == 4 ? 0 : gpr(kRax) & ~mask;
@@ -35,7 +56,7 @@ void X86Vcpu::set_return_value(u64 value)
 	}
 	case Pending::StringIn:
 		complete_string_in(value);
-		break;
+		return; // it moves RIP itself (REP)
 	case Pending::Mmio: {
 		u64 regs[16];
 		for (u8 i = 0; i < 16; i++)
@@ -48,10 +69,11 @@ void X86Vcpu::set_return_value(u64 value)
 	case Pending::Hypercall:
 		set_gpr(kRax, value);
 		break;
+	case Pending::PortOut:
 	case Pending::None:
 		break;
 	}
-	pending_ = Pending::None;
+	advance_rip(next_rip_);
 }
 
 int X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
@@ -96,6 +118,33 @@ int X86Vcpu::queue_interrupt(u32 vector, bool nmi)
 	return 0;
 }
 
+void X86Vcpu::advance_rip(u64 next_rip)
+{
+	set_rip(next_rip);
+	end_interrupt_shadow();
+	if ((rflags() & kRflagsTf) && !interrupt_state().event_in_flight)
+		reflect_debug(kDr6Bs);
+}
+
+void X86Vcpu::access_dr(bool write, u8 dr, u8 reg)
+{
+	u64 *shadow = dr < 4 ? &dr_[dr] : (dr & 1) ? &dr7_ : &dr6_; // DR4/5 alias DR6/7
+	if (write)
+		*shadow = gpr(reg);
+	else
+		set_gpr(reg, *shadow);
+}
+
+// KVM's kvm_deliver_exception_payload() for #DB: B0-B3 of earlier
+// exceptions are cleared, the other status bits are sticky (SDM vol. 3B,
+// 17.2.3), bit 12 reads 0.
+ExitReason X86Vcpu::reflect_debug(u64 hit)
+{
+	hit &= kDr6Trap | kDr6Bd | kDr6Bs | kDr6Bt;
+	dr6_ = ((dr6_ & ~kDr6Trap) | kDr6Fixed | hit) & ~(1ull << 12);
+	return inject_exception(kVectorDb);
+}
+
 ExitReason X86Vcpu::handle_cpuid()
 {
 	const CpuidResult r = cpuid_.lookup(static_cast<u32>(gpr(kRax)), static_cast<u32>(gpr(kRcx)));
@@ -106,30 +155,42 @@ ExitReason X86Vcpu::handle_cpuid()
 	return ExitReason::nothing();
 }
 
-ExitReason X86Vcpu::port_in(u16 port, u8 size)
+ExitReason X86Vcpu::port_in(u16 port, u8 size, u64 next_rip)
 {
-	pending_ = Pending::PortIn;
+	set_pending(Pending::PortIn, next_rip);
 	io_size_ = size;
 	return ExitReason::io_read(port, width_of(size));
 }
 
-ExitReason X86Vcpu::port_out(u16 port, u8 size)
+ExitReason X86Vcpu::port_out(u16 port, u8 size, u64 next_rip)
 {
+	set_pending(Pending::PortOut, next_rip);
 	const u64 mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
 	return ExitReason::io_write(port, width_of(size), gpr(kRax) & mask);
 }
 
-ExitReason X86Vcpu::mmio_exit(u64 gpa, const MmioInstruction &m)
+ExitReason X86Vcpu::mmio_exit(u64 gpa, const MmioInstruction &m, u64 next_rip)
 {
 	if (m.is_write) {
 		u64 regs[16];
 		for (u8 i = 0; i < 16; i++)
 			regs[i] = gpr(i);
-		return ExitReason::mmio_write(gpa, m.width, mmio_store_value(m, regs));
+		const u64 data = mmio_store_value(m, regs);
+		advance_rip(next_rip);
+		return ExitReason::mmio_write(gpa, m.width, data);
 	}
 	mmio_ = m;
-	pending_ = Pending::Mmio;
+	set_pending(Pending::Mmio, next_rip);
 	return ExitReason::mmio_read(gpa, m.width, m.reg, m.reg_width, m.sign_extend);
+}
+
+ExitReason X86Vcpu::hypercall_exit(u64 next_rip)
+{
+	u64 regs[16];
+	for (u8 i = 0; i < 16; i++)
+		regs[i] = gpr(i);
+	set_pending(Pending::Hypercall, next_rip);
+	return hypercall(regs, cpu_mode() == CpuMode::Long64);
 }
 
 } // namespace axvm::x86

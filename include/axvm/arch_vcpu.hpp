@@ -24,12 +24,17 @@ public:
 	virtual Status unbind() = 0;
 	// Running: enter the guest once and report why it came back.
 	virtual Result<ExitReason> run() = 0;
-	// Completes the last read exit (MMIO/IO/SysReg read, hypercall) with @value.
-	virtual void set_return_value(u64 value) = 0;
+	// On the next RUN: completes the last exit userspace handled that
+	// needed it (ExitReason::completes_on_next_run), a read with @value.
+	virtual void complete_userspace_exit(u64 value) = 0;
 	// Register and CPU-model ioctls of the architecture (x86: GET/SET_REGS,
 	// GET/SET_SREGS, SET_CPUID2). @arg holds @size bytes copied from and
 	// back to userspace. Called Free or Ready, never while Running.
 	virtual int arch_ioctl(unsigned int /*cmd*/, void * /*arg*/, usize /*size*/) { return -err::ENOTTY; }
+	// KVM_RUN begins and ends on this thread (process context): state the
+	// vCPU keeps loaded across its exits in between (x86: the FPU).
+	virtual void run_begin() {}
+	virtual void run_end() {}
 	// Before RUN enters the state machine: 0, or the errno RUN returns
 	// without touching the vCPU (arm64: -ENOEXEC before KVM_ARM_VCPU_INIT).
 	virtual int check_runnable() const { return 0; }

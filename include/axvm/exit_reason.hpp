@@ -25,6 +25,7 @@ enum class ExitKind : u8 {
 	NestedPageFault,
 	SendIpi,
 	FailEntry,
+	InternalError,
 	Nothing,
 };
 
@@ -107,6 +108,15 @@ struct SendIpiExit {
 struct FailEntryExit {
 	u64 hardware_entry_failure_reason;
 };
+// KVM_EXIT_INTERNAL_ERROR: what the kernel could not handle, with KVM's
+// suberror codes (KVM_INTERNAL_ERROR_*) and up to kMaxData words.
+enum : u32 { kInternalErrorEmulation = 1, kInternalErrorDeliveryEv = 3, kInternalErrorUnexpectedExit = 4 };
+struct InternalErrorExit {
+	enum : u32 { kMaxData = 4 };
+	u32 suberror;
+	u32 ndata;
+	u64 data[kMaxData];
+};
 
 class ExitReason {
 public:
@@ -126,6 +136,8 @@ public:
 	static ExitReason send_ipi(u64 target_cpu, u64 target_cpu_aux, bool to_all, bool to_self,
 				   u64 vector);
 	static ExitReason fail_entry(u64 hardware_reason);
+	// At most InternalErrorExit::kMaxData words of @data are kept.
+	static ExitReason internal_error(u32 suberror, u32 ndata, const u64 *data);
 	static ExitReason nothing() { return ExitReason(ExitKind::Nothing); }
 
 	ExitKind kind() const { return kind_; }
@@ -151,6 +163,10 @@ public:
 	}
 	const SendIpiExit *as_send_ipi() const { return get(ExitKind::SendIpi, &u_.send_ipi); }
 	const FailEntryExit *as_fail_entry() const { return get(ExitKind::FailEntry, &u_.fail_entry); }
+	const InternalErrorExit *as_internal_error() const
+	{
+		return get(ExitKind::InternalError, &u_.internal_error);
+	}
 
 	// Exits the kernel finishes by itself: the RUN loop re-enters the guest.
 	bool handled_in_kernel() const
@@ -164,6 +180,9 @@ public:
 		return kind_ == ExitKind::MmioRead || kind_ == ExitKind::IoRead ||
 		       kind_ == ExitKind::SysRegRead || kind_ == ExitKind::Hypercall;
 	}
+	// ... and so does a port write: as KVM does, the instruction completes
+	// (RIP moves on) only when userspace has handled it.
+	bool completes_on_next_run() const { return needs_return_value() || kind_ == ExitKind::IoWrite; }
 
 private:
 	explicit ExitReason(ExitKind kind) : kind_(kind), u_{} {}
@@ -189,6 +208,7 @@ private:
 		NestedPageFaultExit nested_page_fault;
 		SendIpiExit send_ipi;
 		FailEntryExit fail_entry;
+		InternalErrorExit internal_error;
 	} u_;
 };
 

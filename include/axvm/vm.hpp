@@ -15,7 +15,7 @@ class Vm {
 public:
 	enum : u32 { kMaxVcpus = 64 };
 
-	Vm() = default;
+	Vm() : serial_(__atomic_add_fetch(&next_serial_, 1, __ATOMIC_RELAXED)) {}
 	~Vm();
 	// Memory map and the backend's stage-2 tables (none without a backend).
 	Status init();
@@ -29,6 +29,9 @@ public:
 	RunLoop *vcpu(u32 id) const { return id < kMaxVcpus ? vcpus_[id] : nullptr; }
 	u32 nr_vcpus() const { return nr_vcpus_; }
 
+	// Unique among every VM the module ever made (a pointer may be reused).
+	u64 serial() const { return serial_; }
+
 	MemoryMap &memory() { return memory_; }
 	const MemoryMap &memory() const { return memory_; }
 	Stage2 *stage2() const { return stage2_; }
@@ -38,6 +41,8 @@ public:
 	void set_halt_in_kernel(bool on) { halt_in_kernel_ = on; }
 
 private:
+	static u64 next_serial_;
+	const u64 serial_;
 	Stage2 *stage2_ = nullptr; // owned
 	RunLoop *vcpus_[kMaxVcpus] = {}; // each owns its Vcpu
 	u32 nr_vcpus_ = 0;

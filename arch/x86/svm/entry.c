@@ -13,11 +13,10 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <asm/cpufeature.h>
-#include <asm/debugreg.h>
-#include <asm/fpu/api.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
 
+#include "../entry_common.h"
 #include "entry.h"
 #include "trace.h"
 
@@ -65,18 +64,12 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 	int faulted = 0;
 	u64 efer, host_tsc_aux;
 
-	/* The guest's x87/SSE state replaces the VMM thread's, which the
-	 * kernel saves here and restores on the way back to userspace. */
-	kernel_fpu_begin();
-	asm volatile("fxrstor64 %0" : : "m"(*(const char (*)[512])e->fpu));
-
 	local_irq_disable();
 	/* Another hypervisor's emergency path may have switched SVM off:
 	 * VMRUN would #UD. Checked with interrupts off, right before use. */
 	rdmsrl(MSR_EFER, efer);
 	if (!(efer & EFER_SVME)) {
 		local_irq_enable();
-		kernel_fpu_end();
 		return -EIO;
 	}
 	/* An interrupt queued after the vCPU decided what to inject: go back
@@ -84,7 +77,6 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 	 * kick IPI makes the guest exit at once. */
 	if (READ_ONCE(*e->kick)) {
 		local_irq_enable();
-		kernel_fpu_end();
 		return AXVM_SVM_KICKED;
 	}
 	/* A stage-2 change since this vCPU last entered: flush its ASID
@@ -94,6 +86,7 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 		if (!*e->tlb_control) /* a stronger flush may be set already */
 			*e->tlb_control = e->tlb_flush;
 	}
+	axvm_x86_before_entry(e->vm_serial);
 	trace_axvm_entry(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP));
 	host_tsc_aux = axvm_host_tsc_aux_value();
 	if (host_tsc_aux)
@@ -105,17 +98,16 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 
 	raw_local_irq_disable();
 	axvm_stgi();
+	/* A machine check in the guest is the host's (KVM's svm_handle_mce):
+	 * its handler runs here, interrupts still off, as if from user mode. */
+	if (!faulted && vmcb_field(e, AXVM_VMCB_EXIT_CODE) == AXVM_SVM_EXIT_MC)
+		axvm_x86_machine_check();
 	if (host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 	if (!faulted)
 		trace_axvm_exit(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP), vmcb_field(e, AXVM_VMCB_EXIT_CODE),
 				vmcb_field(e, AXVM_VMCB_EXIT_INFO1), vmcb_field(e, AXVM_VMCB_EXIT_INFO2));
-	/* #VMEXIT leaves DR7 with breakpoints off (APM 15.5.1). */
-	if (hw_breakpoint_active())
-		hw_breakpoint_restore();
+	axvm_x86_after_exit();
 	local_irq_enable();
-
-	asm volatile("fxsave64 %0" : "=m"(*(char (*)[512])e->fpu));
-	kernel_fpu_end();
 	return faulted ? -EIO : 0;
 }

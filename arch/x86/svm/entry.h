@@ -23,7 +23,7 @@ struct axvm_svm_entry {
 	axvm_u64 vmcb_pa;
 	axvm_u64 host_save_pa;	   /* this CPU's page for VMSAVE of host state */
 	struct axvm_svm_gprs *gprs;
-	void *fpu;		   /* the guest's 512-byte FXSAVE area, 16-aligned */
+	axvm_u64 vm_serial;	   /* the VM's Vm::serial(): a new one here means IBPB */
 	axvm_u8 *tlb_control;	   /* the VMCB's TLB_CONTROL byte */
 	axvm_u8 tlb_flush;	   /* the value that flushes this guest's ASID */
 	const axvm_u64 *stage2_generation; /* Stage2::generation() */
@@ -39,6 +39,7 @@ struct axvm_svm_entry {
 #define AXVM_VMCB_EXIT_INFO1 0x078
 #define AXVM_VMCB_EXIT_INFO2 0x080
 #define AXVM_VMCB_RIP        0x578
+#define AXVM_SVM_EXIT_MC     0x052 /* the #MC exception intercept */
 
 /* Enters the guest once: 0 after a #VMEXIT (the exit code is in the VMCB),
  * AXVM_SVM_KICKED if it gave up before VMRUN because *kick was set,

@@ -59,13 +59,10 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	case kExitCpuid:
 		return skip(2, handle_cpuid());
 	case kExitVmmcall: {
-		u64 regs[16];
-		for (u8 i = 0; i < 16; i++)
-			regs[i] = gpr(i);
-		Result<ExitReason> r = skip(3, x86::hypercall(regs, cpu_mode() == x86::CpuMode::Long64));
-		if (r.ok())
-			pending_ = Pending::Hypercall;
-		return r;
+		Result<u64> next = next_rip(3);
+		if (!next.ok())
+			return Error{next.error()};
+		return hypercall_exit(next.value());
 	}
 	case kExitIoio:
 		return handle_ioio();
@@ -82,6 +79,17 @@ Result<ExitReason> SvmVcpu::handle_exit()
 		init_vmcb();
 		shut_down_ = true;
 		return ExitReason::system_down(SystemDownKind::TripleFault);
+	case kExitExceptionBase + x86::kVectorDb: {
+		// The CPU reported the debug condition in the VMCB's DR6, which
+		// goes back to its neutral value for the next entry.
+		const u64 hit = vmcb_->save.dr6 ^ x86::kDr6Fixed;
+		vmcb_->save.dr6 = x86::kDr6Fixed;
+		return reflect_debug(hit);
+	}
+	case kExitExceptionBase + x86::kVectorAc:
+		return reflect_alignment_check(); // AMD CPUs raise no split-lock #AC
+	case kExitExceptionBase + x86::kVectorMc:
+		return ExitReason::nothing(); // the host's, handled by entry.c
 	case kExitRdpmc:
 		// No PMU is offered (CPUID leaf 0xA is absent): every counter
 		// index is invalid, which is #GP (SDM vol. 2B, RDPMC).
@@ -108,10 +116,13 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	case kExitInvalid:
 		axvm_log(AXVM_LOG_WARN, "VMRUN refused the guest state (VMEXIT_INVALID)");
 		return ExitReason::fail_entry(code);
-	default:
-		axvm_log(AXVM_LOG_ERR, "unexpected #VMEXIT 0x%llx (info1 0x%llx info2 0x%llx)", code, c.exit_info1,
-			 c.exit_info2);
-		return fail(err::EIO);
+	default: {
+		// KVM's report of an exit it does not handle; the vCPU stays usable.
+		axvm_log(AXVM_LOG_WARN, "#VMEXIT 0x%llx (info1 0x%llx info2 0x%llx) is not handled: internal error to userspace",
+			 code, c.exit_info1, c.exit_info2);
+		const u64 data[2] = {code, static_cast<u64>(cpu_)};
+		return ExitReason::internal_error(kInternalErrorUnexpectedExit, 2, data);
+	}
 	}
 }
 
@@ -124,16 +135,22 @@ ExitReason SvmVcpu::inject_exception(u8 vector, bool has_error, u32 error)
 
 // Without NRIP save (QEMU's SVM has none), the length of the intercepted
 // instruction is its opcode plus whatever legacy and REX prefixes precede it.
-Result<ExitReason> SvmVcpu::skip(u8 opcode_len, ExitReason then)
+Result<u64> SvmVcpu::next_rip(u8 opcode_len)
 {
-	if (features().nrips && vmcb_->control.next_rip) {
-		vmcb_->save.rip = vmcb_->control.next_rip;
-		return then;
-	}
+	if (features().nrips && vmcb_->control.next_rip)
+		return vmcb_->control.next_rip;
 	Result<u8> prefixes = prefix_bytes();
 	if (!prefixes.ok())
 		return Error{prefixes.error()};
-	vmcb_->save.rip += prefixes.value() + opcode_len;
+	return vmcb_->save.rip + prefixes.value() + opcode_len;
+}
+
+Result<ExitReason> SvmVcpu::skip(u8 opcode_len, ExitReason then)
+{
+	Result<u64> next = next_rip(opcode_len);
+	if (!next.ok())
+		return Error{next.error()};
+	advance_rip(next.value());
 	return then;
 }
 
@@ -170,9 +187,8 @@ Result<ExitReason> SvmVcpu::handle_ioio()
 	const u64 next_rip = vmcb_->control.exit_info2; // APM 15.10.2: always saved for IOIO
 	if (info & kIoString)
 		return handle_string_io(info, next_rip);
-
-	vmcb_->save.rip = next_rip;
-	return info & kIoIn ? port_in(io_port(info), io_size(info)) : port_out(io_port(info), io_size(info));
+	return info & kIoIn ? port_in(io_port(info), io_size(info), next_rip)
+			    : port_out(io_port(info), io_size(info), next_rip);
 }
 
 // INS/OUTS move one element per exit: a REP instruction with elements left
@@ -183,11 +199,11 @@ Result<ExitReason> SvmVcpu::handle_string_io(u64 info, u64 next_rip)
 	const u64 amask = io_address_mask(info);
 	const u8 size = io_size(info);
 	if ((info & kIoRep) && !(gpr(x86::kRcx) & amask)) {
-		vmcb_->save.rip = next_rip;
+		advance_rip(next_rip);
 		return ExitReason::nothing();
 	}
 	if (info & kIoIn) {
-		pending_ = Pending::StringIn;
+		set_pending(Pending::StringIn, next_rip);
 		io_size_ = size;
 		io_info_ = info;
 		io_next_rip_ = next_rip;
@@ -247,7 +263,7 @@ void SvmVcpu::advance_rep(u64 info, u64 next_rip)
 		if (gpr(x86::kRcx) & amask)
 			return; // elements left: execute the instruction again
 	}
-	vmcb_->save.rip = next_rip;
+	advance_rip(next_rip);
 }
 
 void SvmVcpu::complete_string_in(u64 value)
@@ -307,10 +323,8 @@ Result<ExitReason> SvmVcpu::handle_msr()
 	return inject_exception(x86::kVectorGp, true, 0);
 }
 
-// MOV to/from DRn (0F 21 /r, 0F 23 /r; ModRM.reg = n, ModRM.rm = GPR, the
-// mod bits ignored). The guest keeps its own debug registers in shadows:
-// they are never loaded into the hardware, so no guest breakpoint can fire
-// in the host and none of the host's fires in the guest.
+// MOV to/from CRn/DRn (0F 20-23 /r; ModRM.reg = n, ModRM.rm = GPR, the
+// mod bits ignored).
 Result<u8> SvmVcpu::mov_crdr_gpr(u8 *len)
 {
 	u8 bytes[15];
@@ -343,7 +357,7 @@ Result<ExitReason> SvmVcpu::handle_cr4_write()
 	    vmcb_->control.tlb_control == kTlbFlushNothing)
 		vmcb_->control.tlb_control = tlb_flush_;
 	s.cr4 = value;
-	s.rip += len;
+	advance_rip(s.rip + len);
 	return ExitReason::nothing();
 }
 
@@ -353,15 +367,10 @@ Result<ExitReason> SvmVcpu::handle_dr_access(bool write, u8 dr)
 	Result<u8> gpr_index = mov_crdr_gpr(&len);
 	if (!gpr_index.ok())
 		return Error{gpr_index.error()};
-	const u8 reg = gpr_index.value();
-	u64 *shadow = dr < 4 ? &dr_[dr] : (dr & 1) ? &dr7_ : &dr6_; // DR4/5 alias DR6/7
 	if (dr >= 8)
 		return inject_exception(x86::kVectorUd);
-	if (write)
-		*shadow = gpr(reg);
-	else
-		set_gpr(reg, *shadow);
-	vmcb_->save.rip += len;
+	access_dr(write, dr, gpr_index.value());
+	advance_rip(vmcb_->save.rip + len);
 	return ExitReason::nothing();
 }
 
@@ -389,9 +398,10 @@ Result<ExitReason> SvmVcpu::handle_npf()
 			 vmcb_->save.rip);
 		return ExitReason::nested_page_fault(gpa, access);
 	}
-	vmcb_->save.rip += insn.value().length;
-	return mmio_exit(gpa, insn.value());
+	return mmio_exit(gpa, insn.value(), vmcb_->save.rip + insn.value().length);
 }
+
+u64 SvmVcpu::cs_base() const { return segment_base(vmcb_->save.cs, 1); }
 
 x86::CpuMode SvmVcpu::cpu_mode() const
 {

@@ -13,10 +13,8 @@ Result<SvmVcpu *> SvmVcpu::create(Vm &vm)
 	SvmVcpu *v = new SvmVcpu(vm);
 	if (!v)
 		return fail(err::ENOMEM);
-	u64 fpu_pa;
 	v->vmcb_ = static_cast<Vmcb *>(axvm_alloc_page(&v->vmcb_pa_));
-	v->fpu_ = axvm_alloc_page(&fpu_pa);
-	if (!v->vmcb_ || !v->fpu_) {
+	if (!v->vmcb_ || !v->init().ok()) {
 		delete v;
 		return fail(err::ENOMEM);
 	}
@@ -27,17 +25,11 @@ SvmVcpu::~SvmVcpu()
 {
 	if (vmcb_)
 		axvm_free_page(vmcb_);
-	if (fpu_)
-		axvm_free_page(fpu_);
 }
 
 Status SvmVcpu::setup()
 {
 	init_vmcb();
-	// FXSAVE image after FNINIT: FCW 0x37f, MXCSR 0x1f80 (SDM vol. 1, 10.5.1).
-	u8 *fx = static_cast<u8 *>(fpu_);
-	fx[0] = 0x7f, fx[1] = 0x03;
-	fx[24] = 0x80, fx[25] = 0x1f;
 	cpuid_.reset();
 	return Status();
 }
@@ -60,6 +52,10 @@ void SvmVcpu::init_vmcb()
 			    kInterceptWbinvd | kInterceptMonitor | kInterceptMwait | kInterceptMwaitCond |
 			    kInterceptXsetbv | kInterceptRdpru;
 	c.intercept_dr = 0xffffffff;
+	// #DB and #AC as KVM intercepts them: a guest could otherwise make the
+	// CPU deliver one endlessly (CVE-2015-5307, CVE-2015-8104); #MC so that
+	// a host machine check reaches the host's handler (entry.c).
+	c.intercept_exceptions = 1u << x86::kVectorDb | 1u << x86::kVectorAc | 1u << x86::kVectorMc;
 	c.intercept_cr = kInterceptCr4Write; // the guest must not turn on OSXSAVE or PKE
 	c.iopm_base_pa = iopm_pa();
 	c.msrpm_base_pa = msrpm_pa();
@@ -110,7 +106,7 @@ Result<ExitReason> SvmVcpu::run()
 		.vmcb_pa = vmcb_pa_,
 		.host_save_pa = host_save_pa(static_cast<unsigned>(cpu_)),
 		.gprs = &gprs_,
-		.fpu = fpu_,
+		.vm_serial = vm_.serial(),
 		.tlb_control = &vmcb_->control.tlb_control,
 		.tlb_flush = tlb_flush_,
 		.stage2_generation = vm_.stage2()->generation_ptr(),

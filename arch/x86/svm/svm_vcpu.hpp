@@ -31,6 +31,8 @@ private:
 	void set_gpr(u8 n, u64 value) override;
 	u64 rip() const override { return vmcb_->save.rip; }
 	u64 rflags() const override { return vmcb_->save.rflags; }
+	void set_rip(u64 rip) override { vmcb_->save.rip = rip; }
+	void end_interrupt_shadow() override { vmcb_->control.int_state &= ~kIntStateShadow; }
 	void set_rip_rflags(u64 rip, u64 rflags) override;
 	void get_sregs(axvm_sregs &s) const override;
 	Status set_sregs(const axvm_sregs &s) override;
@@ -53,15 +55,17 @@ private:
 	void advance_rep(u64 info, u64 next_rip);
 	Result<u8> outs_segment(u64 info);
 	u64 segment_base(const VmcbSegment &s, u8 index) const;
-	x86::CpuMode cpu_mode() const;
+	x86::CpuMode cpu_mode() const override;
+	u64 cs_base() const override;
 	Result<ExitReason> handle_dr_access(bool write, u8 dr);
 	Result<ExitReason> handle_cr4_write();
 	// MOV to/from CRn/DRn (0F 20-23 /r): the GPR operand; @len its length.
 	Result<u8> mov_crdr_gpr(u8 *len);
 	Result<ExitReason> handle_npf();
 	Result<ExitReason> handle_msr();
+	Result<u64> next_rip(u8 opcode_len);
 	Result<ExitReason> skip(u8 opcode_len, ExitReason then);
-	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0);
+	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0) override;
 	Result<u8> prefix_bytes();
 	x86::PagingState paging() const;
 	Status fetch(u8 *bytes, usize len, usize *fetched);
@@ -69,7 +73,6 @@ private:
 
 	Vmcb *vmcb_ = nullptr;
 	u64 vmcb_pa_ = 0;
-	void *fpu_ = nullptr; // a page; the FXSAVE image is its first 512 bytes
 	u32 asid_ = 0;            // 0: none yet on this CPU
 	u64 asid_generation_ = 0;
 	int cpu_ = -1;
@@ -81,7 +84,6 @@ private:
 	u64 io_info_ = 0;     // StringIn: the IOIO EXITINFO1
 	u64 io_next_rip_ = 0; // StringIn: RIP after the instruction
 
-	u64 dr_[4] = {}, dr6_ = 0xffff0ff0, dr7_ = 0x400; // shadows: the guest never owns debug registers
 	bool nmi_masked_ = false;       // an injected NMI's handler has not returned
 	bool iret_seen_ = false;        // ... it is returning: unmask once RIP moves on
 	u64 iret_rip_ = 0;

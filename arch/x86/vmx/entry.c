@@ -16,7 +16,6 @@
 #include <asm/cpufeature.h>
 #include <asm/debugreg.h>
 #include <asm/desc.h>
-#include <asm/fpu/api.h>
 #include <asm/fsgsbase.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
@@ -25,6 +24,7 @@
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
 
+#include "../entry_common.h"
 #include "entry.h"
 #include "trace.h"
 #include "vmx_insn.h"
@@ -83,13 +83,8 @@ void axvm_vmx_set_host_state(struct axvm_vmx_msr_entry *host_msrs)
 int axvm_vmx_enter(struct axvm_vmx_entry *e)
 {
 	u16 fs_sel, gs_sel, ds_sel, es_sel, ldt_sel;
-	unsigned long cr3, cr4;
+	unsigned long cr3, cr4, host_debugctl;
 	int ret;
-
-	/* The guest's x87/SSE state replaces the VMM thread's, which the
-	 * kernel saves here and restores on the way back to userspace. */
-	kernel_fpu_begin();
-	asm volatile("fxrstor64 %0" : : "m"(*(const char (*)[512])e->fpu));
 
 	local_irq_disable();
 	/* An interrupt queued after the vCPU decided what to inject: go back
@@ -97,16 +92,16 @@ int axvm_vmx_enter(struct axvm_vmx_entry *e)
 	 * kick IPI makes the guest exit at once. */
 	if (READ_ONCE(*e->kick)) {
 		local_irq_enable();
-		kernel_fpu_end();
 		return AXVM_VMX_KICKED;
 	}
+	axvm_x86_before_entry(e->vm_serial);
 	/* A stage-2 change since this vCPU last entered: flush what the CPU
 	 * derived from the old EPT (see Stage2::invalidate). */
 	if (*e->stage2_generation != *e->seen_generation || e->flush_ept) {
 		*e->seen_generation = *e->stage2_generation;
 		axvm_invept(1, e->eptp);
 	}
-	if (e->flush_vpid)
+	if (e->flush_vpid && e->vpid) /* VPID 0: every entry and exit flushes */
 		axvm_invvpid(1, e->vpid);
 
 	/* Host state that changes between entries: the address space and CR4
@@ -142,9 +137,14 @@ int axvm_vmx_enter(struct axvm_vmx_entry *e)
 		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 	if (native_read_cr2() != *e->cr2)
 		native_write_cr2(*e->cr2);
+	/* Every VM exit clears IA32_DEBUGCTL (SDM 28.3.3): bus-lock detection,
+	 * LBR and BTF would be lost for the host without this copy. */
+	host_debugctl = get_debugctlmsr();
 
 	ret = axvm_vmx_vmenter(e->gprs, e->launched);
 
+	if (host_debugctl)
+		update_debugctlmsr(host_debugctl);
 	*e->cr2 = native_read_cr2();
 	/* What the exit set to fixed values: the GDT limit (0xffff), the TSS
 	 * limit (0x67: the I/O bitmap), LDT and data segments. */
@@ -160,9 +160,7 @@ int axvm_vmx_enter(struct axvm_vmx_entry *e)
 		loadsegment(fs, fs_sel);
 	if (gs_sel & 7)
 		load_gs_index(gs_sel);
-	/* A VM exit leaves DR7 with breakpoints off (SDM vol. 3C, 28.5.1). */
-	if (hw_breakpoint_active())
-		hw_breakpoint_restore();
+	axvm_x86_after_exit();
 	if (ret == 0) {
 		u32 reason = (u32)axvm_vmread(VMCS_EXIT_REASON);
 		u32 info = (u32)axvm_vmread(VMCS_EXIT_INTR_INFO);
@@ -171,13 +169,15 @@ int axvm_vmx_enter(struct axvm_vmx_entry *e)
 		 * raise it again here, where the host's handler takes it. */
 		if ((reason & 0xffff) == 0 && (info & 0x80000700u) == 0x80000200u)
 			apic->send_IPI_mask(cpumask_of(raw_smp_processor_id()), NMI_VECTOR);
+		/* A machine check in the guest, or one that made the entry fail,
+		 * is the host's (KVM's kvm_machine_check): its handler, now. */
+		if ((reason & 0xffff) == AXVM_VMX_EXIT_MCE_DURING_ENTRY ||
+		    ((reason & 0xffff) == 0 && (info & 0x800007ffu) == (0x80000300u | 18)))
+			axvm_x86_machine_check();
 		trace_axvm_exit(e->vcpu_id, axvm_vmread(VMCS_GUEST_RIP), AXVM_VMX_EXIT + (reason & 0xffff), axvm_vmread(VMCS_EXIT_QUALIFICATION),
 				axvm_vmread(VMCS_GUEST_PHYSICAL_ADDRESS));
 	}
 	local_irq_enable();
-
-	asm volatile("fxsave64 %0" : "=m"(*(char (*)[512])e->fpu));
-	kernel_fpu_end();
 	if (ret == 2)
 		return -EIO;
 	return ret ? AXVM_VMX_VMFAIL : 0;

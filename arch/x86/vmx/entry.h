@@ -27,7 +27,7 @@ enum { AXVM_VMX_MSR_STAR, AXVM_VMX_MSR_LSTAR, AXVM_VMX_MSR_CSTAR, AXVM_VMX_MSR_S
 
 struct axvm_vmx_entry {
 	struct axvm_vmx_gprs *gprs;
-	void *fpu;		   /* the guest's 512-byte FXSAVE area, 16-aligned */
+	axvm_u64 vm_serial;	   /* the VM's Vm::serial(): a new one here means IBPB */
 	axvm_u64 *cr2;		   /* the guest's CR2: VMX does not switch it */
 	int launched;		   /* VMRESUME rather than VMLAUNCH */
 	const axvm_u32 *kick;	   /* set: an interrupt was queued since the vCPU decided */
@@ -43,6 +43,7 @@ struct axvm_vmx_entry {
 	axvm_u32 vcpu_id;
 };
 
+#define AXVM_VMX_EXIT_MCE_DURING_ENTRY 41 /* basic exit reason (SDM appendix C) */
 #define AXVM_VMX_KICKED 1  /* gave up before entering: *kick was set */
 #define AXVM_VMX_VMFAIL 2  /* VMLAUNCH/VMRESUME failed: VMCS_INSTRUCTION_ERROR says why */
 /* 0 after a VM exit (the reason is in the VMCS); -EIO if VMX was off. */

@@ -129,34 +129,58 @@ Result<ExitReason> VmxVcpu::handle_exit(u32 reason)
 	case kExitEptMisconfig:
 		axvm_log(AXVM_LOG_ERR, "EPT misconfiguration at GPA 0x%llx: a bad stage-2 entry",
 			 axvm_vmread(VMCS_GUEST_PHYSICAL_ADDRESS));
-		return fail(err::EIO);
+		return unexpected_exit(code);
 	default:
-		axvm_log(AXVM_LOG_ERR, "unexpected VM exit %u (qualification 0x%llx)", code, exit_qualification_);
-		return fail(err::EIO);
+		axvm_log(AXVM_LOG_WARN, "VM exit %u (qualification 0x%llx) is not handled: internal error to userspace",
+			 code, exit_qualification_);
+		return unexpected_exit(code);
 	}
 }
 
-Result<ExitReason> VmxVcpu::hypercall()
+// An exit axvm does not handle (a task switch, say): KVM's report of it, so
+// that userspace sees why and can go on with new registers; the vCPU itself
+// stays usable (KVM's kvm_prepare_unexpected_reason_exit()).
+ExitReason VmxVcpu::unexpected_exit(u32 code) const
 {
-	u64 regs[16];
-	for (u8 i = 0; i < 16; i++)
-		regs[i] = gpr(i);
-	pending_ = Pending::Hypercall;
-	return skip(x86::hypercall(regs, cpu_mode() == x86::CpuMode::Long64));
+	const u64 data[2] = {code, static_cast<u64>(vmcs_.cpu)};
+	return ExitReason::internal_error(kInternalErrorUnexpectedExit, 2, data);
 }
 
-// The exception bitmap holds #UD alone: VMMCALL, AMD's hypercall, is #UD
-// on Intel CPUs, and guests written for either vendor make hypercalls with
-// it (KVM accepts both as well). Every other #UD goes back to the guest.
-// An NMI exits here too: the host's, raised again for it by entry.c.
+Result<ExitReason> VmxVcpu::hypercall() { return hypercall_exit(g_.rip + exit_len_); }
+
+// The exception bitmap: #UD, since VMMCALL, AMD's hypercall, is #UD on
+// Intel CPUs and guests written for either vendor make hypercalls with it
+// (KVM accepts both as well; every other #UD goes back to the guest); #DB
+// and #AC, reflected, as KVM intercepts them so that a guest cannot make the
+// CPU deliver one endlessly (CVE-2015-5307, CVE-2015-8104); #MC, the host's,
+// handled by entry.c. An NMI exits here too: the host's, raised again for
+// it by entry.c.
 Result<ExitReason> VmxVcpu::handle_exception_or_nmi()
 {
 	const u32 info = static_cast<u32>(axvm_vmread(VMCS_EXIT_INTR_INFO));
 	if ((info & kIntrTypeMask) == kIntrNmi)
 		return ExitReason::external_interrupt(0);
-	if ((info & 0xff) != x86::kVectorUd) {
+	switch (info & 0xff) {
+	case x86::kVectorUd:
+		break;
+	case x86::kVectorDb:
+		// ICEBP (INT1) exits before it completes: past it first (SDM
+		// 27.1); the qualification holds the DR6 bits (SDM table 28-1).
+		if ((info & kIntrTypeMask) == kIntrPrivSoftException)
+			set_rip(g_.rip + exit_len_);
+		return reflect_debug(exit_qualification_);
+	case x86::kVectorAc:
+		// With split-lock detection on, the host's #AC for a split lock
+		// is not the guest's own alignment check (KVM's vmx_guest_inject_ac).
+		if (!guest_alignment_check(static_cast<u8>((g_.seg[kSs].ar >> 5) & 3), g_.cr0) &&
+		    axvm_x86_split_lock(g_.rip))
+			return ExitReason::nothing(); // detection off for this task: try again
+		return reflect_alignment_check();
+	case x86::kVectorMc:
+		return ExitReason::nothing();
+	default:
 		axvm_log(AXVM_LOG_ERR, "unexpected exception exit (interruption info 0x%x)", info);
-		return fail(err::EIO);
+		return unexpected_exit(kExitExceptionNmi);
 	}
 	u8 bytes[3];
 	usize n = 0;
@@ -173,8 +197,7 @@ Result<ExitReason> VmxVcpu::handle_exception_or_nmi()
 // an STI or MOV SS before it cast (the CPU would have ended it too).
 ExitReason VmxVcpu::skip(ExitReason then)
 {
-	g_.rip += exit_len_;
-	g_.interruptibility &= ~(kBlockSti | kBlockMovSs);
+	advance_rip(g_.rip + exit_len_);
 	return then;
 }
 
@@ -192,10 +215,8 @@ Result<ExitReason> VmxVcpu::handle_io(u64 q)
 {
 	const u8 size = io_size(q);
 	const u16 port = static_cast<u16>(q >> 16);
-	if (!(q & kIoString)) {
-		g_.rip += exit_len_;
-		return q & kIoIn ? port_in(port, size) : port_out(port, size);
-	}
+	if (!(q & kIoString))
+		return q & kIoIn ? port_in(port, size, g_.rip + exit_len_) : port_out(port, size, g_.rip + exit_len_);
 	// Instruction information (SDM 28.2.5, table 28-8): address size in
 	// bits 9:7, the OUTS segment in 17:15.
 	const u64 info = axvm_vmread(VMCS_EXIT_INSTRUCTION_INFO);
@@ -204,11 +225,11 @@ Result<ExitReason> VmxVcpu::handle_io(u64 q)
 	io_rep_ = q & kIoRep;
 	io_size_ = size;
 	if (io_rep_ && !(gpr(x86::kRcx) & io_amask_)) {
-		g_.rip += exit_len_;
+		advance_rip(g_.rip + exit_len_);
 		return ExitReason::nothing();
 	}
 	if (q & kIoIn) {
-		pending_ = Pending::StringIn;
+		set_pending(Pending::StringIn, g_.rip + exit_len_);
 		return ExitReason::io_read(port, width_of(size));
 	}
 	const u8 seg = (info >> 15) & 7;
@@ -230,7 +251,7 @@ void VmxVcpu::advance_rep()
 		if (gpr(x86::kRcx) & io_amask_)
 			return; // elements left: execute the instruction again
 	}
-	g_.rip += exit_len_;
+	advance_rip(g_.rip + exit_len_);
 }
 
 void VmxVcpu::complete_string_in(u64 value)
@@ -277,7 +298,7 @@ Result<ExitReason> VmxVcpu::handle_cr(u64 q)
 	}
 	// LMSW and CLTS touch no host-owned bit, so they never exit.
 	axvm_log(AXVM_LOG_ERR, "unexpected control-register exit (qualification 0x%llx)", q);
-	return fail(err::EIO);
+	return unexpected_exit(kExitCrAccess);
 }
 
 // MOV to CR0 as the CPU would do it (SDM vol. 3A, 2.5 and 9.8.5): #GP for
@@ -305,19 +326,12 @@ Result<ExitReason> VmxVcpu::write_cr0(u64 value)
 	return skip(ExitReason::nothing());
 }
 
-// MOV to/from DRn (qualification: SDM table 28-4). The guest keeps its
-// own debug registers in shadows, never loaded into the hardware, so no
-// guest breakpoint fires in the host and none of the host's in the guest.
+// MOV to/from DRn (qualification: SDM table 28-4), on the shadows.
 Result<ExitReason> VmxVcpu::handle_dr(u64 q)
 {
 	const u8 dr = q & 7;
 	const bool read = q & (1u << 4);
-	const u8 reg = (q >> 8) & 0xf;
-	u64 *shadow = dr < 4 ? &dr_[dr] : (dr & 1) ? &dr7_ : &dr6_; // DR4/5 alias DR6/7
-	if (read)
-		set_gpr(reg, *shadow);
-	else
-		*shadow = gpr(reg);
+	access_dr(!read, dr, (q >> 8) & 0xf);
 	return skip(ExitReason::nothing());
 }
 
@@ -380,8 +394,7 @@ Result<ExitReason> VmxVcpu::handle_ept_violation(u64 q)
 		axvm_log(AXVM_LOG_WARN, "MMIO at 0x%llx by an instruction axvm cannot decode (RIP 0x%llx)", gpa, g_.rip);
 		return ExitReason::nested_page_fault(gpa, access);
 	}
-	g_.rip += insn.value().length;
-	return mmio_exit(gpa, insn.value());
+	return mmio_exit(gpa, insn.value(), g_.rip + insn.value().length);
 }
 
 x86::CpuMode VmxVcpu::cpu_mode() const
@@ -393,6 +406,8 @@ x86::CpuMode VmxVcpu::cpu_mode() const
 		return x86::CpuMode::Long64;
 	return cs & kArDb ? x86::CpuMode::Protected32 : x86::CpuMode::Protected16;
 }
+
+u64 VmxVcpu::cs_base() const { return segment_base(kCs); }
 
 // In 64-bit mode only FS and GS have a base (SDM vol. 3A, 3.4.4).
 u64 VmxVcpu::segment_base(u8 seg) const

@@ -89,8 +89,10 @@ void VmxVcpu::init_vmcs()
 	axvm_vmwrite(VMCS_PIN_CONTROLS, f.pin);
 	proc_ = f.proc;
 	axvm_vmwrite(VMCS_PROC_CONTROLS, proc_);
-	axvm_vmwrite(VMCS_PROC_CONTROLS2, f.proc2);
-	axvm_vmwrite(VMCS_EXCEPTION_BITMAP, 1u << x86::kVectorUd); // VMMCALL (exits.cpp)
+	// Without a VPID of its own (all taken), the vCPU runs with VPIDs off.
+	axvm_vmwrite(VMCS_PROC_CONTROLS2, vpid_ ? f.proc2 : f.proc2 & ~proc2::kVpid);
+	axvm_vmwrite(VMCS_EXCEPTION_BITMAP, 1u << x86::kVectorUd | 1u << x86::kVectorDb | 1u << x86::kVectorAc |
+						    1u << x86::kVectorMc); // exits.cpp says why
 	axvm_vmwrite(VMCS_CR3_TARGET_COUNT, 0);
 	axvm_vmwrite(VMCS_MSR_BITMAP, msr_bitmap_pa());
 	axvm_vmwrite(VMCS_EXIT_CONTROLS, f.exit);

@@ -111,15 +111,24 @@ SYM_INNER_LABEL(axvm_vmx_vmexit, SYM_L_GLOBAL)
 	mov $2, %ebx
 
 .Lhost:
-	/* Before the first RET: no guest-trained return prediction, and
-	 * legacy IBRS in force again. */
+	/* Before the first RET: no guest-trained return prediction (the
+	 * one-entry PBRSB fill where eIBRS needs only that), and legacy
+	 * IBRS in force again. */
+#ifdef X86_FEATURE_RSB_VMEXIT_LITE
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, AXVM_RSB_FEATURE, X86_FEATURE_RSB_VMEXIT_LITE
+#else
 	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, AXVM_RSB_FEATURE
+#endif
 	ALTERNATIVE "jmp 901f", "", X86_FEATURE_KERNEL_IBRS
 	mov $MSR_IA32_SPEC_CTRL, %ecx
 	mov PER_CPU_VAR(x86_spec_ctrl_current), %eax
 	mov PER_CPU_VAR(x86_spec_ctrl_current + 4), %edx
 	wrmsr
 901:
+#ifdef X86_FEATURE_CLEAR_BHB_LOOP_ON_VMEXIT
+	/* Branch history the guest left must not steer the host (BHI). */
+	CLEAR_BRANCH_HISTORY_VMEXIT
+#endif
 	/* No guest value may linger in a register the host could use speculatively. */
 	mov %ebx, %eax
 	xor %ecx, %ecx

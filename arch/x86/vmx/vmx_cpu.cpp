@@ -308,7 +308,7 @@ void clear(LoadedVmcs &v)
 		axvm_run_on_cpu(static_cast<unsigned int>(cpu), clear_here, &v);
 }
 
-Result<u16> alloc_vpid()
+u16 alloc_vpid()
 {
 	for (u32 word = 65536 / 64; word-- > 0;) {
 		u64 seen = __atomic_load_n(&vpids[word], __ATOMIC_RELAXED);
@@ -320,8 +320,10 @@ Result<u16> alloc_vpid()
 			seen = before | (1ull << bit);
 		}
 	}
-	axvm_log(AXVM_LOG_WARN, "all 65535 VPIDs are in use");
-	return fail(err::ENOSPC);
+	// One user can hold them all; the vCPU runs without a tag of its own
+	// then (KVM's fallback), and every entry and exit flushes.
+	axvm_log(AXVM_LOG_WARN, "all 65535 VPIDs are in use: a vCPU runs without one");
+	return 0;
 }
 
 void free_vpid(u16 vpid)

@@ -78,8 +78,10 @@ u64 msr_bitmap_pa();
 
 // VPIDs 1..65535, one per vCPU, handed out from the top down (kvm_intel
 // counts up from 1; VMX is never shared at the same time, and both flush
-// what the other could have left, but distinct tags cost nothing).
-Result<u16> alloc_vpid();
+// what the other could have left, but distinct tags cost nothing). 0 when
+// all are in use: the vCPU then runs with VPIDs off (VM entry and exit flush
+// its translations), as kvm_intel does.
+u16 alloc_vpid();
 void free_vpid(u16 vpid);
 
 } // namespace axvm::vmx

@@ -21,20 +21,13 @@ Result<VmxVcpu *> VmxVcpu::create(Vm &vm)
 	VmxVcpu *v = new VmxVcpu(vm);
 	if (!v)
 		return fail(err::ENOMEM);
-	u64 fpu_pa;
 	v->vmcs_page_ = axvm_alloc_page(&v->vmcs_.pa);
-	v->fpu_ = axvm_alloc_page(&fpu_pa);
 	v->msrs_ = static_cast<axvm_vmx_msr_entry *>(axvm_alloc_page(&v->msrs_pa_));
-	if (!v->vmcs_page_ || !v->fpu_ || !v->msrs_) {
+	if (!v->vmcs_page_ || !v->msrs_ || !v->init().ok()) {
 		delete v;
 		return fail(err::ENOMEM);
 	}
-	Result<u16> vpid = alloc_vpid();
-	if (!vpid.ok()) {
-		delete v;
-		return Error{vpid.error()};
-	}
-	v->vpid_ = vpid.value();
+	v->vpid_ = alloc_vpid();
 	return v;
 }
 
@@ -46,8 +39,6 @@ VmxVcpu::~VmxVcpu()
 	free_vpid(vpid_);
 	if (vmcs_page_)
 		axvm_free_page(vmcs_page_);
-	if (fpu_)
-		axvm_free_page(fpu_);
 	if (msrs_)
 		axvm_free_page(msrs_);
 }
@@ -59,10 +50,6 @@ Status VmxVcpu::setup()
 	static const u32 switched[AXVM_VMX_NR_MSRS] = {0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102};
 	for (u32 i = 0; i < AXVM_VMX_NR_MSRS; i++)
 		msrs_[i] = axvm_vmx_msr_entry{switched[i], 0, 0};
-	// FXSAVE image after FNINIT: FCW 0x37f, MXCSR 0x1f80 (SDM vol. 1, 10.5.1).
-	u8 *fx = static_cast<u8 *>(fpu_);
-	fx[0] = 0x7f, fx[1] = 0x03;
-	fx[24] = 0x80, fx[25] = 0x1f;
 	cpuid_.reset();
 	reset();
 	return Status();
@@ -143,7 +130,7 @@ Result<ExitReason> VmxVcpu::run()
 	const Features &f = features();
 	axvm_vmx_entry entry = {
 		.gprs = &gprs_,
-		.fpu = fpu_,
+		.vm_serial = vm_.serial(),
 		.cr2 = &cr2_,
 		.launched = vmcs_.launched,
 		.kick = events_.kick_flag(),

@@ -26,6 +26,7 @@ constexpr u32 kArUnusable = 1u << 16, kArL = 1u << 13, kArDb = 1u << 14;
 // Interruption information (VM-entry, VM-exit, IDT-vectoring; SDM 25.8.3).
 constexpr u32 kIntrValid = 1u << 31, kIntrErrorValid = 1u << 11;
 constexpr u32 kIntrExtInt = 0u << 8, kIntrNmi = 2u << 8, kIntrHwException = 3u << 8, kIntrSoftInt = 4u << 8;
+constexpr u32 kIntrPrivSoftException = 5u << 8;
 constexpr u32 kIntrTypeMask = 7u << 8;
 // Guest interruptibility state (SDM 25.4.2).
 constexpr u32 kBlockSti = 1u << 0, kBlockMovSs = 1u << 1, kBlockNmi = 1u << 3;
@@ -65,6 +66,8 @@ private:
 	void set_gpr(u8 n, u64 value) override;
 	u64 rip() const override { return g_.rip; }
 	u64 rflags() const override { return g_.rflags; }
+	void set_rip(u64 rip) override { g_.rip = rip; }
+	void end_interrupt_shadow() override { g_.interruptibility &= ~(kBlockSti | kBlockMovSs); }
 	void set_rip_rflags(u64 rip, u64 rflags) override;
 
 	// regs.cpp: the ioctls on GuestState, reset, and the VMCS copies.
@@ -99,15 +102,16 @@ private:
 	Result<ExitReason> handle_msr(bool write);
 	Result<ExitReason> handle_ept_violation(u64 qualification);
 	ExitReason skip(ExitReason then);
-	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0);
-	x86::CpuMode cpu_mode() const;
+	ExitReason unexpected_exit(u32 code) const;
+	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0) override;
+	x86::CpuMode cpu_mode() const override;
+	u64 cs_base() const override;
 	u64 segment_base(u8 seg) const;
 	x86::PagingState paging() const;
 	u64 eptp() const;
 
 	LoadedVmcs vmcs_;
 	void *vmcs_page_ = nullptr;
-	void *fpu_ = nullptr;  // a page; the FXSAVE image is its first 512 bytes
 	axvm_vmx_msr_entry *msrs_ = nullptr; // a page: guest area, then the host's
 	u64 msrs_pa_ = 0;
 	u16 vpid_ = 0;
@@ -126,7 +130,6 @@ private:
 	axvm_vmx_gprs gprs_ = {};
 	u64 cr2_ = 0;
 	u64 cr8_ = 0; // the TPR as CR8 shows it; axvm emulates no local APIC
-	u64 dr_[4] = {}, dr6_ = 0xffff0ff0, dr7_ = 0x400; // shadows: the guest never owns debug registers
 
 	// The event the next entry injects (VM-entry interruption information).
 	u32 inject_info_ = 0, inject_error_ = 0, inject_len_ = 0;
