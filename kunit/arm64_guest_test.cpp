@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // An arm64 guest run entirely inside the kernel through the core API: Vm,
-// RunLoop, the VHE backend and its world switch, with no file descriptor
+// KernelVcpu, the VHE backend and its world switch, with no file descriptor
 // and no userspace memory (the guest's page is a kernel page mapped straight
 // into the stage-2 tables). Skipped, not passed, where the kernel does not
 // run at EL2 with VHE.
@@ -18,10 +18,10 @@ namespace {
 // ldr x0, =PSCI_SYSTEM_OFF; hvc #0
 const u32 program[] = {0x52800961, 0xd2a12002, 0x39000041, 0xb9400043, 0x58000040, 0xd4000002, 0x84000008, 0};
 
-u64 get(RunLoop &l, u64 id)
+u64 get(KernelVcpu &l, u64 id)
 {
 	axvm_reg_value r = {id, {}};
-	return l.arch_ioctl(AXVM_GET_ONE_REG, &r, sizeof(r)) ? ~0ull : r.value[0];
+	return l.arch_ioctl(AXVM_GET_ONE_REG, &r, sizeof(r)).ok() ? r.value[0] : ~0ull;
 }
 
 } // namespace
@@ -42,23 +42,23 @@ extern "C" void axvm_test_arm64_guest_in_kernel(struct kunit *t)
 			code[i] = program[i];
 		CHECK(t, vm->stage2()->map(0x10000, code_pa, true).ok());
 		vm->stage2()->invalidate(); // as after a slot change: the instruction caches
-		Result<RunLoop *> loop = vm->create_vcpu(0, *run);
+		Result<KernelVcpu *> loop = vm->create_vcpu(0, *run);
 		CHECK(t, loop.ok());
 		if (loop.ok()) {
-			RunLoop &l = *loop.value();
-			CHECK_EQ(t, l.run(), -err::ENOEXEC); // before KVM_ARM_VCPU_INIT
+			KernelVcpu &l = *loop.value();
+			CHECK_EQ(t, l.run().error(), -err::ENOEXEC); // before KVM_ARM_VCPU_INIT
 			axvm_vcpu_init init = {AXVM_ARM_TARGET_GENERIC_V8, {1u << AXVM_ARM_VCPU_PSCI_0_2}};
-			CHECK_EQ(t, l.arch_ioctl(AXVM_ARM_VCPU_INIT, &init, sizeof(init)), 0);
+			CHECK_EQ(t, l.arch_ioctl(AXVM_ARM_VCPU_INIT, &init, sizeof(init)).error(), 0);
 			axvm_reg_value pc = {AXVM_ARM64_PC, {0x10000, 0}};
-			CHECK_EQ(t, l.arch_ioctl(AXVM_SET_ONE_REG, &pc, sizeof(pc)), 0);
+			CHECK_EQ(t, l.arch_ioctl(AXVM_SET_ONE_REG, &pc, sizeof(pc)).error(), 0);
 
-			CHECK_EQ(t, l.run(), 0);
+			CHECK_EQ(t, l.run().error(), 0);
 			CHECK(t, run->exit_reason == AXVM_EXIT_MMIO && run->mmio.is_write && run->mmio.len == 1 &&
 					 run->mmio.phys_addr == 0x09000000 && run->mmio.data[0] == 'K');
-			CHECK_EQ(t, l.run(), 0);
+			CHECK_EQ(t, l.run().error(), 0);
 			CHECK(t, run->exit_reason == AXVM_EXIT_MMIO && !run->mmio.is_write && run->mmio.len == 4);
 			run->mmio.data[0] = 0x78, run->mmio.data[1] = 0x56, run->mmio.data[2] = 0x34, run->mmio.data[3] = 0x12;
-			CHECK_EQ(t, l.run(), 0);
+			CHECK_EQ(t, l.run().error(), 0);
 			CHECK(t, run->exit_reason == AXVM_EXIT_SYSTEM_EVENT &&
 					 run->system_event.type == AXVM_SYSTEM_EVENT_SHUTDOWN);
 			CHECK(t, l.vcpu().state() == VcpuState::Ready);

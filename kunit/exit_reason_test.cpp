@@ -2,7 +2,7 @@
 // ExitReason construction and queries, and its translation to the run page.
 #include "check.hpp"
 
-#include <axvm/run_loop.hpp>
+#include <axvm/kernel_vcpu.hpp>
 #include <uapi/axvm.h>
 
 using namespace axvm;

@@ -62,11 +62,11 @@ public:
 	int queued = 0;
 	bool can_block() const override { return blockable; }
 	bool has_wake_event() const override { return wake_event; }
-	int queue_interrupt(u32, bool) override
+	Status queue_interrupt(u32, bool) override
 	{
 		queued++;
 		wake_event = true;
-		return 0;
+		return Status();
 	}
 
 private:
@@ -77,10 +77,12 @@ private:
 	}
 };
 
-// A Vcpu with a FakeArch, both freed together.
+// A Vcpu with a FakeArch, both freed together unless a KernelVcpu took
+// the Vcpu over (give_away).
 struct FakeVcpu {
 	FakeArch *arch;
 	Vcpu *vcpu;
+	bool owned = true;
 
 	explicit FakeVcpu(u32 id = 0) : arch(new FakeArch), vcpu(arch ? new Vcpu(id, arch) : nullptr)
 	{
@@ -89,12 +91,21 @@ struct FakeVcpu {
 	}
 	~FakeVcpu()
 	{
+		if (!owned)
+			return;
 		if (vcpu)
 			delete vcpu; // deletes arch
 		else
 			delete arch;
 	}
 	bool ok() const { return arch && vcpu; }
+	// For a KernelVcpu that owns it from now on; arch and vcpu stay usable
+	// for as long as that one lives.
+	Vcpu *give_away()
+	{
+		owned = false;
+		return vcpu;
+	}
 };
 
 } // namespace axvm::test

@@ -5,7 +5,7 @@
 #include "fake_arch.hpp"
 
 #include <arch/x86/interrupts.hpp>
-#include <axvm/run_loop.hpp>
+#include <axvm/kernel_vcpu.hpp>
 #include <uapi/axvm.h>
 
 using namespace axvm;
@@ -19,14 +19,14 @@ extern "C" void axvm_test_interrupts_queueing(struct kunit *t)
 	if (!p)
 		return;
 	CHECK(t, !p->interrupt_pending() && p->next_interrupt() == -1 && !p->nmi_pending());
-	CHECK_EQ(t, p->set_user_interrupt(256), -err::EINVAL);
-	CHECK_EQ(t, p->set_user_interrupt(0x30), 0);
-	CHECK_EQ(t, p->set_user_interrupt(0x31), -err::EEXIST); // one KVM_INTERRUPT at a time
-	CHECK_EQ(t, p->queue(31), -err::EINVAL);                 // an exception vector
-	CHECK_EQ(t, p->queue(256), -err::EINVAL);
-	CHECK_EQ(t, p->queue(0x20), 0);
-	CHECK_EQ(t, p->queue(0xf0), 0);
-	CHECK_EQ(t, p->queue(0x20), 0); // like an IRR bit: queued once
+	CHECK_EQ(t, p->set_user_interrupt(256).error(), -err::EINVAL);
+	CHECK_EQ(t, p->set_user_interrupt(0x30).error(), 0);
+	CHECK_EQ(t, p->set_user_interrupt(0x31).error(), -err::EEXIST); // one KVM_INTERRUPT at a time
+	CHECK_EQ(t, p->queue(31).error(), -err::EINVAL);                 // an exception vector
+	CHECK_EQ(t, p->queue(256).error(), -err::EINVAL);
+	CHECK_EQ(t, p->queue(0x20).error(), 0);
+	CHECK_EQ(t, p->queue(0xf0).error(), 0);
+	CHECK_EQ(t, p->queue(0x20).error(), 0); // like an IRR bit: queued once
 	CHECK_EQ(t, *p->kick_flag(), 1u);
 	// The user's vector first, then the highest queued one.
 	CHECK_EQ(t, p->next_interrupt(), 0x30);
@@ -60,7 +60,7 @@ extern "C" void axvm_test_interrupts_delivery_decisions(struct kunit *t)
 	CHECK(t, !p.ready_for_user_interrupt(shadow)); // never in the STI/MOV SS shadow
 	CHECK(t, !p.ready_for_user_interrupt(in_flight));
 
-	CHECK_EQ(t, p.set_user_interrupt(0x21), 0);
+	CHECK_EQ(t, p.set_user_interrupt(0x21).error(), 0);
 	CHECK(t, !p.ready_for_user_interrupt(open)); // one is already waiting
 	CHECK(t, p.decide(open, false) == Delivery::Interrupt);
 	CHECK(t, p.decide(cli, false) == Delivery::OpenWindow);
@@ -117,12 +117,12 @@ extern "C" void axvm_test_interrupts_blocked_in_run_loop(struct kunit *t)
 	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
 	FakeVcpu f;
 	const bool halt_in_kernel = true;
-	RunLoop *loop = f.ok() && run && f.vcpu->setup().ok() ? new RunLoop(*f.vcpu, *run, halt_in_kernel) : nullptr;
+	KernelVcpu *loop = f.ok() && run && f.vcpu->setup().ok() ? new KernelVcpu(f.give_away(), *run, halt_in_kernel) : nullptr;
 	CHECK(t, loop && loop->init());
 	if (loop) {
 		// Queueing for a vCPU that is not Blocked wakes nothing and moves
 		// no state: it only queues.
-		CHECK_EQ(t, loop->queue_interrupt(0x20, false), 0);
+		CHECK_EQ(t, loop->queue_interrupt(0x20, false).error(), 0);
 		CHECK(t, f.vcpu->state() == VcpuState::Free && f.arch->queued == 1);
 		// Inside RUN: halt -> Blocked; the queued event wakes it at once ->
 		// Ready -> Running again; the next exit (an OUT) reaches userspace.
@@ -130,7 +130,7 @@ extern "C" void axvm_test_interrupts_blocked_in_run_loop(struct kunit *t)
 		f.arch->script[0] = ExitReason::halt();
 		f.arch->script[1] = ExitReason::io_write(0xe9, Width::Byte, 'z');
 		f.arch->script_len = 2;
-		CHECK_EQ(t, loop->run(), 0);
+		CHECK_EQ(t, loop->run().error(), 0);
 		CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_IO));
 		CHECK_EQ(t, f.arch->run_calls, 2);
 		CHECK(t, f.vcpu->state() == VcpuState::Ready);

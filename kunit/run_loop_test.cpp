@@ -4,7 +4,7 @@
 #include "check.hpp"
 #include "fake_arch.hpp"
 
-#include <axvm/run_loop.hpp>
+#include <axvm/kernel_vcpu.hpp>
 #include <uapi/axvm.h>
 
 using namespace axvm;
@@ -16,12 +16,12 @@ struct Fixture {
 	bool halt_in_kernel = false;
 	FakeVcpu f;
 	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
-	RunLoop *loop = nullptr;
+	KernelVcpu *loop = nullptr;
 
 	Fixture()
 	{
 		if (f.ok() && run && f.vcpu->setup().ok())
-			loop = new RunLoop(*f.vcpu, *run, halt_in_kernel);
+			loop = new KernelVcpu(f.give_away(), *run, halt_in_kernel);
 		if (loop && !loop->init()) {
 			delete loop;
 			loop = nullptr;
@@ -52,7 +52,7 @@ extern "C" void axvm_test_run_loop_exits(struct kunit *t)
 	a.script_len = 5;
 
 	// Interrupt and Nothing are handled in the kernel: one RUN, three entries.
-	CHECK_EQ(t, x.loop->run(), 0);
+	CHECK_EQ(t, x.loop->run().error(), 0);
 	CHECK_EQ(t, a.run_calls, 3);
 	CHECK_EQ(t, a.bind_calls, 1); // bound on the first RUN
 	CHECK_EQ(t, x.run->exit_reason, static_cast<u32>(AXVM_EXIT_IO));
@@ -61,13 +61,13 @@ extern "C" void axvm_test_run_loop_exits(struct kunit *t)
 
 	// The port write completes on the next RUN (RIP moves on then, as in
 	// KVM), with no value.
-	CHECK_EQ(t, x.loop->run(), 0);
+	CHECK_EQ(t, x.loop->run().error(), 0);
 	CHECK_EQ(t, x.run->io.direction, AXVM_EXIT_IO_IN);
 	CHECK_EQ(t, a.nr_return_values, 1);
 	CHECK_EQ(t, a.return_values[0], 0ull);
 	x.io_data()[0] = 0x5a; // userspace answers the read
 
-	CHECK_EQ(t, x.loop->run(), 0);
+	CHECK_EQ(t, x.loop->run().error(), 0);
 	CHECK_EQ(t, a.nr_return_values, 2);
 	CHECK_EQ(t, a.return_values[1], 0x5aull);
 	CHECK_EQ(t, x.run->exit_reason, static_cast<u32>(AXVM_EXIT_HLT));
@@ -84,18 +84,18 @@ extern "C" void axvm_test_run_loop_immediate_exit(struct kunit *t)
 	test::FakeArch &a = *x.f.arch;
 	a.script[0] = ExitReason::mmio_read(0x1000, Width::Dword, 0, Width::Qword, false);
 	a.script_len = 1;
-	CHECK_EQ(t, x.loop->run(), 0);
+	CHECK_EQ(t, x.loop->run().error(), 0);
 	CHECK_EQ(t, x.run->exit_reason, static_cast<u32>(AXVM_EXIT_MMIO));
 	x.run->mmio.data[0] = 0x78;
 	x.run->immediate_exit = 1;
 	// The pending read completes, but the guest is not entered.
-	CHECK_EQ(t, x.loop->run(), -err::EINTR);
+	CHECK_EQ(t, x.loop->run().error(), -err::EINTR);
 	CHECK_EQ(t, x.run->exit_reason, static_cast<u32>(AXVM_EXIT_INTR));
 	CHECK_EQ(t, a.run_calls, 1);
 	CHECK_EQ(t, a.nr_return_values, 1);
 	CHECK_EQ(t, a.return_values[0], 0x78ull);
 	x.run->immediate_exit = 0;
-	CHECK_EQ(t, x.loop->run(), 0);
+	CHECK_EQ(t, x.loop->run().error(), 0);
 	CHECK_EQ(t, a.nr_return_values, 1); // completed once only
 	CHECK_EQ(t, x.f.vcpu->state(), VcpuState::Ready);
 }
@@ -107,19 +107,18 @@ extern "C" void axvm_test_run_loop_failure(struct kunit *t)
 	if (!x.loop)
 		return;
 	x.f.arch->fail_run = true;
-	CHECK_EQ(t, x.loop->run(), -err::EIO);
+	CHECK_EQ(t, x.loop->run().error(), -err::EIO);
 	CHECK_EQ(t, x.f.vcpu->state(), VcpuState::Invalid);
-	CHECK_EQ(t, x.loop->run(), -err::EIO); // refused before any entry
+	CHECK_EQ(t, x.loop->run().error(), -err::EIO); // refused before any entry
 	CHECK_EQ(t, x.f.arch->run_calls, 1);
 
 	Vcpu *bare = new Vcpu(9, nullptr);
 	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
-	RunLoop *loop = bare && run ? new RunLoop(*bare, *run) : nullptr;
+	KernelVcpu *loop = bare && run ? new KernelVcpu(bare, *run) : nullptr;
 	CHECK(t, loop);
 	if (loop)
-		CHECK_EQ(t, loop->run(), -err::ENODEV); // no backend: a clear errno, no fake exit
-	delete loop;
-	delete bare;
+		CHECK_EQ(t, loop->run().error(), -err::ENODEV); // no backend: a clear errno, no fake exit
+	delete loop; // and the Vcpu with it
 	axvm_kfree(run);
 }
 
@@ -135,21 +134,21 @@ extern "C" void axvm_test_run_loop_migration(struct kunit *t)
 		return;
 	test::FakeArch &a = *x.f.arch;
 	CHECK_EQ(t, axvm_kunit_move_to_cpu(0), 0);
-	CHECK_EQ(t, x.loop->run(), 0);
+	CHECK_EQ(t, x.loop->run().error(), 0);
 	CHECK_EQ(t, a.bind_calls, 1);
 	CHECK_EQ(t, a.bound_cpu, 0u);
 	CHECK_EQ(t, x.f.vcpu->bound_cpu(), 0);
 
 	// The thread moves: the next RUN unbinds from CPU 0 and binds on CPU 1.
 	CHECK_EQ(t, axvm_kunit_move_to_cpu(1), 0);
-	CHECK_EQ(t, x.loop->run(), 0);
+	CHECK_EQ(t, x.loop->run().error(), 0);
 	CHECK_EQ(t, a.unbind_calls, 1);
 	CHECK_EQ(t, a.bind_calls, 2);
 	CHECK_EQ(t, a.bound_cpu, 1u);
 	CHECK_EQ(t, x.f.vcpu->bound_cpu(), 1);
 
 	// Staying put costs no re-bind.
-	CHECK_EQ(t, x.loop->run(), 0);
+	CHECK_EQ(t, x.loop->run().error(), 0);
 	CHECK_EQ(t, a.bind_calls, 2);
 	CHECK_EQ(t, axvm_kunit_move_to_cpu(-1), 0);
 	CHECK(t, !a.current_was_wrong);

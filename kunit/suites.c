@@ -40,7 +40,7 @@ int axvm_kunit_move_to_cpu(int cpu)
 
 #ifdef CONFIG_X86
 #define AXVM_ARCH_CASES(X)                                                                     \
-	X(x86_guest_in_kernel) X(mmio_decoder_long_mode) X(mmio_decoder_legacy_modes)            \
+	X(x86_guest_in_kernel) X(x86_vm_switch_and_vpids) X(mmio_decoder_long_mode) X(mmio_decoder_legacy_modes)            \
 	X(mmio_decoder_rejections) X(mmio_decoder_register_semantics)                          \
 	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)                              \
 	X(interrupts_queueing) X(interrupts_delivery_decisions) X(interrupts_blocked_edges)     \
@@ -117,6 +117,7 @@ static struct kunit_suite axvm_arm64_suite = { .name = "axvm_arm64", .test_cases
 #ifdef CONFIG_X86
 static struct kunit_case axvm_x86_guest_cases[] = {
 	KUNIT_CASE(axvm_test_x86_guest_in_kernel),
+	KUNIT_CASE(axvm_test_x86_vm_switch_and_vpids),
 	{}
 };
 

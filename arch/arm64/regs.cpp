@@ -41,48 +41,48 @@ void Arm64Vcpu::reset()
 	pending_ = false;
 }
 
-int Arm64Vcpu::init(const axvm_vcpu_init &init)
+Status Arm64Vcpu::init(const axvm_vcpu_init &init)
 {
 	if (init.target != AXVM_ARM_TARGET_GENERIC_V8) {
 		axvm_log(AXVM_LOG_WARN, "ARM_VCPU_INIT: target %u; axvm offers %u (ARM_PREFERRED_TARGET)", init.target,
 			 AXVM_ARM_TARGET_GENERIC_V8);
-		return -err::EINVAL;
+		return fail(err::EINVAL);
 	}
 	for (usize i = 0; i < array_size(init.features); i++) {
 		const u32 allowed = i == 0 ? 1u << AXVM_ARM_VCPU_PSCI_0_2 : 0;
 		if (init.features[i] & ~allowed) {
 			axvm_log(AXVM_LOG_WARN, "ARM_VCPU_INIT: features[%zu] 0x%x: only PSCI 0.2 is offered", i,
 				 init.features[i]);
-			return -err::EINVAL;
+			return fail(err::EINVAL);
 		}
 	}
 	reset();
 	initialized_ = true;
-	return 0;
+	return Status();
 }
 
-int Arm64Vcpu::get_one_reg(axvm_reg_value &r) const
+Status Arm64Vcpu::get_one_reg(axvm_reg_value &r) const
 {
 	const u64 size = r.id & AXVM_REG_SIZE_MASK;
 	if ((r.id & ~(AXVM_REG_SIZE_MASK | 0xffff)) != (AXVM_REG_ARM64 | AXVM_REG_ARM_CORE))
-		return -err::ENOENT;
+		return fail(err::ENOENT);
 	const u64 word = r.id & 0xffff;
 	r.value[0] = r.value[1] = 0;
 	if (word >= kCoreV && word < kCoreV + 4 * 32) {
 		if ((word - kCoreV) % 4 || size != AXVM_REG_SIZE_U128)
-			return -err::EINVAL;
+			return fail(err::EINVAL);
 		r.value[0] = ctx_.v[(word - kCoreV) / 4][0];
 		r.value[1] = ctx_.v[(word - kCoreV) / 4][1];
-		return 0;
+		return Status();
 	}
 	if (word == kCoreFpsr || word == kCoreFpcr) {
 		if (size != AXVM_REG_SIZE_U32)
-			return -err::EINVAL;
+			return fail(err::EINVAL);
 		r.value[0] = word == kCoreFpsr ? ctx_.fpsr : ctx_.fpcr;
-		return 0;
+		return Status();
 	}
 	if (word % 2 || size != AXVM_REG_SIZE_U64)
-		return word < kCoreFpcr ? -err::EINVAL : -err::ENOENT;
+		return fail(word < kCoreFpcr ? err::EINVAL : err::ENOENT);
 	if (word < kCoreSp)
 		r.value[0] = ctx_.x[word / 2];
 	else if (word == kCoreSp)
@@ -100,17 +100,15 @@ int Arm64Vcpu::get_one_reg(axvm_reg_value &r) const
 	else if (word > kCoreSpsr && word <= kCoreSpsr + 8)
 		r.value[0] = el1_.spsr32[(word - kCoreSpsr) / 2 - 1];
 	else
-		return -err::ENOENT;
-	return 0;
+		return fail(err::ENOENT);
+	return Status();
 }
 
-int Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
+Status Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
 {
 	// Validate through the getter: same ids, same sizes.
 	axvm_reg_value probe = {r.id, {}};
-	const int valid = get_one_reg(probe);
-	if (valid)
-		return valid;
+	TRY(get_one_reg(probe));
 	const u64 word = r.id & 0xffff;
 	const u64 v = r.value[0];
 	if (word >= kCoreV && word < kCoreV + 4 * 32) {
@@ -129,7 +127,7 @@ int Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
 	} else if (word == kCorePstate) {
 		if (!valid_pstate(v)) {
 			axvm_log(AXVM_LOG_WARN, "SET_ONE_REG: pstate 0x%llx is not AArch64 EL0t/EL1t/EL1h", v);
-			return -err::EINVAL;
+			return fail(err::EINVAL);
 		}
 		ctx_.pstate = v;
 	} else if (word == kCoreSpEl1) {
@@ -141,32 +139,32 @@ int Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
 	} else {
 		el1_.spsr32[(word - kCoreSpsr) / 2 - 1] = v;
 	}
-	return 0;
+	return Status();
 }
 
-int Arm64Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
+Status Arm64Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 {
 	switch (cmd) {
 	case AXVM_ARM_VCPU_INIT:
 		if (size != sizeof(axvm_vcpu_init))
-			return -err::EINVAL;
+			return fail(err::EINVAL);
 		return init(*static_cast<const axvm_vcpu_init *>(arg));
 	case AXVM_GET_ONE_REG:
 	case AXVM_SET_ONE_REG: {
 		if (size != sizeof(axvm_reg_value))
-			return -err::EINVAL;
+			return fail(err::EINVAL);
 		if (!initialized_) {
 			axvm_log(AXVM_LOG_WARN, "ONE_REG: vcpu %u has not been through KVM_ARM_VCPU_INIT", id_);
-			return -err::ENOEXEC;
+			return fail(err::ENOEXEC);
 		}
 		auto &r = *static_cast<axvm_reg_value *>(arg);
-		const int ret = cmd == AXVM_GET_ONE_REG ? get_one_reg(r) : set_one_reg(r);
-		if (ret == -err::ENOENT)
+		Status ret = cmd == AXVM_GET_ONE_REG ? get_one_reg(r) : set_one_reg(r);
+		if (ret.error() == -err::ENOENT)
 			axvm_log(AXVM_LOG_WARN, "ONE_REG: register 0x%llx is not one axvm knows", r.id);
 		return ret;
 	}
 	default:
-		return -err::ENOTTY;
+		return fail(err::ENOTTY);
 	}
 }
 

@@ -188,12 +188,12 @@ Status Arm64Vcpu::unbind()
 	return Status();
 }
 
-int Arm64Vcpu::check_runnable() const
+Status Arm64Vcpu::check_runnable() const
 {
 	if (initialized_)
-		return 0;
+		return Status();
 	axvm_log(AXVM_LOG_WARN, "RUN: vcpu %u has not been through KVM_ARM_VCPU_INIT", id_);
-	return -err::ENOEXEC;
+	return fail(err::ENOEXEC);
 }
 
 void Arm64Vcpu::enter_and_exit()
@@ -338,15 +338,15 @@ Result<ExitReason> Arm64Vcpu::handle_hypercall(const Decoded &d)
 	return psci.exit;
 }
 
-int Arm64Vcpu::set_irq_line(u32 line, bool level)
+Status Arm64Vcpu::set_irq_line(u32 line, bool level)
 {
 	if (line > 1)
-		return -err::EINVAL;
+		return fail(err::EINVAL);
 	if (level)
 		__atomic_or_fetch(&irq_lines_, 1u << line, __ATOMIC_SEQ_CST);
 	else
 		__atomic_and_fetch(&irq_lines_, ~(1u << line), __ATOMIC_SEQ_CST);
-	return 0;
+	return Status();
 }
 
 void Arm64Vcpu::complete_userspace_exit(u64 value)

@@ -70,18 +70,18 @@ public:
 	Status unbind() override;
 	Result<ExitReason> run() override;
 	void complete_userspace_exit(u64 value) override;
-	int arch_ioctl(unsigned int cmd, void *arg, usize size) override;
-	int check_runnable() const override;
-	int set_irq_line(u32 line, bool level) override;
+	Status arch_ioctl(unsigned int cmd, void *arg, usize size) override;
+	Status check_runnable() const override;
+	Status set_irq_line(u32 line, bool level) override;
 
 private:
 	Arm64Vcpu(Vm &vm, u32 id) : vm_(vm), id_(id) {}
 
 	// regs.cpp: KVM_ARM_VCPU_INIT and KVM_GET/SET_ONE_REG.
-	int init(const axvm_vcpu_init &init);
+	Status init(const axvm_vcpu_init &init);
 	void reset();
-	int get_one_reg(axvm_reg_value &r) const;
-	int set_one_reg(const axvm_reg_value &r);
+	Status get_one_reg(axvm_reg_value &r) const;
+	Status set_one_reg(const axvm_reg_value &r);
 
 	// vcpu.cpp
 	void enter_and_exit(); // one world switch, DAIF masked

@@ -3,24 +3,24 @@
 
 namespace axvm::x86 {
 
-int PendingEvents::set_user_interrupt(u32 vector)
+Status PendingEvents::set_user_interrupt(u32 vector)
 {
 	if (vector > 255)
-		return -err::EINVAL;
+		return fail(err::EINVAL);
 	if (user_vector_ >= 0)
-		return -err::EEXIST;
+		return fail(err::EEXIST);
 	user_vector_ = static_cast<int>(vector);
-	return 0;
+	return Status();
 }
 
-int PendingEvents::queue(u32 vector)
+Status PendingEvents::queue(u32 vector)
 {
 	// 0-31 are exceptions, not interrupts a device can raise.
 	if (vector < 32 || vector > 255)
-		return -err::EINVAL;
+		return fail(err::EINVAL);
 	__atomic_fetch_or(&queued_[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
 	request_kick();
-	return 0;
+	return Status();
 }
 
 bool PendingEvents::interrupt_pending() const { return next_interrupt() >= 0; }

@@ -28,9 +28,9 @@ class PendingEvents {
 public:
 	// KVM_INTERRUPT (vCPU thread): one vector waits at a time, -EEXIST
 	// while it does, -EINVAL beyond 255.
-	int set_user_interrupt(u32 vector);
+	Status set_user_interrupt(u32 vector);
 	// AXVM_QUEUE_INTERRUPT (any thread): like an IRR bit; vectors 32-255.
-	int queue(u32 vector);
+	Status queue(u32 vector);
 	// KVM_NMI or AXVM_QUEUE_INTERRUPT with AXVM_QUEUE_NMI (any thread).
 	void queue_nmi() { __atomic_store_n(&nmi_, true, __ATOMIC_SEQ_CST); }
 	void set_nmi_pending(bool pending) { __atomic_store_n(&nmi_, pending, __ATOMIC_SEQ_CST); }

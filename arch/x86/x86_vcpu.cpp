@@ -76,46 +76,46 @@ void X86Vcpu::complete_userspace_exit(u64 value)
 	advance_rip(next_rip_);
 }
 
-int X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
+Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 {
 	switch (cmd) {
 	case AXVM_GET_REGS:
 		get_regs(*static_cast<axvm_regs *>(arg));
-		return 0;
+		return Status();
 	case AXVM_SET_REGS:
 		set_regs(*static_cast<const axvm_regs *>(arg));
-		return 0;
+		return Status();
 	case AXVM_GET_SREGS:
 		get_sregs(*static_cast<axvm_sregs *>(arg));
-		return 0;
+		return Status();
 	case AXVM_SET_SREGS:
-		return set_sregs(*static_cast<const axvm_sregs *>(arg)).error();
+		return set_sregs(*static_cast<const axvm_sregs *>(arg));
 	case AXVM_SET_CPUID2:
-		return cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size).error();
+		return cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size);
 	case AXVM_GET_CPUID2:
-		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size).error();
+		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size);
 	case AXVM_INTERRUPT:
 		return events_.set_user_interrupt(static_cast<const axvm_interrupt *>(arg)->irq);
 	case AXVM_NMI:
 		events_.queue_nmi();
-		return 0;
+		return Status();
 	case AXVM_GET_VCPU_EVENTS:
 		get_events(*static_cast<axvm_vcpu_events *>(arg));
-		return 0;
+		return Status();
 	case AXVM_SET_VCPU_EVENTS:
-		return set_events(*static_cast<const axvm_vcpu_events *>(arg)).error();
+		return set_events(*static_cast<const axvm_vcpu_events *>(arg));
 	default:
-		return -err::ENOTTY;
+		return fail(err::ENOTTY);
 	}
 }
 
-int X86Vcpu::queue_interrupt(u32 vector, bool nmi)
+Status X86Vcpu::queue_interrupt(u32 vector, bool nmi)
 {
 	if (!nmi)
 		return events_.queue(vector);
 	events_.queue_nmi();
 	events_.request_kick();
-	return 0;
+	return Status();
 }
 
 void X86Vcpu::advance_rip(u64 next_rip)

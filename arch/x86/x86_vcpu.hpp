@@ -19,12 +19,12 @@ namespace axvm::x86 {
 class X86Vcpu : public ArchVcpu {
 public:
 	void complete_userspace_exit(u64 value) final;
-	int arch_ioctl(unsigned int cmd, void *arg, usize size) final;
+	Status arch_ioctl(unsigned int cmd, void *arg, usize size) final;
 
 	void set_interrupt_window_request(bool wanted) final { window_requested_ = wanted; }
 	bool ready_for_interrupt() const final { return events_.ready_for_user_interrupt(interrupt_state()); }
 	bool has_wake_event() const final { return events_.interrupt_pending() || events_.nmi_pending(); }
-	int queue_interrupt(u32 vector, bool nmi) final;
+	Status queue_interrupt(u32 vector, bool nmi) final;
 	void run_begin() final { axvm_x86_fpu_enter(fpu_); }
 	void run_end() final { axvm_x86_fpu_leave(fpu_); }
 

@@ -30,14 +30,14 @@ public:
 	// Register and CPU-model ioctls of the architecture (x86: GET/SET_REGS,
 	// GET/SET_SREGS, SET_CPUID2). @arg holds @size bytes copied from and
 	// back to userspace. Called Free or Ready, never while Running.
-	virtual int arch_ioctl(unsigned int /*cmd*/, void * /*arg*/, usize /*size*/) { return -err::ENOTTY; }
+	virtual Status arch_ioctl(unsigned int /*cmd*/, void * /*arg*/, usize /*size*/) { return fail(err::ENOTTY); }
 	// KVM_RUN begins and ends on this thread (process context): state the
 	// vCPU keeps loaded across its exits in between (x86: the FPU).
 	virtual void run_begin() {}
 	virtual void run_end() {}
-	// Before RUN enters the state machine: 0, or the errno RUN returns
-	// without touching the vCPU (arm64: -ENOEXEC before KVM_ARM_VCPU_INIT).
-	virtual int check_runnable() const { return 0; }
+	// Before RUN enters the state machine: the error RUN returns without
+	// touching the vCPU (arm64: -ENOEXEC before KVM_ARM_VCPU_INIT).
+	virtual Status check_runnable() const { return Status(); }
 
 	// ---- Interrupts (the defaults: a backend without them) ----
 	// Before each entry: userspace wants KVM_EXIT_IRQ_WINDOW_OPEN as soon
@@ -53,13 +53,13 @@ public:
 	// Something is queued that a blocked vCPU must wake up for.
 	virtual bool has_wake_event() const { return false; }
 	// From any thread: queue @vector (or an NMI) for the next entry and
-	// make a racing entry give up (the caller then kicks the CPU). 0,
+	// make a racing entry give up (the caller then kicks the CPU).
 	// -EINVAL for a bad vector, -ENOTTY without interrupt support.
-	virtual int queue_interrupt(u32 /*vector*/, bool /*nmi*/) { return -err::ENOTTY; }
+	virtual Status queue_interrupt(u32 /*vector*/, bool /*nmi*/) { return fail(err::ENOTTY); }
 	// From any thread: set a level-triggered interrupt line (arm64: 0 IRQ,
-	// 1 FIQ) with a full barrier; the caller then kicks. 0, -EINVAL for a
-	// bad line, -ENOTTY without interrupt lines.
-	virtual int set_irq_line(u32 /*line*/, bool /*level*/) { return -err::ENOTTY; }
+	// 1 FIQ) with a full barrier; the caller then kicks. -EINVAL for a bad
+	// line, -ENOTTY without interrupt lines.
+	virtual Status set_irq_line(u32 /*line*/, bool /*level*/) { return fail(err::ENOTTY); }
 
 	// Set by Vm::create_vcpu: the vCPU's id (for trace events), and the
 	// counters the core and the backend bump (KVM_GET_STATS_FD).

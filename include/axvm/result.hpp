@@ -44,6 +44,8 @@ public:
 	int error() const { return code_; }
 	T &value() { return value_; }
 	const T &value() const { return value_; }
+	// The value, for TRY (only after ok()).
+	T take() { return value_; }
 
 private:
 	int code_;
@@ -56,14 +58,32 @@ template <> class [[nodiscard]] Result<void> {
 public:
 	Result() : code_(0) {}
 	Result(Error e) : code_(e.code) {}
+	// A negative errno or 0, as C callers and the glue speak it.
+	static Result from_errno(int code) { return code ? Result(Error{code}) : Result(); }
 
 	bool ok() const { return code_ == 0; }
 	int error() const { return code_; }
+	void take() {}
 
 private:
 	int code_;
 };
 
 using Status = Result<void>;
+
+} // namespace axvm
+
+// TRY(expr): the value of a Result (nothing, for a Status), or return its
+// error from the enclosing function, which returns a Status or any Result.
+// (A GNU statement expression: the core is built with -std=gnu++17.)
+#define TRY(expr)                                                                \
+	({                                                                       \
+		auto try_result_ = (expr);                                       \
+		if (!try_result_.ok())                                           \
+			return ::axvm::Error{try_result_.error()};               \
+		try_result_.take();                                              \
+	})
+
+namespace axvm {
 
 } // namespace axvm

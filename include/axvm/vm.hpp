@@ -5,7 +5,7 @@
 #pragma once
 
 #include "memory_map.hpp"
-#include "run_loop.hpp"
+#include "kernel_vcpu.hpp"
 
 struct axvm_run;
 
@@ -25,8 +25,8 @@ public:
 	// Creates vCPU @id (< kMaxVcpus, unused) with @run as its run page and
 	// sets it up (Created -> Free) when the host has a backend; without one
 	// it stays Created and RUN reports -ENODEV.
-	Result<RunLoop *> create_vcpu(u32 id, axvm_run &run);
-	RunLoop *vcpu(u32 id) const { return id < kMaxVcpus ? vcpus_[id] : nullptr; }
+	Result<KernelVcpu *> create_vcpu(u32 id, axvm_run &run);
+	KernelVcpu *vcpu(u32 id) const { return id < kMaxVcpus ? vcpus_[id] : nullptr; }
 	u32 nr_vcpus() const { return nr_vcpus_; }
 
 	// Unique among every VM the module ever made (a pointer may be reused).
@@ -44,7 +44,7 @@ private:
 	static u64 next_serial_;
 	const u64 serial_;
 	Stage2 *stage2_ = nullptr; // owned
-	RunLoop *vcpus_[kMaxVcpus] = {}; // each owns its Vcpu
+	KernelVcpu *vcpus_[kMaxVcpus] = {}; // owned
 	u32 nr_vcpus_ = 0;
 	bool halt_in_kernel_ = false;
 	MemoryMap memory_;

@@ -86,10 +86,11 @@ void SvmVcpu::after_exit_interrupts()
 		const bool interrupted = (c.exit_int_info & kEventValid) &&
 					 static_cast<int>(c.exit_int_info & 0xff) == virq_vector_;
 		if ((c.int_control & kIntVIrq) && !interrupted) {
+			// (It was taken from there, so it fits back in.)
 			if (virq_from_user_)
-				events_.set_user_interrupt(static_cast<u32>(virq_vector_));
+				(void)events_.set_user_interrupt(static_cast<u32>(virq_vector_));
 			else
-				events_.queue(static_cast<u32>(virq_vector_));
+				(void)events_.queue(static_cast<u32>(virq_vector_));
 		}
 		c.int_control &= ~(kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | kIntVIntrVector);
 		virq_vector_ = -1;

@@ -89,14 +89,14 @@ Status VmxVcpu::unbind()
 	return Status();
 }
 
-int VmxVcpu::check_runnable() const
+Status VmxVcpu::check_runnable() const
 {
 	if (!features().unrestricted_guest && (!(g_.cr0 & x86::kCr0Pe) || !(g_.cr0 & x86::kCr0Pg))) {
 		axvm_log(AXVM_LOG_WARN, "RUN: this CPU's VMX has no unrestricted guest; real-mode and unpaged "
 					"guests cannot run");
-		return -err::EOPNOTSUPP;
+		return fail(err::EOPNOTSUPP);
 	}
-	return 0;
+	return Status();
 }
 
 Result<ExitReason> VmxVcpu::run()

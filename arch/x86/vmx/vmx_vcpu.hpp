@@ -55,7 +55,7 @@ public:
 	Status bind(unsigned int cpu) override;
 	Status unbind() override;
 	Result<ExitReason> run() override;
-	int check_runnable() const override;
+	Status check_runnable() const override;
 	void fill_run_state(axvm_run &run) const override;
 	bool can_block() const override;
 

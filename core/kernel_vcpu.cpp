@@ -1,115 +1,128 @@
 // SPDX-License-Identifier: GPL-2.0
 // One KVM_RUN, from the glue's ioctl down to Vcpu::run() and back.
-#include <axvm/run_loop.hpp>
+#include <axvm/kernel_vcpu.hpp>
+#include <axvm/raii.hpp>
 #include <uapi/axvm.h>
 
 namespace axvm {
 
-const bool RunLoop::kNoHaltInKernel = false;
+const bool KernelVcpu::kNoHaltInKernel = false;
 
-RunLoop::~RunLoop()
+KernelVcpu::~KernelVcpu()
 {
 	if (waitq_)
 		axvm_waitq_destroy(waitq_);
+	delete &vcpu_;
 }
 
-bool RunLoop::init()
+bool KernelVcpu::init()
 {
 	waitq_ = axvm_waitq_create();
 	return waitq_;
 }
 
-Status RunLoop::bind_here()
+Status KernelVcpu::bind_here()
 {
 	const int here = static_cast<int>(axvm_this_cpu());
 	if (vcpu_.state() == VcpuState::Ready && vcpu_.bound_cpu() == here)
 		return Status();
 	// The thread moved since the last exit: leave the old CPU (the backend
 	// flushes its TLB tag there) and load the vCPU on this one.
-	if (vcpu_.state() == VcpuState::Ready) {
-		Status s = vcpu_.unbind();
-		if (!s.ok())
-			return s;
-	}
+	if (vcpu_.state() == VcpuState::Ready)
+		TRY(vcpu_.unbind());
 	return vcpu_.bind();
 }
 
-int RunLoop::run(axvm_exit_record *record)
+namespace {
+
+// What the backend keeps loaded for the whole of a KVM_RUN (x86: the
+// guest's FPU state), from the first entry to the return to userspace.
+class RunScope {
+public:
+	explicit RunScope(ArchVcpu &arch) : arch_(arch) { arch_.run_begin(); }
+	~RunScope() { arch_.run_end(); }
+	RunScope(const RunScope &) = delete;
+	RunScope &operator=(const RunScope &) = delete;
+
+private:
+	ArchVcpu &arch_;
+};
+
+} // namespace
+
+Status KernelVcpu::run(axvm_exit_record *record)
 {
 	if (!vcpu_.arch()) {
 		axvm_log(AXVM_LOG_WARN, "RUN: no virtualization backend for this CPU");
-		return -err::ENODEV;
+		return fail(err::ENODEV);
 	}
 	if (vcpu_.state() == VcpuState::Invalid) {
 		axvm_log(AXVM_LOG_WARN, "RUN: vcpu %u is Invalid after an earlier failure", vcpu_.id());
-		return -err::EIO;
+		return fail(err::EIO);
 	}
-	if (const int not_runnable = vcpu_.arch()->check_runnable())
-		return not_runnable;
+	TRY(vcpu_.arch()->check_runnable());
 
-	// The value userspace wrote for the last read exit goes in first; KVM
+	// The exit userspace handled completes first (its value goes in); KVM
 	// does the same, so that immediate_exit can complete an exit cleanly.
 	if (has_pending_) {
 		vcpu_.arch()->complete_userspace_exit(read_return_value(pending_, run_));
 		has_pending_ = false;
 	}
 
-	struct RunScope {
-		ArchVcpu &arch;
-		explicit RunScope(ArchVcpu &a) : arch(a) { arch.run_begin(); }
-		~RunScope() { arch.run_end(); }
-	} scope(*vcpu_.arch());
+	RunScope scope(*vcpu_.arch());
 	axvm_vcpu_stats &stats = vcpu_.arch()->stats;
 	for (;;) {
 		if (run_.immediate_exit || axvm_signal_pending()) {
 			if (!run_.immediate_exit)
 				stats.signal_exits++;
 			run_.exit_reason = AXVM_EXIT_INTR;
-			return exit_to_user(-err::EINTR);
+			return exit_to_user(fail(err::EINTR));
 		}
 		axvm_cond_resched();
 
 		vcpu_.arch()->set_interrupt_window_request(run_.request_interrupt_window);
-		axvm_preempt_disable();
-		Status bound = bind_here();
-		Result<ExitReason> exit = bound.ok() ? vcpu_.run(halt_in_kernel_) : Result<ExitReason>(Error{bound.error()});
-		axvm_preempt_enable();
+		Result<ExitReason> exit = [this]() -> Result<ExitReason> {
+			PreemptGuard preempt; // bound to this CPU from here to the exit
+			TRY(bind_here());
+			return vcpu_.run(halt_in_kernel_);
+		}();
 		if (!exit.ok())
-			return exit.error();
+			return Error{exit.error()};
 		count(stats, exit.value());
 
 		if (vcpu_.state() == VcpuState::Blocked) {
-			const int woken = wait_for_event();
-			if (woken) {
+			Status woken = wait_for_event();
+			if (!woken.ok()) {
 				run_.exit_reason = AXVM_EXIT_INTR;
 				return exit_to_user(woken);
 			}
 			continue;
 		}
-		if (!exit_to_run(exit.value(), run_)) {
-			// Handled in the kernel. KVM's userspace-irqchip flow: tell
-			// userspace as soon as the guest can take its interrupt.
+		if (exit.value().handled_in_kernel()) {
+			// KVM's userspace-irqchip flow: tell userspace as soon as the
+			// guest can take its interrupt.
 			if (run_.request_interrupt_window && vcpu_.arch()->ready_for_interrupt()) {
 				stats.request_irq_exits++;
 				run_.exit_reason = AXVM_EXIT_IRQ_WINDOW_OPEN;
-				return exit_to_user(0);
+				return exit_to_user(Status());
 			}
 			continue; // enter the guest again
 		}
+		exit_to_run(exit.value(), run_);
 		if (exit.value().completes_on_next_run()) {
 			pending_ = exit.value();
 			has_pending_ = true;
 		}
 		if (record)
 			*record = exit_record(exit.value());
-		return exit_to_user(0);
+		return exit_to_user(Status());
 	}
 }
 
 static_assert(AXVM_EXIT_KINDS == static_cast<int>(ExitKind::Nothing) + 1, "one counter per exit kind");
 
 // Counts one exit from the guest, by kind and under KVM's names.
-void RunLoop::count(axvm_vcpu_stats &stats, const ExitReason &exit)
+void KernelVcpu::count(axvm_vcpu_stats &stats, const ExitReason &exit)
 {
 	stats.exits++;
 	stats.exit_reason[static_cast<int>(exit.kind())]++;
@@ -134,44 +147,40 @@ void RunLoop::count(axvm_vcpu_stats &stats, const ExitReason &exit)
 }
 
 // Every return to userspace reports the interrupt state, as KVM does.
-int RunLoop::exit_to_user(int ret)
+Status KernelVcpu::exit_to_user(Status result)
 {
 	vcpu_.arch()->fill_run_state(run_);
-	return ret;
+	return result;
 }
 
-int RunLoop::wait_for_event()
+Status KernelVcpu::wait_for_event()
 {
-	int err = axvm_waitq_wait(waitq_, [](void *loop) -> int {
-		return static_cast<RunLoop *>(loop)->vcpu_.arch()->has_wake_event();
+	const int err = axvm_waitq_wait(waitq_, [](void *v) -> int {
+		return static_cast<KernelVcpu *>(v)->vcpu_.arch()->has_wake_event();
 	}, this);
-	Status s = vcpu_.wake(); // Blocked -> Ready, woken or interrupted
-	return s.ok() ? err : s.error();
+	TRY(vcpu_.wake()); // Blocked -> Ready, woken or interrupted
+	return Status::from_errno(err);
 }
 
-int RunLoop::queue_interrupt(u32 vector, bool nmi)
+Status KernelVcpu::queue_interrupt(u32 vector, bool nmi)
 {
 	if (!vcpu_.arch())
-		return -err::ENODEV;
-	const int ret = vcpu_.arch()->queue_interrupt(vector, nmi);
-	if (ret)
-		return ret;
+		return fail(err::ENODEV);
+	TRY(vcpu_.arch()->queue_interrupt(vector, nmi));
 	kick();
-	return 0;
+	return Status();
 }
 
-int RunLoop::set_irq_line(u32 line, bool level)
+Status KernelVcpu::set_irq_line(u32 line, bool level)
 {
 	if (!vcpu_.arch())
-		return -err::ENODEV;
-	const int ret = vcpu_.arch()->set_irq_line(line, level);
-	if (ret)
-		return ret;
+		return fail(err::ENODEV);
+	TRY(vcpu_.arch()->set_irq_line(line, level));
 	kick();
-	return 0;
+	return Status();
 }
 
-void RunLoop::kick()
+void KernelVcpu::kick()
 {
 	axvm_waitq_wake(waitq_);
 	// The backend's flag is set (with a full barrier) before this read: a
@@ -183,23 +192,23 @@ void RunLoop::kick()
 	}
 }
 
-int RunLoop::arch_ioctl(unsigned int cmd, void *arg, usize size)
+Status KernelVcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 {
 	if (!vcpu_.arch()) {
 		axvm_log(AXVM_LOG_WARN, "vCPU ioctl 0x%x: no virtualization backend for this CPU", cmd);
-		return -err::ENODEV;
+		return fail(err::ENODEV);
 	}
 	if (vcpu_.state() == VcpuState::Invalid) {
 		axvm_log(AXVM_LOG_WARN, "vCPU ioctl 0x%x: vcpu %u is Invalid after an earlier failure", cmd,
 			 vcpu_.id());
-		return -err::EIO;
+		return fail(err::EIO);
 	}
-	const int ret = vcpu_.arch()->arch_ioctl(cmd, arg, size);
+	TRY(vcpu_.arch()->arch_ioctl(cmd, arg, size));
 	// arm64: new registers replace whatever a pending read exit would have
 	// written. (x86 decides by RIP, as KVM does: see X86Vcpu.)
-	if (!ret && (cmd == AXVM_SET_ONE_REG || cmd == AXVM_ARM_VCPU_INIT))
+	if (cmd == AXVM_SET_ONE_REG || cmd == AXVM_ARM_VCPU_INIT)
 		has_pending_ = false;
-	return ret;
+	return Status();
 }
 
 } // namespace axvm

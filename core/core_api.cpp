@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // The core's half of include/axvm/boundary.h: flat C entry points over Vm and
-// RunLoop for the C glue. The opaque C handles are the C++ objects.
+// KernelVcpu for the C glue. The opaque C handles are the C++ objects.
 #include <axvm/arch.hpp>
 #include <axvm/vm.hpp>
 #include <uapi/axvm.h>
@@ -14,7 +14,7 @@ constexpr bool kArm64 = false;
 #endif
 
 static Vm *to_vm(axvm_core_vm *vm) { return reinterpret_cast<Vm *>(vm); }
-static RunLoop *to_loop(axvm_core_vcpu *v) { return reinterpret_cast<RunLoop *>(v); }
+static KernelVcpu *to_vcpu(axvm_core_vcpu *v) { return reinterpret_cast<KernelVcpu *>(v); }
 
 extern "C" int axvm_core_init(void)
 {
@@ -105,16 +105,16 @@ extern "C" int axvm_core_set_memory_region(axvm_core_vm *vm, const axvm_userspac
 
 extern "C" int axvm_core_vcpu_create(axvm_core_vm *vm, axvm_u32 id, axvm_run *run, axvm_core_vcpu **out)
 {
-	Result<RunLoop *> loop = to_vm(vm)->create_vcpu(id, *run);
-	if (!loop.ok())
-		return loop.error();
-	*out = reinterpret_cast<axvm_core_vcpu *>(loop.value());
+	Result<KernelVcpu *> v = to_vm(vm)->create_vcpu(id, *run);
+	if (!v.ok())
+		return v.error();
+	*out = reinterpret_cast<axvm_core_vcpu *>(v.value());
 	return 0;
 }
 
 extern "C" axvm_vcpu_stats *axvm_core_vcpu_stats(axvm_core_vcpu *vcpu)
 {
-	ArchVcpu *arch = to_loop(vcpu)->vcpu().arch();
+	ArchVcpu *arch = to_vcpu(vcpu)->vcpu().arch();
 	return arch ? &arch->stats : nullptr;
 }
 
@@ -127,33 +127,33 @@ extern "C" const axvm_u64 *axvm_core_vm_remote_tlb_flush(axvm_core_vm *vm)
 
 extern "C" int axvm_core_vcpu_run(axvm_core_vcpu *vcpu, axvm_exit_record *record)
 {
-	RunLoop *loop = to_loop(vcpu);
-	VcpuClaim claim(loop->vcpu());
+	KernelVcpu *v = to_vcpu(vcpu);
+	VcpuClaim claim(v->vcpu());
 	if (!claim)
 		return -err::EBUSY; // another thread is inside RUN on this vCPU
-	return loop->run(record);
+	return v->run(record).error();
 }
 
 extern "C" int axvm_core_vcpu_arch_ioctl(axvm_core_vcpu *vcpu, unsigned int cmd, void *arg, axvm_usize size)
 {
-	RunLoop *loop = to_loop(vcpu);
-	VcpuClaim claim(loop->vcpu());
+	KernelVcpu *v = to_vcpu(vcpu);
+	VcpuClaim claim(v->vcpu());
 	if (!claim)
 		return -err::EBUSY; // RUN is in progress on another thread
-	return loop->arch_ioctl(cmd, arg, size);
+	return v->arch_ioctl(cmd, arg, size).error();
 }
 
 extern "C" int axvm_core_vcpu_queue_interrupt(axvm_core_vcpu *vcpu, axvm_u32 vector, int nmi)
 {
-	return to_loop(vcpu)->queue_interrupt(vector, nmi);
+	return to_vcpu(vcpu)->queue_interrupt(vector, nmi).error();
 }
 
 extern "C" int axvm_core_vm_irq_line(axvm_core_vm *vm, axvm_u32 vcpu_id, axvm_u32 line, int level)
 {
-	RunLoop *loop = to_vm(vm)->vcpu(vcpu_id);
-	if (!loop)
+	KernelVcpu *v = to_vm(vm)->vcpu(vcpu_id);
+	if (!v)
 		return -err::EINVAL;
-	return loop->set_irq_line(line, level != 0);
+	return v->set_irq_line(line, level != 0).error();
 }
 
 extern "C" int axvm_core_vm_enable_cap(axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0)

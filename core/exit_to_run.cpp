@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // ExitReason <-> the KVM run page. Pure functions: tested in kunit/.
-#include <axvm/run_loop.hpp>
+#include <axvm/kernel_vcpu.hpp>
 
 #include <uapi/axvm.h>
 
