@@ -25,7 +25,7 @@ test:
 
 # Boots an emulated SVM machine and runs a hello-world guest there.
 demo:
-	tests/demo.sh
+	tests/harness/demo.sh
 
 # Exit costs and memory, axvm against KVM in the same emulated machine.
 bench:

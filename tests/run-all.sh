@@ -1,7 +1,7 @@
 #!/bin/bash
 # `make test`: every axvm test, ending with one line "N passed, N failed".
 #
-#  1. installs missing Debian packages (tests/install-deps.sh)
+#  1. installs missing Debian packages (tests/harness/install-deps.sh)
 #  2. builds (or takes from the cache) our x86-64 test kernel with KUnit
 #  3. builds axvm.ko against it, against Debian's 6.1 and 6.12 headers, and
 #     axvm_kunit.ko against the test kernel; each build must be warning-free
@@ -64,12 +64,12 @@ summary() {
 
 # ---- 1. dependencies ----
 note "== dependencies"
-"$top/tests/install-deps.sh"
+"$top/tests/harness/install-deps.sh"
 record $? deps.installed || { summary; exit 1; }
 
 # ---- 2. kernels ----
 note "== test kernel (cached in ${AXVM_CACHE:-/var/cache/axvm})"
-test_kdir=$("$top/tests/build-test-kernel.sh" x86_64 | tail -n 1)
+test_kdir=$("$top/tests/harness/build-test-kernel.sh" x86_64 | tail -n 1)
 record $? kernel.test_kernel_built || { summary; exit 1; }
 
 newest() { ls -d $1 2>/dev/null | sort -V | tail -n 1; }
@@ -77,17 +77,17 @@ deb61_kdir=$(newest "/usr/src/linux-headers-6.1.*-amd64")
 deb612_kdir=$(newest "/usr/src/linux-headers-6.12.*-amd64")
 deb61_image=/boot/vmlinuz-${deb61_kdir#/usr/src/linux-headers-}
 deb612_image=/boot/vmlinuz-${deb612_kdir#/usr/src/linux-headers-}
-# Debian's stock arm64 kernel of the amd64 6.1's ABI (tests/arm64-kernel.sh).
+# Debian's stock arm64 kernel of the amd64 6.1's ABI (tests/harness/arm64-kernel.sh).
 arm64_abi=$(basename "$deb61_kdir" | sed 's/^linux-headers-\(.*\)-amd64$/\1/')
 arm64_root=""
 arm64_kdir=""
 bochs_kdir=""
 if [ "$mode" = test ]; then
-	arm64_root=$("$top/tests/arm64-kernel.sh" "$arm64_abi" | tail -n 1)
+	arm64_root=$("$top/tests/harness/arm64-kernel.sh" "$arm64_abi" | tail -n 1)
 	record $? kernel.debian_arm64_fetched
-	arm64_kdir=$("$top/tests/build-test-kernel.sh" arm64 | tail -n 1)
+	arm64_kdir=$("$top/tests/harness/build-test-kernel.sh" arm64 | tail -n 1)
 	record $? kernel.arm64_test_kernel_built
-	bochs_kdir=$("$top/tests/build-test-kernel.sh" x86_64-bochs | tail -n 1)
+	bochs_kdir=$("$top/tests/harness/build-test-kernel.sh" x86_64-bochs | tail -n 1)
 	record $? kernel.bochs_test_kernel_built
 fi
 
@@ -140,8 +140,8 @@ if [ "$mode" = test ]; then
 fi
 
 if [ "$mode" = test ]; then
-	note "== packaging: DKMS, make deb, the packages installed and purged (tests/packaging.sh)"
-	"$top/tests/packaging.sh" "$out" "${deb61_kdir#/usr/src/linux-headers-}" \
+	note "== packaging: DKMS, make deb, the packages installed and purged (tests/harness/packaging.sh)"
+	"$top/tests/harness/packaging.sh" "$out" "${deb61_kdir#/usr/src/linux-headers-}" \
 		"${deb612_kdir#/usr/src/linux-headers-}" | tee -a "$results"
 fi
 
@@ -307,7 +307,7 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 	record $? "$name.boot_completed" "no AXVM-DONE; qemu status $(cat "$dir/qemu.status")"
 	sed -n 's/^\(ok\|not ok\) - \(.*\)/\1 - '"$name"'.\2/p' "$dir/console.log" | tee -a "$results"
 	if [ -n "${2:-}" ]; then
-		python3 "$top/tests/ktap.py" "$dir/console.log" "$dir/kunit.ktap" |
+		python3 "$top/tests/harness/ktap.py" "$dir/console.log" "$dir/kunit.ktap" |
 			sed 's/^\(ok\|not ok\|skip\) - /\1 - '"$name"'./' | tee -a "$results"
 		python3 "$2/tools/testing/kunit/kunit.py" parse "$dir/kunit.ktap" >"$dir/kunit-parse.log" 2>&1
 		record $? "$name.kunit_parse" "see ${out#$top/}/$name/kunit-parse.log"

@@ -8,7 +8,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/build/bench
 rounds=${AXVM_BENCH_ROUNDS:-5}
-"$top/tests/install-deps.sh" >/dev/null
+"$top/tests/harness/install-deps.sh" >/dev/null
 
 kdir=$(ls -d /usr/src/linux-headers-6.1.*-amd64 | sort -V | tail -n 1)
 version=${kdir#/usr/src/linux-headers-}

@@ -6,9 +6,9 @@
 # the exit summary scroll by on the emulated serial console.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/build/demo
-"$top/tests/install-deps.sh" >/dev/null
+"$top/tests/harness/install-deps.sh" >/dev/null
 
 kdir=$(ls -d /usr/src/linux-headers-6.1.*-amd64 | sort -V | tail -n 1)
 image=/boot/vmlinuz-${kdir#/usr/src/linux-headers-}

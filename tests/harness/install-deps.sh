@@ -15,7 +15,7 @@ packages=(
 )
 
 # Debian's arm64 kernel and headers come from `apt-get download ...:arm64`
-# (tests/arm64-kernel.sh), which needs the architecture known to dpkg/apt.
+# (tests/harness/arm64-kernel.sh), which needs the architecture known to dpkg/apt.
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	[ "$(id -u)" = 0 ] || { echo "install-deps: need root to add the arm64 architecture" >&2; exit 1; }
 	dpkg --add-architecture arm64

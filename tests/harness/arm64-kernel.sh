@@ -6,7 +6,7 @@
 # `apt-get download` (no arm64 userland gets installed). Prints the
 # directory; usr/src/linux-headers-ABI-arm64 and boot/vmlinuz-ABI-arm64 are in it.
 #
-# Usage: tests/arm64-kernel.sh ABI        (e.g. 6.1.0-56)
+# Usage: tests/harness/arm64-kernel.sh ABI        (e.g. 6.1.0-56)
 set -euo pipefail
 abi=$1
 cache=${AXVM_CACHE:-/var/cache/axvm}

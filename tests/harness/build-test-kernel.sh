@@ -5,12 +5,12 @@
 # fragment, the architecture and the source package version, so editing
 # tests/kernel/<arch>.config rebuilds. Prints the kernel tree's path last.
 #
-# Usage: tests/build-test-kernel.sh [x86_64|x86_64-bochs|arm64]
+# Usage: tests/harness/build-test-kernel.sh [x86_64|x86_64-bochs|arm64]
 set -euo pipefail
 
 arch=${1:-x86_64}
 here=$(cd "$(dirname "$0")" && pwd)
-frag=$here/kernel/$arch.config
+frag=$here/../kernel/$arch.config
 src=/usr/src/linux-source-6.1.tar.xz
 cache=${AXVM_CACHE:-/var/cache/axvm}
 

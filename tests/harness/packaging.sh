@@ -9,9 +9,9 @@
 #    installed is kept in OUT/packaged/ for the 6.12 boot to load.
 # One "ok"/"not ok" line per check.
 #
-# Usage: tests/packaging.sh OUT KVER-6.1 KVER-6.12
+# Usage: tests/harness/packaging.sh OUT KVER-6.1 KVER-6.12
 set -uo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$1
 kernels=("$2" "$3")
 names=(debian-6.1 debian-6.12)
