@@ -196,7 +196,7 @@ copy_kernel_modules() { # copy_kernel_modules MODULES_DIR DEST PATH...
 	done
 }
 
-# The initramfs tree of an x86 boot: tests/guest/init, the tests, the guests
+# The initramfs tree of an x86 boot: tests/boot/init, the tests, the guests
 # and the module built in MODULE_DIR.
 x86_root() { # x86_root NAME MODULE_DIR
 	local name=$1 dir=$out/$1
@@ -204,7 +204,7 @@ x86_root() { # x86_root NAME MODULE_DIR
 	mkdir -p "$dir/root/bin" "$dir/root/axvm"
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp /bin/busybox "$dir/root/bin/busybox"
-	install -m 0755 "$top/tests/guest/init" "$dir/root/init"
+	install -m 0755 "$top/tests/boot/init" "$dir/root/init"
 	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$out/kvm_irq" "$out/kvm_hostile" "$out/kvm_stats" "$out/fuzz" "$out/soak" \
 		"$dir/root/axvm/"
 	cp -r "$out/guests" "$top/tests/expected" "$top/udev/60-axvm.rules" "$dir/root/axvm/"
@@ -239,7 +239,7 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	mkdir -p "$dir/root/bin" "$dir/root/axvm"
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp "$arm64_root/bin/busybox" "$dir/root/bin/busybox"
-	install -m 0755 "$top/tests/guest/init-arm64" "$dir/root/init"
+	install -m 0755 "$top/tests/boot/init-arm64" "$dir/root/init"
 	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/kvm_arm64_irq" "$out/arm64/arm64_exits" "$out/arm64/fuzz" \
 		"$dir/root/axvm/"
 	cp -r "$out/arm64/guests" "$top/tests/expected" "$dir/root/axvm/"
@@ -255,7 +255,7 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 # Our Bochs kernel (tests/kernel/x86_64-bochs.config) on an emulated Intel
 # CPU with VMX, EPT, VPID and unrestricted guest (corei7_skylake_x), two
 # CPUs, headless (rfb display nobody connects to), from an isolinux ISO since
-# Bochs cannot load a kernel itself; the same tests/guest/init as the QEMU
+# Bochs cannot load a kernel itself; the same tests/boot/init as the QEMU
 # boots, with that kernel's kvm-intel. Its serial port is the console log.
 # See ../shared/recipes.md, "Bochs".
 boot_bochs() { # boot_bochs NAME KERNEL_TREE MODULE_DIR
