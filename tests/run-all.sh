@@ -15,7 +15,7 @@
 # `tests/run-all.sh fuzz` (make fuzz) instead boots only the debug kernel and
 # runs the fuzzer there for AXVM_FUZZ_SECONDS (default 300) from seed
 # AXVM_FUZZ_SEED (default: the time); `tests/run-all.sh soak` (make soak)
-# boots Debian's 6.12 and runs tests/soak.cpp.
+# boots Debian's 6.12 and runs tests/vmm/soak.cpp.
 set -uo pipefail
 
 mode=${1:-test}
@@ -146,21 +146,9 @@ if [ "$mode" = test ]; then
 fi
 
 note "== userspace tests"
-g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" \
-	-pthread -o "$out/abi_test" "$top/tests/abi_test.cpp" >"$out/abi_test.log" 2>&1
-record $? build.abi_test "see ${out#$top/}/abi_test.log"
-gcc -O2 -Wall -Wextra -Werror -static -o "$out/kvm_classic" "$top/tests/kvm_classic.c" \
-	>"$out/kvm_classic.log" 2>&1
-record $? build.kvm_classic "see ${out#$top/}/kvm_classic.log"
-gcc -O2 -Wall -Wextra -Werror -static -o "$out/kvm_irq" "$top/tests/kvm_irq.c" >"$out/kvm_irq.log" 2>&1
-record $? build.kvm_irq "see ${out#$top/}/kvm_irq.log"
-for prog in kvm_hostile kvm_stats; do
-	gcc -O2 -Wall -Wextra -Werror -static -pthread -o "$out/$prog" "$top/tests/$prog.c" >"$out/$prog.log" 2>&1
-	record $? "build.$prog" "see ${out#$top/}/$prog.log"
-done
-for prog in fuzz soak; do
-	g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" -pthread -o "$out/$prog" \
-		"$top/tests/$prog.cpp" >"$out/$prog.log" 2>&1
+# tests/vmm/Makefile: the test programs, static, -Wall -Wextra -Werror.
+for prog in abi_test kvm_classic kvm_irq kvm_hostile kvm_stats fuzz soak; do
+	make -s -C "$top/tests/vmm" OUT="$out" "$prog" >"$out/$prog.log" 2>&1
 	record $? "build.$prog" "see ${out#$top/}/$prog.log"
 done
 make -s -C "$top" tools OUT="$out" >"$out/tools.log" 2>&1
@@ -169,16 +157,11 @@ if [ "$mode" = test ]; then
 	make -s -C "$top" -f tools/Makefile OUT="$out/arm64" CXX=aarch64-linux-gnu-g++ "$out/arm64/axvm" \
 		arm64-guests >"$out/tools-arm64.log" 2>&1
 	record $? build.tools_arm64 "see ${out#$top/}/tools-arm64.log"
-	for prog in kvm_arm64 kvm_arm64_irq; do
-		aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$out/arm64/$prog" "$top/tests/$prog.c" \
-			>"$out/$prog.log" 2>&1
+	for prog in kvm_arm64 kvm_arm64_irq arm64_exits; do
+		make -s -C "$top/tests/vmm" OUT="$out/arm64" CROSS=aarch64-linux-gnu- "$prog" >"$out/$prog.log" 2>&1
 		record $? "build.$prog" "see ${out#$top/}/$prog.log"
 	done
-	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -I"$top/include" -o "$out/arm64/arm64_exits" \
-		"$top/tests/arm64_exits.c" >"$out/arm64_exits.log" 2>&1
-	record $? build.arm64_exits "see ${out#$top/}/arm64_exits.log"
-	aarch64-linux-gnu-g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" -pthread \
-		-o "$out/arm64/fuzz" "$top/tests/fuzz.cpp" >"$out/fuzz-arm64.log" 2>&1
+	make -s -C "$top/tests/vmm" OUT="$out/arm64" CROSS=aarch64-linux-gnu- fuzz >"$out/fuzz-arm64.log" 2>&1
 	record $? build.fuzz_arm64 "see ${out#$top/}/fuzz-arm64.log"
 fi
 

@@ -8,7 +8,7 @@
 //   bench [--rounds N] DEVICE...     prints a table, then JSON between
 //                                    BENCH-JSON-BEGIN / BENCH-JSON-END
 #include "../../tools/vm.hpp"
-#include "../meminfo.hpp"
+#include "../vmm/meminfo.hpp"
 
 #include <algorithm>
 #include <cstdio>
