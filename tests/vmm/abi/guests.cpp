@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+// Real-mode guests (Machine): port and string I/O, hypercalls, CPUID, MMIO,
+// special registers, memory faults, vCPUs in threads hopping between CPUs,
+// RUN while busy, signals and a triple fault.
+#include "abi.hpp"
+
+#include <csignal>
+#include <pthread.h>
+#include <sched.h>
+
+namespace abi {
+namespace {
+
+struct Vcpu {
+	Fd fd;
+	axvm_run *run = nullptr;
+	// The mapping holds the vCPU (and so the VM) until it goes.
+	~Vcpu()
+	{
+		if (run)
+			munmap(run, 4096);
+	}
+};
+
+// A second (third, ...) vCPU of @m starting at @rip in real mode.
+bool add_vcpu(Machine &m, int id, uint64_t rip, Vcpu &v)
+{
+	v.fd.fd = xioctl(m.vm, AXVM_CREATE_VCPU, id);
+	void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v.fd, 0);
+	if (v.fd < 0 || p == MAP_FAILED)
+		return false;
+	v.run = static_cast<axvm_run *>(p);
+	return real_mode_at(v.fd, rip);
+}
+
+bool pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+// Counts in EAX and reports each value through port 0xe9 (or @port):
+// mov dx, port; again: inc eax (66 40); out dx, eax (66 ef); jmp again (eb fa)
+std::vector<uint8_t> counter(uint16_t port)
+{
+	return {0xba, static_cast<uint8_t>(port), static_cast<uint8_t>(port >> 8), 0x66, 0x40, 0x66, 0xef, 0xeb, 0xfa};
+}
+
+} // namespace
+
+bool guest_port_io_and_hlt()
+{
+	Machine m;
+	// mov dx,0x3f8; mov al,'H'; out dx,al; in al,0x60; out 0xe9,al;
+	// mov ax,0x1234; out 0xe9,ax; mov eax,0xdeadbeef (66 prefix); out dx,eax; hlt
+	EXPECT(m.start({0xba, 0xf8, 0x03, 0xb0, 'H', 0xee, 0xe4, 0x60, 0xe6, 0xe9, 0xb8, 0x34, 0x12,
+			0xe7, 0xe9, 0x66, 0xb8, 0xef, 0xbe, 0xad, 0xde, 0x66, 0xef, 0xf4}));
+	EXPECT(m.expect_out(0x3f8, 1) == 'H');
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO);
+	EXPECT(m.run->io.direction == AXVM_EXIT_IO_IN && m.run->io.port == 0x60 && m.run->io.size == 1);
+	*m.io_data() = 0x5a; // the IN completes with this on the next RUN
+	EXPECT(m.expect_out(0xe9, 1) == 0x5a);
+	EXPECT(m.expect_out(0xe9, 2) == 0x1234);
+	EXPECT(m.expect_out(0x3f8, 4) == 0xdeadbeef);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	axvm_regs regs;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0);
+	EXPECT(regs.rip == 0x1000 + 24 && regs.rax == 0xdeadbeef && regs.rdx == 0x3f8);
+	return true;
+}
+
+// REP INSB: one IN exit per element, each stored at ES:DI on the next RUN.
+bool guest_string_in()
+{
+	Machine m;
+	// mov di,0x2000; mov cx,3; mov dx,0x60; cld; rep insb; mov si,0x2000;
+	// mov cx,3; mov dx,0xe9; rep outsb; hlt
+	EXPECT(m.start({0xbf, 0x00, 0x20, 0xb9, 0x03, 0x00, 0xba, 0x60, 0x00, 0xfc, 0xf3, 0x6c, 0xbe, 0x00,
+			0x20, 0xb9, 0x03, 0x00, 0xba, 0xe9, 0x00, 0xf3, 0x6e, 0xf4}));
+	for (uint8_t c : {'a', 'b', 'c'}) {
+		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO);
+		EXPECT(m.run->io.direction == AXVM_EXIT_IO_IN && m.run->io.port == 0x60 && m.run->io.count == 1);
+		*m.io_data() = c;
+	}
+	for (uint8_t c : {'a', 'b', 'c'})
+		EXPECT(m.expect_out(0xe9, 1) == c);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(memcmp(static_cast<uint8_t *>(m.mem) + 0x2000, "abc", 3) == 0);
+	axvm_regs regs;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0 && regs.rcx == 0 && regs.rsi == 0x2003);
+	return true;
+}
+
+// OUTS reads DS:SI, or the segment a prefix names, never ES.
+bool guest_string_out_segments()
+{
+	Machine m;
+	EXPECT(m.start({
+		0xb8, 0x00, 0x02, 0x8e, 0xd8, // mov ax,0x200; mov ds,ax (DS base 0x2000)
+		0xb8, 0x00, 0x03, 0x8e, 0xe0, // mov ax,0x300; mov fs,ax (FS base 0x3000)
+		0x31, 0xf6,                   // xor si,si
+		0xba, 0xe9, 0x00,             // mov dx,0xe9
+		0x6e,                         // outsb: DS:0
+		0x31, 0xf6,                   // xor si,si
+		0x64, 0x6e,                   // fs outsb: FS:0
+		0xf4,
+	}));
+	uint8_t *mem = static_cast<uint8_t *>(m.mem);
+	mem[0x2000] = 'd';
+	mem[0x3000] = 'f';
+	EXPECT(m.expect_out(0xe9, 1) == 'd');
+	EXPECT(m.expect_out(0xe9, 1) == 'f');
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+bool guest_hypercall()
+{
+	Machine m;
+	// mov ax,7; mov bx,11; vmmcall; out 0xe9,ax; hlt
+	EXPECT(m.start({0xb8, 7, 0, 0xbb, 11, 0, 0x0f, 0x01, 0xd9, 0xe7, 0xe9, 0xf4}));
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HYPERCALL);
+	EXPECT(m.run->hypercall.nr == 7 && m.run->hypercall.args[0] == 11);
+	m.run->hypercall.ret = 0x4242;
+	EXPECT(m.expect_out(0xe9, 2) == 0x4242);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+bool guest_cpuid_from_table()
+{
+	Machine m;
+	// xor eax,eax (66 31 c0); cpuid; out 0xe9,eax (66 e7 e9); mov eax,ebx; out; hlt
+	EXPECT(m.start({0x66, 0x31, 0xc0, 0x0f, 0xa2, 0x66, 0xe7, 0xe9, 0x66, 0x89, 0xd8, 0x66, 0xe7, 0xe9, 0xf4}));
+	// What the device offers: -E2BIG with the count when the array is short.
+	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
+	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
+	c.nent = 1;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == -E2BIG && c.nent > 1);
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0 && c.nent >= 2);
+	bool leaf1 = false;
+	for (uint32_t i = 0; i < c.nent; i++)
+		if (c.entries[i].function == 1)
+			leaf1 = !(c.entries[i].ecx & (1u << 5)) && !(c.entries[i].ecx & (1u << 26)) &&
+				(c.entries[i].ecx & (1u << 31));
+	EXPECT(leaf1); // no VMX, no XSAVE, the hypervisor bit
+	// The guest sees exactly the table userspace set.
+	c.nent = 1;
+	c.entries[0] = axvm_cpuid_entry2{};
+	c.entries[0].function = 0;
+	c.entries[0].eax = 0xabcd0001;
+	c.entries[0].ebx = 0x12345678;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+	c.nent = AXVM_MAX_CPUID_ENTRIES + 1;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == -E2BIG);
+	EXPECT(m.expect_out(0xe9, 4) == 0xabcd0001);
+	EXPECT(m.expect_out(0xe9, 4) == 0x12345678);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+// Reads and writes outside every slot exit as KVM_EXIT_MMIO, decoded from
+// the instruction; a read completes into the right register on the next RUN.
+bool guest_mmio()
+{
+	Machine m;
+	EXPECT(m.start({
+		0xb8, 0x00, 0x20,                   // mov ax, 0x2000
+		0x8e, 0xd8,                         // mov ds, ax: data at 0x20000, beyond RAM
+		0xc6, 0x06, 0x10, 0x00, 0xab,       // mov byte [0x10], 0xab
+		0xa3, 0x12, 0x00,                   // mov [0x12], ax
+		0x8b, 0x1e, 0x20, 0x00,             // mov bx, [0x20]
+		0x66, 0x0f, 0xbe, 0x0e, 0x30, 0x00, // movsx ecx, byte [0x30]
+		0x89, 0xd8,                         // mov ax, bx
+		0xe7, 0xe9,                         // out 0xe9, ax
+		0x66, 0x89, 0xc8,                   // mov eax, ecx
+		0x66, 0xe7, 0xe9,                   // out 0xe9, eax
+		0xf4,                               // hlt
+	}));
+	auto mmio = [&](uint64_t addr, uint32_t len, bool write) {
+		return xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MMIO &&
+		       m.run->mmio.phys_addr == addr && m.run->mmio.len == len && m.run->mmio.is_write == write;
+	};
+	EXPECT(mmio(0x20010, 1, true) && m.run->mmio.data[0] == 0xab);
+	EXPECT(mmio(0x20012, 2, true) && m.run->mmio.data[0] == 0x00 && m.run->mmio.data[1] == 0x20);
+	EXPECT(mmio(0x20020, 2, false));
+	m.run->mmio.data[0] = 0xef;
+	m.run->mmio.data[1] = 0xbe;
+	EXPECT(mmio(0x20030, 1, false));
+	m.run->mmio.data[0] = 0x80;
+	EXPECT(m.expect_out(0xe9, 2) == 0xbeef);
+	EXPECT(m.expect_out(0xe9, 4) == 0xffffff80);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+bool sregs_checked_like_kvm()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	EXPECT(s.cs.base == 0 && s.cr0 == 0x60000010 && s.efer == 0); // reset state, SVME hidden
+	axvm_sregs bad = s;
+	bad.cr0 = 0x80000000; // PG without PE
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+	bad = s;
+	bad.efer = 1u << 12; // SVME: no nesting
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+	bad = s;
+	bad.efer = 0x500; // LME|LMA with paging off
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+	bad = s;
+	bad.interrupt_bitmap[0] = 1;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, 0) == -EFAULT);
+	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, 1) == -EFAULT);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+bool guest_outside_memory()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	s.cs.selector = 0x2000;
+	s.cs.base = 0x20000; // beyond the 64 KiB slot: nothing to fetch
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+	axvm_regs regs{};
+	regs.rflags = 2;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+	EXPECT(m.run->memory_fault.gpa == 0x20000 && (m.run->memory_fault.flags & AXVM_MEMORY_FAULT_EXEC));
+	return true;
+}
+
+// Several vCPUs of one VM run at once from their own threads, each thread
+// hopping between CPUs before every RUN: the vCPU is unbound from the old
+// CPU and bound on the new one, and its state survives (the counter never
+// skips or repeats).
+bool vcpus_in_threads_migrating()
+{
+	const int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+	Machine m;
+	std::vector<uint8_t> code = counter(0x600);
+	code.resize(0x100);
+	std::vector<uint8_t> second = counter(0x601);
+	code.insert(code.end(), second.begin(), second.end());
+	EXPECT(m.start(code));
+	Vcpu v1;
+	EXPECT(add_vcpu(m, 1, 0x1100, v1));
+	struct Job {
+		int fd;
+		axvm_run *run;
+		uint16_t port;
+		int ncpu;
+		bool ok = true;
+	} jobs[2] = {{m.vcpu, m.run, 0x600, ncpu}, {v1.fd, v1.run, 0x601, ncpu}};
+	auto body = [](void *arg) -> void * {
+		Job &j = *static_cast<Job *>(arg);
+		for (uint32_t i = 1; i <= 300 && j.ok; i++) {
+			pin_to_cpu(static_cast<int>(i % j.ncpu));
+			uint32_t v = 0;
+			j.ok = xioctl(j.fd, AXVM_RUN) == 0 && j.run->exit_reason == AXVM_EXIT_IO && j.run->io.port == j.port;
+			memcpy(&v, reinterpret_cast<uint8_t *>(j.run) + j.run->io.data_offset, 4);
+			j.ok = j.ok && v == i;
+		}
+		return nullptr;
+	};
+	pthread_t threads[2];
+	for (int i = 0; i < 2; i++)
+		EXPECT(pthread_create(&threads[i], nullptr, body, &jobs[i]) == 0);
+	for (pthread_t t : threads)
+		pthread_join(t, nullptr);
+	EXPECT(jobs[0].ok && jobs[1].ok);
+	return true;
+}
+
+// A second thread's RUN on a vCPU that is inside RUN is refused.
+bool concurrent_run_is_busy()
+{
+	Machine m;
+	EXPECT(m.start({0xeb, 0xfe})); // jmp $
+	struct sigaction sa{};
+	sa.sa_handler = on_alarm;
+	EXPECT(sigaction(SIGUSR1, &sa, nullptr) == 0);
+	struct Job {
+		int fd;
+		long result = 0;
+	} job{m.vcpu};
+	pthread_t runner;
+	EXPECT(pthread_create(&runner, nullptr, [](void *arg) -> void * {
+		Job &j = *static_cast<Job *>(arg);
+		j.result = xioctl(j.fd, AXVM_RUN);
+		return nullptr;
+	}, &job) == 0);
+	usleep(300000); // the runner is in the guest by now
+	const long second = xioctl(m.vcpu, AXVM_RUN);
+	axvm_regs regs;
+	const long regs_busy = xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs);
+	pthread_kill(runner, SIGUSR1);
+	pthread_join(runner, nullptr);
+	EXPECT(second == -EBUSY && regs_busy == -EBUSY);
+	EXPECT(job.result == -EINTR);
+	return true;
+}
+
+bool spinning_guest_stopped_by_signal()
+{
+	Machine m;
+	EXPECT(m.start({0xeb, 0xfe})); // jmp $
+	struct sigaction sa{};
+	sa.sa_handler = on_alarm; // no SA_RESTART: RUN returns -EINTR
+	EXPECT(sigaction(SIGALRM, &sa, nullptr) == 0);
+	alarm(1);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == -EINTR && m.run->exit_reason == AXVM_EXIT_INTR);
+	m.run->immediate_exit = 1;
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == -EINTR && m.run->exit_reason == AXVM_EXIT_INTR);
+	return true;
+}
+
+bool triple_fault_is_shutdown()
+{
+	Machine m;
+	// lidt [0x1100] (a zero-limit IDT), int3: #BP -> #GP -> #DF -> shutdown
+	EXPECT(m.start({0x0f, 0x01, 0x1e, 0x00, 0x11, 0xcc}));
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SHUTDOWN);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SHUTDOWN);
+	// New registers bring it back, like a reset: 0x1006 holds a HLT.
+	static_cast<uint8_t *>(m.mem)[0x1006] = 0xf4;
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0 && s.cs.base == 0xffff0000);
+	s.cs.base = 0;
+	s.cs.selector = 0;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+	axvm_regs regs{};
+	regs.rip = 0x1006;
+	regs.rflags = 2;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+} // namespace abi

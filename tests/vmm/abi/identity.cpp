@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+// ABI identity with KVM, checked by the compiler: every number and layout of
+// include/uapi/axvm.h is <linux/kvm.h>'s. Nothing here runs.
+#include <uapi/axvm.h>
+
+#include <linux/kvm.h>
+
+#include <cstddef>
+
+static_assert(AXVM_API_VERSION == KVM_API_VERSION);
+static_assert(AXVM_GET_API_VERSION == KVM_GET_API_VERSION);
+static_assert(AXVM_CREATE_VM == KVM_CREATE_VM);
+static_assert(AXVM_CHECK_EXTENSION == KVM_CHECK_EXTENSION);
+static_assert(AXVM_GET_VCPU_MMAP_SIZE == KVM_GET_VCPU_MMAP_SIZE);
+static_assert(AXVM_CREATE_VCPU == KVM_CREATE_VCPU);
+static_assert(AXVM_SET_USER_MEMORY_REGION == KVM_SET_USER_MEMORY_REGION);
+static_assert(AXVM_RUN == KVM_RUN);
+static_assert(AXVM_GET_REGS == KVM_GET_REGS && AXVM_SET_REGS == KVM_SET_REGS);
+static_assert(AXVM_GET_SREGS == KVM_GET_SREGS && AXVM_SET_SREGS == KVM_SET_SREGS);
+// <linux/kvm.h> declares kvm_cpuid2's flexible array with __DECLARE_FLEX_ARRAY,
+// whose empty struct makes sizeof(kvm_cpuid2) 12 in C++ but 8 in C (and in
+// the kernel); the ioctl numbers encode that size, so compare with C's.
+static_assert(AXVM_GET_SUPPORTED_CPUID == _IOWR(KVMIO, 0x05, char[8]));
+static_assert(AXVM_SET_CPUID2 == _IOW(KVMIO, 0x90, char[8]) && AXVM_GET_CPUID2 == _IOWR(KVMIO, 0x91, char[8]));
+static_assert(AXVM_SET_TSS_ADDR == KVM_SET_TSS_ADDR);
+static_assert(AXVM_CAP_SET_TSS_ADDR == KVM_CAP_SET_TSS_ADDR && AXVM_CAP_EXT_CPUID == KVM_CAP_EXT_CPUID);
+static_assert(AXVM_CAP_IMMEDIATE_EXIT == KVM_CAP_IMMEDIATE_EXIT);
+static_assert(AXVM_SYSTEM_EVENT_RESET == KVM_SYSTEM_EVENT_RESET);
+static_assert(AXVM_CPUID_FLAG_SIGNIFCANT_INDEX == KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+static_assert(sizeof(axvm_regs) == sizeof(kvm_regs) && sizeof(axvm_sregs) == sizeof(kvm_sregs));
+static_assert(sizeof(axvm_segment) == sizeof(kvm_segment) && sizeof(axvm_dtable) == sizeof(kvm_dtable));
+static_assert(offsetof(axvm_sregs, cr0) == offsetof(kvm_sregs, cr0));
+static_assert(offsetof(axvm_sregs, interrupt_bitmap) == offsetof(kvm_sregs, interrupt_bitmap));
+static_assert(offsetof(axvm_segment, unusable) == offsetof(kvm_segment, unusable));
+static_assert(sizeof(axvm_cpuid_entry2) == sizeof(kvm_cpuid_entry2) && sizeof(axvm_cpuid2) == 8);
+static_assert(offsetof(axvm_cpuid_entry2, edx) == offsetof(kvm_cpuid_entry2, edx));
+static_assert(offsetof(axvm_regs, rip) == offsetof(kvm_regs, rip));
+static_assert(AXVM_CAP_USER_MEMORY == KVM_CAP_USER_MEMORY && AXVM_CAP_NR_VCPUS == KVM_CAP_NR_VCPUS);
+static_assert(AXVM_CAP_NR_MEMSLOTS == KVM_CAP_NR_MEMSLOTS && AXVM_CAP_MAX_VCPUS == KVM_CAP_MAX_VCPUS);
+static_assert(AXVM_CAP_MAX_VCPU_ID == KVM_CAP_MAX_VCPU_ID);
+static_assert(AXVM_MEM_READONLY == KVM_MEM_READONLY);
+static_assert(AXVM_EXIT_IO == KVM_EXIT_IO && AXVM_EXIT_HYPERCALL == KVM_EXIT_HYPERCALL);
+static_assert(AXVM_EXIT_HLT == KVM_EXIT_HLT && AXVM_EXIT_MMIO == KVM_EXIT_MMIO);
+static_assert(AXVM_EXIT_IRQ_WINDOW_OPEN == KVM_EXIT_IRQ_WINDOW_OPEN && AXVM_EXIT_SHUTDOWN == KVM_EXIT_SHUTDOWN);
+static_assert(AXVM_EXIT_FAIL_ENTRY == KVM_EXIT_FAIL_ENTRY && AXVM_EXIT_INTR == KVM_EXIT_INTR);
+static_assert(AXVM_EXIT_INTERNAL_ERROR == KVM_EXIT_INTERNAL_ERROR);
+static_assert(AXVM_EXIT_SYSTEM_EVENT == KVM_EXIT_SYSTEM_EVENT);
+static_assert(AXVM_EXIT_X86_RDMSR == KVM_EXIT_X86_RDMSR && AXVM_EXIT_X86_WRMSR == KVM_EXIT_X86_WRMSR);
+static_assert(AXVM_EXIT_IO_IN == KVM_EXIT_IO_IN && AXVM_EXIT_IO_OUT == KVM_EXIT_IO_OUT);
+static_assert(AXVM_SYSTEM_EVENT_SHUTDOWN == KVM_SYSTEM_EVENT_SHUTDOWN);
+
+#define SAME_FIELD(a, b, f) \
+	static_assert(offsetof(a, f) == offsetof(b, f) && sizeof(a::f) == sizeof(b::f), #f)
+SAME_FIELD(axvm_userspace_memory_region, kvm_userspace_memory_region, slot);
+SAME_FIELD(axvm_userspace_memory_region, kvm_userspace_memory_region, flags);
+SAME_FIELD(axvm_userspace_memory_region, kvm_userspace_memory_region, guest_phys_addr);
+SAME_FIELD(axvm_userspace_memory_region, kvm_userspace_memory_region, memory_size);
+SAME_FIELD(axvm_userspace_memory_region, kvm_userspace_memory_region, userspace_addr);
+static_assert(sizeof(axvm_userspace_memory_region) == sizeof(kvm_userspace_memory_region));
+SAME_FIELD(axvm_run, kvm_run, request_interrupt_window);
+SAME_FIELD(axvm_run, kvm_run, immediate_exit);
+SAME_FIELD(axvm_run, kvm_run, exit_reason);
+SAME_FIELD(axvm_run, kvm_run, ready_for_interrupt_injection);
+SAME_FIELD(axvm_run, kvm_run, if_flag);
+SAME_FIELD(axvm_run, kvm_run, flags);
+SAME_FIELD(axvm_run, kvm_run, cr8);
+SAME_FIELD(axvm_run, kvm_run, apic_base);
+SAME_FIELD(axvm_run, kvm_run, io);
+SAME_FIELD(axvm_run, kvm_run, mmio);
+SAME_FIELD(axvm_run, kvm_run, hypercall);
+SAME_FIELD(axvm_run, kvm_run, fail_entry);
+SAME_FIELD(axvm_run, kvm_run, internal);
+SAME_FIELD(axvm_run, kvm_run, system_event.type);
+SAME_FIELD(axvm_run, kvm_run, msr);
+SAME_FIELD(axvm_run, kvm_run, kvm_valid_regs);
+SAME_FIELD(axvm_run, kvm_run, kvm_dirty_regs);
+SAME_FIELD(axvm_run, kvm_run, s);
+static_assert(sizeof(axvm_run) == sizeof(kvm_run));

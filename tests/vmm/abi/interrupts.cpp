@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+// Interrupts, axvm's own flow (AXVM_QUEUE_INTERRUPT, halting in the kernel)
+// and KVM's (KVM_INTERRUPT and the interrupt window) under a 1 kHz timer,
+// re-injection, the checks on queued interrupts, IPIs and vCPU events.
+#include "abi.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <pthread.h>
+
+namespace abi {
+namespace {
+
+constexpr uint16_t kCounter = 0x600; // the guests' handler counts here
+
+// IVT entry @vector -> 0:@handler; the handler at 0x1300 counts and returns.
+void install_counting_handler(Machine &m, int vector)
+{
+	uint8_t *mem = static_cast<uint8_t *>(m.mem);
+	const uint16_t off = 0x1300;
+	memcpy(mem + 4 * vector, &off, 2);
+	const uint8_t handler[] = {0xff, 0x06, kCounter & 0xff, kCounter >> 8, 0xcf}; // inc word [0x600]; iret
+	memcpy(mem + off, handler, sizeof(handler));
+}
+
+uint16_t counter(Machine &m)
+{
+	return __atomic_load_n(reinterpret_cast<uint16_t *>(static_cast<uint8_t *>(m.mem) + kCounter), __ATOMIC_SEQ_CST);
+}
+
+// Waits (up to 5 s) for the guest to have counted @n interrupts.
+bool counted(Machine &m, uint16_t n)
+{
+	for (int i = 0; i < 5000 && counter(m) < n; i++)
+		usleep(1000);
+	return counter(m) == n;
+}
+
+void sleep_until(timespec &t, long add_ns)
+{
+	t.tv_nsec += add_ns;
+	while (t.tv_nsec >= 1000000000) {
+		t.tv_nsec -= 1000000000;
+		t.tv_sec++;
+	}
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr);
+}
+
+constexpr uint16_t kTicks = 200;
+constexpr uint32_t kTimerVector = 0x21;
+
+// A 1 kHz timer thread. Each tick waits until the guest has taken the
+// previous one (so a slow emulated guest coalesces nothing), then delivers
+// the next: with AXVM_QUEUE_INTERRUPT, or by signalling the vCPU thread
+// (KVM's flow) when @signal_to is set. Finally it stops the vCPU thread.
+struct Timer {
+	Machine *m;
+	pthread_t vcpu_thread;
+	bool use_signal;
+	int requested = 0;
+	bool ok = true, stop = false;
+	int failed_tick = 0, seen = 0;
+
+	static void *body(void *arg)
+	{
+		Timer &t = *static_cast<Timer *>(arg);
+		timespec next;
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		for (uint16_t i = 1; i <= kTicks && t.ok; i++) {
+			sleep_until(next, 1000000);
+			t.ok = counted(*t.m, i - 1);
+			if (!t.ok) {
+				t.failed_tick = i;
+				t.seen = counter(*t.m);
+			}
+			if (t.use_signal) {
+				__atomic_store_n(&t.requested, i, __ATOMIC_SEQ_CST);
+				pthread_kill(t.vcpu_thread, SIGUSR1);
+			} else {
+				axvm_queue_interrupt q{kTimerVector, 0};
+				t.ok = t.ok && xioctl(t.m->vcpu, AXVM_QUEUE_INTERRUPT, (unsigned long)&q) == 0;
+			}
+		}
+		t.ok = t.ok && counted(*t.m, kTicks);
+		usleep(50000);
+		t.ok = t.ok && counter(*t.m) == kTicks; // and none delivered twice
+		__atomic_store_n(&t.stop, true, __ATOMIC_SEQ_CST);
+		pthread_kill(t.vcpu_thread, SIGUSR1);
+		return nullptr;
+	}
+};
+
+// Runs @code with a 1 kHz timer; RUN is interrupted only by signals.
+bool timer_test(const std::vector<uint8_t> &code, bool halt_in_kernel, bool use_signal)
+{
+	Machine m;
+	EXPECT(m.start(code));
+	install_counting_handler(m, kTimerVector);
+	if (halt_in_kernel) {
+		axvm_enable_cap cap{};
+		cap.cap = AXVM_CAP_HALT_IN_KERNEL;
+		cap.args[0] = 1;
+		EXPECT(xioctl(m.vm, AXVM_ENABLE_CAP, (unsigned long)&cap) == 0);
+	}
+	struct sigaction sa{};
+	sa.sa_handler = on_alarm;
+	EXPECT(sigaction(SIGUSR1, &sa, nullptr) == 0);
+	Timer timer{&m, pthread_self(), use_signal};
+	pthread_t tid;
+	EXPECT(pthread_create(&tid, nullptr, Timer::body, &timer) == 0);
+	int injected = 0;
+	bool ok = true;
+	while (ok && !__atomic_load_n(&timer.stop, __ATOMIC_SEQ_CST)) {
+		if (use_signal && injected < __atomic_load_n(&timer.requested, __ATOMIC_SEQ_CST)) {
+			if (m.run->ready_for_interrupt_injection) {
+				axvm_interrupt irq{kTimerVector};
+				ok = xioctl(m.vcpu, AXVM_INTERRUPT, (unsigned long)&irq) == 0;
+				injected++;
+				m.run->request_interrupt_window = 0;
+			} else {
+				m.run->request_interrupt_window = 1;
+			}
+		}
+		const long r = xioctl(m.vcpu, AXVM_RUN);
+		if (r == -EINTR)
+			continue;
+		// The KVM flow's one expected exit: the window it asked for.
+		ok = r == 0 && m.run->exit_reason == AXVM_EXIT_IRQ_WINDOW_OPEN && use_signal;
+	}
+	pthread_join(tid, nullptr);
+	EXPECT(ok);
+	if (!timer.ok) {
+		g_why = "tick " + std::to_string(timer.failed_tick) + ": the guest had counted " +
+			std::to_string(timer.seen);
+		return false;
+	}
+	return true;
+}
+
+const std::vector<uint8_t> kHaltLoop = {0xfb, 0xf4, 0xeb, 0xfd}; // sti; L: hlt; jmp L
+const std::vector<uint8_t> kSpinLoop = {0xfb, 0xeb, 0xfe};       // sti; jmp $
+
+} // namespace
+
+bool timer_queued_to_halted_guest() { return timer_test(kHaltLoop, true, false); }
+bool timer_queued_to_spinning_guest() { return timer_test(kSpinLoop, false, false); }
+bool timer_by_signal_to_spinning_guest() { return timer_test(kSpinLoop, false, true); }
+
+// An interrupt whose delivery an exit interrupted is delivered again, once:
+// the guest's stack is in memory userspace adds only after the fault.
+bool interrupted_delivery_is_reinjected()
+{
+	Machine m;
+	EXPECT(m.start({
+		0xb8, 0x00, 0x20, 0x8e, 0xd0, // mov ax,0x2000; mov ss,ax: the stack at 0x20000, not RAM yet
+		0xbc, 0x00, 0x10,             // mov sp,0x1000
+		0xfb, 0x90,                   // sti; nop
+		0xf4,                         // hlt
+	}));
+	uint8_t *mem = static_cast<uint8_t *>(m.mem);
+	const uint16_t handler = 0x1100;
+	memcpy(mem + 4 * 0x20, &handler, 2);
+	const uint8_t code[] = {0xb0, 'I', 0xe6, 0xe9, 0xcf}; // mov al,'I'; out 0xe9,al; iret
+	memcpy(mem + handler, code, sizeof(code));
+	axvm_interrupt irq{0x20};
+	EXPECT(xioctl(m.vcpu, AXVM_INTERRUPT, (unsigned long)&irq) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+	EXPECT(m.run->memory_fault.gpa >> 12 == 0x20); // pushing FLAGS at 0x20ffe
+	axvm_vcpu_events e;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_VCPU_EVENTS, (unsigned long)&e) == 0 && e.interrupt.injected &&
+	       e.interrupt.nr == 0x20);
+	void *stack = map_anon(0x10000);
+	EXPECT(stack && set_region(m.vm, region(1, 0x20000, 0x10000, stack)) == 0);
+	EXPECT(m.expect_out(0xe9, 1) == 'I');
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT); // 'I' only once
+	munmap(stack, 0x10000);
+	return true;
+}
+
+bool queue_interrupt_checks()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	axvm_queue_interrupt q{0x10, 0}; // an exception vector
+	EXPECT(xioctl(m.vcpu, AXVM_QUEUE_INTERRUPT, (unsigned long)&q) == -EINVAL);
+	q = {0x100, 0};
+	EXPECT(xioctl(m.vcpu, AXVM_QUEUE_INTERRUPT, (unsigned long)&q) == -EINVAL);
+	q = {0x30, 2};
+	EXPECT(xioctl(m.vcpu, AXVM_QUEUE_INTERRUPT, (unsigned long)&q) == -EINVAL);
+	EXPECT(xioctl(m.vcpu, AXVM_QUEUE_INTERRUPT, 0) == -EFAULT);
+	axvm_enable_cap cap{};
+	cap.cap = 12345;
+	EXPECT(xioctl(m.vm, AXVM_ENABLE_CAP, (unsigned long)&cap) == -EINVAL);
+	cap.cap = AXVM_CAP_HALT_IN_KERNEL;
+	cap.flags = 1;
+	EXPECT(xioctl(m.vm, AXVM_ENABLE_CAP, (unsigned long)&cap) == -EINVAL);
+	axvm_interrupt irq{256};
+	EXPECT(xioctl(m.vcpu, AXVM_INTERRUPT, (unsigned long)&irq) == -EINVAL);
+	irq.irq = 0x20;
+	EXPECT(xioctl(m.vcpu, AXVM_INTERRUPT, (unsigned long)&irq) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_INTERRUPT, (unsigned long)&irq) == -EEXIST);
+	EXPECT(xioctl(m.dev, AXVM_CHECK_EXTENSION, AXVM_CAP_HALT_IN_KERNEL) == 1);
+	EXPECT(xioctl(m.dev, AXVM_CHECK_EXTENSION, AXVM_CAP_VCPU_EVENTS) == 1);
+	return true;
+}
+
+// x2APIC ICR writes reach userspace as SendIpi with the ICR's fields.
+bool send_ipi_exit()
+{
+	Machine m;
+	EXPECT(m.start({
+		0x66, 0xb9, 0x30, 0x08, 0x00, 0x00, // mov ecx, 0x830
+		0x66, 0xb8, 0x41, 0x00, 0x00, 0x00, // mov eax, 0x41: fixed, vector 0x41
+		0x66, 0xba, 0x03, 0x00, 0x00, 0x00, // mov edx, 3: to CPU 3
+		0x0f, 0x30,                         // wrmsr
+		0x66, 0xb8, 0x42, 0x00, 0x0c, 0x00, // mov eax, 0xc0042: all but self, vector 0x42
+		0x66, 0x31, 0xd2,                   // xor edx, edx
+		0x0f, 0x30,                         // wrmsr
+		0xf4,
+	}));
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SEND_IPI);
+	EXPECT(m.run->send_ipi.target_cpu == 3 && m.run->send_ipi.target_cpu_aux == 0 && !m.run->send_ipi.to_all &&
+	       !m.run->send_ipi.to_self && m.run->send_ipi.vector == 0x41);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SEND_IPI);
+	EXPECT(m.run->send_ipi.target_cpu == 0 && m.run->send_ipi.to_all && !m.run->send_ipi.to_self &&
+	       m.run->send_ipi.vector == 0x42);
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	return true;
+}
+
+// KVM_GET/SET_VCPU_EVENTS: a pending NMI set by userspace is delivered.
+bool vcpu_events()
+{
+	Machine m;
+	EXPECT(m.start({0xf4, 0xf4}));
+	uint8_t *mem = static_cast<uint8_t *>(m.mem);
+	const uint16_t nmi_handler = 0x1200;
+	memcpy(mem + 4 * 2, &nmi_handler, 2);
+	const uint8_t handler[] = {0xb0, 'N', 0xe6, 0xe9, 0xcf}; // mov al,'N'; out 0xe9,al; iret
+	memcpy(mem + nmi_handler, handler, sizeof(handler));
+	axvm_vcpu_events e;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_VCPU_EVENTS, (unsigned long)&e) == 0);
+	EXPECT(!e.nmi.pending && !e.nmi.masked && !e.interrupt.injected && (e.flags & AXVM_VCPUEVENT_VALID_SHADOW));
+	e.flags = AXVM_VCPUEVENT_VALID_NMI_PENDING;
+	e.nmi.pending = 1;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_VCPU_EVENTS, (unsigned long)&e) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_GET_VCPU_EVENTS, (unsigned long)&e) == 0 && e.nmi.pending);
+	EXPECT(m.expect_out(0xe9, 1) == 'N');
+	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	axvm_vcpu_events bad{};
+	bad.flags = 0x80; // KVM_VCPUEVENT_VALID_* axvm does not support
+	EXPECT(xioctl(m.vcpu, AXVM_SET_VCPU_EVENTS, (unsigned long)&bad) == -EINVAL);
+	bad = axvm_vcpu_events{};
+	bad.exception.injected = 1;
+	bad.exception.nr = 40;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_VCPU_EVENTS, (unsigned long)&bad) == -EINVAL);
+	return true;
+}
+
+} // namespace abi
