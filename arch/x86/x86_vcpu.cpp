@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+// X86Vcpu: the ioctls, completing what userspace answered, and the
+// interrupt state KVM_RUN and KVM_GET/SET_VCPU_EVENTS report.
 #include "x86_vcpu.hpp"
 
 #include "emulate.hpp"
@@ -34,7 +36,7 @@ void X86Vcpu::set_regs(const axvm_regs &r)
 void X86Vcpu::set_pending(Pending p, u64 next_rip)
 {
 	pending_ = p;
-	pending_rip_ = cs_base() + rip();
+	pending_rip_ = segment_base(kCs) + rip();
 	next_rip_ = next_rip;
 }
 
@@ -45,7 +47,7 @@ void X86Vcpu::complete_userspace_exit(u64 value)
 {
 	const Pending p = pending_;
 	pending_ = Pending::None;
-	if (p == Pending::None || cs_base() + rip() != pending_rip_)
+	if (p == Pending::None || segment_base(kCs) + rip() != pending_rip_)
 		return;
 	switch (p) {
 	case Pending::PortIn: {
@@ -118,79 +120,75 @@ Status X86Vcpu::queue_interrupt(u32 vector, bool nmi)
 	return Status();
 }
 
-void X86Vcpu::advance_rip(u64 next_rip)
+GuestInterruptState X86Vcpu::interrupt_state() const
 {
-	set_rip(next_rip);
-	end_interrupt_shadow();
-	if ((rflags() & kRflagsTf) && !interrupt_state().event_in_flight)
-		reflect_debug(kDr6Bs);
+	return GuestInterruptState{
+		.if_flag = (rflags() & kRflagsIf) != 0,
+		.shadow = interrupt_shadow() != 0,
+		.nmi_masked = nmi_masked(),
+		.event_in_flight = injected().type != Event::Type::None,
+	};
 }
 
-void X86Vcpu::access_dr(bool write, u8 dr, u8 reg)
+void X86Vcpu::fill_run_state(axvm_run &run) const
 {
-	u64 *shadow = dr < 4 ? &dr_[dr] : (dr & 1) ? &dr7_ : &dr6_; // DR4/5 alias DR6/7
-	if (write)
-		*shadow = gpr(reg);
-	else
-		set_gpr(reg, *shadow);
+	run.if_flag = (rflags() & kRflagsIf) != 0;
+	run.ready_for_interrupt_injection = ready_for_interrupt();
+	run.cr8 = cr8();
+	run.apic_base = apic_base_;
 }
 
-// KVM's kvm_deliver_exception_payload() for #DB: B0-B3 of earlier
-// exceptions are cleared, the other status bits are sticky (SDM vol. 3B,
-// 17.2.3), bit 12 reads 0.
-ExitReason X86Vcpu::reflect_debug(u64 hit)
+// KVM_GET_VCPU_EVENTS: what is set up for injection, NMI state, shadow.
+void X86Vcpu::get_events(axvm_vcpu_events &e) const
 {
-	hit &= kDr6Trap | kDr6Bd | kDr6Bs | kDr6Bt;
-	dr6_ = ((dr6_ & ~kDr6Trap) | kDr6Fixed | hit) & ~(1ull << 12);
-	return inject_exception(kVectorDb);
-}
-
-ExitReason X86Vcpu::handle_cpuid()
-{
-	const CpuidResult r = cpuid_.lookup(static_cast<u32>(gpr(kRax)), static_cast<u32>(gpr(kRcx)));
-	set_gpr(kRax, r.eax);
-	set_gpr(kRbx, r.ebx);
-	set_gpr(kRcx, r.ecx);
-	set_gpr(kRdx, r.edx);
-	return ExitReason::nothing();
-}
-
-ExitReason X86Vcpu::port_in(u16 port, u8 size, u64 next_rip)
-{
-	set_pending(Pending::PortIn, next_rip);
-	io_size_ = size;
-	return ExitReason::io_read(port, width_of(size));
-}
-
-ExitReason X86Vcpu::port_out(u16 port, u8 size, u64 next_rip)
-{
-	set_pending(Pending::PortOut, next_rip);
-	const u64 mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
-	return ExitReason::io_write(port, width_of(size), gpr(kRax) & mask);
-}
-
-ExitReason X86Vcpu::mmio_exit(u64 gpa, const MmioInstruction &m, u64 next_rip)
-{
-	if (m.is_write) {
-		u64 regs[16];
-		for (u8 i = 0; i < 16; i++)
-			regs[i] = gpr(i);
-		const u64 data = mmio_store_value(m, regs);
-		advance_rip(next_rip);
-		return ExitReason::mmio_write(gpa, m.width, data);
+	e = axvm_vcpu_events{};
+	const Event inj = injected();
+	switch (inj.type) {
+	case Event::Type::Exception:
+		e.exception.injected = 1;
+		e.exception.nr = inj.vector;
+		e.exception.has_error_code = inj.has_error;
+		e.exception.error_code = inj.error;
+		break;
+	case Event::Type::Nmi:
+		e.nmi.injected = 1;
+		break;
+	case Event::Type::Interrupt:
+	case Event::Type::SoftInterrupt:
+		e.interrupt.injected = 1;
+		e.interrupt.nr = inj.vector;
+		e.interrupt.soft = inj.type == Event::Type::SoftInterrupt;
+		break;
+	case Event::Type::None:
+		break;
 	}
-	mmio_ = m;
-	set_pending(Pending::Mmio, next_rip);
-	return ExitReason::mmio_read(gpa, m.width, m.reg, m.reg_width, m.sign_extend);
+	e.interrupt.shadow = interrupt_shadow();
+	e.nmi.pending = events_.nmi_pending();
+	e.nmi.masked = nmi_masked();
+	e.flags = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SHADOW;
 }
 
-ExitReason X86Vcpu::hypercall_exit(u64 next_rip)
+// KVM_SET_VCPU_EVENTS, with KVM's checks for what axvm supports.
+Status X86Vcpu::set_events(const axvm_vcpu_events &e)
 {
-	u64 regs[16];
-	for (u8 i = 0; i < 16; i++)
-		regs[i] = gpr(i);
-	set_pending(Pending::Hypercall, next_rip);
-	return hypercall(regs, cpu_mode() == CpuMode::Long64);
+	if (!vcpu_events_valid(e))
+		return fail(err::EINVAL);
+	Event inj;
+	if (e.exception.injected)
+		inj = Event{Event::Type::Exception, e.exception.nr, e.exception.has_error_code != 0,
+			    e.exception.error_code};
+	else if (e.interrupt.injected)
+		inj = Event{e.interrupt.soft ? Event::Type::SoftInterrupt : Event::Type::Interrupt, e.interrupt.nr,
+			    false, 0};
+	else if (e.nmi.injected)
+		inj = Event{Event::Type::Nmi, kVectorNmi, false, 0};
+	set_injected(inj);
+	if (e.flags & AXVM_VCPUEVENT_VALID_NMI_PENDING)
+		events_.set_nmi_pending(e.nmi.pending);
+	set_nmi_masked(e.nmi.masked);
+	if (e.flags & AXVM_VCPUEVENT_VALID_SHADOW)
+		set_interrupt_shadow(e.interrupt.shadow);
+	return Status();
 }
 
 } // namespace axvm::x86

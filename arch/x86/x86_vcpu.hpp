@@ -1,20 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
-// What an x86 vCPU does the same way on SVM and on VMX: the register and
-// event ioctls, completing the read exits (port and string IN, MMIO loads,
-// hypercalls), CPUID from the vCPU's table, and the interrupt queue. The
-// backends provide the registers and the hardware's view of them.
+// What an x86 vCPU does the same way on SVM and on VMX, as KVM's x86.c does
+// it for its vendor modules: the register, event and CPUID ioctls; the
+// emulation that finishes an intercepted instruction (port and string I/O,
+// MMIO, MSRs, debug registers, CPUID, hypercalls) and completes it when
+// userspace has answered; the interrupt bookkeeping and what KVM_RUN
+// reports of it. A backend decodes its exits and calls these; it provides
+// its registers through the accessors below and injects what they set up.
 #pragma once
 
 #include <axvm/arch_vcpu.hpp>
 #include <axvm/vm.hpp>
 
 #include "cpuid.hpp"
+#include "guest_walk.hpp"
 #include "host.h"
 #include "interrupts.hpp"
 #include "mmio_decoder.hpp"
+#include "segments.hpp"
 #include "x86.hpp"
 
 namespace axvm::x86 {
+
+// An event set up for delivery at the next entry (VMCB EVENTINJ / VMX
+// VM-entry interruption information), as KVM_GET/SET_VCPU_EVENTS see it.
+struct Event {
+	enum class Type : u8 { None, Interrupt, SoftInterrupt, Nmi, Exception };
+	Type type = Type::None;
+	u8 vector = 0;
+	bool has_error = false;
+	u32 error = 0;
+};
+
+// A string I/O instruction as the backend decoded it.
+struct StringIo {
+	u16 port;
+	u8 size;      // bytes per element
+	bool in;      // INS (else OUTS)
+	bool rep;
+	u64 amask;    // the address size: 0xffff, 0xffffffff or ~0
+	u8 segment;   // OUTS: the source segment (Seg), DS unless overridden
+	u64 next_rip; // after the instruction
+};
 
 class X86Vcpu : public ArchVcpu {
 public:
@@ -25,6 +51,8 @@ public:
 	bool ready_for_interrupt() const final { return events_.ready_for_user_interrupt(interrupt_state()); }
 	bool has_wake_event() const final { return events_.interrupt_pending() || events_.nmi_pending(); }
 	Status queue_interrupt(u32 vector, bool nmi) final;
+	void fill_run_state(axvm_run &run) const final;
+	bool can_block() const final { return rflags() & kRflagsIf; }
 	void run_begin() final { axvm_x86_fpu_enter(fpu_); }
 	void run_end() final { axvm_x86_fpu_leave(fpu_); }
 
@@ -34,40 +62,47 @@ protected:
 	// What both backends allocate (process context): -ENOMEM.
 	Status init();
 
-	// The exit the next RUN completes (complete_userspace_exit).
-	enum class Pending : u8 { None, PortIn, PortOut, StringIn, Mmio, Hypercall };
-
 	// ---- The backend's registers ----
 	virtual u64 gpr(u8 n) const = 0;
 	virtual void set_gpr(u8 n, u64 value) = 0;
 	virtual u64 rip() const = 0;
-	virtual u64 rflags() const = 0;
 	virtual void set_rip(u64 rip) = 0;
-	virtual u64 cs_base() const = 0;
-	virtual CpuMode cpu_mode() const = 0;
-	// The STI / MOV SS shadow ends with the instruction after it.
-	virtual void end_interrupt_shadow() = 0;
+	virtual u64 rflags() const = 0;
 	// KVM_SET_REGS: also ends a shutdown, as new registers do on KVM.
 	virtual void set_rip_rflags(u64 rip, u64 rflags) = 0;
+	virtual Segment segment(Seg s) const = 0;
+	virtual u64 cr0() const = 0;
+	virtual u64 cr3() const = 0;
+	virtual u64 cr4() const = 0;
+	virtual u64 cr8() const = 0;
+	virtual u64 efer() const = 0; // as the guest sees it
 	virtual void get_sregs(axvm_sregs &s) const = 0;
 	virtual Status set_sregs(const axvm_sregs &s) = 0;
-	virtual void get_events(axvm_vcpu_events &e) const = 0;
-	virtual Status set_events(const axvm_vcpu_events &e) = 0;
-	virtual GuestInterruptState interrupt_state() const = 0;
-	// INS: the element read by userspace goes to ES:rDI; rDI, rCX and RIP move.
-	virtual void complete_string_in(u64 value) = 0;
+	// The guest wrote @value, already checked (efer_write_faults, pat_valid).
+	virtual void set_efer(u64 value) = 0;
+	virtual u64 pat() const = 0;
+	virtual void set_pat(u64 value) = 0;
 
-	// The backend's event injection (an exception, with its error code),
-	// set up for the next entry; always ExitReason::nothing().
-	virtual ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0) = 0;
+	// ---- The backend's interrupt state ----
+	// KVM's shadow mask: KVM_X86_SHADOW_INT_STI (1), _MOV_SS (2).
+	virtual u8 interrupt_shadow() const = 0;
+	virtual void set_interrupt_shadow(u8 mask) = 0;
+	virtual bool nmi_masked() const = 0;
+	virtual void set_nmi_masked(bool masked) = 0;
+	// The event the next entry delivers (or one the backend has set up in
+	// its own way, such as SVM's virtual interrupt).
+	virtual Event injected() const = 0;
+	virtual void set_injected(const Event &e) = 0;
 
 	// ---- Exits both backends finish the same way ----
 	// The intercepted instruction completed: RIP moves to @next_rip and a
 	// shadow cast by a preceding STI or MOV SS ends, as the CPU would end it
-	// (SDM vol. 3A, 6.8.3; KVM's skip_emulated_instruction()).
-	// With RFLAGS.TF the guest then takes the single-step trap it would
-	// have taken (KVM's kvm_vcpu_do_singlestep()).
+	// (SDM vol. 3A, 6.8.3; KVM's skip_emulated_instruction()). With
+	// RFLAGS.TF the guest then takes the single-step trap it would have
+	// taken (KVM's kvm_vcpu_do_singlestep()).
 	void advance_rip(u64 next_rip);
+	// An exception for the guest at the next entry; always Nothing.
+	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0);
 	// MOV to/from DRn with GPR @reg, RIP not yet moved: the guest keeps its
 	// debug registers in shadows, never loaded into the hardware, so no
 	// guest breakpoint fires in the host and none of the host's in the guest.
@@ -79,29 +114,40 @@ protected:
 	// CPU loop delivering it: the CVE-2015-5307 class): reflected.
 	ExitReason reflect_alignment_check() { return inject_exception(kVectorAc, true, 0); }
 	// The guest's own alignment checking is on (CPL 3, CR0.AM, RFLAGS.AC).
-	bool guest_alignment_check(u8 cpl, u64 cr0) const { return cpl == 3 && (cr0 & kCr0Am) && (rflags() & kRflagsAc); }
+	bool guest_alignment_check() const;
 	ExitReason handle_cpuid(); // RAX..RDX from the table; the caller skips CPUID
 	// IN/OUT whose next instruction is at @next_rip: RIP gets there when
 	// userspace has handled the exit (KVM's complete_fast_pio_*), so an
 	// exit in an STI shadow still reports the shadow, as KVM does.
-	ExitReason port_in(u16 port, u8 size, u64 next_rip);
-	ExitReason port_out(u16 port, u8 size, u64 next_rip);
-	// The decoded MMIO instruction @m at @gpa, ending at @next_rip: a
-	// store completes now, a load when userspace answers it.
-	ExitReason mmio_exit(u64 gpa, const MmioInstruction &m, u64 next_rip);
+	ExitReason port_io(u16 port, u8 size, bool in, u64 next_rip);
+	// INS/OUTS, one element per exit: a REP instruction with elements left
+	// is not completed, so the guest executes it again and exits for the
+	// next one (KVM may batch several; count 1 is always valid in its ABI).
+	Result<ExitReason> string_io(const StringIo &io);
+	// A guest access to @gpa outside RAM (an NPF, an EPT violation): the
+	// instruction at RIP decoded into an MMIO exit, unless it is a fetch,
+	// a page-table walk or an event delivery (@describable false): then
+	// nothing an MMIO exit can describe, KVM_EXIT_MEMORY_FAULT.
+	Result<ExitReason> mmio_fault(u64 gpa, u32 access, bool describable);
+	// RDMSR/WRMSR ending at @next_rip: emulated here, or #GP as a CPU
+	// without the MSR gives it.
+	ExitReason msr_access(bool write, u64 next_rip);
 	// VMCALL/VMMCALL ending at @next_rip (completed with RAX = the result).
 	ExitReason hypercall_exit(u64 next_rip);
-	// The exit userspace completes (see complete_userspace_exit).
-	void set_pending(Pending p, u64 next_rip);
-	static Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
+
+	// What the next entry may deliver (IF, shadow, NMI blocking, an event
+	// already set up).
+	GuestInterruptState interrupt_state() const;
+	CpuMode cpu_mode() const;
+	// A segment's base as an address uses it: none but FS's and GS's in
+	// 64-bit mode (SDM vol. 3A, 3.4.4).
+	u64 segment_base(Seg s) const;
+	PagingState paging() const { return PagingState{cr0(), cr3(), cr4(), efer()}; }
+	Status access_linear(u64 linear, void *buf, usize len, bool write);
+	// Up to @len bytes of the instruction at RIP (@fetched says how many).
+	Status fetch(u8 *bytes, usize len, usize *fetched);
 
 	Vm &vm_;
-	axvm_x86_fpu *fpu_ = nullptr; // the guest's FPU and extended state
-	Pending pending_ = Pending::None;
-	u64 pending_rip_ = 0;    // the linear RIP of the exit: a vCPU moved elsewhere drops it
-	u64 next_rip_ = 0;       // ... and where it continues once completed
-	MmioInstruction mmio_ = {};
-	u8 io_size_ = 0; // PortIn/StringIn element size
 	CpuidTable cpuid_;
 	PendingEvents events_;
 	bool window_requested_ = false; // userspace's request_interrupt_window
@@ -109,8 +155,26 @@ protected:
 	u64 dr_[4] = {}, dr6_ = kDr6Fixed, dr7_ = kDr7Fixed; // the guest's debug registers
 
 private:
+	// The exit the next RUN completes (complete_userspace_exit).
+	enum class Pending : u8 { None, PortIn, PortOut, StringIn, Mmio, Hypercall };
+
 	void get_regs(axvm_regs &r) const;
 	void set_regs(const axvm_regs &r);
+	void get_events(axvm_vcpu_events &e) const;
+	Status set_events(const axvm_vcpu_events &e);
+	void set_pending(Pending p, u64 next_rip);
+	// INS: the element userspace read goes to ES:rDI; rDI, rCX and RIP move.
+	void complete_string_in(u64 value);
+	void advance_rep();
+	static Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
+
+	axvm_x86_fpu *fpu_ = nullptr; // the guest's FPU and extended state
+	Pending pending_ = Pending::None;
+	u64 pending_rip_ = 0; // the linear RIP of the exit: a vCPU moved elsewhere drops it
+	u64 next_rip_ = 0;    // ... and where it continues once completed
+	MmioInstruction mmio_ = {};
+	StringIo string_ = {}; // StringIn: the instruction being repeated
+	u8 io_size_ = 0;       // PortIn element size
 };
 
 } // namespace axvm::x86

@@ -17,19 +17,70 @@
 
 namespace axvm::svm {
 
-namespace {
-constexpr u64 kRflagsIf = 1ull << 9;
-constexpr u8 kNmiVector = 2;
-} // namespace
-
-x86::GuestInterruptState SvmVcpu::interrupt_state() const
+// KVM reports an SVM shadow as both kinds (svm_get_interrupt_shadow): the
+// VMCB does not say which instruction cast it.
+u8 SvmVcpu::interrupt_shadow() const
 {
-	return x86::GuestInterruptState{
-		.if_flag = (vmcb_->save.rflags & kRflagsIf) != 0,
-		.shadow = (vmcb_->control.int_state & kIntStateShadow) != 0,
-		.nmi_masked = nmi_masked_,
-		.event_in_flight = (vmcb_->control.event_inj & kEventValid) != 0 || virq_vector_ >= 0,
-	};
+	return (vmcb_->control.int_state & kIntStateShadow) ? 3 : 0;
+}
+
+void SvmVcpu::set_interrupt_shadow(u8 mask)
+{
+	vmcb_->control.int_state = (vmcb_->control.int_state & ~kIntStateShadow) | (mask ? kIntStateShadow : 0);
+}
+
+void SvmVcpu::set_nmi_masked(bool masked)
+{
+	nmi_masked_ = masked;
+	// The IRET intercept tells when the handler returns (after_exit_interrupts).
+	if (masked)
+		vmcb_->control.intercept_misc1 |= kInterceptIret;
+}
+
+// The interrupt in V_IRQ counts as set up for delivery, as one in EVENTINJ.
+x86::Event SvmVcpu::injected() const
+{
+	using Type = x86::Event::Type;
+	if (virq_vector_ >= 0)
+		return x86::Event{Type::Interrupt, static_cast<u8>(virq_vector_), false, 0};
+	const u64 inj = vmcb_->control.event_inj;
+	if (!(inj & kEventValid))
+		return x86::Event{};
+	const u8 vector = inj & 0xff;
+	switch (inj & kEventTypeMask) {
+	case kEventTypeException:
+		return x86::Event{Type::Exception, vector, (inj & kEventErrorValid) != 0, static_cast<u32>(inj >> 32)};
+	case kEventTypeNmi:
+		return x86::Event{Type::Nmi, vector, false, 0};
+	case kEventTypeSoftInt:
+		return x86::Event{Type::SoftInterrupt, vector, false, 0};
+	default:
+		return x86::Event{Type::Interrupt, vector, false, 0};
+	}
+}
+
+void SvmVcpu::set_injected(const x86::Event &e)
+{
+	using Type = x86::Event::Type;
+	u64 inj = 0;
+	switch (e.type) {
+	case Type::Exception:
+		inj = e.vector | kEventTypeException | kEventValid |
+		      (e.has_error ? kEventErrorValid | static_cast<u64>(e.error) << 32 : 0);
+		break;
+	case Type::Interrupt:
+		inj = e.vector | kEventTypeIntr | kEventValid;
+		break;
+	case Type::SoftInterrupt:
+		inj = e.vector | kEventTypeSoftInt | kEventValid;
+		break;
+	case Type::Nmi:
+		inj = x86::kVectorNmi | kEventTypeNmi | kEventValid;
+		break;
+	case Type::None:
+		break;
+	}
+	vmcb_->control.event_inj = inj;
 }
 
 // Right before an entry: inject what may be injected, or open the window.
@@ -41,14 +92,19 @@ void SvmVcpu::prepare_injection()
 		return; // an interrupt is set up and not taken yet: leave it
 	c.int_control &= ~(kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | kIntVIntrVector);
 	c.intercept_misc1 &= ~kInterceptVintr;
-	switch (events_.decide(interrupt_state(), window_requested_)) {
+	const x86::GuestInterruptState guest = {
+		.if_flag = (vmcb_->save.rflags & x86::kRflagsIf) != 0,
+		.shadow = interrupt_shadow() != 0,
+		.nmi_masked = nmi_masked_,
+		.event_in_flight = (c.event_inj & kEventValid) != 0,
+	};
+	switch (events_.decide(guest, window_requested_)) {
 	case x86::Delivery::Nmi:
-		c.event_inj = kNmiVector | kEventTypeNmi | kEventValid;
+		c.event_inj = x86::kVectorNmi | kEventTypeNmi | kEventValid;
 		events_.take_nmi();
 		stats.nmi_injections++;
-		axvm_trace_inject(vcpu_id, kNmiVector, 1);
-		nmi_masked_ = true;
-		c.intercept_misc1 |= kInterceptIret;
+		axvm_trace_inject(vcpu_id, x86::kVectorNmi, 1);
+		set_nmi_masked(true);
 		break;
 	case x86::Delivery::Interrupt: {
 		const int vector = events_.next_interrupt();
@@ -122,71 +178,6 @@ void SvmVcpu::reinject(u64 exit_int_info)
 	virq_vector_ = exit_int_info & 0xff;
 	virq_from_user_ = false;
 	vmcb_->control.int_control |= kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | (exit_int_info & 0xff) << 32;
-}
-
-void SvmVcpu::fill_run_state(axvm_run &run) const
-{
-	run.if_flag = (vmcb_->save.rflags & kRflagsIf) != 0;
-	run.ready_for_interrupt_injection = ready_for_interrupt();
-	run.cr8 = vmcb_->control.int_control & 0xf;
-	run.apic_base = apic_base_;
-}
-
-bool SvmVcpu::can_block() const { return vmcb_->save.rflags & kRflagsIf; }
-
-// KVM_GET_VCPU_EVENTS: what is set up for injection, NMI state, shadow.
-void SvmVcpu::get_events(axvm_vcpu_events &e) const
-{
-	e = axvm_vcpu_events{};
-	const u64 inj = vmcb_->control.event_inj;
-	if (virq_vector_ >= 0) {
-		e.interrupt.injected = 1;
-		e.interrupt.nr = static_cast<u8>(virq_vector_);
-	} else if (inj & kEventValid) {
-		const u64 type = inj & kEventTypeMask;
-		const u8 vector = inj & 0xff;
-		if (type == kEventTypeException) {
-			e.exception.injected = 1;
-			e.exception.nr = vector;
-			e.exception.has_error_code = (inj & kEventErrorValid) != 0;
-			e.exception.error_code = static_cast<u32>(inj >> 32);
-		} else if (type == kEventTypeNmi) {
-			e.nmi.injected = 1;
-		} else {
-			e.interrupt.injected = 1;
-			e.interrupt.nr = vector;
-			e.interrupt.soft = type == kEventTypeSoftInt;
-		}
-	}
-	e.interrupt.shadow = (vmcb_->control.int_state & kIntStateShadow) != 0;
-	e.nmi.pending = events_.nmi_pending();
-	e.nmi.masked = nmi_masked_;
-	e.flags = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SHADOW;
-}
-
-// KVM_SET_VCPU_EVENTS, with KVM's checks for what axvm supports.
-Status SvmVcpu::set_events(const axvm_vcpu_events &e)
-{
-	if (!x86::vcpu_events_valid(e))
-		return fail(err::EINVAL);
-	u64 inj = 0;
-	if (e.exception.injected)
-		inj = e.exception.nr | kEventTypeException | kEventValid |
-		      (e.exception.has_error_code ? kEventErrorValid | static_cast<u64>(e.exception.error_code) << 32 : 0);
-	else if (e.interrupt.injected)
-		inj = e.interrupt.nr | (e.interrupt.soft ? kEventTypeSoftInt : kEventTypeIntr) | kEventValid;
-	else if (e.nmi.injected)
-		inj = kNmiVector | kEventTypeNmi | kEventValid;
-	vmcb_->control.event_inj = inj;
-	if (e.flags & AXVM_VCPUEVENT_VALID_NMI_PENDING)
-		events_.set_nmi_pending(e.nmi.pending);
-	nmi_masked_ = e.nmi.masked;
-	if (nmi_masked_)
-		vmcb_->control.intercept_misc1 |= kInterceptIret;
-	if (e.flags & AXVM_VCPUEVENT_VALID_SHADOW)
-		vmcb_->control.int_state = (vmcb_->control.int_state & ~kIntStateShadow) |
-					   (e.interrupt.shadow ? kIntStateShadow : 0);
-	return Status();
 }
 
 } // namespace axvm::svm

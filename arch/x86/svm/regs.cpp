@@ -10,32 +10,6 @@ namespace axvm::svm {
 
 namespace {
 
-// VMCB segment attributes pack descriptor bits 47:40 and 55:52 (APM 15.5.1).
-VmcbSegment to_vmcb(const axvm_segment &s)
-{
-	u16 attrib = (s.type & 0xf) | (s.s & 1) << 4 | (s.dpl & 3) << 5 | (s.unusable ? 0 : (s.present & 1) << 7) |
-		     (s.avl & 1) << 8 | (s.l & 1) << 9 | (s.db & 1) << 10 | (s.g & 1) << 11;
-	return VmcbSegment{s.selector, attrib, s.limit, s.base};
-}
-
-axvm_segment from_vmcb(const VmcbSegment &v)
-{
-	axvm_segment s = {};
-	s.base = v.base;
-	s.limit = v.limit;
-	s.selector = v.selector;
-	s.type = v.attrib & 0xf;
-	s.s = (v.attrib >> 4) & 1;
-	s.dpl = (v.attrib >> 5) & 3;
-	s.present = (v.attrib >> 7) & 1;
-	s.avl = (v.attrib >> 8) & 1;
-	s.l = (v.attrib >> 9) & 1;
-	s.db = (v.attrib >> 10) & 1;
-	s.g = (v.attrib >> 11) & 1;
-	s.unusable = !s.present;
-	return s;
-}
-
 VmcbSegment real_mode(u16 selector, u64 base, u16 attrib) { return VmcbSegment{selector, attrib, 0xffff, base}; }
 
 } // namespace
@@ -83,11 +57,41 @@ void SvmVcpu::set_gpr(u8 n, u64 value)
 		gprs_.r[n & 15] = value;
 }
 
+void SvmVcpu::set_efer(u64 value)
+{
+	// LMA is the CPU's to set (with paging); SVME is required by VMRUN and
+	// hidden from the guest.
+	VmcbSave &s = vmcb_->save;
+	s.efer = (value & ~x86::kEferLma) | (s.efer & x86::kEferLma) | x86::kEferSvme;
+}
+
 void SvmVcpu::set_rip_rflags(u64 rip, u64 rflags)
 {
 	vmcb_->save.rip = rip;
 	vmcb_->save.rflags = rflags;
 	shut_down_ = false;
+}
+
+// The VMCB keeps segments in x86::Segment's form (APM 15.5.1).
+static_assert(sizeof(VmcbSegment) == sizeof(x86::Segment));
+
+x86::Segment SvmVcpu::segment(x86::Seg s) const
+{
+	const VmcbSave &v = vmcb_->save;
+	const VmcbSegment *const segs[x86::kNumSegs] = {&v.es, &v.cs, &v.ss, &v.ds, &v.fs, &v.gs, &v.ldtr, &v.tr};
+	const VmcbSegment &g = *segs[s];
+	return x86::Segment{g.selector, g.attrib, g.limit, g.base};
+}
+
+static VmcbSegment to_vmcb(const axvm_segment &s)
+{
+	const x86::Segment g = x86::from_kvm(s);
+	return VmcbSegment{g.selector, g.attrib, g.limit, g.base};
+}
+
+static axvm_segment from_vmcb(const VmcbSegment &v)
+{
+	return x86::to_kvm(x86::Segment{v.selector, v.attrib, v.limit, v.base});
 }
 
 void SvmVcpu::get_sregs(axvm_sregs &out) const

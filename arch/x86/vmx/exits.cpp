@@ -98,16 +98,18 @@ Result<ExitReason> VmxVcpu::handle_exit(u32 reason)
 	case kExitCpuid:
 		return skip(handle_cpuid());
 	case kExitVmcall:
-		return hypercall();
+		return hypercall_exit(g_.rip + exit_len_);
 	case kExitIo:
 		return handle_io(exit_qualification_);
 	case kExitRdmsr:
 	case kExitWrmsr:
-		return handle_msr(code == kExitWrmsr);
+		return msr_access(code == kExitWrmsr, g_.rip + exit_len_);
 	case kExitCrAccess:
 		return handle_cr(exit_qualification_);
 	case kExitDrAccess:
-		return handle_dr(exit_qualification_);
+		// MOV to/from DRn (qualification: SDM table 28-4), on the shadows.
+		access_dr(!(exit_qualification_ & (1u << 4)), exit_qualification_ & 7, (exit_qualification_ >> 8) & 0xf);
+		return skip(ExitReason::nothing());
 	case kExitEptViolation:
 		return handle_ept_violation(exit_qualification_);
 	case kExitRdpmc:
@@ -146,8 +148,6 @@ ExitReason VmxVcpu::unexpected_exit(u32 code) const
 	return ExitReason::internal_error(kInternalErrorUnexpectedExit, 2, data);
 }
 
-Result<ExitReason> VmxVcpu::hypercall() { return hypercall_exit(g_.rip + exit_len_); }
-
 // The exception bitmap: #UD, since VMMCALL, AMD's hypercall, is #UD on
 // Intel CPUs and guests written for either vendor make hypercalls with it
 // (KVM accepts both as well; every other #UD goes back to the guest); #DB
@@ -172,8 +172,7 @@ Result<ExitReason> VmxVcpu::handle_exception_or_nmi()
 	case x86::kVectorAc:
 		// With split-lock detection on, the host's #AC for a split lock
 		// is not the guest's own alignment check (KVM's vmx_guest_inject_ac).
-		if (!guest_alignment_check(static_cast<u8>((g_.seg[kSs].ar >> 5) & 3), g_.cr0) &&
-		    axvm_x86_split_lock(g_.rip))
+		if (!guest_alignment_check() && axvm_x86_split_lock(g_.rip))
 			return ExitReason::nothing(); // detection off for this task: try again
 		return reflect_alignment_check();
 	case x86::kVectorMc:
@@ -184,13 +183,11 @@ Result<ExitReason> VmxVcpu::handle_exception_or_nmi()
 	}
 	u8 bytes[3];
 	usize n = 0;
-	const bool vmmcall =
-		x86::fetch_instruction(paging(), vm_.memory(), segment_base(kCs) + g_.rip, bytes, 3, &n).ok() &&
-		n == 3 && bytes[0] == 0x0f && bytes[1] == 0x01 && bytes[2] == 0xd9;
+	const bool vmmcall = fetch(bytes, 3, &n).ok() && n == 3 && bytes[0] == 0x0f && bytes[1] == 0x01 &&
+			     bytes[2] == 0xd9;
 	if (!vmmcall)
 		return inject_exception(x86::kVectorUd);
-	exit_len_ = 3;
-	return hypercall();
+	return hypercall_exit(g_.rip + 3);
 }
 
 // The instruction that exited has executed: past it, and past the shadow
@@ -201,70 +198,23 @@ ExitReason VmxVcpu::skip(ExitReason then)
 	return then;
 }
 
-ExitReason VmxVcpu::inject_exception(u8 vector, bool has_error, u32 error)
-{
-	inject_info_ = vector | kIntrHwException | kIntrValid | (has_error ? kIntrErrorValid : 0);
-	inject_error_ = error;
-	inject_len_ = 0;
-	return ExitReason::nothing();
-}
-
-// IN/OUT and INS/OUTS. String I/O moves one element per exit, as on SVM:
-// a REP instruction with elements left executes again.
+// IN/OUT and INS/OUTS; instruction information (SDM 28.2.5, table 28-8)
+// gives a string instruction's address size (bits 9:7) and OUTS segment
+// (17:15).
 Result<ExitReason> VmxVcpu::handle_io(u64 q)
 {
 	const u8 size = io_size(q);
 	const u16 port = static_cast<u16>(q >> 16);
+	const u64 next = g_.rip + exit_len_;
 	if (!(q & kIoString))
-		return q & kIoIn ? port_in(port, size, g_.rip + exit_len_) : port_out(port, size, g_.rip + exit_len_);
-	// Instruction information (SDM 28.2.5, table 28-8): address size in
-	// bits 9:7, the OUTS segment in 17:15.
+		return port_io(port, size, q & kIoIn, next);
 	const u64 info = axvm_vmread(VMCS_EXIT_INSTRUCTION_INFO);
 	const u32 asize = (info >> 7) & 7;
-	io_amask_ = asize == 0 ? 0xffff : asize == 1 ? 0xffffffffull : ~0ull;
-	io_rep_ = q & kIoRep;
-	io_size_ = size;
-	if (io_rep_ && !(gpr(x86::kRcx) & io_amask_)) {
-		advance_rip(g_.rip + exit_len_);
-		return ExitReason::nothing();
-	}
-	if (q & kIoIn) {
-		set_pending(Pending::StringIn, g_.rip + exit_len_);
-		return ExitReason::io_read(port, width_of(size));
-	}
 	const u8 seg = (info >> 15) & 7;
-	u64 value = 0;
-	Status s = x86::access_linear(paging(), vm_.memory(), segment_base(seg < 6 ? seg : static_cast<u8>(kDs)) +
-				      (gpr(x86::kRsi) & io_amask_), &value, size, false);
-	if (!s.ok())
-		return Error{s.error()};
-	const i64 delta = g_.rflags & x86::kRflagsDf ? -static_cast<i64>(size) : size;
-	set_gpr(x86::kRsi, x86::step_index(gpr(x86::kRsi), delta, io_amask_));
-	advance_rep();
-	return ExitReason::io_write(port, width_of(size), value);
-}
-
-void VmxVcpu::advance_rep()
-{
-	if (io_rep_) {
-		set_gpr(x86::kRcx, x86::step_index(gpr(x86::kRcx), -1, io_amask_));
-		if (gpr(x86::kRcx) & io_amask_)
-			return; // elements left: execute the instruction again
-	}
-	advance_rip(g_.rip + exit_len_);
-}
-
-void VmxVcpu::complete_string_in(u64 value)
-{
-	const u64 linear = segment_base(kEs) + (gpr(x86::kRdi) & io_amask_);
-	if (!x86::access_linear(paging(), vm_.memory(), linear, &value, io_size_, true).ok()) {
-		// The buffer is not guest RAM: the element is dropped, as a
-		// device write to a hole would be.
-		axvm_log(AXVM_LOG_WARN, "INS to linear 0x%llx outside guest RAM", linear);
-	}
-	const i64 delta = g_.rflags & x86::kRflagsDf ? -static_cast<i64>(io_size_) : io_size_;
-	set_gpr(x86::kRdi, x86::step_index(gpr(x86::kRdi), delta, io_amask_));
-	advance_rep();
+	return string_io(x86::StringIo{port, size, (q & kIoIn) != 0, (q & kIoRep) != 0,
+				       asize == 0 ? 0xffff : asize == 1 ? 0xffffffffull : ~0ull,
+				       (q & kIoIn) ? static_cast<u8>(x86::kEs) : seg < 6 ? seg : static_cast<u8>(x86::kDs),
+				       next});
 }
 
 // Control-register accesses (qualification: SDM table 28-3): MOV to CR0
@@ -326,46 +276,6 @@ Result<ExitReason> VmxVcpu::write_cr0(u64 value)
 	return skip(ExitReason::nothing());
 }
 
-// MOV to/from DRn (qualification: SDM table 28-4), on the shadows.
-Result<ExitReason> VmxVcpu::handle_dr(u64 q)
-{
-	const u8 dr = q & 7;
-	const bool read = q & (1u << 4);
-	access_dr(!read, dr, (q >> 8) & 0xf);
-	return skip(ExitReason::nothing());
-}
-
-Result<ExitReason> VmxVcpu::handle_msr(bool write)
-{
-	const u32 msr = static_cast<u32>(gpr(x86::kRcx));
-	const u64 value = (gpr(x86::kRdx) << 32) | static_cast<u32>(gpr(x86::kRax));
-	u64 *reg = msr == x86::kMsrEfer ? &g_.efer : msr == x86::kMsrPat ? &g_.pat : nullptr;
-	if (reg && !write) {
-		set_gpr(x86::kRax, static_cast<u32>(*reg));
-		set_gpr(x86::kRdx, *reg >> 32);
-		return skip(ExitReason::nothing());
-	}
-	if (msr == x86::kMsrEfer) {
-		if (x86::efer_write_faults(value, g_.efer, g_.cr0))
-			return inject_exception(x86::kVectorGp, true, 0);
-		g_.efer = (value & ~x86::kEferLma) | (g_.efer & x86::kEferLma);
-		state_dirty_ = true;
-		return skip(ExitReason::nothing());
-	}
-	if (msr == x86::kMsrPat) {
-		if (!x86::pat_valid(value))
-			return inject_exception(x86::kVectorGp, true, 0);
-		g_.pat = value;
-		state_dirty_ = true;
-		return skip(ExitReason::nothing());
-	}
-	if (write && msr == x86::kMsrX2apicIcr)
-		return skip(x86::x2apic_icr_write(value));
-	// Every other MSR: what a CPU does for one it lacks (#GP), never a
-	// host access. (The ones the VMCS and MSR areas switch never exit.)
-	return inject_exception(x86::kVectorGp, true, 0);
-}
-
 Result<ExitReason> VmxVcpu::handle_ept_violation(u64 q)
 {
 	const u64 gpa = axvm_vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
@@ -376,45 +286,10 @@ Result<ExitReason> VmxVcpu::handle_ept_violation(u64 q)
 	// blocked until it completes (SDM 28.2.3).
 	if ((q & kEptNmiUnblocked) && !delivering)
 		g_.interruptibility |= kBlockNmi;
-
-	if (vm_.memory().backs(gpa, write))
-		return ExitReason::nothing(); // a slot appeared since: the new stage 2 has it
 	// Code or page tables outside RAM, or a fault while delivering an
-	// event: nothing an MMIO exit can describe.
+	// event, are nothing an MMIO exit can describe.
 	const bool in_walk = (q & kEptLinearValid) && !(q & kEptTranslated);
-	if ((q & kEptFetch) || in_walk || delivering)
-		return ExitReason::nested_page_fault(gpa, access);
-
-	u8 bytes[15];
-	usize n = 0;
-	Status s = x86::fetch_instruction(paging(), vm_.memory(), segment_base(kCs) + g_.rip, bytes, sizeof(bytes), &n);
-	Result<x86::MmioInstruction> insn = s.ok() ? x86::decode_mmio(bytes, n, cpu_mode())
-						   : Result<x86::MmioInstruction>(Error{s.error()});
-	if (!insn.ok()) {
-		axvm_log(AXVM_LOG_WARN, "MMIO at 0x%llx by an instruction axvm cannot decode (RIP 0x%llx)", gpa, g_.rip);
-		return ExitReason::nested_page_fault(gpa, access);
-	}
-	return mmio_exit(gpa, insn.value(), g_.rip + insn.value().length);
+	return mmio_fault(gpa, access, !(q & kEptFetch) && !in_walk && !delivering);
 }
-
-x86::CpuMode VmxVcpu::cpu_mode() const
-{
-	const u32 cs = g_.seg[kCs].ar;
-	if (!(g_.cr0 & x86::kCr0Pe) || (g_.rflags & (1ull << 17)))
-		return x86::CpuMode::Real; // real or virtual-8086
-	if ((g_.efer & x86::kEferLma) && (cs & kArL))
-		return x86::CpuMode::Long64;
-	return cs & kArDb ? x86::CpuMode::Protected32 : x86::CpuMode::Protected16;
-}
-
-u64 VmxVcpu::cs_base() const { return segment_base(kCs); }
-
-// In 64-bit mode only FS and GS have a base (SDM vol. 3A, 3.4.4).
-u64 VmxVcpu::segment_base(u8 seg) const
-{
-	return cpu_mode() == x86::CpuMode::Long64 && seg < kFs ? 0 : g_.seg[seg].base;
-}
-
-x86::PagingState VmxVcpu::paging() const { return x86::PagingState{g_.cr0, g_.cr3, g_.cr4, g_.efer}; }
 
 } // namespace axvm::vmx

@@ -10,23 +10,60 @@
 //   goes in again.
 #include "vmx_vcpu.hpp"
 
-#include "../emulate.hpp"
-
 namespace axvm::vmx {
 
-namespace {
-constexpr u64 kRflagsIf = 1ull << 9;
-constexpr u8 kNmiVector = 2;
-} // namespace
-
-x86::GuestInterruptState VmxVcpu::interrupt_state() const
+// MOV SS wins over STI, as in KVM; STI blocking needs IF (SDM 26.3.1.5).
+void VmxVcpu::set_interrupt_shadow(u8 mask)
 {
-	return x86::GuestInterruptState{
-		.if_flag = (g_.rflags & kRflagsIf) != 0,
-		.shadow = (g_.interruptibility & (kBlockSti | kBlockMovSs)) != 0,
-		.nmi_masked = (g_.interruptibility & kBlockNmi) != 0,
-		.event_in_flight = (inject_info_ & kIntrValid) != 0,
-	};
+	const u32 block = mask & 2 ? kBlockMovSs : (mask & 1) && (g_.rflags & x86::kRflagsIf) ? kBlockSti : 0;
+	g_.interruptibility = (g_.interruptibility & ~(kBlockSti | kBlockMovSs)) | block;
+}
+
+void VmxVcpu::set_nmi_masked(bool masked)
+{
+	g_.interruptibility = (g_.interruptibility & ~kBlockNmi) | (masked ? kBlockNmi : 0);
+}
+
+x86::Event VmxVcpu::injected() const
+{
+	using Type = x86::Event::Type;
+	if (!(inject_info_ & kIntrValid))
+		return x86::Event{};
+	const u8 vector = inject_info_ & 0xff;
+	switch (inject_info_ & kIntrTypeMask) {
+	case kIntrNmi:
+		return x86::Event{Type::Nmi, vector, false, 0};
+	case kIntrExtInt:
+		return x86::Event{Type::Interrupt, vector, false, 0};
+	case kIntrSoftInt:
+		return x86::Event{Type::SoftInterrupt, vector, false, 0};
+	default:
+		return x86::Event{Type::Exception, vector, (inject_info_ & kIntrErrorValid) != 0, inject_error_};
+	}
+}
+
+void VmxVcpu::set_injected(const x86::Event &e)
+{
+	using Type = x86::Event::Type;
+	switch (e.type) {
+	case Type::Exception:
+		inject_info_ = e.vector | kIntrHwException | kIntrValid | (e.has_error ? kIntrErrorValid : 0);
+		break;
+	case Type::Interrupt:
+		inject_info_ = e.vector | kIntrExtInt | kIntrValid;
+		break;
+	case Type::SoftInterrupt:
+		inject_info_ = e.vector | kIntrSoftInt | kIntrValid;
+		break;
+	case Type::Nmi:
+		inject_info_ = x86::kVectorNmi | kIntrNmi | kIntrValid;
+		break;
+	case Type::None:
+		inject_info_ = 0;
+		break;
+	}
+	inject_error_ = e.error;
+	inject_len_ = 0;
 }
 
 // Right before an entry: inject what may be injected, or open the window.
@@ -34,13 +71,12 @@ void VmxVcpu::prepare_injection()
 {
 	events_.clear_kick(); // from here, a new interrupt makes the entry give up
 	proc_ &= ~(proc::kIntWindow | proc::kNmiWindow);
-	const x86::Delivery d = events_.decide(interrupt_state(), window_requested_);
-	switch (d) {
+	switch (events_.decide(interrupt_state(), window_requested_)) {
 	case x86::Delivery::Nmi:
-		inject_info_ = kNmiVector | kIntrNmi | kIntrValid;
+		inject_info_ = x86::kVectorNmi | kIntrNmi | kIntrValid;
 		events_.take_nmi();
 		stats.nmi_injections++;
-		axvm_trace_inject(vcpu_id, kNmiVector, 1);
+		axvm_trace_inject(vcpu_id, x86::kVectorNmi, 1);
 		break;
 	case x86::Delivery::Interrupt: {
 		const int vector = events_.next_interrupt();
@@ -72,70 +108,6 @@ void VmxVcpu::after_exit_interrupts(u32 idt_info, u32 idt_error, u32 instruction
 	inject_info_ = idt_info & ~(1u << 12); // bit 12 is undefined here
 	inject_error_ = idt_error;
 	inject_len_ = instruction_len; // for software interrupts and exceptions
-}
-
-void VmxVcpu::fill_run_state(axvm_run &run) const
-{
-	run.if_flag = (g_.rflags & kRflagsIf) != 0;
-	run.ready_for_interrupt_injection = ready_for_interrupt();
-	run.cr8 = cr8_;
-	run.apic_base = apic_base_;
-}
-
-bool VmxVcpu::can_block() const { return g_.rflags & kRflagsIf; }
-
-// KVM_GET_VCPU_EVENTS: what is set up for injection, NMI state, shadow
-// (KVM's mask: 1 after STI, 2 after MOV SS).
-void VmxVcpu::get_events(axvm_vcpu_events &e) const
-{
-	e = axvm_vcpu_events{};
-	if (inject_info_ & kIntrValid) {
-		const u32 type = inject_info_ & kIntrTypeMask;
-		const u8 vector = inject_info_ & 0xff;
-		if (type == kIntrNmi) {
-			e.nmi.injected = 1;
-		} else if (type == kIntrExtInt || type == kIntrSoftInt) {
-			e.interrupt.injected = 1;
-			e.interrupt.nr = vector;
-			e.interrupt.soft = type == kIntrSoftInt;
-		} else {
-			e.exception.injected = 1;
-			e.exception.nr = vector;
-			e.exception.has_error_code = (inject_info_ & kIntrErrorValid) != 0;
-			e.exception.error_code = inject_error_;
-		}
-	}
-	e.interrupt.shadow = static_cast<u8>(g_.interruptibility & (kBlockSti | kBlockMovSs));
-	e.nmi.pending = events_.nmi_pending();
-	e.nmi.masked = (g_.interruptibility & kBlockNmi) != 0;
-	e.flags = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SHADOW;
-}
-
-// KVM_SET_VCPU_EVENTS, with KVM's checks for what axvm supports.
-Status VmxVcpu::set_events(const axvm_vcpu_events &e)
-{
-	if (!x86::vcpu_events_valid(e))
-		return fail(err::EINVAL);
-	u32 info = 0;
-	if (e.exception.injected)
-		info = e.exception.nr | kIntrHwException | kIntrValid | (e.exception.has_error_code ? kIntrErrorValid : 0);
-	else if (e.interrupt.injected)
-		info = e.interrupt.nr | (e.interrupt.soft ? kIntrSoftInt : kIntrExtInt) | kIntrValid;
-	else if (e.nmi.injected)
-		info = kNmiVector | kIntrNmi | kIntrValid;
-	inject_info_ = info;
-	inject_error_ = e.exception.error_code;
-	inject_len_ = 0;
-	if (e.flags & AXVM_VCPUEVENT_VALID_NMI_PENDING)
-		events_.set_nmi_pending(e.nmi.pending);
-	g_.interruptibility = (g_.interruptibility & ~kBlockNmi) | (e.nmi.masked ? kBlockNmi : 0);
-	if (e.flags & AXVM_VCPUEVENT_VALID_SHADOW) {
-		// MOV SS wins over STI, as in KVM; STI blocking needs IF.
-		const u8 shadow = e.interrupt.shadow;
-		u32 block = shadow & 2 ? kBlockMovSs : (shadow & 1) && (g_.rflags & kRflagsIf) ? kBlockSti : 0;
-		g_.interruptibility = (g_.interruptibility & ~(kBlockSti | kBlockMovSs)) | block;
-	}
-	return Status();
 }
 
 } // namespace axvm::vmx

@@ -12,34 +12,7 @@ namespace axvm::vmx {
 
 namespace {
 
-// KVM's vmx_segment_access_rights(): an unusable segment is only that.
-u32 to_ar(const axvm_segment &s, bool accessed)
-{
-	if (s.unusable || !s.present)
-		return kArUnusable;
-	return (s.type & 0xf) | (accessed ? 1u : 0u) | (s.s & 1u) << 4 | (s.dpl & 3u) << 5 | 1u << 7 |
-	       (s.avl & 1u) << 12 | (s.l & 1u) << 13 | (s.db & 1u) << 14 | (s.g & 1u) << 15;
-}
-
-axvm_segment from_vmx(const Segment &v)
-{
-	axvm_segment s = {};
-	s.base = v.base;
-	s.limit = v.limit;
-	s.selector = v.selector;
-	s.type = v.ar & 0xf;
-	s.s = (v.ar >> 4) & 1;
-	s.dpl = (v.ar >> 5) & 3;
-	s.unusable = (v.ar >> 16) & 1;
-	s.present = !s.unusable;
-	s.avl = (v.ar >> 12) & 1;
-	s.l = (v.ar >> 13) & 1;
-	s.db = (v.ar >> 14) & 1;
-	s.g = (v.ar >> 15) & 1;
-	return s;
-}
-
-Segment real_mode(u16 selector, u64 base, u32 ar) { return Segment{base, 0xffff, ar, selector}; }
+VmxSegment real_mode(u16 selector, u64 base, u32 ar) { return VmxSegment{base, 0xffff, ar, selector}; }
 
 bool pae_paging(const GuestState &g)
 {
@@ -51,6 +24,7 @@ bool pae_paging(const GuestState &g)
 void VmxVcpu::reset()
 {
 	g_ = GuestState{};
+	using namespace x86;
 	g_.seg[kCs] = real_mode(0xf000, 0xffff0000, 0x9b);
 	g_.seg[kDs] = g_.seg[kEs] = g_.seg[kFs] = g_.seg[kGs] = g_.seg[kSs] = real_mode(0, 0, 0x93);
 	g_.seg[kLdtr] = real_mode(0, 0, 0x82);
@@ -116,8 +90,8 @@ void VmxVcpu::init_vmcs()
 
 void VmxVcpu::write_guest_state()
 {
-	for (u32 i = 0; i < kNumSegs; i++) {
-		const Segment &s = g_.seg[i];
+	for (u32 i = 0; i < x86::kNumSegs; i++) {
+		const VmxSegment &s = g_.seg[i];
 		axvm_vmwrite(VMCS_GUEST_ES_SELECTOR + 2 * i, s.selector);
 		axvm_vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, s.limit);
 		axvm_vmwrite(VMCS_GUEST_ES_AR + 2 * i, s.ar);
@@ -150,8 +124,8 @@ void VmxVcpu::write_guest_state()
 // After an exit: everything the guest can change without exiting.
 void VmxVcpu::read_guest_state()
 {
-	for (u32 i = 0; i < kNumSegs; i++) {
-		Segment &s = g_.seg[i];
+	for (u32 i = 0; i < x86::kNumSegs; i++) {
+		VmxSegment &s = g_.seg[i];
 		s.selector = static_cast<u16>(axvm_vmread(VMCS_GUEST_ES_SELECTOR + 2 * i));
 		s.limit = static_cast<u32>(axvm_vmread(VMCS_GUEST_ES_LIMIT + 2 * i));
 		s.ar = static_cast<u32>(axvm_vmread(VMCS_GUEST_ES_AR + 2 * i));
@@ -189,22 +163,41 @@ Status VmxVcpu::load_pdptes()
 	return vm_.memory().read(g_.cr3 & ~0x1full, g_.pdpte, sizeof(g_.pdpte));
 }
 
+void VmxVcpu::set_efer(u64 value)
+{
+	g_.efer = (value & ~x86::kEferLma) | (g_.efer & x86::kEferLma); // LMA is the CPU's
+	state_dirty_ = true;
+}
+
+void VmxVcpu::set_pat(u64 value)
+{
+	g_.pat = value;
+	state_dirty_ = true;
+}
+
 void VmxVcpu::set_rip_rflags(u64 rip, u64 rflags)
 {
 	g_.rip = rip;
 	g_.rflags = rflags;
 	// STI blocking needs IF (SDM 26.3.1.5): the shadow goes with IF.
-	if (!(g_.rflags & (1u << 9)))
+	if (!(g_.rflags & x86::kRflagsIf))
 		g_.interruptibility &= ~kBlockSti;
 	shut_down_ = false;
 }
 
+x86::Segment VmxVcpu::segment(x86::Seg s) const
+{
+	const VmxSegment &v = g_.seg[s];
+	return x86::Segment{v.selector, x86::from_vmx_ar(v.ar), v.limit, v.base};
+}
+
 void VmxVcpu::get_sregs(axvm_sregs &out) const
 {
+	using namespace x86;
 	out = axvm_sregs{};
-	out.es = from_vmx(g_.seg[kEs]), out.cs = from_vmx(g_.seg[kCs]), out.ss = from_vmx(g_.seg[kSs]);
-	out.ds = from_vmx(g_.seg[kDs]), out.fs = from_vmx(g_.seg[kFs]), out.gs = from_vmx(g_.seg[kGs]);
-	out.ldt = from_vmx(g_.seg[kLdtr]), out.tr = from_vmx(g_.seg[kTr]);
+	out.es = to_kvm(segment(kEs)), out.cs = to_kvm(segment(kCs)), out.ss = to_kvm(segment(kSs));
+	out.ds = to_kvm(segment(kDs)), out.fs = to_kvm(segment(kFs)), out.gs = to_kvm(segment(kGs));
+	out.ldt = to_kvm(segment(kLdtr)), out.tr = to_kvm(segment(kTr));
 	out.gdt.base = g_.gdtr_base, out.gdt.limit = static_cast<u16>(g_.gdtr_limit);
 	out.idt.base = g_.idtr_base, out.idt.limit = static_cast<u16>(g_.idtr_limit);
 	out.cr0 = g_.cr0, out.cr2 = cr2_, out.cr3 = g_.cr3, out.cr4 = g_.cr4;
@@ -215,15 +208,20 @@ void VmxVcpu::get_sregs(axvm_sregs &out) const
 
 Status VmxVcpu::set_sregs(const axvm_sregs &in)
 {
-	if (!x86::sregs_valid(in))
+	using namespace x86;
+	if (!sregs_valid(in))
 		return fail(err::EINVAL);
 	const GuestState before = g_;
 	const axvm_segment *segs[kNumSegs] = {&in.es, &in.cs, &in.ss, &in.ds, &in.fs, &in.gs, &in.ldt, &in.tr};
 	for (u32 i = 0; i < kNumSegs; i++) {
-		const axvm_segment &s = *segs[i];
+		const Segment s = from_kvm(*segs[i]);
+		u32 ar = to_vmx_ar(s.attrib);
 		// As KVM with unrestricted guest: the accessed bit set on every
-		// segment but LDTR (older VMMs leave it clear; VM entry needs it).
-		g_.seg[i] = Segment{s.base, s.limit, to_ar(s, i != kLdtr && features().unrestricted_guest), s.selector};
+		// usable segment but LDTR (older VMMs leave it clear; VM entry
+		// needs it).
+		if (i != kLdtr && !(ar & kArUnusable) && features().unrestricted_guest)
+			ar |= 1;
+		g_.seg[i] = VmxSegment{s.base, s.limit, ar, s.selector};
 	}
 	g_.gdtr_base = in.gdt.base, g_.gdtr_limit = in.gdt.limit;
 	g_.idtr_base = in.idt.base, g_.idtr_limit = in.idt.limit;

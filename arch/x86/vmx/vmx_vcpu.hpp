@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // One vCPU on Intel VMX: its VMCS, the guest state axvm keeps while the VMCS
-// is not current (ioctls run on any CPU), and the translation of VM exits
-// into ExitReasons.
+// is not current (ioctls run on any CPU), the decoding of VM exits (the
+// emulation is X86Vcpu's) and the injection of events through the VMCS.
 #pragma once
 
-#include "../guest_walk.hpp"
 #include "../x86_vcpu.hpp"
 #include "entry.h"
 #include "vmx_cpu.hpp"
@@ -12,23 +11,21 @@
 namespace axvm::vmx {
 
 // A segment register as the VMCS holds it: access rights in the VMX
-// layout (SDM vol. 3C, 25.4.1: descriptor bits 47:40 and 55:52, bit 16
-// "unusable").
-struct Segment {
+// layout (SDM vol. 3C, 25.4.1; x86::to_vmx_ar converts).
+struct VmxSegment {
 	u64 base;
 	u32 limit;
 	u32 ar;
 	u16 selector;
 };
-enum Seg : u8 { kEs, kCs, kSs, kDs, kFs, kGs, kLdtr, kTr, kNumSegs };
-constexpr u32 kArUnusable = 1u << 16, kArL = 1u << 13, kArDb = 1u << 14;
 
 // Interruption information (VM-entry, VM-exit, IDT-vectoring; SDM 25.8.3).
 constexpr u32 kIntrValid = 1u << 31, kIntrErrorValid = 1u << 11;
 constexpr u32 kIntrExtInt = 0u << 8, kIntrNmi = 2u << 8, kIntrHwException = 3u << 8, kIntrSoftInt = 4u << 8;
 constexpr u32 kIntrPrivSoftException = 5u << 8;
 constexpr u32 kIntrTypeMask = 7u << 8;
-// Guest interruptibility state (SDM 25.4.2).
+// Guest interruptibility state (SDM 25.4.2). STI and MOV SS blocking are
+// the bits of KVM's shadow mask (KVM_X86_SHADOW_INT_STI, _MOV_SS).
 constexpr u32 kBlockSti = 1u << 0, kBlockMovSs = 1u << 1, kBlockNmi = 1u << 3;
 // Bit 31 of the exit reason: the VM entry failed (SDM 27.8).
 constexpr u32 kExitFailedEntry = 1u << 31;
@@ -36,7 +33,7 @@ constexpr u32 kExitFailedEntry = 1u << 31;
 // The guest state in the VMCS, as the guest sees it: CR0 and CR4 without
 // the bits VMX forces on (NE, VMXE), which the read shadows hide.
 struct GuestState {
-	Segment seg[kNumSegs];
+	VmxSegment seg[x86::kNumSegs];
 	u64 gdtr_base, idtr_base;
 	u32 gdtr_limit, idtr_limit;
 	u64 cr0, cr3, cr4, efer, pat;
@@ -56,21 +53,26 @@ public:
 	Status unbind() override;
 	Result<ExitReason> run() override;
 	Status check_runnable() const override;
-	void fill_run_state(axvm_run &run) const override;
-	bool can_block() const override;
 
 private:
 	explicit VmxVcpu(Vm &vm) : X86Vcpu(vm) {}
 
+	// regs.cpp: the registers in GuestState, reset, SREGS, the VMCS copies.
 	u64 gpr(u8 n) const override { return n == x86::kRsp ? g_.rsp : gprs_.r[n & 15]; }
 	void set_gpr(u8 n, u64 value) override;
 	u64 rip() const override { return g_.rip; }
-	u64 rflags() const override { return g_.rflags; }
 	void set_rip(u64 rip) override { g_.rip = rip; }
-	void end_interrupt_shadow() override { g_.interruptibility &= ~(kBlockSti | kBlockMovSs); }
+	u64 rflags() const override { return g_.rflags; }
 	void set_rip_rflags(u64 rip, u64 rflags) override;
-
-	// regs.cpp: the ioctls on GuestState, reset, and the VMCS copies.
+	x86::Segment segment(x86::Seg s) const override;
+	u64 cr0() const override { return g_.cr0; }
+	u64 cr3() const override { return g_.cr3; }
+	u64 cr4() const override { return g_.cr4; }
+	u64 cr8() const override { return cr8_; }
+	u64 efer() const override { return g_.efer; }
+	void set_efer(u64 value) override;
+	u64 pat() const override { return g_.pat; }
+	void set_pat(u64 value) override;
 	void get_sregs(axvm_sregs &s) const override;
 	Status set_sregs(const axvm_sregs &s) override;
 	void reset();
@@ -83,31 +85,24 @@ private:
 	Status load_pdptes();
 
 	// interrupts.cpp
-	x86::GuestInterruptState interrupt_state() const override;
+	u8 interrupt_shadow() const override { return g_.interruptibility & (kBlockSti | kBlockMovSs); }
+	void set_interrupt_shadow(u8 mask) override;
+	bool nmi_masked() const override { return g_.interruptibility & kBlockNmi; }
+	void set_nmi_masked(bool masked) override;
+	x86::Event injected() const override;
+	void set_injected(const x86::Event &e) override;
 	void prepare_injection();
 	void after_exit_interrupts(u32 idt_info, u32 idt_error, u32 instruction_len);
-	void get_events(axvm_vcpu_events &e) const override;
-	Status set_events(const axvm_vcpu_events &e) override;
 
 	// exits.cpp
 	Result<ExitReason> handle_exit(u32 reason);
 	Result<ExitReason> handle_exception_or_nmi();
-	Result<ExitReason> hypercall();
 	Result<ExitReason> handle_io(u64 qualification);
-	void complete_string_in(u64 value) override;
-	void advance_rep();
 	Result<ExitReason> handle_cr(u64 qualification);
 	Result<ExitReason> write_cr0(u64 value);
-	Result<ExitReason> handle_dr(u64 qualification);
-	Result<ExitReason> handle_msr(bool write);
 	Result<ExitReason> handle_ept_violation(u64 qualification);
 	ExitReason skip(ExitReason then);
 	ExitReason unexpected_exit(u32 code) const;
-	ExitReason inject_exception(u8 vector, bool has_error = false, u32 error = 0) override;
-	x86::CpuMode cpu_mode() const override;
-	u64 cs_base() const override;
-	u64 segment_base(u8 seg) const;
-	x86::PagingState paging() const;
 	u64 eptp() const;
 
 	LoadedVmcs vmcs_;
@@ -133,9 +128,6 @@ private:
 
 	// The event the next entry injects (VM-entry interruption information).
 	u32 inject_info_ = 0, inject_error_ = 0, inject_len_ = 0;
-
-	u64 io_amask_ = 0;   // StringIn: the address-size mask
-	bool io_rep_ = false;
 };
 
 } // namespace axvm::vmx

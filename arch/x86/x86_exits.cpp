@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+// X86Vcpu: finishing an intercepted instruction, the same on SVM and VMX
+// (as KVM's kvm_emulate_* do it for both vendor modules).
+#include "x86_vcpu.hpp"
+
+#include "emulate.hpp"
+#include "guest_access.hpp"
+
+namespace axvm::x86 {
+
+void X86Vcpu::advance_rip(u64 next_rip)
+{
+	set_rip(next_rip);
+	set_interrupt_shadow(0);
+	if ((rflags() & kRflagsTf) && injected().type == Event::Type::None)
+		reflect_debug(kDr6Bs);
+}
+
+ExitReason X86Vcpu::inject_exception(u8 vector, bool has_error, u32 error)
+{
+	set_injected(Event{Event::Type::Exception, vector, has_error, error});
+	return ExitReason::nothing();
+}
+
+void X86Vcpu::access_dr(bool write, u8 dr, u8 reg)
+{
+	u64 *shadow = dr < 4 ? &dr_[dr] : (dr & 1) ? &dr7_ : &dr6_; // DR4/5 alias DR6/7
+	if (write)
+		*shadow = gpr(reg);
+	else
+		set_gpr(reg, *shadow);
+}
+
+// KVM's kvm_deliver_exception_payload() for #DB: B0-B3 of earlier
+// exceptions are cleared, the other status bits are sticky (SDM vol. 3B,
+// 17.2.3), bit 12 reads 0.
+ExitReason X86Vcpu::reflect_debug(u64 hit)
+{
+	hit &= kDr6Trap | kDr6Bd | kDr6Bs | kDr6Bt;
+	dr6_ = ((dr6_ & ~kDr6Trap) | kDr6Fixed | hit) & ~(1ull << 12);
+	return inject_exception(kVectorDb);
+}
+
+bool X86Vcpu::guest_alignment_check() const
+{
+	return attrib_dpl(segment(kSs).attrib) == 3 && (cr0() & kCr0Am) && (rflags() & kRflagsAc);
+}
+
+ExitReason X86Vcpu::handle_cpuid()
+{
+	const CpuidResult r = cpuid_.lookup(static_cast<u32>(gpr(kRax)), static_cast<u32>(gpr(kRcx)));
+	set_gpr(kRax, r.eax);
+	set_gpr(kRbx, r.ebx);
+	set_gpr(kRcx, r.ecx);
+	set_gpr(kRdx, r.edx);
+	return ExitReason::nothing();
+}
+
+ExitReason X86Vcpu::port_io(u16 port, u8 size, bool in, u64 next_rip)
+{
+	if (in) {
+		set_pending(Pending::PortIn, next_rip);
+		io_size_ = size;
+		return ExitReason::io_read(port, width_of(size));
+	}
+	set_pending(Pending::PortOut, next_rip);
+	const u64 mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
+	return ExitReason::io_write(port, width_of(size), gpr(kRax) & mask);
+}
+
+Result<ExitReason> X86Vcpu::string_io(const StringIo &io)
+{
+	if (io.rep && !(gpr(kRcx) & io.amask)) {
+		advance_rip(io.next_rip);
+		return ExitReason::nothing();
+	}
+	string_ = io;
+	if (io.in) {
+		set_pending(Pending::StringIn, io.next_rip);
+		return ExitReason::io_read(io.port, width_of(io.size));
+	}
+	u64 value = 0;
+	TRY(access_linear(segment_base(static_cast<Seg>(io.segment)) + (gpr(kRsi) & io.amask), &value, io.size,
+			  false));
+	const i64 delta = rflags() & kRflagsDf ? -static_cast<i64>(io.size) : io.size;
+	set_gpr(kRsi, step_index(gpr(kRsi), delta, io.amask));
+	advance_rep();
+	return ExitReason::io_write(io.port, width_of(io.size), value);
+}
+
+void X86Vcpu::complete_string_in(u64 value)
+{
+	const u64 linear = segment_base(kEs) + (gpr(kRdi) & string_.amask);
+	if (!access_linear(linear, &value, string_.size, true).ok()) {
+		// The buffer is not guest RAM: the element is dropped, as a
+		// device write to a hole would be.
+		axvm_log(AXVM_LOG_WARN, "INS to linear 0x%llx outside guest RAM", linear);
+	}
+	const i64 delta = rflags() & kRflagsDf ? -static_cast<i64>(string_.size) : string_.size;
+	set_gpr(kRdi, step_index(gpr(kRdi), delta, string_.amask));
+	advance_rep();
+}
+
+// One element done: with REP and elements left, the instruction runs again.
+void X86Vcpu::advance_rep()
+{
+	if (string_.rep) {
+		set_gpr(kRcx, step_index(gpr(kRcx), -1, string_.amask));
+		if (gpr(kRcx) & string_.amask)
+			return;
+	}
+	advance_rip(string_.next_rip);
+}
+
+Result<ExitReason> X86Vcpu::mmio_fault(u64 gpa, u32 access, bool describable)
+{
+	if (vm_.memory().backs(gpa, access & kAccessWrite))
+		return ExitReason::nothing(); // a slot appeared since: the new stage 2 has it
+	if (!describable)
+		return ExitReason::nested_page_fault(gpa, access);
+	u8 bytes[15];
+	usize n = 0;
+	Status s = fetch(bytes, sizeof(bytes), &n);
+	Result<MmioInstruction> insn = s.ok() ? decode_mmio(bytes, n, cpu_mode()) : Result<MmioInstruction>(Error{s.error()});
+	if (!insn.ok()) {
+		axvm_log(AXVM_LOG_WARN, "MMIO at 0x%llx by an instruction axvm cannot decode (RIP 0x%llx)", gpa, rip());
+		return ExitReason::nested_page_fault(gpa, access);
+	}
+	const MmioInstruction &m = insn.value();
+	const u64 next_rip = rip() + m.length;
+	if (m.is_write) {
+		u64 regs[16];
+		for (u8 i = 0; i < 16; i++)
+			regs[i] = gpr(i);
+		const u64 data = mmio_store_value(m, regs);
+		advance_rip(next_rip); // a store completes now ...
+		return ExitReason::mmio_write(gpa, m.width, data);
+	}
+	mmio_ = m; // ... a load when userspace answers it
+	set_pending(Pending::Mmio, next_rip);
+	return ExitReason::mmio_read(gpa, m.width, m.reg, m.reg_width, m.sign_extend);
+}
+
+ExitReason X86Vcpu::msr_access(bool write, u64 next_rip)
+{
+	const u32 msr = static_cast<u32>(gpr(kRcx));
+	const u64 value = (gpr(kRdx) << 32) | static_cast<u32>(gpr(kRax));
+	u64 read = 0;
+	switch (msr) {
+	case kMsrEfer:
+		if (write && efer_write_faults(value, efer(), cr0()))
+			return inject_exception(kVectorGp, true, 0);
+		if (write)
+			set_efer(value);
+		read = efer();
+		break;
+	case kMsrPat:
+		if (write && !pat_valid(value))
+			return inject_exception(kVectorGp, true, 0);
+		if (write)
+			set_pat(value);
+		read = pat();
+		break;
+	case kMsrX2apicIcr:
+		if (!write)
+			return inject_exception(kVectorGp, true, 0);
+		advance_rip(next_rip);
+		return x2apic_icr_write(value);
+	default:
+		// Every other MSR: what a CPU does for one it lacks (#GP), never
+		// a host access. (The ones the backend switches never exit.)
+		return inject_exception(kVectorGp, true, 0);
+	}
+	if (!write) {
+		set_gpr(kRax, static_cast<u32>(read));
+		set_gpr(kRdx, read >> 32);
+	}
+	advance_rip(next_rip);
+	return ExitReason::nothing();
+}
+
+ExitReason X86Vcpu::hypercall_exit(u64 next_rip)
+{
+	u64 regs[16];
+	for (u8 i = 0; i < 16; i++)
+		regs[i] = gpr(i);
+	set_pending(Pending::Hypercall, next_rip);
+	return hypercall(regs, cpu_mode() == CpuMode::Long64);
+}
+
+CpuMode X86Vcpu::cpu_mode() const
+{
+	if (!(cr0() & kCr0Pe) || (rflags() & kRflagsVm))
+		return CpuMode::Real; // real or virtual-8086
+	const u16 cs = segment(kCs).attrib;
+	if ((efer() & kEferLma) && (cs & kAttrL))
+		return CpuMode::Long64;
+	return cs & kAttrDb ? CpuMode::Protected32 : CpuMode::Protected16;
+}
+
+u64 X86Vcpu::segment_base(Seg s) const
+{
+	return s < kFs && cpu_mode() == CpuMode::Long64 ? 0 : segment(s).base;
+}
+
+Status X86Vcpu::access_linear(u64 linear, void *buf, usize len, bool write)
+{
+	return x86::access_linear(paging(), vm_.memory(), linear, buf, len, write);
+}
+
+Status X86Vcpu::fetch(u8 *bytes, usize len, usize *fetched)
+{
+	return fetch_instruction(paging(), vm_.memory(), segment_base(kCs) + rip(), bytes, len, fetched);
+}
+
+} // namespace axvm::x86
