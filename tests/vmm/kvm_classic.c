@@ -8,19 +8,18 @@
  *
  *   kvm_classic DEVICE     prints "ok - classic.MODE" or "not ok - ..."
  */
+#include "vmm.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #define MEM_SIZE 0x200000
-#define CODE 0x1000
 
 enum mode { REAL, PROTECTED, LONG };
 
@@ -31,21 +30,7 @@ static const uint8_t code64[] = {0xba, 0xf8, 0x03, 0x00, 0x00, 0xb0, 'L', 0xee, 
 
 static int fail(const char *mode, const char *what)
 {
-	printf("not ok - classic.%s: %s (%s)\n", mode, what, strerror(errno));
-	return 1;
-}
-
-static void flat(struct kvm_segment *s, uint16_t sel, uint8_t type, int l)
-{
-	memset(s, 0, sizeof(*s));
-	s->limit = 0xffffffff;
-	s->selector = sel;
-	s->type = type;
-	s->present = 1;
-	s->s = 1;
-	s->g = 1;
-	s->l = l;
-	s->db = !l;
+	return vmm_check(0, "classic.", mode, "%s (%s)", what, strerror(errno));
 }
 
 static int run_mode(int dev, enum mode mode)
@@ -58,43 +43,27 @@ static int run_mode(int dev, enum mode mode)
 	char got[8] = {0};
 	size_t n = 0;
 
-	int vm = ioctl(dev, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		return fail(name, "KVM_CREATE_VM");
-	uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		return fail(name, "mmap");
-	memcpy(mem + CODE, code, code_len);
-	struct kvm_userspace_memory_region region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)mem,
-	};
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region))
-		return fail(name, "KVM_SET_USER_MEMORY_REGION");
-	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
-		return fail(name, "KVM_CREATE_VCPU");
-	int size = ioctl(dev, KVM_GET_VCPU_MMAP_SIZE, 0);
-	struct kvm_run *run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (size <= 0 || run == MAP_FAILED)
-		return fail(name, "mmap kvm_run");
-
-	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + 100 * sizeof(struct kvm_cpuid_entry2));
-	cpuid->nent = 100;
-	if (ioctl(dev, KVM_GET_SUPPORTED_CPUID, cpuid) || ioctl(vcpu, KVM_SET_CPUID2, cpuid))
+	struct vmm_vm vm;
+	struct vmm_vcpu cpu;
+	const char *what = vmm_vm_create(&vm, dev, MEM_SIZE, code, code_len);
+	if (!what)
+		what = vmm_vcpu_create(&cpu, dev, vm.fd, 0);
+	if (what)
+		return fail(name, what);
+	const int vcpu = cpu.fd;
+	struct kvm_run *run = cpu.run;
+	uint8_t *mem = vm.mem;
+	if (vmm_set_cpuid(dev, vcpu))
 		return fail(name, "KVM_GET_SUPPORTED_CPUID/KVM_SET_CPUID2");
-	free(cpuid);
 
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu, KVM_GET_SREGS, &sregs))
 		return fail(name, "KVM_GET_SREGS");
-	struct kvm_regs regs = {.rflags = 2, .rip = CODE};
 	if (mode == REAL) {
 		sregs.cs.base = 0;
 		sregs.cs.selector = 0;
 	} else {
-		flat(&sregs.cs, 8, 11, mode == LONG);
-		flat(&sregs.ds, 16, 3, 0);
-		sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+		vmm_flat_sregs(&sregs, mode == LONG);
 		sregs.cr0 = 0x11;
 		if (mode == LONG) {
 			/* PML4 0x2000 -> PDPT 0x3000 -> PD 0x4000: one 2 MiB identity page. */
@@ -110,7 +79,7 @@ static int run_mode(int dev, enum mode mode)
 	}
 	if (ioctl(vcpu, KVM_SET_SREGS, &sregs))
 		return fail(name, "KVM_SET_SREGS");
-	if (ioctl(vcpu, KVM_SET_REGS, &regs))
+	if (vmm_set_regs_at(vcpu, VMM_CODE, 0))
 		return fail(name, "KVM_SET_REGS");
 
 	for (int exits = 0; exits < 10; exits++) {
@@ -118,27 +87,19 @@ static int run_mode(int dev, enum mode mode)
 			return fail(name, "KVM_RUN");
 		if (run->exit_reason == KVM_EXIT_HLT) {
 			close(vcpu);
-			close(vm);
+			close(vm.fd);
 			munmap(mem, MEM_SIZE);
-			if (strcmp(got, want)) {
-				printf("not ok - classic.%s: output '%s', wanted '%s'\n", name, got, want);
-				return 1;
-			}
-			printf("ok - classic.%s\n", name);
-			return 0;
+			return vmm_check(!strcmp(got, want), "classic.", name, "output '%s', wanted '%s'", got, want);
 		}
-		if (run->exit_reason != KVM_EXIT_IO) {
-			printf("not ok - classic.%s: exit reason %u\n", name, run->exit_reason);
-			return 1;
-		}
-		uint8_t *data = (uint8_t *)run + run->io.data_offset;
+		if (run->exit_reason != KVM_EXIT_IO)
+			return vmm_check(0, "classic.", name, "exit reason %u", run->exit_reason);
+		uint8_t *data = vmm_io_data(run);
 		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0x3f8 && n < sizeof(got) - 1)
 			got[n++] = (char)data[0];
 		else if (run->io.direction == KVM_EXIT_IO_IN)
 			data[0] = 'i';
 	}
-	printf("not ok - classic.%s: no HLT after 10 exits\n", name);
-	return 1;
+	return vmm_check(0, "classic.", name, "no HLT after 10 exits");
 }
 
 int main(int argc, char **argv)
@@ -147,11 +108,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kvm_classic DEVICE\n");
 		return 2;
 	}
-	int dev = open(argv[1], O_RDWR | O_CLOEXEC);
-	if (dev < 0 || ioctl(dev, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-		printf("not ok - classic.open: %s (%s)\n", argv[1], strerror(errno));
-		return 1;
-	}
+	int dev = vmm_open(argv[1]);
+	if (dev < 0 || ioctl(dev, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return vmm_check(0, "classic.", "open", "%s (%s)", argv[1], strerror(errno));
 	int failed = 0;
 	for (int m = REAL; m <= LONG; m++)
 		failed += run_mode(dev, m);

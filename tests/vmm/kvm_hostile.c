@@ -10,8 +10,9 @@
  * /dev/axvm and /dev/kvm (tests/expected/kvm_hostile.out). The host's health
  * afterwards (no kernel report, no leak) is checked by the harness.
  */
+#include "vmm.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,17 +28,16 @@
 #include <unistd.h>
 
 #define MEM_SIZE (4ul << 20)
-#define CODE 0x1000ul      /* real-mode code, CS = 0 */
+#define CODE VMM_CODE      /* real-mode code, CS = 0 */
 #define TABLES 0x100000ul  /* long-mode page tables */
 #define DATA_GPA 0x20000ul /* the second slot of the slot/munmap scenarios */
 
 static const char *device;
 
 struct vm {
-	int dev, fd, vcpu;
-	struct kvm_run *run;
-	size_t run_size;
-	uint8_t *mem;
+	int dev;
+	struct vmm_vm vm;     /* its RAM at guest address 0 */
+	struct vmm_vcpu cpu;  /* vCPU 0 */
 };
 
 static void die(const char *what)
@@ -48,52 +48,34 @@ static void die(const char *what)
 
 static void set_slot(struct vm *v, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
 {
-	struct kvm_userspace_memory_region r = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)host};
-	if (ioctl(v->fd, KVM_SET_USER_MEMORY_REGION, &r))
+	if (vmm_set_slot(v->vm.fd, slot, 0, gpa, size, host))
 		die("KVM_SET_USER_MEMORY_REGION");
 }
 
-/* A VM with @ram bytes of RAM at 0 (of a MEM_SIZE mapping) and one vCPU in
- * real mode at CODE. */
+/* A VM with @ram bytes of RAM at 0 and one vCPU in real mode at CODE. */
 static void vm_open_ram(struct vm *v, const uint8_t *code, size_t len, uint64_t ram)
 {
-	v->dev = open(device, O_RDWR | O_CLOEXEC);
+	v->dev = vmm_open(device);
 	if (v->dev < 0)
 		die(device);
-	v->fd = ioctl(v->dev, KVM_CREATE_VM, 0);
-	if (v->fd < 0)
-		die("KVM_CREATE_VM");
-	v->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (v->mem == MAP_FAILED)
-		die("mmap");
-	memcpy(v->mem + CODE, code, len);
-	set_slot(v, 0, 0, ram, v->mem);
-	v->vcpu = ioctl(v->fd, KVM_CREATE_VCPU, 0);
-	if (v->vcpu < 0)
-		die("KVM_CREATE_VCPU");
+	const char *what = vmm_vm_create(&v->vm, v->dev, ram, code, len);
+	if (!what)
+		what = vmm_vcpu_create(&v->cpu, v->dev, v->vm.fd, 0);
+	if (what)
+		die(what);
 	/* The CPUID a VMM gives its guest (KVM checks long mode against it). */
-	struct {
-		struct kvm_cpuid2 h;
-		struct kvm_cpuid_entry2 e[100];
-	} cpuid = {.h.nent = 100};
-	if (ioctl(v->dev, KVM_GET_SUPPORTED_CPUID, &cpuid) || ioctl(v->vcpu, KVM_SET_CPUID2, &cpuid))
+	if (vmm_set_cpuid(v->dev, v->cpu.fd))
 		die("KVM_GET_SUPPORTED_CPUID/KVM_SET_CPUID2");
-	v->run_size = ioctl(v->dev, KVM_GET_VCPU_MMAP_SIZE, 0);
-	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu, 0);
-	if (v->run == MAP_FAILED)
-		die("mmap run");
 
 	struct kvm_sregs s;
-	if (ioctl(v->vcpu, KVM_GET_SREGS, &s))
+	if (ioctl(v->cpu.fd, KVM_GET_SREGS, &s))
 		die("KVM_GET_SREGS");
 	s.cs.selector = 0, s.cs.base = 0;
 	s.ds = s.es = s.ss = s.cs;
 	s.ds.type = s.es.type = s.ss.type = 3;
-	if (ioctl(v->vcpu, KVM_SET_SREGS, &s))
+	if (ioctl(v->cpu.fd, KVM_SET_SREGS, &s))
 		die("KVM_SET_SREGS");
-	struct kvm_regs r = {.rip = CODE, .rsp = 0x8000, .rflags = 2};
-	if (ioctl(v->vcpu, KVM_SET_REGS, &r))
+	if (vmm_set_regs_at(v->cpu.fd, CODE, 0x8000))
 		die("KVM_SET_REGS");
 }
 
@@ -104,11 +86,9 @@ static void vm_open(struct vm *v, const uint8_t *code, size_t len)
 
 static void vm_close(struct vm *v)
 {
-	munmap(v->run, v->run_size);
-	close(v->vcpu);
-	close(v->fd);
+	vmm_vcpu_destroy(&v->cpu);
+	vmm_vm_destroy(&v->vm);
 	close(v->dev);
-	munmap(v->mem, MEM_SIZE);
 }
 
 static void on_signal(int sig) { (void)sig; }
@@ -124,12 +104,12 @@ static void alarm_ms(long ms)
 static const char *run_once(struct vm *v)
 {
 	static char buf[64];
-	if (ioctl(v->vcpu, KVM_RUN, 0)) {
+	if (ioctl(v->cpu.fd, KVM_RUN, 0)) {
 		snprintf(buf, sizeof(buf), "%s exit %u", errno == EINTR ? "EINTR" : strerror(errno),
-			 v->run->exit_reason);
+			 v->cpu.run->exit_reason);
 		return buf;
 	}
-	snprintf(buf, sizeof(buf), "exit %u", v->run->exit_reason);
+	snprintf(buf, sizeof(buf), "exit %u", v->cpu.run->exit_reason);
 	return buf;
 }
 
@@ -137,7 +117,7 @@ static const char *run_once(struct vm *v)
  * 511-512 GiB (tables at TABLES); the IDT at @idt. */
 static void long_mode(struct vm *v, uint64_t idt)
 {
-	uint64_t *t = (uint64_t *)(v->mem + TABLES);
+	uint64_t *t = (uint64_t *)(v->vm.mem + TABLES);
 	t[0] = (TABLES + 0x1000) | 3;                              /* PML4[0] */
 	for (uint64_t i = 0; i < 4; i++)
 		t[512 + i] = (TABLES + 0x2000 + 0x1000 * i) | 3;   /* PDPT[0..3] */
@@ -149,16 +129,11 @@ static void long_mode(struct vm *v, uint64_t idt)
 		t[1024 + 2048 + j] = ((511ull << 30) + (j << 21)) | 0x83;
 
 	struct kvm_sregs s;
-	ioctl(v->vcpu, KVM_GET_SREGS, &s);
-	struct kvm_segment code64 = {.base = 0, .limit = 0xffffffff, .selector = 8, .type = 11,
-				     .present = 1, .s = 1, .l = 1, .g = 1};
-	struct kvm_segment data = {.base = 0, .limit = 0xffffffff, .selector = 16, .type = 3,
-				   .present = 1, .s = 1, .db = 1, .g = 1};
-	s.cs = code64;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	ioctl(v->cpu.fd, KVM_GET_SREGS, &s);
+	vmm_flat_sregs(&s, 1);
 	s.cr0 = 0x80000011, s.cr4 = 0x20, s.efer = 0x500, s.cr3 = TABLES;
 	s.idt.base = idt, s.idt.limit = 0xfff;
-	if (ioctl(v->vcpu, KVM_SET_SREGS, &s))
+	if (ioctl(v->cpu.fd, KVM_SET_SREGS, &s))
 		die("KVM_SET_SREGS (long mode)");
 }
 
@@ -173,20 +148,20 @@ static void triple_fault(void)
 	vm_open(&v, code, sizeof(code));
 	long_mode(&v, 8ul << 30);
 	struct kvm_regs r = {.rip = CODE, .rsp = 0x8000, .rflags = 2};
-	ioctl(v.vcpu, KVM_SET_REGS, &r);
-	v.mem[0x1200] = 0xf4; /* hlt */
+	ioctl(v.cpu.fd, KVM_SET_REGS, &r);
+	v.vm.mem[0x1200] = 0xf4; /* hlt */
 	alarm_ms(20000); /* a hang shows as EINTR rather than as a stuck test */
 	printf("triple_fault: %s", run_once(&v));
 	struct kvm_sregs s;
-	ioctl(v.vcpu, KVM_GET_SREGS, &s);
+	ioctl(v.cpu.fd, KVM_GET_SREGS, &s);
 	struct kvm_segment real = {.limit = 0xffff, .type = 11, .present = 1, .s = 1};
 	s.cs = s.ds = s.es = s.fs = s.gs = s.ss = real;
 	s.ds.type = s.es.type = s.fs.type = s.gs.type = s.ss.type = 3;
 	s.cr0 = 0x10, s.cr4 = 0, s.efer = 0;
 	s.idt.base = 0, s.idt.limit = 0x3ff;
-	int err = ioctl(v.vcpu, KVM_SET_SREGS, &s);
+	int err = ioctl(v.cpu.fd, KVM_SET_SREGS, &s);
 	r.rip = 0x1200;
-	err |= ioctl(v.vcpu, KVM_SET_REGS, &r);
+	err |= ioctl(v.cpu.fd, KVM_SET_REGS, &r);
 	printf(", reset %s, then %s\n", err ? "refused" : "ok", run_once(&v));
 	alarm_ms(0);
 	vm_close(&v);
@@ -199,9 +174,9 @@ static void endless(const char *name, const uint8_t *code, size_t len)
 	struct vm v;
 	vm_open(&v, code, len);
 	static const uint8_t ud_handler[] = {0x83, 0xc4, 0x06, 0x0f, 0x0b}; /* add sp,6; ud2 */
-	memcpy(v.mem + 0x1100, ud_handler, sizeof(ud_handler));
+	memcpy(v.vm.mem + 0x1100, ud_handler, sizeof(ud_handler));
 	const uint16_t ivt6[2] = {0x1100, 0};
-	memcpy(v.mem + 4 * 6, ivt6, 4);
+	memcpy(v.vm.mem + 4 * 6, ivt6, 4);
 	alarm_ms(200);
 	printf("%s: %s\n", name, run_once(&v));
 	alarm_ms(0);
@@ -231,17 +206,17 @@ static void writes_everywhere(void)
 	long_mode(&v, 0);
 	struct kvm_regs r = {.rip = CODE, .rflags = 2, .rsp = 0x8000, .rax = 0, .rbx = 2ul << 20,
 			     .rdx = 4ul << 30, .rsi = 511ul << 30, .rdi = 512ul << 30};
-	if (ioctl(v.vcpu, KVM_SET_REGS, &r))
+	if (ioctl(v.cpu.fd, KVM_SET_REGS, &r))
 		die("KVM_SET_REGS (long mode)");
 
 	unsigned long mmio = 0, wrong = 0;
 	uint64_t expect = MEM_SIZE; /* the first 2 MiB steps below it are RAM */
 	for (;;) {
-		if (ioctl(v.vcpu, KVM_RUN, 0) || v.run->exit_reason != KVM_EXIT_MMIO)
+		if (ioctl(v.cpu.fd, KVM_RUN, 0) || v.cpu.run->exit_reason != KVM_EXIT_MMIO)
 			break;
 		uint64_t value;
-		memcpy(&value, v.run->mmio.data, 8);
-		if (!v.run->mmio.is_write || v.run->mmio.len != 8 || v.run->mmio.phys_addr != expect ||
+		memcpy(&value, v.cpu.run->mmio.data, 8);
+		if (!v.cpu.run->mmio.is_write || v.cpu.run->mmio.len != 8 || v.cpu.run->mmio.phys_addr != expect ||
 		    value != expect)
 			wrong++;
 		mmio++;
@@ -250,7 +225,7 @@ static void writes_everywhere(void)
 			expect = 511ul << 30;
 	}
 	printf("writes_everywhere: %lu mmio writes, %lu wrong, then exit %u\n", mmio, wrong,
-	       v.run->exit_reason);
+	       v.cpu.run->exit_reason);
 	vm_close(&v);
 }
 
@@ -273,9 +248,9 @@ static void million_exits(void)
 	struct vm v;
 	vm_open(&v, code, sizeof(code));
 	unsigned long io = 0;
-	while (!ioctl(v.vcpu, KVM_RUN, 0) && v.run->exit_reason == KVM_EXIT_IO)
+	while (!ioctl(v.cpu.fd, KVM_RUN, 0) && v.cpu.run->exit_reason == KVM_EXIT_IO)
 		io++;
-	printf("million_exits: %lu io exits, then exit %u\n", io, v.run->exit_reason);
+	printf("million_exits: %lu io exits, then exit %u\n", io, v.cpu.run->exit_reason);
 	vm_close(&v);
 }
 
@@ -291,11 +266,11 @@ static void forked_child(void)
 		struct kvm_regs r;
 		struct kvm_userspace_memory_region m = {.slot = 1, .guest_phys_addr = 1ul << 30,
 							.memory_size = 4096,
-							.userspace_addr = (uintptr_t)v.mem};
-		int run = ioctl(v.vcpu, KVM_RUN, 0) ? errno : 0;
-		int regs = ioctl(v.vcpu, KVM_GET_REGS, &r) ? errno : 0;
-		int vcpu = ioctl(v.fd, KVM_CREATE_VCPU, 1) < 0 ? errno : 0;
-		int slot = ioctl(v.fd, KVM_SET_USER_MEMORY_REGION, &m) ? errno : 0;
+							.userspace_addr = (uintptr_t)v.vm.mem};
+		int run = ioctl(v.cpu.fd, KVM_RUN, 0) ? errno : 0;
+		int regs = ioctl(v.cpu.fd, KVM_GET_REGS, &r) ? errno : 0;
+		int vcpu = ioctl(v.vm.fd, KVM_CREATE_VCPU, 1) < 0 ? errno : 0;
+		int slot = ioctl(v.vm.fd, KVM_SET_USER_MEMORY_REGION, &m) ? errno : 0;
 		printf("forked_child: RUN %s, GET_REGS %s, CREATE_VCPU %s, SET_USER_MEMORY_REGION %s\n",
 		       strerror(run), strerror(regs), strerror(vcpu), strerror(slot));
 		fflush(stdout);
@@ -316,8 +291,8 @@ struct runner {
 static void *runner_main(void *arg)
 {
 	struct runner *r = arg;
-	int vcpu = r->v->vcpu;
-	struct kvm_run *run = r->v->run;
+	int vcpu = r->v->cpu.fd;
+	struct kvm_run *run = r->v->cpu.run;
 	r->inside = 1;
 	if (ioctl(vcpu, KVM_RUN, 0))
 		snprintf(r->result, sizeof(r->result), "%s", errno == EINTR ? "EINTR" : strerror(errno));
@@ -355,14 +330,14 @@ static void close_while_running(void)
 		vm_open(&v, code, sizeof(code));
 		runner_start(&r, &v);
 		if (order == 0) {
-			close(v.vcpu), close(v.fd), close(v.dev);
+			close(v.cpu.fd), close(v.vm.fd), close(v.dev);
 		} else {
-			close(v.dev), close(v.fd), close(v.vcpu);
+			close(v.dev), close(v.vm.fd), close(v.cpu.fd);
 		}
 		printf("close_%s_first_while_running: RUN ended with %s\n", order ? "device" : "vcpu",
 		       runner_stop(&r));
-		munmap(v.run, v.run_size);
-		munmap(v.mem, MEM_SIZE);
+		munmap(v.cpu.run, v.cpu.run_size);
+		munmap(v.vm.mem, v.vm.mem_size);
 	}
 }
 
@@ -374,9 +349,9 @@ static void data_loop_vm(struct vm *v, void *data)
 	vm_open_ram(v, data_loop, sizeof(data_loop), DATA_GPA);
 	set_slot(v, 1, DATA_GPA, 4096, data);
 	struct kvm_sregs s;
-	ioctl(v->vcpu, KVM_GET_SREGS, &s);
+	ioctl(v->cpu.fd, KVM_GET_SREGS, &s);
 	s.es.selector = DATA_GPA >> 4, s.es.base = DATA_GPA;
-	ioctl(v->vcpu, KVM_SET_SREGS, &s);
+	ioctl(v->cpu.fd, KVM_SET_SREGS, &s);
 }
 
 /* The slot the guest reads deleted under it: its next read is MMIO. */
@@ -392,8 +367,8 @@ static void slot_deleted_while_running(void)
 	const char *res = runner_stop(&r);
 	printf("slot_deleted_while_running: RUN ended with %s", res);
 	if (!strcmp(res, "exit 6"))
-		printf(" (%s of %u bytes at 0x%llx)", v.run->mmio.is_write ? "write" : "read",
-		       v.run->mmio.len, (unsigned long long)v.run->mmio.phys_addr);
+		printf(" (%s of %u bytes at 0x%llx)", v.cpu.run->mmio.is_write ? "write" : "read",
+		       v.cpu.run->mmio.len, (unsigned long long)v.cpu.run->mmio.phys_addr);
 	printf("\n");
 	vm_close(&v);
 	munmap(data, 4096);
@@ -435,7 +410,7 @@ static void killed_anywhere(void)
 			for (;;) {
 				vm_open(&v, code, sizeof(code));
 				for (int i = 0; i < 1000; i++)
-					ioctl(v.vcpu, KVM_RUN, 0);
+					ioctl(v.cpu.fd, KVM_RUN, 0);
 				vm_close(&v);
 			}
 		}

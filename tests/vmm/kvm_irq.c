@@ -6,15 +6,14 @@
  * the device path is its only argument. It prints one line per event, and
  * the tests require the same lines from /dev/axvm and /dev/kvm.
  */
+#include "vmm.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #define MEM_SIZE 0x10000
 
@@ -68,7 +67,7 @@ static int step(void)
 	ioctl(vcpu, KVM_GET_REGS, &regs);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		printf("io '%c'", *((char *)run + run->io.data_offset));
+		printf("io '%c'", *vmm_io_data(run));
 		break;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		/* 0x1007 after the STI shadow; KVM under QEMU was seen (once, under
@@ -93,37 +92,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kvm_irq DEVICE\n");
 		return 2;
 	}
-	int dev = open(argv[1], O_RDWR | O_CLOEXEC);
-	int vm = dev < 0 ? -1 : ioctl(dev, KVM_CREATE_VM, 0);
-	uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (vm < 0 || mem == MAP_FAILED) {
+	int dev = vmm_open(argv[1]);
+	struct vmm_vm vm;
+	struct vmm_vcpu cpu;
+	if (dev < 0 || vmm_vm_create(&vm, dev, MEM_SIZE, main_code, sizeof(main_code)) ||
+	    vmm_vcpu_create(&cpu, dev, vm.fd, 0) || vmm_real_mode(cpu.fd, VMM_CODE, 0x8000)) {
 		printf("setup failed: %s\n", strerror(errno));
 		return 1;
 	}
-	memcpy(mem + 0x1000, main_code, sizeof(main_code));
-	memcpy(mem + 0x1100, irq_handler, sizeof(irq_handler));
-	memcpy(mem + 0x1200, nmi_handler, sizeof(nmi_handler));
-	ivt(mem, 0x20, 0x1100);
-	ivt(mem, 2, 0x1200);
-	struct kvm_userspace_memory_region region = {
-		.memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)mem,
-	};
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	int size = ioctl(dev, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) || vcpu < 0 || size <= 0) {
-		printf("setup failed: %s\n", strerror(errno));
-		return 1;
-	}
-	run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	struct kvm_sregs sregs;
-	ioctl(vcpu, KVM_GET_SREGS, &sregs);
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	struct kvm_regs regs = {.rip = 0x1000, .rflags = 2, .rsp = 0x8000};
-	if (run == MAP_FAILED || ioctl(vcpu, KVM_SET_SREGS, &sregs) || ioctl(vcpu, KVM_SET_REGS, &regs)) {
-		printf("setup failed: %s\n", strerror(errno));
-		return 1;
-	}
+	vcpu = cpu.fd;
+	run = cpu.run;
+	memcpy(vm.mem + 0x1100, irq_handler, sizeof(irq_handler));
+	memcpy(vm.mem + 0x1200, nmi_handler, sizeof(nmi_handler));
+	ivt(vm.mem, 0x20, 0x1100);
+	ivt(vm.mem, 2, 0x1200);
 
 	if (step())                                  /* 'a', interrupts off */
 		return 1;

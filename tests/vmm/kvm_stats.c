@@ -8,8 +8,9 @@
  * offset, and the counters KVM and axvm both keep. One line each; the tests
  * require the same lines from /dev/axvm and /dev/kvm.
  */
+#include "vmm.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdint.h>
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -79,14 +79,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGALRM, &sa, NULL);
-	int dev = open(argv[1], O_RDWR | O_CLOEXEC);
+	int dev = vmm_open(argv[1]);
 	if (dev < 0) {
 		perror(argv[1]);
 		return 1;
 	}
 	printf("cap_binary_stats_fd: %s\n", ioctl(dev, KVM_CHECK_EXTENSION, KVM_CAP_BINARY_STATS_FD) > 0 ? "yes" : "no");
-	int vm = ioctl(dev, KVM_CREATE_VM, 0);
-	uint8_t *mem = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	static const uint8_t code[] = {
 		0xe6, 0xe9, 0xe6, 0xe9, 0xe6, 0xe9, /* out 0xe9,al x3 */
 		0xa3, 0x00, 0x00, 0xa3, 0x02, 0x00, /* mov [0],ax; mov [2],ax: DS = 0x1000, beyond RAM */
@@ -94,22 +92,20 @@ int main(int argc, char **argv)
 		0xf4,                               /* hlt */
 		0xeb, 0xfe,                         /* jmp $ */
 	};
-	memcpy(mem + 0x1000, code, sizeof(code));
-	struct kvm_userspace_memory_region r = {.memory_size = 0x10000, .userspace_addr = (uintptr_t)mem};
-	int vcpu;
-	if (vm < 0 || ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) || (vcpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0) {
+	struct vmm_vm vm;
+	struct vmm_vcpu cpu;
+	if (vmm_vm_create(&vm, dev, 0x10000, code, sizeof(code)) || vmm_vcpu_create(&cpu, dev, vm.fd, 0)) {
 		perror("VM setup");
 		return 1;
 	}
-	struct kvm_run *run = mmap(NULL, ioctl(dev, KVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE,
-				   MAP_SHARED, vcpu, 0);
+	const int vcpu = cpu.fd;
+	struct kvm_run *run = cpu.run;
 	struct kvm_sregs s;
 	ioctl(vcpu, KVM_GET_SREGS, &s);
 	s.cs.selector = 0, s.cs.base = 0;
 	s.ds.selector = 0x1000, s.ds.base = 0x10000;
 	ioctl(vcpu, KVM_SET_SREGS, &s);
-	struct kvm_regs regs = {.rip = 0x1000, .rsp = 0x8000, .rflags = 2};
-	ioctl(vcpu, KVM_SET_REGS, &regs);
+	vmm_set_regs_at(vcpu, VMM_CODE, 0x8000);
 
 	/* The exits: io x3, mmio x2, the window (asked for once), hlt, signal. */
 	char seq[128] = "";
@@ -131,7 +127,7 @@ int main(int argc, char **argv)
 	}
 	printf("guest exits:%s\n", seq);
 
-	int vm_stats = ioctl(vm, KVM_GET_STATS_FD, 0), vcpu_stats = ioctl(vcpu, KVM_GET_STATS_FD, 0);
+	int vm_stats = ioctl(vm.fd, KVM_GET_STATS_FD, 0), vcpu_stats = ioctl(vcpu, KVM_GET_STATS_FD, 0);
 	struct stats vs, cs;
 	if (vm_stats < 0 || vcpu_stats < 0 || read_stats(vm_stats, &vs) || read_stats(vcpu_stats, &cs)) {
 		printf("stats: cannot read (%s)\n", strerror(errno));
