@@ -15,13 +15,7 @@
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
 
-#define GPR(n) ((n) * 8)
-#define RCX 1
-#define RDX 2
-#define RBX 3
-#define RBP 5
-#define RSI 6
-#define RDI 7
+#include "../guest_gprs.h"
 
 	.text
 SYM_FUNC_START(axvm_svm_vmrun)
@@ -43,20 +37,8 @@ SYM_FUNC_START(axvm_svm_vmrun)
 2:	vmload %rax
 
 	/* Guest registers; RAX stays the VMCB address VMRUN needs. */
-	mov GPR(RCX)(%rsi), %rcx
-	mov GPR(RDX)(%rsi), %rdx
-	mov GPR(RBX)(%rsi), %rbx
-	mov GPR(RBP)(%rsi), %rbp
-	mov GPR(RDI)(%rsi), %rdi
-	mov GPR(8)(%rsi), %r8
-	mov GPR(9)(%rsi), %r9
-	mov GPR(10)(%rsi), %r10
-	mov GPR(11)(%rsi), %r11
-	mov GPR(12)(%rsi), %r12
-	mov GPR(13)(%rsi), %r13
-	mov GPR(14)(%rsi), %r14
-	mov GPR(15)(%rsi), %r15
-	mov GPR(RSI)(%rsi), %rsi
+	AXVM_LOAD_GUEST_GPRS %rsi
+	mov AXVM_GPR(6)(%rsi), %rsi
 
 	/* Clobbers EFLAGS.ZF */
 	VM_CLEAR_CPU_BUFFERS
@@ -64,20 +46,7 @@ SYM_FUNC_START(axvm_svm_vmrun)
 3:	vmrun %rax
 	/* #VMEXIT: RAX (the VMCB address) and RSP are the host's again. */
 	mov 8(%rsp), %rax
-	mov %rcx, GPR(RCX)(%rax)
-	mov %rdx, GPR(RDX)(%rax)
-	mov %rbx, GPR(RBX)(%rax)
-	mov %rbp, GPR(RBP)(%rax)
-	mov %rsi, GPR(RSI)(%rax)
-	mov %rdi, GPR(RDI)(%rax)
-	mov %r8, GPR(8)(%rax)
-	mov %r9, GPR(9)(%rax)
-	mov %r10, GPR(10)(%rax)
-	mov %r11, GPR(11)(%rax)
-	mov %r12, GPR(12)(%rax)
-	mov %r13, GPR(13)(%rax)
-	mov %r14, GPR(14)(%rax)
-	mov %r15, GPR(15)(%rax)
+	AXVM_SAVE_GUEST_GPRS
 
 	mov 0(%rsp), %rax
 4:	vmsave %rax
@@ -97,15 +66,7 @@ SYM_FUNC_START(axvm_svm_vmrun)
 
 	xor %eax, %eax
 .Lout:
-	/* No guest value may linger in a register the host could use speculatively. */
-	xor %ecx, %ecx
-	xor %edx, %edx
-	xor %esi, %esi
-	xor %edi, %edi
-	xor %r8d, %r8d
-	xor %r9d, %r9d
-	xor %r10d, %r10d
-	xor %r11d, %r11d
+	AXVM_CLEAR_GUEST_GPRS
 	add $24, %rsp
 	pop %rbx
 	pop %r12

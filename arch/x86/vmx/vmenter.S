@@ -17,14 +17,8 @@
 #include <asm/percpu.h>
 #include <asm/unwind_hints.h>
 
-#define GPR(n) ((n) * 8)
-#define RAX 0
-#define RCX 1
-#define RDX 2
-#define RBX 3
-#define RBP 5
-#define RSI 6
-#define RDI 7
+#include "../guest_gprs.h"
+
 #define VMCS_HOST_RSP 0x6c14
 
 #ifdef X86_FEATURE_RSB_VMEXIT
@@ -49,26 +43,13 @@ SYM_FUNC_START(axvm_vmx_vmenter)
 	vmwrite %rsp, %rax
 
 	mov %rdi, %rax
-	mov GPR(RCX)(%rax), %rcx
-	mov GPR(RDX)(%rax), %rdx
-	mov GPR(RBX)(%rax), %rbx
-	mov GPR(RBP)(%rax), %rbp
-	mov GPR(RSI)(%rax), %rsi
-	mov GPR(RDI)(%rax), %rdi
-	mov GPR(8)(%rax), %r8
-	mov GPR(9)(%rax), %r9
-	mov GPR(10)(%rax), %r10
-	mov GPR(11)(%rax), %r11
-	mov GPR(12)(%rax), %r12
-	mov GPR(13)(%rax), %r13
-	mov GPR(14)(%rax), %r14
-	mov GPR(15)(%rax), %r15
+	AXVM_LOAD_GUEST_GPRS %rax
 
 	/* Clobbers EFLAGS.ZF */
 	VM_CLEAR_CPU_BUFFERS
 
 	cmpl $0, (%rsp)
-	mov GPR(RAX)(%rax), %rax	/* mov keeps the flags of the cmp */
+	mov AXVM_GPR(0)(%rax), %rax	/* mov keeps the flags of the cmp */
 	je .Llaunch
 
 	/* A successful entry comes back at axvm_vmx_vmexit, with this
@@ -86,21 +67,8 @@ SYM_INNER_LABEL(axvm_vmx_vmexit, SYM_L_GLOBAL)
 	ENDBR
 	push %rax		/* the guest's RAX; gprs is now at 16(%rsp) */
 	mov 16(%rsp), %rax
-	mov %rcx, GPR(RCX)(%rax)
-	mov %rdx, GPR(RDX)(%rax)
-	mov %rbx, GPR(RBX)(%rax)
-	mov %rbp, GPR(RBP)(%rax)
-	mov %rsi, GPR(RSI)(%rax)
-	mov %rdi, GPR(RDI)(%rax)
-	mov %r8, GPR(8)(%rax)
-	mov %r9, GPR(9)(%rax)
-	mov %r10, GPR(10)(%rax)
-	mov %r11, GPR(11)(%rax)
-	mov %r12, GPR(12)(%rax)
-	mov %r13, GPR(13)(%rax)
-	mov %r14, GPR(14)(%rax)
-	mov %r15, GPR(15)(%rax)
-	pop GPR(RAX)(%rax)
+	AXVM_SAVE_GUEST_GPRS
+	pop AXVM_GPR(0)(%rax)
 	xor %ebx, %ebx
 	jmp .Lhost
 
@@ -129,16 +97,8 @@ SYM_INNER_LABEL(axvm_vmx_vmexit, SYM_L_GLOBAL)
 	/* Branch history the guest left must not steer the host (BHI). */
 	CLEAR_BRANCH_HISTORY_VMEXIT
 #endif
-	/* No guest value may linger in a register the host could use speculatively. */
 	mov %ebx, %eax
-	xor %ecx, %ecx
-	xor %edx, %edx
-	xor %esi, %esi
-	xor %edi, %edi
-	xor %r8d, %r8d
-	xor %r9d, %r9d
-	xor %r10d, %r10d
-	xor %r11d, %r11d
+	AXVM_CLEAR_GUEST_GPRS
 	add $16, %rsp
 	pop %rbx
 	pop %r12
