@@ -11,7 +11,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -27,6 +26,8 @@
 
 #include <uapi/axvm.h>
 
+#include "vmm.h" /* the set-up, in KVM's names for the same numbers */
+
 #define RAM_SIZE 0x200000
 #define LOAD 0x10000
 #define SPIN 0x30000
@@ -38,8 +39,7 @@ static int failures;
 
 static void check(int ok, const char *name, const char *detail)
 {
-	printf("%s - arm64.%s%s%s\n", ok ? "ok" : "not ok", name, ok ? "" : ": ", ok ? "" : detail);
-	failures += !ok;
+	failures += vmm_check(ok, "arm64.", name, "%s", detail);
 }
 
 static int vcpu;
@@ -48,8 +48,7 @@ static char tag; /* the guest's last step */
 
 static int reg(unsigned long cmd, uint64_t id, uint64_t *value)
 {
-	struct axvm_one_reg r = {.id = id, .addr = (uintptr_t)value};
-	return ioctl(vcpu, cmd, &r);
+	return vmm_one_reg(vcpu, cmd, id, value);
 }
 
 /* RUN until an exit other than a UART write; returns its reason. */
@@ -101,31 +100,26 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	alarm(30); /* a guest stuck where an exit should be kills the test, not the boot */
-	int dev = open("/dev/axvm", O_RDWR | O_CLOEXEC);
+	int dev = vmm_open("/dev/axvm");
 	int vm = dev < 0 ? -1 : ioctl(dev, AXVM_CREATE_VM, 0);
-	uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint8_t *ram = vmm_anon(RAM_SIZE, 1);
 	uint8_t *uart = mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	FILE *f = fopen(argv[1], "rb");
-	if (vm < 0 || ram == MAP_FAILED || uart == MAP_FAILED || !f) {
+	const long n = vm < 0 || !ram || uart == MAP_FAILED ? -1 : vmm_load(argv[1], ram + LOAD, RAM_SIZE - LOAD);
+	if (n < 0) {
 		perror("setup");
 		return 1;
 	}
-	if (!fread(ram + LOAD, 1, RAM_SIZE - LOAD, f))
+	if (!n)
 		return 1;
-	fclose(f);
 	const uint32_t branch_to_self = 0x14000000;
 	memcpy(ram + SPIN, &branch_to_self, 4);
-	struct axvm_userspace_memory_region mem = {0, 0, 0, RAM_SIZE, (uintptr_t)ram};
-	struct axvm_userspace_memory_region rom = {1, AXVM_MEM_READONLY, UART, 4096, (uintptr_t)uart};
-	if (ioctl(vm, AXVM_SET_USER_MEMORY_REGION, &mem) || ioctl(vm, AXVM_SET_USER_MEMORY_REGION, &rom))
+	if (vmm_set_slot(vm, 0, 0, 0, RAM_SIZE, ram) || vmm_set_slot(vm, 1, AXVM_MEM_READONLY, UART, 4096, uart))
 		return perror("slots"), 1;
-	vcpu = ioctl(vm, AXVM_CREATE_VCPU, 0);
-	run = mmap(NULL, (size_t)ioctl(dev, AXVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE, MAP_SHARED,
-		   vcpu, 0);
-	struct axvm_vcpu_init init;
-	if (vcpu < 0 || run == MAP_FAILED || ioctl(vm, AXVM_ARM_PREFERRED_TARGET, &init) ||
-	    (init.features[0] |= 1u << AXVM_ARM_VCPU_PSCI_0_2, ioctl(vcpu, AXVM_ARM_VCPU_INIT, &init)))
+	struct vmm_vcpu cpu;
+	if (vmm_vcpu_create(&cpu, dev, vm, 0) || vmm_arm64_vcpu_init(vm, cpu.fd))
 		return perror("vcpu"), 1;
+	vcpu = cpu.fd;
+	run = (struct axvm_run *)cpu.run;
 	uint64_t pc = LOAD;
 	reg(AXVM_SET_ONE_REG, AXVM_ARM64_PC, &pc);
 

@@ -11,35 +11,24 @@
  *   kvm_arm64 DEVICE GUEST [X0]   GUEST: tools/guests/arm64/hello.S, flat,
  *                                 loaded at 0x10000; X0: its x0 (default 0)
  */
+#include "vmm.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #define RAM_SIZE 0x200000
 #define LOAD 0x10000
 #define UART 0x09000000
 #define DEVICE 0x0a000000
 
-#define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
-			 (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
-
 static void say(const char *what, int ret)
 {
 	printf("%s: %s\n", what, ret < 0 ? strerror(errno) : "ok");
-}
-
-static int one_reg(int vcpu, unsigned long cmd, uint64_t id, uint64_t *value)
-{
-	struct kvm_one_reg reg = {.id = id, .addr = (uintptr_t)value};
-	return ioctl(vcpu, cmd, &reg);
 }
 
 int main(int argc, char **argv)
@@ -49,7 +38,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const uint64_t x0 = argc > 3 ? strtoull(argv[3], NULL, 0) : 0;
-	int dev = open(argv[1], O_RDWR | O_CLOEXEC);
+	int dev = vmm_open(argv[1]);
 	int vm = dev < 0 ? -1 : ioctl(dev, KVM_CREATE_VM, 0);
 	if (vm < 0) {
 		printf("create VM: %s\n", strerror(errno));
@@ -59,31 +48,25 @@ int main(int argc, char **argv)
 	       ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM),
 	       ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2));
 
-	uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	uint8_t *uart = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	FILE *f = fopen(argv[2], "rb");
-	if (ram == MAP_FAILED || uart == MAP_FAILED || !f) {
+	uint8_t *ram = vmm_anon(RAM_SIZE, 1);
+	uint8_t *uart = vmm_anon(4096, 1);
+	const long n = ram && uart ? vmm_load(argv[2], ram + LOAD, RAM_SIZE - LOAD) : -1;
+	if (n < 0) {
 		perror("setup");
 		return 1;
 	}
-	size_t n = fread(ram + LOAD, 1, RAM_SIZE - LOAD, f);
-	fclose(f);
-	struct kvm_userspace_memory_region mem = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = RAM_SIZE, .userspace_addr = (uintptr_t)ram};
-	struct kvm_userspace_memory_region rom = {.slot = 1, .flags = KVM_MEM_READONLY, .guest_phys_addr = UART,
-						  .memory_size = 4096, .userspace_addr = (uintptr_t)uart};
-	say("RAM slot", ioctl(vm, KVM_SET_USER_MEMORY_REGION, &mem));
-	say("read-only UART slot", ioctl(vm, KVM_SET_USER_MEMORY_REGION, &rom));
+	say("RAM slot", vmm_set_slot(vm, 0, 0, 0, RAM_SIZE, ram));
+	say("read-only UART slot", vmm_set_slot(vm, 1, KVM_MEM_READONLY, UART, 4096, uart));
 	if (!n)
 		return 1;
 
-	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	int size = ioctl(dev, KVM_GET_VCPU_MMAP_SIZE, 0);
-	struct kvm_run *run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (vcpu < 0 || run == MAP_FAILED) {
+	struct vmm_vcpu cpu;
+	if (vmm_vcpu_create(&cpu, dev, vm, 0)) {
 		perror("vcpu");
 		return 1;
 	}
+	const int vcpu = cpu.fd;
+	struct kvm_run *run = cpu.run;
 	say("RUN before VCPU_INIT", ioctl(vcpu, KVM_RUN, 0));
 
 	struct kvm_vcpu_init init;
@@ -92,14 +75,14 @@ int main(int argc, char **argv)
 	say("ARM_VCPU_INIT", ioctl(vcpu, KVM_ARM_VCPU_INIT, &init));
 
 	uint64_t v = 0;
-	one_reg(vcpu, KVM_GET_ONE_REG, CORE_REG(regs.pstate), &v);
+	vmm_one_reg(vcpu, KVM_GET_ONE_REG, VMM_ARM64_CORE_REG(regs.pstate), &v);
 	printf("reset pstate: 0x%llx\n", (unsigned long long)v);
 	v = 0x3c9; /* EL2h: not a mode an EL1 guest can be in */
-	say("SET_ONE_REG pstate EL2h", one_reg(vcpu, KVM_SET_ONE_REG, CORE_REG(regs.pstate), &v));
+	say("SET_ONE_REG pstate EL2h", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pstate), &v));
 	v = LOAD;
-	say("SET_ONE_REG pc", one_reg(vcpu, KVM_SET_ONE_REG, CORE_REG(regs.pc), &v));
+	say("SET_ONE_REG pc", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pc), &v));
 	v = x0;
-	say("SET_ONE_REG x0", one_reg(vcpu, KVM_SET_ONE_REG, CORE_REG(regs.regs[0]), &v));
+	say("SET_ONE_REG x0", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.regs[0]), &v));
 
 	char out[256];
 	size_t out_len = 0;
@@ -141,8 +124,8 @@ int main(int argc, char **argv)
 			       run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ? "shutdown" : "?");
 			/* What the two device reads left in w5 and x7. */
 			uint64_t x5 = 0, x7 = 0;
-			one_reg(vcpu, KVM_GET_ONE_REG, CORE_REG(regs.regs[5]), &x5);
-			one_reg(vcpu, KVM_GET_ONE_REG, CORE_REG(regs.regs[7]), &x7);
+			vmm_one_reg(vcpu, KVM_GET_ONE_REG, VMM_ARM64_CORE_REG(regs.regs[5]), &x5);
+			vmm_one_reg(vcpu, KVM_GET_ONE_REG, VMM_ARM64_CORE_REG(regs.regs[7]), &x7);
 			printf("x5 0x%llx, x7 0x%llx\n", (unsigned long long)x5, (unsigned long long)x7);
 			return 0;
 		default:

@@ -9,15 +9,14 @@
  *
  *   kvm_arm64_irq DEVICE GUEST
  */
+#include "vmm.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define RAM_SIZE 0x200000
@@ -40,31 +39,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	alarm(60);
-	int dev = open(argv[1], O_RDWR | O_CLOEXEC);
+	int dev = vmm_open(argv[1]);
 	int vm = dev < 0 ? -1 : ioctl(dev, KVM_CREATE_VM, 0);
-	uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	FILE *f = fopen(argv[2], "rb");
-	if (vm < 0 || ram == MAP_FAILED || !f || !fread(ram + LOAD, 1, RAM_SIZE - LOAD, f)) {
+	uint8_t *ram = vmm_anon(RAM_SIZE, 1);
+	if (vm < 0 || !ram || vmm_load(argv[2], ram + LOAD, RAM_SIZE - LOAD) <= 0) {
 		perror("setup");
 		return 1;
 	}
-	fclose(f);
-	struct kvm_userspace_memory_region mem = {0, 0, 0, RAM_SIZE, (uintptr_t)ram};
-	int vcpu = ioctl(vm, KVM_SET_USER_MEMORY_REGION, &mem) ? -1 : ioctl(vm, KVM_CREATE_VCPU, 0);
-	struct kvm_run *run = vcpu < 0 ? MAP_FAILED
-				       : mmap(NULL, (size_t)ioctl(dev, KVM_GET_VCPU_MMAP_SIZE, 0),
-					      PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	struct kvm_vcpu_init init;
+	struct vmm_vcpu cpu;
 	uint64_t pc = LOAD;
-	struct kvm_one_reg reg = {KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
-					  (offsetof(struct kvm_regs, regs.pc) / sizeof(uint32_t)),
-				  (uintptr_t)&pc};
-	if (run == MAP_FAILED || ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) ||
-	    (init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2, ioctl(vcpu, KVM_ARM_VCPU_INIT, &init)) ||
-	    ioctl(vcpu, KVM_SET_ONE_REG, &reg)) {
+	if (vmm_set_slot(vm, 0, 0, 0, RAM_SIZE, ram) || vmm_vcpu_create(&cpu, dev, vm, 0) ||
+	    vmm_arm64_vcpu_init(vm, cpu.fd) ||
+	    vmm_one_reg(cpu.fd, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pc), &pc)) {
 		perror("vcpu");
 		return 1;
 	}
+	const int vcpu = cpu.fd;
+	struct kvm_run *run = cpu.run;
 	struct kvm_irq_level bad = {.irq = 1u << KVM_ARM_IRQ_TYPE_SHIFT | 33, .level = 1}; /* an SPI */
 	printf("IRQ_LINE for an SPI without a GIC: %s\n", ioctl(vm, KVM_IRQ_LINE, &bad) ? strerror(errno) : "ok");
 
