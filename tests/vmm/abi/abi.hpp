@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 // What the ABI tests share: a minimal test runner (EXPECT, xioctl, fds,
 // memory slots) and Machine, a real-mode machine with 64 KiB at guest
-// address 0. The tests are grouped by file; main.cpp lists them.
+// address 0, set up with tests/lib. The tests are grouped by file; main.cpp
+// lists them.
 #pragma once
 
 #include <uapi/axvm.h>
+
+#include "vmm.h"
 
 #include <cerrno>
 #include <cstdint>
@@ -42,7 +45,7 @@ inline long xioctl(int fd, unsigned long cmd, unsigned long arg = 0)
 	return r < 0 ? -errno : r;
 }
 
-inline int open_dev() { return open(kDev, O_RDWR | O_CLOEXEC); }
+inline int open_dev() { return vmm_open(kDev); }
 
 inline int open_fds()
 {
@@ -84,26 +87,24 @@ inline long set_region(int vm, const axvm_userspace_memory_region &r)
 	return xioctl(vm, AXVM_SET_USER_MEMORY_REGION, reinterpret_cast<unsigned long>(&r));
 }
 
-inline void *map_anon(size_t size)
-{
-	void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? nullptr : p;
-}
+inline void *map_anon(size_t size) { return vmm_anon(size, 0); }
 
 // ---- Guests: a real-mode machine with 64 KiB at guest address 0 ----
 
 // vCPU @fd starts in real mode at CS = 0, IP = @rip.
-inline bool real_mode_at(int fd, uint64_t rip)
+inline bool real_mode_at(int fd, uint64_t rip) { return vmm_real_mode(fd, rip, 0) == 0; }
+
+// vCPU @id of VM @vm (of device @dev) in real mode at CS = 0, IP = @rip:
+// its fd, its run page and the page's size.
+inline bool real_mode_vcpu(int dev, int vm, unsigned long id, uint64_t rip, Fd &fd, axvm_run *&run,
+			   size_t &run_size)
 {
-	axvm_sregs sregs;
-	if (xioctl(fd, AXVM_GET_SREGS, (unsigned long)&sregs))
-		return false;
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	axvm_regs regs{};
-	regs.rip = rip;
-	regs.rflags = 2;
-	return !xioctl(fd, AXVM_SET_SREGS, (unsigned long)&sregs) && !xioctl(fd, AXVM_SET_REGS, (unsigned long)&regs);
+	vmm_vcpu v;
+	const bool made = !vmm_vcpu_create(&v, dev, vm, id);
+	fd.fd = v.fd;
+	run = reinterpret_cast<axvm_run *>(v.run);
+	run_size = v.run_size;
+	return made && real_mode_at(fd, rip);
 }
 
 struct Machine {
@@ -111,33 +112,28 @@ struct Machine {
 	Fd vm{-1}, vcpu{-1};
 	void *mem = MAP_FAILED;
 	axvm_run *run = nullptr;
+	size_t run_size = 0;
 	static constexpr size_t kMem = 0x10000;
 
-	// @code goes to 0x1000 and runs there in real mode (CS = 0).
+	// @code goes to 0x1000 (VMM_CODE) and runs there in real mode (CS = 0).
 	bool start(const std::vector<uint8_t> &code)
 	{
-		vm.fd = xioctl(dev, AXVM_CREATE_VM);
-		mem = mmap(nullptr, kMem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (vm < 0 || mem == MAP_FAILED)
-			return false;
-		memcpy(static_cast<uint8_t *>(mem) + 0x1000, code.data(), code.size());
-		if (set_region(vm, region(0, 0, kMem, mem)))
-			return false;
-		vcpu.fd = xioctl(vm, AXVM_CREATE_VCPU, 0);
-		void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-		if (vcpu < 0 || p == MAP_FAILED)
-			return false;
-		run = static_cast<axvm_run *>(p);
-		return real_mode_at(vcpu, 0x1000);
+		vmm_vm v;
+		const bool made = !vmm_vm_create(&v, dev, kMem, code.data(), code.size());
+		vm.fd = v.fd;
+		if (v.mem)
+			mem = v.mem;
+		return made && real_mode_vcpu(dev, vm, 0, VMM_CODE, vcpu, run, run_size);
 	}
 	~Machine()
 	{
 		if (run)
-			munmap(run, 4096);
+			munmap(run, run_size);
 		if (mem != MAP_FAILED)
 			munmap(mem, kMem);
 	}
-	uint8_t *io_data() { return reinterpret_cast<uint8_t *>(run) + run->io.data_offset; }
+	kvm_run *kvm() { return reinterpret_cast<kvm_run *>(run); } // the same page, in tests/lib's terms
+	uint8_t *io_data() { return vmm_io_data(kvm()); }
 	uint32_t io_value()
 	{
 		uint32_t v = 0;
@@ -145,29 +141,35 @@ struct Machine {
 		return v;
 	}
 	// RUN, expecting an OUT of @size bytes to @port; returns the data or -1.
-	long expect_out(uint16_t port, uint8_t size)
+	long expect_out(uint16_t port, uint8_t size) { return vmm_expect_out(vcpu, kvm(), port, size); }
+	// RUN, expecting exit @reason.
+	bool run_to(uint32_t reason) { return vmm_run_expect(vcpu, kvm(), reason); }
+};
+
+// Another vCPU of a Machine (add_vcpu); the mapping holds the vCPU (and so
+// the VM) until it goes.
+struct Vcpu {
+	Fd fd;
+	axvm_run *run = nullptr;
+	size_t run_size = 0;
+	~Vcpu()
 	{
-		if (xioctl(vcpu, AXVM_RUN) || run->exit_reason != AXVM_EXIT_IO ||
-		    run->io.direction != AXVM_EXIT_IO_OUT || run->io.port != port || run->io.size != size ||
-		    run->io.count != 1)
-			return -1;
-		return io_value();
+		if (run)
+			munmap(run, run_size);
 	}
 };
+
+// A second (third, ...) vCPU of @m starting at @rip in real mode.
+inline bool add_vcpu(Machine &m, int id, uint64_t rip, Vcpu &v)
+{
+	return real_mode_vcpu(m.dev, m.vm, id, rip, v.fd, v.run, v.run_size);
+}
 
 inline void on_alarm(int) {}
 
 // 32-bit flat segments: code at selector 8, data at 16 (a GDT in memory is
 // the caller's, if the guest reloads them).
-inline void flat_protected_segments(axvm_sregs &s)
-{
-	axvm_segment flat = {};
-	flat.limit = 0xffffffff, flat.present = 1, flat.s = 1, flat.g = 1, flat.db = 1;
-	s.cs = flat, s.cs.type = 0xb, s.cs.selector = 8;
-	s.ds = s.es = s.fs = s.gs = s.ss = flat;
-	s.ds.type = s.es.type = s.fs.type = s.gs.type = s.ss.type = 3;
-	s.ds.selector = s.es.selector = s.fs.selector = s.gs.selector = s.ss.selector = 16;
-}
+inline void flat_protected_segments(axvm_sregs &s) { vmm_flat_sregs(reinterpret_cast<kvm_sregs *>(&s), 0); }
 
 // ---- The tests, by file (main.cpp lists them in the order they run) ----
 

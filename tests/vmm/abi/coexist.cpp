@@ -14,7 +14,7 @@ bool halts_on(const char *dev)
 	const char *saved = kDev;
 	kDev = dev;
 	Machine m;
-	const bool ok = m.start({0xf4}) && xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT;
+	const bool ok = m.start({0xf4}) && m.run_to(AXVM_EXIT_HLT);
 	kDev = saved;
 	return ok;
 }
@@ -40,7 +40,7 @@ bool axvm_vm_blocks_kvm_then_both_work()
 		Fd kvm(open("/dev/kvm", O_RDWR | O_CLOEXEC));
 		EXPECT(kvm >= 0);
 		EXPECT(xioctl(kvm, KVM_CREATE_VM, 0) < 0); // KVM refuses while axvm holds SVM
-		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+		EXPECT(m.run_to(AXVM_EXIT_HLT));
 	}
 	EXPECT(halts_on("/dev/kvm")); // KVM unharmed
 	EXPECT(halts_on("/dev/axvm")); // and axvm too

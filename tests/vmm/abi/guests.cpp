@@ -11,28 +11,6 @@
 namespace abi {
 namespace {
 
-struct Vcpu {
-	Fd fd;
-	axvm_run *run = nullptr;
-	// The mapping holds the vCPU (and so the VM) until it goes.
-	~Vcpu()
-	{
-		if (run)
-			munmap(run, 4096);
-	}
-};
-
-// A second (third, ...) vCPU of @m starting at @rip in real mode.
-bool add_vcpu(Machine &m, int id, uint64_t rip, Vcpu &v)
-{
-	v.fd.fd = xioctl(m.vm, AXVM_CREATE_VCPU, id);
-	void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v.fd, 0);
-	if (v.fd < 0 || p == MAP_FAILED)
-		return false;
-	v.run = static_cast<axvm_run *>(p);
-	return real_mode_at(v.fd, rip);
-}
-
 bool pin_to_cpu(int cpu)
 {
 	cpu_set_t set;
@@ -58,13 +36,13 @@ bool guest_port_io_and_hlt()
 	EXPECT(m.start({0xba, 0xf8, 0x03, 0xb0, 'H', 0xee, 0xe4, 0x60, 0xe6, 0xe9, 0xb8, 0x34, 0x12,
 			0xe7, 0xe9, 0x66, 0xb8, 0xef, 0xbe, 0xad, 0xde, 0x66, 0xef, 0xf4}));
 	EXPECT(m.expect_out(0x3f8, 1) == 'H');
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO);
+	EXPECT(m.run_to(AXVM_EXIT_IO));
 	EXPECT(m.run->io.direction == AXVM_EXIT_IO_IN && m.run->io.port == 0x60 && m.run->io.size == 1);
 	*m.io_data() = 0x5a; // the IN completes with this on the next RUN
 	EXPECT(m.expect_out(0xe9, 1) == 0x5a);
 	EXPECT(m.expect_out(0xe9, 2) == 0x1234);
 	EXPECT(m.expect_out(0x3f8, 4) == 0xdeadbeef);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	axvm_regs regs;
 	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0);
 	EXPECT(regs.rip == 0x1000 + 24 && regs.rax == 0xdeadbeef && regs.rdx == 0x3f8);
@@ -80,13 +58,13 @@ bool guest_string_in()
 	EXPECT(m.start({0xbf, 0x00, 0x20, 0xb9, 0x03, 0x00, 0xba, 0x60, 0x00, 0xfc, 0xf3, 0x6c, 0xbe, 0x00,
 			0x20, 0xb9, 0x03, 0x00, 0xba, 0xe9, 0x00, 0xf3, 0x6e, 0xf4}));
 	for (uint8_t c : {'a', 'b', 'c'}) {
-		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO);
+		EXPECT(m.run_to(AXVM_EXIT_IO));
 		EXPECT(m.run->io.direction == AXVM_EXIT_IO_IN && m.run->io.port == 0x60 && m.run->io.count == 1);
 		*m.io_data() = c;
 	}
 	for (uint8_t c : {'a', 'b', 'c'})
 		EXPECT(m.expect_out(0xe9, 1) == c);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	EXPECT(memcmp(static_cast<uint8_t *>(m.mem) + 0x2000, "abc", 3) == 0);
 	axvm_regs regs;
 	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0 && regs.rcx == 0 && regs.rsi == 0x2003);
@@ -112,7 +90,7 @@ bool guest_string_out_segments()
 	mem[0x3000] = 'f';
 	EXPECT(m.expect_out(0xe9, 1) == 'd');
 	EXPECT(m.expect_out(0xe9, 1) == 'f');
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	return true;
 }
 
@@ -121,11 +99,11 @@ bool guest_hypercall()
 	Machine m;
 	// mov ax,7; mov bx,11; vmmcall; out 0xe9,ax; hlt
 	EXPECT(m.start({0xb8, 7, 0, 0xbb, 11, 0, 0x0f, 0x01, 0xd9, 0xe7, 0xe9, 0xf4}));
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HYPERCALL);
+	EXPECT(m.run_to(AXVM_EXIT_HYPERCALL));
 	EXPECT(m.run->hypercall.nr == 7 && m.run->hypercall.args[0] == 11);
 	m.run->hypercall.ret = 0x4242;
 	EXPECT(m.expect_out(0xe9, 2) == 0x4242);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	return true;
 }
 
@@ -158,7 +136,7 @@ bool guest_cpuid_from_table()
 	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == -E2BIG);
 	EXPECT(m.expect_out(0xe9, 4) == 0xabcd0001);
 	EXPECT(m.expect_out(0xe9, 4) == 0x12345678);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	return true;
 }
 
@@ -181,8 +159,8 @@ bool guest_mmio()
 		0xf4,                               // hlt
 	}));
 	auto mmio = [&](uint64_t addr, uint32_t len, bool write) {
-		return xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MMIO &&
-		       m.run->mmio.phys_addr == addr && m.run->mmio.len == len && m.run->mmio.is_write == write;
+		return m.run_to(AXVM_EXIT_MMIO) && m.run->mmio.phys_addr == addr && m.run->mmio.len == len &&
+		       m.run->mmio.is_write == write;
 	};
 	EXPECT(mmio(0x20010, 1, true) && m.run->mmio.data[0] == 0xab);
 	EXPECT(mmio(0x20012, 2, true) && m.run->mmio.data[0] == 0x00 && m.run->mmio.data[1] == 0x20);
@@ -193,7 +171,7 @@ bool guest_mmio()
 	m.run->mmio.data[0] = 0x80;
 	EXPECT(m.expect_out(0xe9, 2) == 0xbeef);
 	EXPECT(m.expect_out(0xe9, 4) == 0xffffff80);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	return true;
 }
 
@@ -218,7 +196,7 @@ bool sregs_checked_like_kvm()
 	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
 	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, 0) == -EFAULT);
 	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, 1) == -EFAULT);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	return true;
 }
 
@@ -234,7 +212,7 @@ bool guest_outside_memory()
 	axvm_regs regs{};
 	regs.rflags = 2;
 	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+	EXPECT(m.run_to(AXVM_EXIT_MEMORY_FAULT));
 	EXPECT(m.run->memory_fault.gpa == 0x20000 && (m.run->memory_fault.flags & AXVM_MEMORY_FAULT_EXEC));
 	return true;
 }
@@ -329,8 +307,8 @@ bool triple_fault_is_shutdown()
 	Machine m;
 	// lidt [0x1100] (a zero-limit IDT), int3: #BP -> #GP -> #DF -> shutdown
 	EXPECT(m.start({0x0f, 0x01, 0x1e, 0x00, 0x11, 0xcc}));
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SHUTDOWN);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SHUTDOWN);
+	EXPECT(m.run_to(AXVM_EXIT_SHUTDOWN));
+	EXPECT(m.run_to(AXVM_EXIT_SHUTDOWN));
 	// New registers bring it back, like a reset: 0x1006 holds a HLT.
 	static_cast<uint8_t *>(m.mem)[0x1006] = 0xf4;
 	axvm_sregs s;
@@ -342,7 +320,7 @@ bool triple_fault_is_shutdown()
 	regs.rip = 0x1006;
 	regs.rflags = 2;
 	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	return true;
 }
 

@@ -42,7 +42,7 @@ bool single_step_reports_bs()
 			return false;
 		}
 		EXPECT(m.expect_out(0xe9, 2) == (op == 0x90 ? 0x1008 : 0x1009)); // the trap is after the instruction
-		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+		EXPECT(m.run_to(AXVM_EXIT_HLT));
 	}
 	return true;
 }
@@ -93,11 +93,11 @@ bool unhandled_exit_is_internal_error()
 	EXPECT(m.run->exit_reason == AXVM_EXIT_INTERNAL_ERROR);
 	EXPECT(m.run->internal.suberror == 4 && m.run->internal.ndata == 2 && m.run->internal.data[0] == 9);
 	// Again, the same: the vCPU is not broken, it just cannot do that.
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_INTERNAL_ERROR);
+	EXPECT(m.run_to(AXVM_EXIT_INTERNAL_ERROR));
 	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0);
 	regs.rip = 0x1900;
 	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	return true;
 }
 
@@ -143,7 +143,7 @@ bool vm_owned_by_creator()
 	}
 	int status = 0;
 	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT); // the owner still can
+	EXPECT(m.run_to(AXVM_EXIT_HLT)); // the owner still can
 	return true;
 }
 
@@ -201,7 +201,7 @@ bool code_crossing_into_mmio()
 	// mov byte [0xffff],0xe6 (OUT imm8, whose operand would be at 0x10000); jmp 0:0xffff
 	EXPECT(m.start({0xc6, 0x06, 0xff, 0xff, 0xe6, 0xea, 0xff, 0xff, 0x00, 0x00}));
 	for (int i = 0; i < 2; i++) {
-		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+		EXPECT(m.run_to(AXVM_EXIT_MEMORY_FAULT));
 		EXPECT(m.run->memory_fault.gpa == Machine::kMem &&
 		       (m.run->memory_fault.flags & AXVM_MEMORY_FAULT_EXEC));
 	}
@@ -219,7 +219,7 @@ bool page_tables_beyond_ram()
 	flat_protected_segments(s);
 	s.cr0 = 0x80000011, s.cr3 = 0x80000000, s.cr4 = 0;
 	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+	EXPECT(m.run_to(AXVM_EXIT_MEMORY_FAULT));
 	EXPECT(m.run->memory_fault.gpa == 0x80000000);
 	return true;
 }

@@ -164,7 +164,7 @@ bool interrupted_delivery_is_reinjected()
 	memcpy(mem + handler, code, sizeof(code));
 	axvm_interrupt irq{0x20};
 	EXPECT(xioctl(m.vcpu, AXVM_INTERRUPT, (unsigned long)&irq) == 0);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_MEMORY_FAULT);
+	EXPECT(m.run_to(AXVM_EXIT_MEMORY_FAULT));
 	EXPECT(m.run->memory_fault.gpa >> 12 == 0x20); // pushing FLAGS at 0x20ffe
 	axvm_vcpu_events e;
 	EXPECT(xioctl(m.vcpu, AXVM_GET_VCPU_EVENTS, (unsigned long)&e) == 0 && e.interrupt.injected &&
@@ -172,7 +172,7 @@ bool interrupted_delivery_is_reinjected()
 	void *stack = map_anon(0x10000);
 	EXPECT(stack && set_region(m.vm, region(1, 0x20000, 0x10000, stack)) == 0);
 	EXPECT(m.expect_out(0xe9, 1) == 'I');
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT); // 'I' only once
+	EXPECT(m.run_to(AXVM_EXIT_HLT)); // 'I' only once
 	munmap(stack, 0x10000);
 	return true;
 }
@@ -218,13 +218,13 @@ bool send_ipi_exit()
 		0x0f, 0x30,                         // wrmsr
 		0xf4,
 	}));
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SEND_IPI);
+	EXPECT(m.run_to(AXVM_EXIT_SEND_IPI));
 	EXPECT(m.run->send_ipi.target_cpu == 3 && m.run->send_ipi.target_cpu_aux == 0 && !m.run->send_ipi.to_all &&
 	       !m.run->send_ipi.to_self && m.run->send_ipi.vector == 0x41);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_SEND_IPI);
+	EXPECT(m.run_to(AXVM_EXIT_SEND_IPI));
 	EXPECT(m.run->send_ipi.target_cpu == 0 && m.run->send_ipi.to_all && !m.run->send_ipi.to_self &&
 	       m.run->send_ipi.vector == 0x42);
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	return true;
 }
 
@@ -246,7 +246,7 @@ bool vcpu_events()
 	EXPECT(xioctl(m.vcpu, AXVM_SET_VCPU_EVENTS, (unsigned long)&e) == 0);
 	EXPECT(xioctl(m.vcpu, AXVM_GET_VCPU_EVENTS, (unsigned long)&e) == 0 && e.nmi.pending);
 	EXPECT(m.expect_out(0xe9, 1) == 'N');
-	EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_HLT);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	axvm_vcpu_events bad{};
 	bad.flags = 0x80; // KVM_VCPUEVENT_VALID_* axvm does not support
 	EXPECT(xioctl(m.vcpu, AXVM_SET_VCPU_EVENTS, (unsigned long)&bad) == -EINVAL);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // Userspace ABI tests for /dev/axvm, run as root inside the test VM.
-// Uses include/uapi/axvm.h only; <linux/kvm.h> is included just to prove at
-// compile time that every number and layout matches KVM's (identity.cpp).
+// The tests use include/uapi/axvm.h; identity.cpp proves at compile time
+// that every number and layout matches <linux/kvm.h>'s, so they set their
+// machines up with tests/lib, which knows only KVM's names.
 //
 //   abi_test            run every test, print "ok - NAME" / "not ok - NAME: why"
 //   abi_test --only NAME...
@@ -31,8 +32,7 @@ int g_passed, g_failed;
 int coexist(const char *step)
 {
 	bool ok = !strcmp(step, "kvm-first") ? kvm_vm_blocks_axvm() : axvm_vm_blocks_kvm_then_both_work();
-	printf("%s - coexist.%s%s%s\n", ok ? "ok" : "not ok", step, ok ? "" : ": ", ok ? "" : g_why.c_str());
-	return ok ? 0 : 1;
+	return vmm_check(ok, "coexist.", step, "%s", g_why.c_str());
 }
 
 int hold_vm(int seconds)
@@ -63,13 +63,12 @@ int spin_vcpus()
 	const std::vector<uint8_t> loop = {0xe6, 0xe9, 0xfe, 0xc0, 0xeb, 0xfa};
 	if (!m.start(loop))
 		return 1;
-	Fd second{static_cast<int>(xioctl(m.vm, AXVM_CREATE_VCPU, 1))};
-	void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, second, 0);
-	if (second < 0 || p == MAP_FAILED || !real_mode_at(second, 0x1000))
+	Vcpu second;
+	if (!add_vcpu(m, 1, VMM_CODE, second))
 		return 1;
 	// IF set (nothing is ever injected): Bochs, the VMX proving ground,
 	// makes external interrupts exit only while the guest has IF set.
-	for (int fd : {static_cast<int>(m.vcpu), static_cast<int>(second)}) {
+	for (int fd : {static_cast<int>(m.vcpu), static_cast<int>(second.fd)}) {
 		axvm_regs regs;
 		if (xioctl(fd, AXVM_GET_REGS, (unsigned long)&regs))
 			return 1;
@@ -82,7 +81,7 @@ int spin_vcpus()
 		axvm_run *run;
 		long exits = 0, errors = 0;
 		pthread_t thread;
-	} spinners[2] = {{m.vcpu, m.run, 0, 0, {}}, {second, static_cast<axvm_run *>(p), 0, 0, {}}};
+	} spinners[2] = {{m.vcpu, m.run, 0, 0, {}}, {second.fd, second.run, 0, 0, {}}};
 	for (Spinner &sp : spinners)
 		pthread_create(&sp.thread, nullptr, [](void *arg) -> void * {
 			auto *sp = static_cast<Spinner *>(arg);
@@ -105,7 +104,6 @@ int spin_vcpus()
 		pthread_join(sp.thread, nullptr);
 		printf("vCPU: %ld exits, %ld errors\n", sp.exits, sp.errors);
 	}
-	munmap(p, 4096);
 	return spinners[0].errors || spinners[1].errors || !spinners[0].exits || !spinners[1].exits;
 }
 
@@ -179,14 +177,9 @@ int main(int argc, char **argv)
 		if (only && std::none_of(argv + 2, argv + argc, [&](const char *n) { return !strcmp(n, t.first); }))
 			continue;
 		g_why.clear();
-		if (t.second()) {
-			g_passed++;
-			printf("ok - abi.%s\n", t.first);
-		} else {
-			g_failed++;
-			printf("not ok - abi.%s: %s\n", t.first, g_why.c_str());
-		}
-		fflush(stdout);
+		const bool ok = t.second();
+		g_passed += ok;
+		g_failed += vmm_check(ok, "abi.", t.first, "%s", g_why.c_str());
 	}
 	printf("abi_test: %d passed, %d failed\n", g_passed, g_failed);
 	return g_failed ? 1 : 0;
