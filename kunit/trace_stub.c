@@ -4,3 +4,7 @@
 #include <axvm/boundary.h>
 
 void axvm_trace_inject(axvm_u32 vcpu_id, axvm_u32 vector, int nmi) {}
+int axvm_trace_entry_enabled(void) { return 0; }
+void axvm_trace_entry(axvm_u32 vcpu_id, axvm_u64 rip) {}
+int axvm_trace_exit_enabled(void) { return 0; }
+void axvm_trace_exit(axvm_u32 vcpu_id, axvm_u64 rip, axvm_u64 code, axvm_u64 info1, axvm_u64 info2) {}

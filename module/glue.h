@@ -34,9 +34,6 @@ struct axvm_vm {
 	struct dentry *debugfs; /* /sys/kernel/debug/axvm/<pid>-<fd> */
 };
 
-/* -EIO (and one dmesg line) unless the caller is in the VM's process. */
-int axvm_vm_check_owner(struct axvm_vm *vm);
-
 struct axvm_vcpu {
 	struct list_head link; /* in axvm_vm.vcpus once the core created it */
 	struct axvm_vm *vm;    /* a reference, dropped when the fd closes */
@@ -45,28 +42,54 @@ struct axvm_vcpu {
 	struct page *run_page; /* struct axvm_run, mmap-ed at offset 0 */
 };
 
-/* Hardware enabled on every online CPU while a reference is held (one per VM). */
+/*
+ * The glue's files, each calling only those listed before it:
+ *   virt_enable.c  hardware on while VMs exist, off at reboot
+ *   trace.c        the tracepoints
+ *   debugfs.c      the statistics in debugfs
+ *   vm.c           the VM object's lifetime and owner
+ *   stats.c        statistics fds (hold a VM reference)
+ *   vcpu_fd.c      vCPU fds (hold a VM reference)
+ *   vm_fd.c        VM fds; creates vCPU and statistics fds
+ *   main.c         /dev/axvm, module load and unload
+ * (services.c, current_vcpu.c and guest_memory.c serve the core.)
+ */
+
+/* virt_enable.c: hardware enabled on every online CPU while a reference is
+ * held (one per VM); at module load and unload, the reboot notifier. */
 int axvm_virt_get(void);
 void axvm_virt_put(void);
-/* At module load and unload: the reboot notifier that gives the hardware up. */
 void axvm_virt_init(void);
 void axvm_virt_exit(void);
-
-/* stats.c: AXVM_GET_STATS_FD and the debugfs tree. */
-void axvm_stats_init(void);
-void axvm_stats_exit(void);
-int axvm_vm_stats_fd(struct axvm_vm *vm);
-int axvm_vcpu_stats_fd(struct axvm_vcpu *vcpu);
-void axvm_vm_debugfs_create(struct axvm_vm *vm, int fd);
-void axvm_vcpu_debugfs_create(struct axvm_vcpu *vcpu);
-void axvm_vm_debugfs_remove(struct axvm_vm *vm);
 
 /* trace.c: the events of an exit to userspace. */
 void axvm_trace_userspace_exit(u32 vcpu_id, const struct axvm_exit_record *record);
 
-int axvm_vm_create(void);
+/* debugfs.c */
+void axvm_debugfs_init(void);
+void axvm_debugfs_exit(void);
+void axvm_vm_debugfs_create(struct axvm_vm *vm, int fd);
+void axvm_vcpu_debugfs_create(struct axvm_vcpu *vcpu);
+void axvm_vm_debugfs_remove(struct axvm_vm *vm);
+
+/* vm.c */
+static inline void axvm_vm_get(struct axvm_vm *vm)
+{
+	kref_get(&vm->ref);
+}
 void axvm_vm_put(struct axvm_vm *vm);
-int axvm_vcpu_create(struct axvm_vm *vm, u32 id);
+/* -EIO (and one dmesg line) unless the caller is in the VM's process. */
+int axvm_vm_check_owner(struct axvm_vm *vm);
 void axvm_vcpu_free(struct axvm_vcpu *vcpu);
+
+/* stats.c */
+int axvm_vm_stats_fd(struct axvm_vm *vm);
+int axvm_vcpu_stats_fd(struct axvm_vcpu *vcpu);
+
+/* vcpu_fd.c */
+int axvm_vcpu_create(struct axvm_vm *vm, u32 id);
+
+/* vm_fd.c */
+int axvm_vm_create(void);
 
 #endif /* AXVM_GLUE_H */

@@ -87,13 +87,13 @@ static int __init axvm_init(void)
 	err = axvm_core_init();
 	if (err)
 		return err;
-	axvm_stats_init();
+	axvm_debugfs_init();
 	axvm_virt_init();
 	err = misc_register(&axvm_dev);
 	if (err) {
 		pr_err("cannot register /dev/axvm: %d\n", err);
 		axvm_virt_exit();
-		axvm_stats_exit();
+		axvm_debugfs_exit();
 		axvm_core_exit();
 	}
 	return err;
@@ -103,7 +103,7 @@ static void __exit axvm_exit(void)
 {
 	misc_deregister(&axvm_dev);
 	axvm_virt_exit();
-	axvm_stats_exit();
+	axvm_debugfs_exit();
 	axvm_core_exit();
 }
 

@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Statistics, two ways, with the same numbers: KVM's binary statistics
- * interface (AXVM_GET_STATS_FD on a VM or vCPU fd; the layout is in
- * include/uapi/axvm.h) and a debugfs tree,
- * /sys/kernel/debug/axvm/<pid>-<vm fd>/{remote_tlb_flush,vcpu<N>/<stat>}.
- * The counters themselves live in the core (struct axvm_vcpu_stats).
+ * KVM's binary statistics interface: AXVM_GET_STATS_FD on a VM or vCPU fd
+ * (the layout is in include/uapi/axvm.h). debugfs.c shows the same
+ * counters; they live in the core (struct axvm_vcpu_stats).
  */
 #define pr_fmt(fmt) "axvm: " fmt
 
 #include <linux/anon_inodes.h>
-#include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/sched.h>
@@ -17,19 +14,7 @@
 
 #include <uapi/axvm.h>
 #include "glue.h"
-
-/* struct axvm_vcpu_stats, in order: KVM's names, then one per exit kind. */
-static const char *const axvm_vcpu_stat_names[] = {
-	"exits", "io_exits", "mmio_exits", "halt_exits", "signal_exits", "irq_window_exits",
-	"request_irq_exits", "hypercalls", "irq_injections", "nmi_injections",
-	"exit_hypercall", "exit_mmio_read", "exit_mmio_write", "exit_io_read", "exit_io_write",
-	"exit_sys_reg_read", "exit_sys_reg_write", "exit_external_interrupt", "exit_halt",
-	"exit_cpu_up", "exit_cpu_down", "exit_system_down", "exit_nested_page_fault",
-	"exit_send_ipi", "exit_fail_entry", "exit_internal_error", "exit_nothing",
-};
-static_assert(ARRAY_SIZE(axvm_vcpu_stat_names) * sizeof(u64) == sizeof(struct axvm_vcpu_stats));
-
-static const char *const axvm_vm_stat_names[] = { "remote_tlb_flush" };
+#include "stat_names.h"
 
 #define AXVM_STATS_DESC_SIZE (sizeof(struct axvm_stats_desc) + AXVM_STATS_NAME_SIZE)
 
@@ -113,7 +98,7 @@ static int axvm_stats_fd(struct axvm_vm *vm, const char *const *names, u32 count
 		kfree(sf);
 		return fd;
 	}
-	kref_get(&vm->ref);
+	axvm_vm_get(vm);
 	file = anon_inode_getfile("axvm-stats", &axvm_stats_fops, sf, O_RDONLY);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
@@ -142,58 +127,4 @@ int axvm_vcpu_stats_fd(struct axvm_vcpu *vcpu)
 	snprintf(id, sizeof(id), "axvm-%d/vcpu-%u", vcpu->vm->pid, vcpu->id);
 	return axvm_stats_fd(vcpu->vm, axvm_vcpu_stat_names, ARRAY_SIZE(axvm_vcpu_stat_names),
 			     (const u64 *)axvm_core_vcpu_stats(vcpu->core), id);
-}
-
-/* ---- debugfs --------------------------------------------------------------- */
-
-static struct dentry *axvm_debugfs_root;
-
-void axvm_stats_init(void)
-{
-	axvm_debugfs_root = debugfs_create_dir("axvm", NULL);
-}
-
-void axvm_stats_exit(void)
-{
-	debugfs_remove(axvm_debugfs_root);
-}
-
-void axvm_vm_debugfs_create(struct axvm_vm *vm, int fd)
-{
-	struct dentry *dent;
-	char name[32];
-
-	snprintf(name, sizeof(name), "%d-%d", vm->pid, fd);
-	/* A VM closed under this fd number may not be gone yet (another
-	 * reference holds it): this one then has no directory, as in KVM. */
-	dent = debugfs_lookup(name, axvm_debugfs_root);
-	if (dent) {
-		pr_warn_ratelimited("debugfs: %s still belongs to a closing VM; the new one has none\n", name);
-		dput(dent);
-		return;
-	}
-	vm->debugfs = debugfs_create_dir(name, axvm_debugfs_root);
-	debugfs_create_u64(axvm_vm_stat_names[0], 0444, vm->debugfs,
-			   (u64 *)axvm_core_vm_remote_tlb_flush(vm->core));
-}
-
-void axvm_vcpu_debugfs_create(struct axvm_vcpu *vcpu)
-{
-	u64 *values = (u64 *)axvm_core_vcpu_stats(vcpu->core);
-	struct dentry *dir;
-	char name[16];
-	size_t i;
-
-	if (!values || IS_ERR_OR_NULL(vcpu->vm->debugfs))
-		return;
-	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
-	dir = debugfs_create_dir(name, vcpu->vm->debugfs);
-	for (i = 0; i < ARRAY_SIZE(axvm_vcpu_stat_names); i++)
-		debugfs_create_u64(axvm_vcpu_stat_names[i], 0444, dir, values + i);
-}
-
-/* Before the counters go: readers of these files are waited for. */
-void axvm_vm_debugfs_remove(struct axvm_vm *vm)
-{
-	debugfs_remove(vm->debugfs);
 }

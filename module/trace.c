@@ -33,3 +33,23 @@ void axvm_trace_inject(axvm_u32 vcpu_id, axvm_u32 vector, int nmi)
 {
 	trace_axvm_inj_irq(vcpu_id, vector, nmi);
 }
+
+int axvm_trace_entry_enabled(void)
+{
+	return trace_axvm_entry_enabled();
+}
+
+void axvm_trace_entry(axvm_u32 vcpu_id, axvm_u64 rip)
+{
+	trace_axvm_entry(vcpu_id, rip);
+}
+
+int axvm_trace_exit_enabled(void)
+{
+	return trace_axvm_exit_enabled();
+}
+
+void axvm_trace_exit(axvm_u32 vcpu_id, axvm_u64 rip, axvm_u64 code, axvm_u64 info1, axvm_u64 info2)
+{
+	trace_axvm_exit(vcpu_id, rip, code, info1, info2);
+}

@@ -13,12 +13,8 @@
 #define AXVM_TRACE_H
 
 /* axvm_exit's code on VMX: this plus the basic exit reason. */
-#define AXVM_VMX_EXIT (1ull << 32)
+#define AXVM_VMX_EXIT AXVM_TRACE_VMX_EXIT
 
-#ifdef AXVM_NO_TRACE /* the KUnit module's copy of the core: no events */
-static inline void trace_axvm_entry(u32 vcpu_id, u64 rip) {}
-static inline void trace_axvm_exit(u32 vcpu_id, u64 rip, u64 code, u64 info1, u64 info2) {}
-#else
 #include <linux/tracepoint.h>
 
 /* SVM exit codes (APM appendix C) by name, as kvm_exit prints them. */
@@ -159,14 +155,11 @@ TRACE_EVENT(axvm_inj_irq,
 	),
 	TP_printk("vcpu %u %s vector %u", __entry->vcpu_id, __entry->nmi ? "nmi" : "irq", __entry->vector)
 );
-#endif /* AXVM_NO_TRACE */
 
 #endif /* AXVM_TRACE_H */
 
-#ifndef AXVM_NO_TRACE
 #undef TRACE_INCLUDE_PATH
 #define TRACE_INCLUDE_PATH .
 #undef TRACE_INCLUDE_FILE
 #define TRACE_INCLUDE_FILE trace
 #include <trace/define_trace.h>
-#endif

@@ -223,12 +223,6 @@ static const struct file_operations axvm_vcpu_fops = {
 	.llseek = noop_llseek,
 };
 
-void axvm_vcpu_free(struct axvm_vcpu *vcpu)
-{
-	__free_page(vcpu->run_page);
-	kfree(vcpu);
-}
-
 int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 {
 	struct axvm_vcpu *vcpu;
@@ -256,7 +250,7 @@ int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 		axvm_vcpu_free(vcpu);
 		return fd;
 	}
-	kref_get(&vm->ref);
+	axvm_vm_get(vm);
 	file = anon_inode_getfile("axvm-vcpu", &axvm_vcpu_fops, vcpu, O_RDWR);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);

@@ -15,25 +15,6 @@
 #include <uapi/axvm.h>
 #include "glue.h"
 
-static void axvm_vm_release_ref(struct kref *ref)
-{
-	struct axvm_vm *vm = container_of(ref, struct axvm_vm, ref);
-	struct axvm_vcpu *vcpu, *next;
-
-	axvm_vm_debugfs_remove(vm); /* its files read the counters freed next */
-	axvm_core_vm_destroy(vm->core);
-	list_for_each_entry_safe(vcpu, next, &vm->vcpus, link)
-		axvm_vcpu_free(vcpu);
-	mmdrop(vm->mm);
-	kfree(vm);
-	axvm_virt_put();
-}
-
-void axvm_vm_put(struct axvm_vm *vm)
-{
-	kref_put(&vm->ref, axvm_vm_release_ref);
-}
-
 static int axvm_vm_set_memory(struct axvm_vm *vm, void __user *argp)
 {
 	struct axvm_userspace_memory_region region;
@@ -101,15 +82,6 @@ static int axvm_vm_irq_line(struct axvm_vm *vm, struct axvm_irq_level __user *ar
 	return err;
 }
 #endif
-
-int axvm_vm_check_owner(struct axvm_vm *vm)
-{
-	if (likely(current->mm == vm->mm))
-		return 0;
-	/* Its memory is pinned from, and charged to, the creator's mm. */
-	pr_warn_ratelimited("a VM is usable only from the process that created it\n");
-	return -EIO;
-}
 
 static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {

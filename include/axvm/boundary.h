@@ -118,9 +118,17 @@ void axvm_unpin_user_pages(struct axvm_pinned *pinned);
 /* Host physical address of page @index of the pinned range. */
 axvm_u64 axvm_pinned_page_phys(const struct axvm_pinned *pinned, axvm_u64 index);
 
-/* Trace event (module/trace.c; a tracepoint, off by default and then a call
- * that returns at a static branch): each interrupt or NMI injected. */
+/* Trace events (module/trace.c; tracepoints, off by default and then a call
+ * that returns at a static branch): each interrupt or NMI injected, and
+ * each entry and exit (the backends' entry code asks whether the event is
+ * on before it gathers what it traces). */
 void axvm_trace_inject(axvm_u32 vcpu_id, axvm_u32 vector, int nmi);
+int axvm_trace_entry_enabled(void);
+void axvm_trace_entry(axvm_u32 vcpu_id, axvm_u64 rip);
+int axvm_trace_exit_enabled(void);
+/* @code: the SVM exit code, or AXVM_TRACE_VMX_EXIT + the VMX exit reason. */
+void axvm_trace_exit(axvm_u32 vcpu_id, axvm_u64 rip, axvm_u64 code, axvm_u64 info1, axvm_u64 info2);
+#define AXVM_TRACE_VMX_EXIT (1ull << 32)
 
 /* ---- The core, implemented in C++ --------------------------------------- */
 

@@ -18,7 +18,6 @@
 
 #include "../entry_common.h"
 #include "entry.h"
-#include "trace.h"
 
 static inline u64 vmcb_field(const struct axvm_svm_entry *e, unsigned int offset)
 {
@@ -87,7 +86,8 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 			*e->tlb_control = e->tlb_flush;
 	}
 	axvm_x86_before_entry(e->vm_serial);
-	trace_axvm_entry(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP));
+	if (axvm_trace_entry_enabled())
+		axvm_trace_entry(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP));
 	host_tsc_aux = axvm_host_tsc_aux_value();
 	if (host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, 0);
@@ -104,8 +104,8 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 		axvm_x86_machine_check();
 	if (host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
-	if (!faulted)
-		trace_axvm_exit(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP), vmcb_field(e, AXVM_VMCB_EXIT_CODE),
+	if (!faulted && axvm_trace_exit_enabled())
+		axvm_trace_exit(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP), vmcb_field(e, AXVM_VMCB_EXIT_CODE),
 				vmcb_field(e, AXVM_VMCB_EXIT_INFO1), vmcb_field(e, AXVM_VMCB_EXIT_INFO2));
 	axvm_x86_after_exit();
 	local_irq_enable();

@@ -26,7 +26,6 @@
 
 #include "../entry_common.h"
 #include "entry.h"
-#include "trace.h"
 #include "vmx_insn.h"
 
 /* vmenter.S: where a VM exit lands (HOST_RIP). */
@@ -131,7 +130,8 @@ int axvm_vmx_enter(struct axvm_vmx_entry *e)
 	if (e->preemption_timer)
 		axvm_vmwrite(VMCS_PREEMPTION_TIMER, e->preemption_timer);
 
-	trace_axvm_entry(e->vcpu_id, axvm_vmread(VMCS_GUEST_RIP));
+	if (axvm_trace_entry_enabled())
+		axvm_trace_entry(e->vcpu_id, axvm_vmread(VMCS_GUEST_RIP));
 	/* L1TF: nothing the host touched may be left in L1D for the guest. */
 	if (boot_cpu_has_bug(X86_BUG_L1TF) && boot_cpu_has(X86_FEATURE_FLUSH_L1D))
 		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
@@ -174,8 +174,9 @@ int axvm_vmx_enter(struct axvm_vmx_entry *e)
 		if ((reason & 0xffff) == AXVM_VMX_EXIT_MCE_DURING_ENTRY ||
 		    ((reason & 0xffff) == 0 && (info & 0x800007ffu) == (0x80000300u | 18)))
 			axvm_x86_machine_check();
-		trace_axvm_exit(e->vcpu_id, axvm_vmread(VMCS_GUEST_RIP), AXVM_VMX_EXIT + (reason & 0xffff), axvm_vmread(VMCS_EXIT_QUALIFICATION),
-				axvm_vmread(VMCS_GUEST_PHYSICAL_ADDRESS));
+		if (axvm_trace_exit_enabled())
+			axvm_trace_exit(e->vcpu_id, axvm_vmread(VMCS_GUEST_RIP), AXVM_TRACE_VMX_EXIT + (reason & 0xffff),
+					axvm_vmread(VMCS_EXIT_QUALIFICATION), axvm_vmread(VMCS_GUEST_PHYSICAL_ADDRESS));
 	}
 	local_irq_enable();
 	if (ret == 2)
