@@ -40,7 +40,7 @@ extern "C" int axvm_core_supported_cpuid(axvm_cpuid2 *cpuid, axvm_u32 max)
 {
 	if (kArm64)
 		return -err::ENOTTY; // an x86 ioctl, as under KVM
-	if (!arch::runs_vcpus())
+	if (!arch::backend() != arch::Backend::None)
 		return -err::ENODEV;
 	const u32 n = arch::supported_cpuid(cpuid->entries, max);
 	cpuid->nent = n;
@@ -49,7 +49,7 @@ extern "C" int axvm_core_supported_cpuid(axvm_cpuid2 *cpuid, axvm_u32 max)
 
 extern "C" long axvm_core_check_extension(long cap)
 {
-	const bool hw = arch::runs_vcpus();
+	const bool hw = arch::backend() != arch::Backend::None;
 	switch (cap) {
 	case AXVM_CAP_USER_MEMORY:
 	case AXVM_CAP_IMMEDIATE_EXIT:
@@ -159,7 +159,7 @@ extern "C" int axvm_core_vm_irq_line(axvm_core_vm *vm, axvm_u32 vcpu_id, axvm_u3
 extern "C" int axvm_core_vm_enable_cap(axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0)
 {
 	// arm64: KVM_EXIT_ARM_NISV is always on; enabling it is accepted.
-	if (kArm64 && cap == AXVM_CAP_ARM_NISV_TO_USER && arch::runs_vcpus())
+	if (kArm64 && cap == AXVM_CAP_ARM_NISV_TO_USER && arch::backend() != arch::Backend::None)
 		return 0;
 	if (kArm64 || cap != AXVM_CAP_HALT_IN_KERNEL || arg0 > 1)
 		return -err::EINVAL;

@@ -36,7 +36,7 @@ Result<KernelVcpu *> Vm::create_vcpu(u32 id, axvm_run &run)
 
 	// new may return null: the core is built with -fcheck-new.
 	Owned<ArchVcpu> arch;
-	if (arch::runs_vcpus()) {
+	if (arch::backend() != arch::Backend::None) {
 		arch = Owned<ArchVcpu>(TRY(arch::create_vcpu(*this, id)));
 		arch->vcpu_id = id;
 	}

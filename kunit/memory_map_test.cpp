@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // Every rejection of KVM_SET_USER_MEMORY_REGION that needs no real memory
-// (slots backed by pinned pages are covered from userspace: tests/abi_test.cpp).
+// (slots backed by pinned pages are covered from userspace: tests/vmm/abi/).
 #include "check.hpp"
 
 #include <axvm/memory_map.hpp>

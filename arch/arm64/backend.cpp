@@ -108,7 +108,6 @@ Result<Stage2 *> create_stage2()
 	return static_cast<Stage2 *>(s2);
 }
 
-bool runs_vcpus() { return in_use != Backend::None; }
 
 // The kernel already runs at EL2: nothing to switch on per CPU.
 Status cpu_enable(unsigned int) { return Status(); }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The layout of struct axvm_arm64_context (vcpu.hpp), which switch.S reads
+ * The layout of arm64::Context (vcpu.hpp), which switch.S reads
  * and writes by these offsets; vcpu.hpp checks each with a static_assert.
  */
 #ifndef AXVM_ARM64_CONTEXT_H

@@ -111,7 +111,6 @@ void cpu_disable(unsigned int cpu)
 		vmx::disable_cpu(cpu);
 }
 
-bool runs_vcpus() { return in_use != Backend::None; }
 
 Result<ArchVcpu *> create_vcpu(Vm &vm, u32)
 {

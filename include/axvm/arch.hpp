@@ -38,10 +38,6 @@ Backend backend();
 // refuses a host it cannot drive at load time: -ENODEV and a line saying why.
 bool load_without_backend();
 
-// Whether the backend in use runs vCPUs (VMX: not yet; it is switched on
-// per CPU while VMs exist, and RUN says -ENODEV).
-bool runs_vcpus();
-
 // At module unload: frees what detect() set up.
 void release();
 

@@ -5,7 +5,7 @@
  * The classic VMM flow uses KVM's ioctl numbers and struct layouts exactly
  * (<linux/kvm.h>), so a program written for /dev/kvm runs when pointed at
  * /dev/axvm. Names carry an AXVM_ prefix so this header can be included next
- * to <linux/kvm.h>; tests/abi_test.cpp checks every number and offset against
+ * to <linux/kvm.h>; tests/vmm/abi/identity.cpp checks every number and offset against
  * it. Rules for every struct here: fixed-width types, explicit padding, unknown
  * flags rejected with -EINVAL so the ABI can grow.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * An arm64 guest that walks through every exit the arm64 backend reports,
- * for tests/arm64_exits.c. Loaded and entered at 0x10000, EL1, MMU off.
+ * for tests/vmm/arm64_exits.c. Loaded and entered at 0x10000, EL1, MMU off.
  * Each step writes a tag byte to the UART (0x09000000) before it starts,
  * so the VMM can check each exit against the step that caused it.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * An arm64 guest taking interrupts from the VMM's IRQ line (KVM_IRQ_LINE,
- * no interrupt controller), for tests/kvm_arm64_irq.c. Loaded and entered
+ * no interrupt controller), for tests/vmm/kvm_arm64_irq.c. Loaded and entered
  * at 0x10000, EL1, MMU off. Its IRQ handler acknowledges each interrupt by
  * writing the count so far to an EOI register at 0x0a000000, on which the
  * VMM lowers the line. Tags written to the UART at 0x09000000 tell the VMM
