@@ -40,7 +40,7 @@ extern "C" int axvm_core_supported_cpuid(axvm_cpuid2 *cpuid, axvm_u32 max)
 {
 	if (kArm64)
 		return -err::ENOTTY; // an x86 ioctl, as under KVM
-	if (!arch::backend() != arch::Backend::None)
+	if (arch::backend() == arch::Backend::None)
 		return -err::ENODEV;
 	const u32 n = arch::supported_cpuid(cpuid->entries, max);
 	cpuid->nent = n;
