@@ -48,7 +48,7 @@ typedef unsigned long long __u64;
 #define AXVM_SET_TSS_ADDR          _IO(AXVMIO, 0x47) /* accepted and ignored: SVM needs no TSS */
 #define AXVM_ENABLE_CAP            _IOW(AXVMIO, 0xa3, struct axvm_enable_cap) /* axvm's own caps only */
 #define AXVM_ARM_PREFERRED_TARGET  _IOR(AXVMIO, 0xaf, struct axvm_vcpu_init) /* arm64 */
-#define AXVM_IRQ_LINE              _IOW(AXVMIO, 0x61, struct axvm_irq_level) /* arm64: a vCPU's IRQ/FIQ line */
+#define AXVM_IRQ_LINE              _IOW(AXVMIO, 0x61, struct axvm_irq_level) /* x86: a GSI; arm64: a vCPU's IRQ/FIQ line */
 
 /* vCPU fd */
 #define AXVM_RUN                   _IO(AXVMIO, 0x80)
@@ -97,6 +97,26 @@ typedef unsigned long long __u64;
 #define AXVM_CAP_ARM_PSCI_0_2  102
 #define AXVM_CAP_ARM_VM_IPA_SIZE 165 /* the IPA bits a VM gets */
 #define AXVM_CAP_ARM_NISV_TO_USER 177 /* always on: ENABLE_CAP accepts it */
+
+/* x86 in-kernel interrupt controllers and timers (see the section below). */
+#define AXVM_CAP_IRQCHIP          0
+#define AXVM_CAP_PIT              11
+#define AXVM_CAP_MP_STATE         14
+#define AXVM_CAP_REINJECT_CONTROL 24
+#define AXVM_CAP_IRQ_ROUTING      25 /* answer: the most routes, 4096 */
+#define AXVM_CAP_IRQ_INJECT_STATUS 26
+#define AXVM_CAP_IRQFD            32
+#define AXVM_CAP_PIT2             33
+#define AXVM_CAP_SET_BOOT_CPU_ID  34
+#define AXVM_CAP_PIT_STATE2       35
+#define AXVM_CAP_IOEVENTFD        36
+#define AXVM_CAP_TSC_DEADLINE_TIMER 72
+#define AXVM_CAP_SIGNAL_MSI       77
+#define AXVM_CAP_IRQFD_RESAMPLE   82
+#define AXVM_CAP_IOEVENTFD_NO_LENGTH 100
+#define AXVM_CAP_SPLIT_IRQCHIP    121
+#define AXVM_CAP_IOEVENTFD_ANY_LENGTH 122
+#define AXVM_CAP_X2APIC_API       129 /* answer: the flags below, 3 */
 
 /* axvm's own capabilities, far above KVM's numbers. */
 #define AXVM_CAP_QUEUE_INTERRUPT 0x10001 /* AXVM_QUEUE_INTERRUPT */
@@ -271,6 +291,198 @@ struct axvm_enable_cap {
 	__u8 pad[64];
 };
 
+/*
+ * x86 in-kernel interrupt controllers and timers (KVM's layouts): a PIC pair
+ * and a 24-pin IOAPIC (KVM_CREATE_IRQCHIP), a local APIC per vCPU, an i8254
+ * PIT (KVM_CREATE_PIT2), GSI routing, MSIs, irqfds and ioeventfds.
+ */
+#define AXVM_CREATE_IRQCHIP        _IO(AXVMIO, 0x60)
+#define AXVM_IRQ_LINE_STATUS       _IOWR(AXVMIO, 0x67, struct axvm_irq_level)
+#define AXVM_GET_IRQCHIP           _IOWR(AXVMIO, 0x62, struct axvm_irqchip)
+#define AXVM_SET_IRQCHIP           _IOR(AXVMIO, 0x63, struct axvm_irqchip) /* sic: KVM's direction */
+#define AXVM_SET_GSI_ROUTING       _IOW(AXVMIO, 0x6a, struct axvm_irq_routing)
+#define AXVM_REINJECT_CONTROL      _IO(AXVMIO, 0x71) /* sic: a pointer, no size */
+#define AXVM_IRQFD                 _IOW(AXVMIO, 0x76, struct axvm_irqfd)
+#define AXVM_CREATE_PIT2           _IOW(AXVMIO, 0x77, struct axvm_pit_config)
+#define AXVM_SET_BOOT_CPU_ID       _IO(AXVMIO, 0x78)
+#define AXVM_IOEVENTFD             _IOW(AXVMIO, 0x79, struct axvm_ioeventfd)
+#define AXVM_GET_PIT2              _IOR(AXVMIO, 0x9f, struct axvm_pit_state2)
+#define AXVM_SET_PIT2              _IOW(AXVMIO, 0xa0, struct axvm_pit_state2)
+#define AXVM_SIGNAL_MSI            _IOW(AXVMIO, 0xa5, struct axvm_msi)
+#define AXVM_GET_LAPIC             _IOR(AXVMIO, 0x8e, struct axvm_lapic_state)
+#define AXVM_SET_LAPIC             _IOW(AXVMIO, 0x8f, struct axvm_lapic_state)
+#define AXVM_GET_MP_STATE          _IOR(AXVMIO, 0x98, struct axvm_mp_state)
+#define AXVM_SET_MP_STATE          _IOW(AXVMIO, 0x99, struct axvm_mp_state)
+
+#define AXVM_IRQCHIP_PIC_MASTER 0
+#define AXVM_IRQCHIP_PIC_SLAVE  1
+#define AXVM_IRQCHIP_IOAPIC     2
+#define AXVM_IOAPIC_NUM_PINS    24
+#define AXVM_MAX_IRQ_ROUTES     4096
+
+struct axvm_pic_state {
+	__u8 last_irr; /* edge detection */
+	__u8 irr;      /* interrupt request register */
+	__u8 imr;      /* interrupt mask register */
+	__u8 isr;      /* interrupt service register */
+	__u8 priority_add; /* highest irq priority */
+	__u8 irq_base;
+	__u8 read_reg_select;
+	__u8 poll;
+	__u8 special_mask;
+	__u8 init_state;
+	__u8 auto_eoi;
+	__u8 rotate_on_auto_eoi;
+	__u8 special_fully_nested_mode;
+	__u8 init4; /* true if 4 byte init */
+	__u8 elcr;  /* PIIX edge/trigger selection */
+	__u8 elcr_mask;
+};
+
+struct axvm_ioapic_state {
+	__u64 base_address;
+	__u32 ioregsel;
+	__u32 id;
+	__u32 irr;
+	__u32 pad;
+	__u64 redirtbl[AXVM_IOAPIC_NUM_PINS]; /* vector 7:0, delivery mode 10:8, dest mode 11, delivery
+					       * status 12, polarity 13, remote IRR 14, trigger 15,
+					       * mask 16, destination 63:56 */
+};
+
+struct axvm_irqchip {
+	__u32 chip_id; /* AXVM_IRQCHIP_* */
+	__u32 pad;
+	union {
+		char dummy[512];
+		struct axvm_pic_state pic;
+		struct axvm_ioapic_state ioapic;
+	} chip;
+};
+
+/* The local APIC's register page as the guest sees it (each register in
+ * the low 4 bytes of its 16-byte slot). */
+struct axvm_lapic_state {
+	char regs[0x400];
+};
+
+#define AXVM_MP_STATE_RUNNABLE      0
+#define AXVM_MP_STATE_UNINITIALIZED 1
+#define AXVM_MP_STATE_INIT_RECEIVED 2
+#define AXVM_MP_STATE_HALTED        3
+#define AXVM_MP_STATE_SIPI_RECEIVED 4
+
+struct axvm_mp_state {
+	__u32 mp_state;
+};
+
+struct axvm_pit_channel_state {
+	__u32 count; /* can be 65536 */
+	__u16 latched_count;
+	__u8 count_latched;
+	__u8 status_latched;
+	__u8 status;
+	__u8 read_state;
+	__u8 write_state;
+	__u8 write_latch;
+	__u8 rw_mode;
+	__u8 mode;
+	__u8 bcd;
+	__u8 gate;
+	__s64 count_load_time; /* the host's CLOCK_MONOTONIC, ns */
+};
+
+#define AXVM_PIT_SPEAKER_DUMMY       1 /* axvm_pit_config.flags: port 0x61 in the kernel */
+#define AXVM_PIT_FLAGS_HPET_LEGACY   0x00000001
+#define AXVM_PIT_FLAGS_SPEAKER_DATA_ON 0x00000002
+
+struct axvm_pit_state2 {
+	struct axvm_pit_channel_state channels[3];
+	__u32 flags;
+	__u32 reserved[9];
+};
+
+struct axvm_pit_config {
+	__u32 flags;
+	__u32 pad[15];
+};
+
+struct axvm_reinject_control {
+	__u8 pit_reinject;
+	__u8 reserved[31];
+};
+
+#define AXVM_IRQ_ROUTING_IRQCHIP 1
+#define AXVM_IRQ_ROUTING_MSI     2
+#define AXVM_MSI_VALID_DEVID     (1u << 0)
+
+struct axvm_irq_routing_irqchip {
+	__u32 irqchip;
+	__u32 pin;
+};
+
+struct axvm_irq_routing_msi {
+	__u32 address_lo;
+	__u32 address_hi;
+	__u32 data;
+	__u32 pad; /* devid, with AXVM_MSI_VALID_DEVID */
+};
+
+struct axvm_irq_routing_entry {
+	__u32 gsi;
+	__u32 type;
+	__u32 flags;
+	__u32 pad;
+	union {
+		struct axvm_irq_routing_irqchip irqchip;
+		struct axvm_irq_routing_msi msi;
+		__u32 pad[8];
+	} u;
+};
+
+struct axvm_irq_routing {
+	__u32 nr;
+	__u32 flags;
+	struct axvm_irq_routing_entry entries[];
+};
+
+struct axvm_msi {
+	__u32 address_lo;
+	__u32 address_hi;
+	__u32 data;
+	__u32 flags;
+	__u32 devid;
+	__u8 pad[12];
+};
+
+#define AXVM_IRQFD_FLAG_DEASSIGN (1u << 0)
+#define AXVM_IRQFD_FLAG_RESAMPLE (1u << 1)
+
+struct axvm_irqfd {
+	__u32 fd;
+	__u32 gsi;
+	__u32 flags;
+	__u32 resamplefd;
+	__u8 pad[16];
+};
+
+#define AXVM_IOEVENTFD_FLAG_DATAMATCH (1u << 0)
+#define AXVM_IOEVENTFD_FLAG_PIO       (1u << 1)
+#define AXVM_IOEVENTFD_FLAG_DEASSIGN  (1u << 2)
+
+struct axvm_ioeventfd {
+	__u64 datamatch;
+	__u64 addr; /* legal pio/mmio address */
+	__u32 len;  /* 0, 1, 2, 4 or 8 bytes */
+	__s32 fd;
+	__u32 flags;
+	__u8 pad[36];
+};
+
+/* AXVM_ENABLE_CAP(AXVM_CAP_X2APIC_API) args[0] */
+#define AXVM_X2APIC_API_USE_32BIT_IDS          (1u << 0)
+#define AXVM_X2APIC_API_DISABLE_BROADCAST_QUIRK (1u << 1)
+
 /* Guest memory (KVM_SET_USER_MEMORY_REGION). memory_size 0 deletes the slot. */
 #define AXVM_MEM_READONLY (1u << 1)
 
@@ -294,6 +506,7 @@ struct axvm_userspace_memory_region {
 #define AXVM_EXIT_INTR             10
 #define AXVM_EXIT_INTERNAL_ERROR   17
 #define AXVM_EXIT_SYSTEM_EVENT     24
+#define AXVM_EXIT_IOAPIC_EOI       26 /* split irqchip: run->eoi.vector */
 #define AXVM_EXIT_ARM_NISV         28 /* arm64: a data abort outside memory without a syndrome */
 #define AXVM_EXIT_X86_RDMSR        29 /* a trapped system-register read (MSR on x86) */
 #define AXVM_EXIT_X86_WRMSR        30 /* ... and write */
@@ -387,6 +600,9 @@ struct axvm_run {
 			__u64 esr_iss;
 			__u64 fault_ipa;
 		} arm_nisv;
+		struct {
+			__u8 vector;
+		} eoi;
 		struct {
 			__u64 flags;
 			__u64 gpa;
