@@ -17,6 +17,8 @@
 typedef unsigned char __u8;
 typedef unsigned short __u16;
 typedef short __s16;
+typedef int __s32;
+typedef long long __s64;
 typedef unsigned int __u32;
 typedef unsigned long long __u64;
 /* asm-generic/ioctl.h encoding, as on x86 and arm64. */
