@@ -5,7 +5,7 @@
 # fragment, the architecture and the source package version, so editing
 # tests/kernel/<arch>.config rebuilds. Prints the kernel tree's path last.
 #
-# Usage: tests/harness/build-test-kernel.sh [x86_64|x86_64-bochs|arm64]
+# Usage: tests/harness/build-test-kernel.sh [x86_64|arm64]
 set -euo pipefail
 
 arch=${1:-x86_64}
@@ -15,7 +15,7 @@ src=/usr/src/linux-source-6.1.tar.xz
 cache=${AXVM_CACHE:-/var/cache/axvm}
 
 case $arch in
-x86_64 | x86_64-bochs) kmake=(ARCH=x86_64); image=arch/x86/boot/bzImage; target=bzImage ;;
+x86_64) kmake=(ARCH=x86_64); image=arch/x86/boot/bzImage; target=bzImage ;;
 arm64) kmake=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-); image=arch/arm64/boot/Image; target=Image ;;
 *) echo "build-test-kernel: unknown arch '$arch'" >&2; exit 2 ;;
 esac

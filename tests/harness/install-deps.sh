@@ -1,18 +1,26 @@
 #!/bin/bash
 # Installs, with apt-get, whatever `make test` needs and this Debian 12
 # machine lacks. Quiet and quick when everything is already there.
+# `install-deps.sh kernel` installs only what the test kernel builds need, so
+# that they can start while `install-deps.sh` fetches the rest.
 set -euo pipefail
 
-packages=(
+kernel_packages=(
 	g++ make bc flex bison libelf-dev libssl-dev dwarves kmod xz-utils python3
-	linux-source-6.1              # our KUnit test kernel is built from it
+	linux-source-6.1              # our KUnit test kernels are built from it
+	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu # the arm64 builds
+)
+packages=(
+	"${kernel_packages[@]}"
 	linux-headers-amd64 linux-image-amd64          # Debian's stock 6.1
 	linux-headers-6.12-amd64 linux-image-6.12-amd64 # Debian's stock 6.12
 	qemu-system-x86 busybox-static cpio
 	dkms dh-dkms debhelper dpkg-dev fakeroot lintian # DKMS and `make deb`
-	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm # the arm64 build and boot
+	qemu-system-arm # the arm64 boots
 	bochs bochsbios vgabios isolinux syslinux-common genisoimage # the VMX boot (Bochs)
 )
+
+[ "${1:-}" = kernel ] && packages=("${kernel_packages[@]}")
 
 # Debian's arm64 kernel and headers come from `apt-get download ...:arm64`
 # (tests/harness/arm64-kernel.sh), which needs the architecture known to dpkg/apt.
