@@ -47,6 +47,28 @@ extern "C" int axvm_core_supported_cpuid(axvm_cpuid2 *cpuid, axvm_u32 max)
 	return n > max ? -err::E2BIG : 0;
 }
 
+extern "C" int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max)
+{
+	if (kArm64)
+		return -err::ENOTTY;
+	return static_cast<int>(arch::msr_index_list(indices, max));
+}
+
+extern "C" int axvm_core_vm_arch_ioctl(axvm_core_vm *vm, unsigned int cmd, void *arg, axvm_usize size)
+{
+	return to_vm(vm)->arch()->ioctl(cmd, arg, size).error();
+}
+
+extern "C" long axvm_core_dirty_log_pages(axvm_core_vm *vm, axvm_u32 slot)
+{
+	if ((slot >> 16) || (slot & 0xffff) >= MemoryMap::kMaxSlots)
+		return -err::EINVAL;
+	const MemorySlot &s = to_vm(vm)->memory().slot(slot & 0xffff);
+	if (!s.used() || !(s.flags & AXVM_MEM_LOG_DIRTY_PAGES))
+		return -err::ENOENT;
+	return static_cast<long>(s.size / kPageSize);
+}
+
 extern "C" long axvm_core_check_extension(long cap)
 {
 	const bool hw = arch::backend() != arch::Backend::None;
@@ -54,6 +76,8 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_USER_MEMORY:
 	case AXVM_CAP_IMMEDIATE_EXIT:
 	case AXVM_CAP_BINARY_STATS_FD:
+	case AXVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case AXVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 		return 1;
 	case AXVM_CAP_SET_TSS_ADDR:
 		return !kArm64;
@@ -62,9 +86,26 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_QUEUE_INTERRUPT:
 	case AXVM_CAP_HALT_IN_KERNEL:
 	case AXVM_CAP_EXT_CPUID:
+	case AXVM_CAP_MP_STATE:
+	case AXVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case AXVM_CAP_DEBUGREGS:
+	case AXVM_CAP_GET_TSC_KHZ:
+	case AXVM_CAP_MSR_PLATFORM_INFO:
+	case AXVM_CAP_X86_MSR_FILTER:
 		return !kArm64 && hw;
-	case AXVM_CAP_ONE_REG:
+	case AXVM_CAP_X86_USER_SPACE_MSR:
+		return !kArm64 && hw ? AXVM_MSR_EXIT_REASON_INVAL | AXVM_MSR_EXIT_REASON_UNKNOWN |
+					       AXVM_MSR_EXIT_REASON_FILTER
+				     : 0;
+	case AXVM_CAP_MCE:
+		return !kArm64 && hw ? 32 : 0; // banks (x86::kMaxMceBanks)
+	case AXVM_CAP_IRQ_ROUTING:
+		// KVM's answer; KVM_SET_GSI_ROUTING needs an in-kernel
+		// irqchip, as under KVM (QEMU requires the capability).
+		return !kArm64 && hw ? 4096 : 0;
 	case AXVM_CAP_READONLY_MEM:
+		return hw;
+	case AXVM_CAP_ONE_REG:
 	case AXVM_CAP_ARM_PSCI:
 	case AXVM_CAP_ARM_PSCI_0_2:
 	case AXVM_CAP_ARM_NISV_TO_USER:
@@ -161,8 +202,11 @@ extern "C" int axvm_core_vm_enable_cap(axvm_core_vm *vm, axvm_u32 cap, axvm_u64 
 	// arm64: KVM_EXIT_ARM_NISV is always on; enabling it is accepted.
 	if (kArm64 && cap == AXVM_CAP_ARM_NISV_TO_USER && arch::backend() != arch::Backend::None)
 		return 0;
-	if (kArm64 || cap != AXVM_CAP_HALT_IN_KERNEL || arg0 > 1)
-		return -err::EINVAL;
-	to_vm(vm)->set_halt_in_kernel(arg0);
-	return 0;
+	if (!kArm64 && cap == AXVM_CAP_HALT_IN_KERNEL) {
+		if (arg0 > 1)
+			return -err::EINVAL;
+		to_vm(vm)->set_halt_in_kernel(arg0);
+		return 0;
+	}
+	return to_vm(vm)->arch()->enable_cap(cap, arg0).error();
 }

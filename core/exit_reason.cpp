@@ -40,17 +40,17 @@ ExitReason ExitReason::io_write(u16 port, Width width, u64 data)
 	return e;
 }
 
-ExitReason ExitReason::sys_reg_read(u64 addr, u8 reg)
+ExitReason ExitReason::sys_reg_read(u64 addr, u8 reg, u32 reason)
 {
 	ExitReason e(ExitKind::SysRegRead);
-	e.u_.sys_reg_read = {addr, reg};
+	e.u_.sys_reg_read = {addr, reg, reason};
 	return e;
 }
 
-ExitReason ExitReason::sys_reg_write(u64 addr, u64 value)
+ExitReason ExitReason::sys_reg_write(u64 addr, u64 value, u32 reason)
 {
 	ExitReason e(ExitKind::SysRegWrite);
-	e.u_.sys_reg_write = {addr, value};
+	e.u_.sys_reg_write = {addr, value, reason};
 	return e;
 }
 

@@ -83,10 +83,15 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 	}
 	case ExitKind::SysRegRead:
 		run.exit_reason = AXVM_EXIT_X86_RDMSR;
+		run.msr.error = 0;
+		run.msr.reason = exit.as_sys_reg_read()->reason;
 		run.msr.index = static_cast<u32>(exit.as_sys_reg_read()->addr);
+		run.msr.data = 0;
 		return true;
 	case ExitKind::SysRegWrite:
 		run.exit_reason = AXVM_EXIT_X86_WRMSR;
+		run.msr.error = 0;
+		run.msr.reason = exit.as_sys_reg_write()->reason;
 		run.msr.index = static_cast<u32>(exit.as_sys_reg_write()->addr);
 		run.msr.data = exit.as_sys_reg_write()->value;
 		return true;
@@ -181,6 +186,12 @@ axvm_exit_record exit_record(const ExitReason &exit)
 		r = {AXVM_RECORD_HYPERCALL, 0, 0, 0, h->nr, 0, {h->args[0], h->args[1], h->args[2], h->args[3]}};
 	}
 	return r;
+}
+
+bool read_failed(const ExitReason &exit, const axvm_run &run)
+{
+	const bool msr = exit.kind() == ExitKind::SysRegRead || exit.kind() == ExitKind::SysRegWrite;
+	return msr && run.msr.error != 0;
 }
 
 u64 read_return_value(const ExitReason &exit, const axvm_run &run)

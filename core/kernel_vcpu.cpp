@@ -62,10 +62,11 @@ Status KernelVcpu::run(axvm_exit_record *record)
 	}
 	TRY(vcpu_.arch()->check_runnable());
 
+	TRY(vcpu_.arch()->take_run_state(run_));
 	// The exit userspace handled completes first (its value goes in); KVM
 	// does the same, so that immediate_exit can complete an exit cleanly.
 	if (has_pending_) {
-		vcpu_.arch()->complete_userspace_exit(read_return_value(pending_, run_));
+		vcpu_.arch()->complete_userspace_exit(read_return_value(pending_, run_), read_failed(pending_, run_));
 		has_pending_ = false;
 	}
 

@@ -29,7 +29,7 @@ Status MemoryMap::check(const axvm_userspace_memory_region &r) const
 	const u32 id = r.slot & 0xffff;
 	if ((r.slot >> 16) != 0 || id >= kMaxSlots)
 		return fail(err::EINVAL);
-	if (r.flags & ~AXVM_MEM_READONLY)
+	if (r.flags & ~(AXVM_MEM_READONLY | AXVM_MEM_LOG_DIRTY_PAGES))
 		return fail(err::EINVAL);
 	if (!aligned(r.memory_size) || !aligned(r.guest_phys_addr) || !aligned(r.userspace_addr))
 		return fail(err::EINVAL);
@@ -42,9 +42,11 @@ Status MemoryMap::check(const axvm_userspace_memory_region &r) const
 		return fail(err::EINVAL);
 	if (r.userspace_addr + r.memory_size < r.userspace_addr)
 		return fail(err::EINVAL);
-	// As in KVM, an existing slot may move or change flags, never resize or
-	// change its backing memory.
-	if (old.used() && (old.size != r.memory_size || old.uaddr != r.userspace_addr))
+	// As in KVM, an existing slot may move or start or stop dirty logging,
+	// never resize, change its backing memory or become (or stop being)
+	// read-only.
+	if (old.used() && (old.size != r.memory_size || old.uaddr != r.userspace_addr ||
+			   ((old.flags ^ r.flags) & AXVM_MEM_READONLY)))
 		return fail(err::EINVAL);
 
 	for (u32 i = 0; i < kMaxSlots; i++) {

@@ -11,6 +11,7 @@ Vm::~Vm()
 {
 	for (KernelVcpu *v : vcpus_)
 		delete v;
+	delete arch_;
 	delete stage2_;
 }
 
@@ -19,6 +20,7 @@ Status Vm::init()
 	Status s = memory_.init();
 	if (!s.ok())
 		return s;
+	arch_ = TRY(arch::create_arch_vm());
 	Result<Stage2 *> stage2 = arch::create_stage2();
 	if (!stage2.ok())
 		return Error{stage2.error()};
@@ -55,6 +57,7 @@ Result<KernelVcpu *> Vm::create_vcpu(u32 id, axvm_run &run)
 		TRY(vcpu->setup());
 	vcpus_[id] = v.release();
 	nr_vcpus_++;
+	arch_->note_vcpu_created();
 	return vcpus_[id];
 }
 

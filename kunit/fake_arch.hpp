@@ -51,7 +51,7 @@ public:
 			return fail(err::EIO);
 		return i < script_len ? script[i] : ExitReason::halt();
 	}
-	void complete_userspace_exit(u64 value) override
+	void complete_userspace_exit(u64 value, bool) override
 	{
 		if (nr_return_values < 8)
 			return_values[nr_return_values++] = value;

@@ -14,6 +14,8 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/signal.h>
+#include <linux/spinlock.h>
 
 #include <axvm/boundary.h>
 
@@ -40,6 +42,10 @@ struct axvm_vcpu {
 	struct axvm_core_vcpu *core;
 	u32 id;
 	struct page *run_page; /* struct axvm_run, mmap-ed at offset 0 */
+	/* KVM_SET_SIGNAL_MASK: the signals blocked while inside KVM_RUN. */
+	spinlock_t sigset_lock;
+	bool sigset_active;
+	sigset_t sigset;
 };
 
 /*

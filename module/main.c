@@ -37,11 +37,66 @@ static long axvm_dev_supported_cpuid(struct axvm_cpuid2 __user *argp)
 	return err;
 }
 
+#ifdef CONFIG_X86
+/*
+ * KVM_GET_MSR_INDEX_LIST: nmsrs in is the room, out the count; -E2BIG
+ * (with the count) when the room is short, as KVM answers the nmsrs = 0
+ * probe VMMs make first. The feature MSR list (KVM_GET_MSR_FEATURE_INDEX_LIST)
+ * is empty: axvm offers no feature MSRs (KVM_CAP_GET_MSR_FEATURES is 0).
+ */
+static long axvm_dev_msr_list(struct axvm_msr_list __user *argp, bool features)
+{
+	struct axvm_msr_list header;
+	u32 indices[64];
+	int n;
+
+	if (copy_from_user(&header, argp, sizeof(header)))
+		return -EFAULT;
+	n = features ? 0 : axvm_core_msr_index_list(indices, ARRAY_SIZE(indices));
+	if (n < 0)
+		return n;
+	if (WARN_ON_ONCE(n > ARRAY_SIZE(indices)))
+		return -EIO;
+	if (put_user(n, &argp->nmsrs))
+		return -EFAULT;
+	if (header.nmsrs < n)
+		return -E2BIG;
+	return copy_to_user(argp->indices, indices, n * sizeof(u32)) ? -EFAULT : 0;
+}
+
+/* KVM_GET_EMULATED_CPUID: what KVM emulates beyond the hardware; axvm
+ * emulates no such instruction, so the list is empty (KVM's -E2BIG for no
+ * room at all kept). */
+static long axvm_dev_emulated_cpuid(struct axvm_cpuid2 __user *argp)
+{
+	struct axvm_cpuid2 header;
+
+	if (copy_from_user(&header, argp, sizeof(header)))
+		return -EFAULT;
+	if (header.nent < 1)
+		return -E2BIG;
+	return put_user(0, &argp->nent) ? -EFAULT : 0;
+}
+#endif
+
 static long axvm_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	switch (cmd) {
 	case AXVM_GET_SUPPORTED_CPUID:
 		return axvm_dev_supported_cpuid((void __user *)arg);
+#ifdef CONFIG_X86
+	case AXVM_GET_MSR_INDEX_LIST:
+	case AXVM_GET_MSR_FEATURE_INDEX_LIST:
+		return axvm_dev_msr_list((void __user *)arg, cmd == AXVM_GET_MSR_FEATURE_INDEX_LIST);
+	case AXVM_GET_EMULATED_CPUID:
+		return axvm_dev_emulated_cpuid((void __user *)arg);
+	case AXVM_X86_GET_MCE_CAP_SUPPORTED: {
+		/* MCG_CTL_P | MCG_SER_P, as KVM (x86::kMceCapSupported). */
+		u64 cap = (1ull << 8) | (1ull << 24);
+
+		return copy_to_user((void __user *)arg, &cap, sizeof(cap)) ? -EFAULT : 0;
+	}
+#endif
 	case AXVM_GET_API_VERSION:
 		if (arg)
 			break;

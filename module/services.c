@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/preempt.h>
 #include <linux/printk.h>
+#include <linux/rcupdate.h>
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -154,6 +155,11 @@ int axvm_signal_pending(void)
 void axvm_cond_resched(void)
 {
 	cond_resched();
+}
+
+void axvm_synchronize_rcu(void)
+{
+	synchronize_rcu();
 }
 
 #ifdef CONFIG_ARM64

@@ -10,6 +10,8 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -108,6 +110,97 @@ static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 	return axvm_vcpu_arch_ioctl(vcpu, cmd, argp, size);
 }
 
+#ifdef CONFIG_X86
+/*
+ * KVM_GET/SET_MSRS: a header and nmsrs entries (at most AXVM_MAX_MSR_IO, as
+ * KVM's MAX_IO_MSRS); returns how many entries were processed, as KVM.
+ */
+static long axvm_vcpu_msrs_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, struct axvm_msrs __user *argp)
+{
+	struct axvm_msrs header, *buf;
+	size_t size;
+	long err;
+
+	if (copy_from_user(&header, argp, sizeof(header)))
+		return -EFAULT;
+	if (header.nmsrs > AXVM_MAX_MSR_IO) {
+		pr_warn_ratelimited("%s_MSRS: %u entries, at most %u\n", cmd == AXVM_GET_MSRS ? "GET" : "SET",
+				    header.nmsrs, AXVM_MAX_MSR_IO);
+		return -E2BIG;
+	}
+	size = struct_size(buf, entries, header.nmsrs);
+	buf = kzalloc(size, AXVM_GFP);
+	if (!buf)
+		return -ENOMEM;
+	err = -EFAULT;
+	if (copy_from_user(buf, argp, size))
+		goto out;
+	buf->nmsrs = header.nmsrs; /* read once */
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, buf, size);
+	if (err)
+		goto out;
+	err = buf->nmsrs;
+	if (cmd == AXVM_GET_MSRS &&
+	    copy_to_user(argp->entries, buf->entries, buf->nmsrs * sizeof(buf->entries[0])))
+		err = -EFAULT;
+out:
+	kfree(buf);
+	return err;
+}
+#endif
+
+/*
+ * KVM_SET_SIGNAL_MASK: with an argument, the signals blocked while the
+ * thread is inside KVM_RUN (SIGKILL and SIGSTOP never are); without one,
+ * none. KVM's semantics, so VMMs that kick vCPU threads with a signal
+ * blocked outside KVM_RUN (QEMU without KVM_CAP_IMMEDIATE_EXIT) work.
+ */
+static long axvm_vcpu_set_signal_mask(struct axvm_vcpu *vcpu, struct axvm_signal_mask __user *argp)
+{
+	struct axvm_signal_mask header;
+	sigset_t set;
+
+	if (argp) {
+		if (copy_from_user(&header, argp, sizeof(header)))
+			return -EFAULT;
+		if (header.len != sizeof(set)) {
+			pr_warn_ratelimited("SET_SIGNAL_MASK: len %u, the kernel's sigset is %zu bytes\n",
+					    header.len, sizeof(set));
+			return -EINVAL;
+		}
+		if (copy_from_user(&set, argp->sigset, sizeof(set)))
+			return -EFAULT;
+		sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	}
+	spin_lock(&vcpu->sigset_lock);
+	vcpu->sigset_active = argp != NULL;
+	if (argp)
+		vcpu->sigset = set;
+	spin_unlock(&vcpu->sigset_lock);
+	return 0;
+}
+
+/* KVM_RUN under the VMM's signal mask, as kvm_sigset_activate() does it. */
+static int axvm_vcpu_run(struct axvm_vcpu *vcpu, struct axvm_exit_record *record)
+{
+	sigset_t set;
+	bool active;
+	int err;
+
+	spin_lock(&vcpu->sigset_lock);
+	active = vcpu->sigset_active;
+	set = vcpu->sigset;
+	spin_unlock(&vcpu->sigset_lock);
+	if (active)
+		sigprocmask(SIG_SETMASK, &set, &current->real_blocked);
+	err = axvm_core_vcpu_run(vcpu->core, record);
+	if (active) {
+		sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+		sigemptyset(&current->real_blocked);
+	}
+	return err;
+}
+
 /* AXVM_QUEUE_INTERRUPT: any thread, no claim, also while RUN is in progress. */
 static long axvm_vcpu_queue_interrupt(struct axvm_vcpu *vcpu, struct axvm_queue_interrupt __user *argp)
 {
@@ -146,7 +239,36 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_INTERRUPT:
 	case AXVM_GET_VCPU_EVENTS:
 	case AXVM_SET_VCPU_EVENTS:
+	case AXVM_GET_MP_STATE:
+	case AXVM_SET_MP_STATE:
 		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_SET_SIGNAL_MASK:
+		return axvm_vcpu_set_signal_mask(vcpu, (void __user *)arg);
+#ifdef CONFIG_X86
+	case AXVM_GET_MSRS:
+	case AXVM_SET_MSRS:
+		return axvm_vcpu_msrs_ioctl(vcpu, cmd, (void __user *)arg);
+	case AXVM_X86_SETUP_MCE:
+	case AXVM_GET_DEBUGREGS:
+	case AXVM_SET_DEBUGREGS:
+	case AXVM_GET_FPU:
+	case AXVM_SET_FPU:
+	case AXVM_GET_XSAVE:
+	case AXVM_SET_XSAVE:
+	case AXVM_GET_XCRS:
+	case AXVM_SET_XCRS:
+		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_GET_TSC_KHZ:
+	case AXVM_SET_TSC_KHZ: {
+		/* The frequency goes by value both ways; the core sees a u32. */
+		u32 khz = arg;
+
+		if (cmd == AXVM_SET_TSC_KHZ && arg > U32_MAX)
+			return -EINVAL;
+		err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, &khz, sizeof(khz));
+		return err ? err : cmd == AXVM_GET_TSC_KHZ ? khz : 0;
+	}
+#endif
 	case AXVM_ARM_VCPU_INIT:
 		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
 	case AXVM_GET_ONE_REG:
@@ -165,7 +287,7 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 			pr_warn_ratelimited("RUN takes no argument\n");
 			return -EINVAL;
 		}
-		err = axvm_core_vcpu_run(vcpu->core, &record);
+		err = axvm_vcpu_run(vcpu, &record);
 		/* As kvm_main.c does: the exit's events, once the core is done. */
 		if (!err && record.kind != AXVM_RECORD_NONE)
 			axvm_trace_userspace_exit(vcpu->id, &record);
@@ -239,6 +361,7 @@ int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 	}
 	vcpu->vm = vm;
 	vcpu->id = id;
+	spin_lock_init(&vcpu->sigset_lock);
 
 	/*
 	 * Reserve the fd and the file first and let the core create the vCPU

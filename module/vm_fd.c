@@ -9,6 +9,8 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
+#include <linux/bitmap.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -52,6 +54,115 @@ static int axvm_vm_enable_cap(struct axvm_vm *vm, struct axvm_enable_cap __user 
 	mutex_unlock(&vm->lock);
 	if (err)
 		pr_warn_ratelimited("ENABLE_CAP %u (arg %llu): not an axvm capability\n", cap.cap, cap.args[0]);
+	return err;
+}
+
+#ifdef CONFIG_X86
+/* A VM ioctl the architecture handles, with a fixed-size argument. */
+static int axvm_vm_arch_ioctl(struct axvm_vm *vm, unsigned int cmd, void __user *argp, size_t size)
+{
+	void *buf;
+	int err;
+
+	buf = kzalloc(size, AXVM_GFP);
+	if (!buf)
+		return -ENOMEM;
+	err = -EFAULT;
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(buf, argp, size))
+		goto out;
+	err = -EINTR;
+	if (mutex_lock_killable(&vm->lock))
+		goto out;
+	err = axvm_core_vm_arch_ioctl(vm->core, cmd, buf, size);
+	mutex_unlock(&vm->lock);
+	if (!err && (_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(argp, buf, size))
+		err = -EFAULT;
+out:
+	if (err && err != -EFAULT && err != -EINTR)
+		pr_warn_ratelimited("VM ioctl 0x%x: %d\n", cmd, err);
+	kfree(buf);
+	return err;
+}
+
+/*
+ * KVM_X86_SET_MSR_FILTER: the ranges' bitmaps are user pointers; they are
+ * copied into the kernel here (each at most AXVM_MSR_FILTER_MAX_BITMAP_SIZE
+ * bytes) and the core takes its own copy.
+ */
+static int axvm_vm_set_msr_filter(struct axvm_vm *vm, struct axvm_msr_filter __user *argp)
+{
+	struct axvm_msr_filter *f;
+	void *bitmaps[AXVM_MSR_FILTER_MAX_RANGES] = {};
+	int i, err;
+
+	f = memdup_user(argp, sizeof(*f));
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	for (i = 0; i < AXVM_MSR_FILTER_MAX_RANGES; i++) {
+		struct axvm_msr_filter_range *r = &f->ranges[i];
+		size_t bytes = DIV_ROUND_UP((size_t)r->nmsrs, 8);
+
+		if (!r->flags)
+			continue;
+		if (!r->nmsrs || bytes > AXVM_MSR_FILTER_MAX_BITMAP_SIZE) {
+			pr_warn_ratelimited("X86_SET_MSR_FILTER: range %d has %u MSRs\n", i, r->nmsrs);
+			err = -EINVAL;
+			goto out;
+		}
+		bitmaps[i] = memdup_user(u64_to_user_ptr(r->bitmap), bytes);
+		if (IS_ERR(bitmaps[i])) {
+			err = PTR_ERR(bitmaps[i]);
+			bitmaps[i] = NULL;
+			goto out;
+		}
+		r->bitmap = (u64)(uintptr_t)bitmaps[i];
+	}
+	err = -EINTR;
+	if (mutex_lock_killable(&vm->lock))
+		goto out;
+	err = axvm_core_vm_arch_ioctl(vm->core, AXVM_X86_SET_MSR_FILTER, f, sizeof(*f));
+	mutex_unlock(&vm->lock);
+out:
+	for (i = 0; i < AXVM_MSR_FILTER_MAX_RANGES; i++)
+		kfree(bitmaps[i]);
+	kfree(f);
+	return err;
+}
+#endif
+
+/*
+ * KVM_GET_DIRTY_LOG: axvm does not track guest writes yet, so every page of
+ * a slot with KVM_MEM_LOG_DIRTY_PAGES is reported dirty, a correct (if
+ * costly) answer; only the slot's own bits are set in the bitmap, whose
+ * size is KVM's (the page count rounded up to whole longs).
+ */
+static int axvm_vm_get_dirty_log(struct axvm_vm *vm, struct axvm_dirty_log __user *argp)
+{
+	struct axvm_dirty_log log;
+	unsigned long *bitmap;
+	size_t bytes;
+	long pages;
+	int err = 0;
+
+	if (copy_from_user(&log, argp, sizeof(log)))
+		return -EFAULT;
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	pages = axvm_core_dirty_log_pages(vm->core, log.slot);
+	mutex_unlock(&vm->lock);
+	if (pages < 0) {
+		pr_warn_ratelimited("GET_DIRTY_LOG: slot 0x%x: %s\n", log.slot,
+				    pages == -ENOENT ? "no dirty logging on it" : "no such slot");
+		return pages;
+	}
+	bytes = BITS_TO_LONGS(pages) * sizeof(long);
+	bitmap = kvzalloc(bytes, AXVM_GFP);
+	if (!bitmap)
+		return -ENOMEM;
+	bitmap_set(bitmap, 0, pages);
+	if (copy_to_user(u64_to_user_ptr(log.dirty_bitmap), bitmap, bytes))
+		err = -EFAULT;
+	kvfree(bitmap);
 	return err;
 }
 
@@ -106,8 +217,20 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return axvm_vm_enable_cap(vm, (void __user *)arg);
 	case AXVM_GET_STATS_FD:
 		return axvm_vm_stats_fd(vm);
+	case AXVM_GET_DIRTY_LOG:
+		return axvm_vm_get_dirty_log(vm, (void __user *)arg);
+#ifdef CONFIG_X86
 	case AXVM_SET_TSS_ADDR:
 		return 0; /* VMX without unrestricted guest needs it; axvm never does */
+	case AXVM_SET_IDENTITY_MAP_ADDR:
+		return axvm_vm_arch_ioctl(vm, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_X86_SET_MSR_FILTER:
+		return axvm_vm_set_msr_filter(vm, (void __user *)arg);
+	case AXVM_SET_GSI_ROUTING:
+		/* As KVM answers without an in-kernel irqchip. */
+		pr_warn_ratelimited("SET_GSI_ROUTING: needs an in-kernel irqchip (KVM_CREATE_IRQCHIP)\n");
+		return -EINVAL;
+#endif
 #ifdef CONFIG_ARM64
 	case AXVM_IRQ_LINE:
 		return axvm_vm_irq_line(vm, (void __user *)arg);

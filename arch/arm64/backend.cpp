@@ -93,6 +93,17 @@ void release()
 
 u32 supported_cpuid(axvm_cpuid_entry2 *, u32) { return 0; }
 
+u32 msr_index_list(u32 *, u32) { return 0; }
+
+// Nothing of its own per VM yet (the vGIC will be).
+Result<ArchVm *> create_arch_vm()
+{
+	ArchVm *vm = new ArchVm;
+	if (!vm)
+		return fail(err::ENOMEM);
+	return vm;
+}
+
 Result<Stage2 *> create_stage2()
 {
 	if (in_use == Backend::None)

@@ -349,7 +349,7 @@ Status Arm64Vcpu::set_irq_line(u32 line, bool level)
 	return Status();
 }
 
-void Arm64Vcpu::complete_userspace_exit(u64 value)
+void Arm64Vcpu::complete_userspace_exit(u64 value, bool)
 {
 	if (!pending_)
 		return;

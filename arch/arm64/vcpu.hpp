@@ -69,7 +69,7 @@ public:
 	Status bind(unsigned int cpu) override;
 	Status unbind() override;
 	Result<ExitReason> run() override;
-	void complete_userspace_exit(u64 value) override;
+	void complete_userspace_exit(u64 value, bool failed) override;
 	Status arch_ioctl(unsigned int cmd, void *arg, usize size) override;
 	Status check_runnable() const override;
 	Status set_irq_line(u32 line, bool level) override;

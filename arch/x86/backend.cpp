@@ -9,6 +9,7 @@
 #include "vmx/vmx_cpu.hpp"
 #include "vmx/vmx_vcpu.hpp"
 #include "x86.hpp"
+#include "x86_vm.hpp"
 
 namespace axvm::arch {
 
@@ -131,7 +132,17 @@ Result<ArchVcpu *> create_vcpu(Vm &vm, u32)
 
 u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max)
 {
-	return x86::supported_cpuid(out, max);
+	return x86::supported_cpuid(out, max, in_use == Backend::Svm);
+}
+
+u32 msr_index_list(u32 *out, u32 max) { return x86::msr_index_list(out, max); }
+
+Result<ArchVm *> create_arch_vm()
+{
+	ArchVm *vm = new x86::X86Vm;
+	if (!vm)
+		return fail(err::ENOMEM);
+	return vm;
 }
 
 } // namespace axvm::arch

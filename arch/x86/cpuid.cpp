@@ -7,18 +7,23 @@ namespace axvm::x86 {
 namespace {
 
 struct Leaf {
-	u32 function;
+	u32 function, index;
 	u32 eax, ebx, ecx, edx; // masks applied to the host's values
 };
 
 constexpr u32 kAll = ~0u;
 
 // What the guest may see of each leaf. Left out on purpose: MONITOR/MWAIT,
-// VMX/SVM (no nesting), XSAVE/OSXSAVE/AVX (XCR0 is not switched), x2APIC,
-// APIC, MTRR, MCE/MCA (not emulated), RDTSCP (intercepted), the topology
-// and APIC-ID fields (one flat CPU per vCPU).
+// VMX/SVM (no nesting), x2APIC and APIC (no in-kernel local APIC), MTRR,
+// MCE/MCA (VMMs add them; the MSRs are there), XSAVES (no XSS), PKU, the
+// topology and APIC-ID fields (one flat CPU per vCPU). XSAVE and AVX only
+// where the host has XSAVE on (XCR0 is switched per guest), RDTSCP only on
+// SVM (where its TSC_AUX is the guest's).
 constexpr u32 kLeaf1Ecx = (1u << 0) | (1u << 1) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) |
 			  (1u << 22) | (1u << 23) | (1u << 25) | (1u << 30);
+constexpr u32 kLeaf1EcxXsave = (1u << 12) | (1u << 26) | (1u << 28) | (1u << 29); // FMA XSAVE AVX F16C
+constexpr u32 kLeaf7EbxAvx2 = 1u << 5;
+constexpr u32 kXsaveSubleaf1 = 0x7; // XSAVEOPT, XSAVEC, XGETBV1
 constexpr u32 kLeaf1Edx = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
 			  (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) |
 			  (1u << 17) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
@@ -29,36 +34,45 @@ constexpr u32 kExt1Ecx = (1u << 0) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 
 constexpr u32 kExt1Edx = (1u << 11) | (1u << 20) | (1u << 22) | (1u << 26) | (1u << 29) | kLeaf1Edx;
 
 constexpr Leaf kBasic[] = {
-	{0x0, kAll, kAll, kAll, kAll},
-	{0x1, kAll, 0x0000ffff, kLeaf1Ecx, kLeaf1Edx},
-	{0x7, 0, kLeaf7Ebx, 0, 0},
+	{0x0, 0, kAll, kAll, kAll, kAll},
+	{0x1, 0, kAll, 0x0000ffff, kLeaf1Ecx | kLeaf1EcxXsave, kLeaf1Edx},
+	{0x7, 0, 0, kLeaf7Ebx | kLeaf7EbxAvx2, 0, 0},
+	{0xd, 0, kAll, kAll, kAll, kAll},
+	{0xd, 1, kXsaveSubleaf1, 0, 0, 0},
+	{0xd, 2, kAll, kAll, 0, 0},
 };
 constexpr Leaf kExtended[] = {
-	{0x80000000, kAll, kAll, kAll, kAll},
-	{0x80000001, kAll, 0, kExt1Ecx, kExt1Edx},
-	{0x80000002, kAll, kAll, kAll, kAll},
-	{0x80000003, kAll, kAll, kAll, kAll},
-	{0x80000004, kAll, kAll, kAll, kAll},
-	{0x80000008, 0x0000ffff, 0, 0, 0},
+	{0x80000000, 0, kAll, kAll, kAll, kAll},
+	{0x80000001, 0, kAll, 0, kExt1Ecx, kExt1Edx | (1u << 27)},
+	{0x80000002, 0, kAll, kAll, kAll, kAll},
+	{0x80000003, 0, kAll, kAll, kAll, kAll},
+	{0x80000004, 0, kAll, kAll, kAll, kAll},
+	{0x80000008, 0, 0x0000ffff, 0, 0, 0},
 };
 
-constexpr u32 kMaxBasic = 0x7, kMaxExtended = 0x80000008;
+constexpr u32 kMaxBasic = 0xd, kMaxExtended = 0x80000008;
 constexpr u32 kGuestPhysBits = 48; // what 4-level nested paging maps
 
-u32 add_leaves(const Leaf *leaves, usize n, u32 host_max, u32 limit, axvm_cpuid_entry2 *out, u32 count, u32 max)
+u32 add_leaves(const Leaf *leaves, usize n, u32 host_max, u32 limit, axvm_cpuid_entry2 *out, u32 count, u32 max,
+	       bool rdtscp)
 {
+	const u64 xcr0 = supported_xcr0();
 	for (usize i = 0; i < n; i++) {
 		const Leaf &l = leaves[i];
 		if (l.function > host_max)
+			continue;
+		// XSAVE's leaf and the AVX component only where the host has them.
+		if (l.function == 0xd && (!xcr0 || (l.index >= 2 && !(xcr0 & (1ull << l.index)))))
 			continue;
 		if (count >= max) {
 			count++; // counted, not written: the caller learns the size needed
 			continue;
 		}
-		const CpuidResult h = cpuid(l.function, 0);
+		const CpuidResult h = cpuid(l.function, l.index);
 		axvm_cpuid_entry2 &e = out[count++];
 		e = axvm_cpuid_entry2{};
 		e.function = l.function;
+		e.index = l.index;
 		e.eax = h.eax & l.eax;
 		e.ebx = h.ebx & l.ebx;
 		e.ecx = h.ecx & l.ecx;
@@ -67,8 +81,19 @@ u32 add_leaves(const Leaf *leaves, usize n, u32 host_max, u32 limit, axvm_cpuid_
 			e.eax = h.eax < limit ? h.eax : limit;
 		if (l.function == 0x1)
 			e.ecx |= kHypervisorBit;
-		if (l.function == 0x7)
+		if (l.function == 0x7 || l.function == 0xd)
 			e.flags = AXVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		if (l.function == 0x1 && !(xcr0 & 4))
+			e.ecx &= ~kLeaf1EcxXsave | (xcr0 ? 1u << 26 : 0); // AVX and friends need YMM in XCR0
+		if (l.function == 0x7 && !(xcr0 & 4))
+			e.ebx &= ~kLeaf7EbxAvx2;
+		if (l.function == 0xd && l.index == 0) {
+			e.eax = static_cast<u32>(xcr0);
+			e.edx = static_cast<u32>(xcr0 >> 32);
+			e.ebx = e.ecx = xsave_size(xcr0);
+		}
+		if (l.function == 0x80000001 && !rdtscp)
+			e.edx &= ~(1u << 27);
 		if (l.function == 0x80000008 && (e.eax & 0xff) > kGuestPhysBits)
 			e.eax = (e.eax & ~0xffu) | kGuestPhysBits;
 	}
@@ -77,15 +102,32 @@ u32 add_leaves(const Leaf *leaves, usize n, u32 host_max, u32 limit, axvm_cpuid_
 
 } // namespace
 
-u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max)
+// The bytes an XSAVE area needs for the components in @xcr0 (standard
+// layout): the legacy area and header, then each component where the
+// host's CPUID leaf 0xD puts it.
+u32 xsave_size(u64 xcr0)
 {
-	u32 n = add_leaves(kBasic, array_size(kBasic), cpuid(0).eax, kMaxBasic, out, 0, max);
-	return add_leaves(kExtended, array_size(kExtended), cpuid(0x80000000).eax, kMaxExtended, out, n, max);
+	u32 size = 512 + 64;
+	for (u32 i = 2; i < 64; i++) {
+		if (!(xcr0 & (1ull << i)))
+			continue;
+		const CpuidResult c = cpuid(0xd, i);
+		if (c.ebx + c.eax > size)
+			size = c.ebx + c.eax;
+	}
+	return size;
 }
 
-void CpuidTable::reset()
+u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max, bool rdtscp)
 {
-	const u32 n = supported_cpuid(entries_, AXVM_MAX_CPUID_ENTRIES);
+	u32 n = add_leaves(kBasic, array_size(kBasic), cpuid(0).eax, kMaxBasic, out, 0, max, rdtscp);
+	return add_leaves(kExtended, array_size(kExtended), cpuid(0x80000000).eax, kMaxExtended, out, n, max,
+			  rdtscp);
+}
+
+void CpuidTable::reset(bool rdtscp)
+{
+	const u32 n = supported_cpuid(entries_, AXVM_MAX_CPUID_ENTRIES, rdtscp);
 	count_ = n < AXVM_MAX_CPUID_ENTRIES ? n : AXVM_MAX_CPUID_ENTRIES;
 }
 

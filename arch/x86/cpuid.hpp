@@ -14,13 +14,20 @@ namespace axvm::x86 {
 // Fills @out with what a guest may be shown: the host's values, with every
 // feature axvm does not virtualize cleared. Returns the number of entries
 // there are, of which only the first @max are written.
-u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max);
+// @rdtscp: the backend gives a guest RDTSCP (SVM).
+u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max, bool rdtscp);
+
+// What XCR0 may hold for a guest: x87, SSE and AVX, where the host has them
+// (0: the host has XSAVE off). fpu.cpp.
+u64 supported_xcr0();
+// The size of the standard XSAVE area for @xcr0.
+u32 xsave_size(u64 xcr0);
 
 class CpuidTable {
 public:
 	// Starts as supported_cpuid(), so that clients that never call
 	// SET_CPUID2 still see a sane CPU.
-	void reset();
+	void reset(bool rdtscp);
 	// KVM_SET_CPUID2: replaces the table; -E2BIG beyond the capacity.
 	Status set(const axvm_cpuid2 &cpuid, usize size);
 	// KVM_GET_CPUID2: -E2BIG (and cpuid.nent = count) if it does not fit.

@@ -3,10 +3,10 @@
 
 namespace axvm::x86 {
 
-bool cr4_write_faults(u64 value, u64 cr4, u64 cr3, u64 efer)
+bool cr4_write_faults(u64 value, u64 cr4, u64 cr3, u64 efer, u64 extra)
 {
 	const bool long_mode = efer & kEferLma;
-	return (value & ~kCr4Allowed) || (long_mode && !(value & kCr4Pae)) ||
+	return (value & ~(kCr4Allowed | extra)) || (long_mode && !(value & kCr4Pae)) ||
 	       ((value & kCr4Pcide) && !(cr4 & kCr4Pcide) && (!long_mode || (cr3 & 0xfff)));
 }
 
@@ -15,14 +15,14 @@ bool efer_write_faults(u64 value, u64 efer, u64 cr0)
 	return (value & ~kEferAllowed) || ((cr0 & kCr0Pg) && ((value ^ efer) & kEferLme));
 }
 
-bool sregs_valid(const axvm_sregs &in)
+bool sregs_valid(const axvm_sregs &in, u64 cr4_extra)
 {
 	const bool paging = in.cr0 & kCr0Pg;
 	if ((in.cr0 >> 32) || (paging && !(in.cr0 & kCr0Pe)) || ((in.cr0 & kCr0Nw) && !(in.cr0 & kCr0Cd))) {
 		axvm_log(AXVM_LOG_WARN, "SET_SREGS: invalid CR0 0x%llx", in.cr0);
 		return false;
 	}
-	if (in.cr4 & ~kCr4Allowed) {
+	if (in.cr4 & ~(kCr4Allowed | cr4_extra)) {
 		axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR4 0x%llx has bits axvm does not virtualize", in.cr4);
 		return false;
 	}

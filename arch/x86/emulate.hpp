@@ -12,10 +12,10 @@
 
 namespace axvm::x86 {
 
-// CR4 bits a guest may set, through SET_SREGS or MOV to CR4: none that
-// needs emulation axvm lacks (no LA57: stage 2 is 4-level here; no OSXSAVE
-// or PKE: XCR0, PKRU and the extended register state are the host's, not
-// switched; no VMXE/SMXE).
+// CR4 bits a guest may always set, through SET_SREGS or MOV to CR4: none
+// that needs emulation axvm lacks (no LA57: stage 2 is 4-level here; no
+// PKE: PKRU is not switched; no VMXE/SMXE). OSXSAVE comes on top where the
+// guest's CPUID offers XSAVE (X86Vcpu::cr4_extra()).
 constexpr u64 kCr4Allowed = 0x7ff | (1ull << 16) | (1ull << 17) | (1ull << 20) | (1ull << 21);
 constexpr u64 kCr4Pge = 1ull << 7, kCr4Pcide = 1ull << 17, kCr4Smep = 1ull << 20;
 // CR4 bits whose change flushes the TLB (SDM vol. 3A, 4.10.4.1).
@@ -25,13 +25,14 @@ constexpr u32 kMsrX2apicIcr = 0x830;
 
 // MOV to CR4 with @value: does the CPU raise #GP (reserved or unsupported
 // bits, PAE off in long mode, PCIDE set outside long mode or with CR3[11:0])?
-bool cr4_write_faults(u64 value, u64 cr4, u64 cr3, u64 efer);
+// @extra: bits allowed beyond kCr4Allowed for this guest.
+bool cr4_write_faults(u64 value, u64 cr4, u64 cr3, u64 efer, u64 extra);
 // WRMSR EFER with @value: #GP for reserved bits or LME changed under paging.
 bool efer_write_faults(u64 value, u64 efer, u64 cr0);
 // KVM_SET_SREGS: the checks of KVM's kvm_is_valid_sregs(), so that what
 // KVM refuses is refused here too (logged, one line) and the hardware never
 // sees an inconsistent state.
-bool sregs_valid(const axvm_sregs &in);
+bool sregs_valid(const axvm_sregs &in, u64 cr4_extra);
 // KVM_SET_VCPU_EVENTS: what axvm supports (no SMM, payloads or triple
 // fault), at most one injected event, exceptions below 32; logged.
 bool vcpu_events_valid(const axvm_vcpu_events &e);

@@ -11,6 +11,7 @@
 #include <linux/sched.h>
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
 #include <asm/nospec-branch.h>
 
 /* The VM (its serial number, Vm::serial) whose vCPU last entered on a CPU. */
@@ -33,6 +34,32 @@ static __always_inline void axvm_x86_before_entry(u64 vm_serial)
 		this_cpu_inc(axvm_x86_vm_switch_count);
 		indirect_branch_prediction_barrier();
 	}
+}
+
+/*
+ * The guest's XCR0 around its entry (@xcr0 0: the guest has no CR4.OSXSAVE,
+ * so it cannot touch XCR0); KVM's kvm_load_guest_xsave_state and
+ * kvm_load_host_xsave_state. After the exit the value is read back rather
+ * than assumed: an emulator that does not honour the XSETBV intercept
+ * (QEMU's TCG) lets the guest change XCR0 itself, and the host must get
+ * its own back whatever the guest did. *@seen: the guest's XCR0 at exit.
+ */
+static __always_inline void axvm_x86_load_guest_xcr0(u64 xcr0, u64 host_xcr0)
+{
+	if (xcr0 && xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, xcr0);
+}
+
+static __always_inline void axvm_x86_load_host_xcr0(u64 xcr0, u64 host_xcr0, u64 *seen)
+{
+	u64 now;
+
+	if (!xcr0)
+		return;
+	now = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	*seen = now;
+	if (now != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 }
 
 static __always_inline void axvm_x86_after_exit(void)

@@ -10,7 +10,9 @@
 #include <asm/cpu.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
 #include <asm/mce.h>
+#include <asm/tsc.h>
 
 #include "entry_common.h"
 #include "host.h"
@@ -65,6 +67,26 @@ void axvm_x86_fpu_leave(struct axvm_x86_fpu *fpu)
 		fpu_swap_kvm_fpstate(&fpu->guest, false);
 }
 
+void axvm_x86_fpu_get_xsave(struct axvm_x86_fpu *fpu, void *buf, axvm_u32 size, axvm_u64 xfeatures)
+{
+	/* PKRU 0: guests get no protection keys (CR4.PKE is refused). */
+	fpu_copy_guest_fpstate_to_uabi(&fpu->guest, buf, size, xfeatures, 0);
+}
+
+int axvm_x86_fpu_set_xsave(struct axvm_x86_fpu *fpu, const void *buf, axvm_u64 xfeatures)
+{
+	u32 pkru = 0;
+
+	return fpu_copy_uabi_to_guest_fpstate(&fpu->guest, buf, xfeatures, &pkru);
+}
+
+axvm_u64 axvm_x86_host_xcr0(void)
+{
+	/* The kernel sets the same XCR0 on every CPU at boot and never
+	 * changes it. */
+	return boot_cpu_has(X86_FEATURE_OSXSAVE) ? xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
+}
+
 int axvm_x86_split_lock(axvm_u64 rip)
 {
 	if (!boot_cpu_has(X86_FEATURE_SPLIT_LOCK_DETECT))
@@ -83,6 +105,11 @@ void axvm_x86_machine_check(void)
 
 	do_machine_check(&regs);
 #endif
+}
+
+axvm_u32 axvm_x86_tsc_khz(void)
+{
+	return tsc_khz;
 }
 
 axvm_u64 axvm_x86_vm_switches(void)

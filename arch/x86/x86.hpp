@@ -13,7 +13,7 @@ enum Gpr : u8 { kRax, kRcx, kRdx, kRbx, kRsp, kRbp, kRsi, kRdi, kR8, kR9, kR10, 
 constexpr u64 kCr0Pe = 1ull << 0, kCr0Et = 1ull << 4, kCr0Ne = 1ull << 5, kCr0Wp = 1ull << 16;
 constexpr u64 kCr0Am = 1ull << 18, kCr0Nw = 1ull << 29, kCr0Cd = 1ull << 30, kCr0Pg = 1ull << 31;
 constexpr u64 kCr0Mp = 1ull << 1, kCr0Em = 1ull << 2, kCr0Ts = 1ull << 3;
-constexpr u64 kCr4Pse = 1ull << 4, kCr4Pae = 1ull << 5, kCr4La57 = 1ull << 12;
+constexpr u64 kCr4Pse = 1ull << 4, kCr4Pae = 1ull << 5, kCr4La57 = 1ull << 12, kCr4Osxsave = 1ull << 18;
 constexpr u64 kEferSce = 1ull << 0, kEferLme = 1ull << 8, kEferLma = 1ull << 10;
 constexpr u64 kEferNxe = 1ull << 11, kEferSvme = 1ull << 12;
 constexpr u64 kRflagsTf = 1ull << 8, kRflagsIf = 1ull << 9, kRflagsDf = 1ull << 10;
@@ -45,6 +45,13 @@ inline void wrmsr(u32 msr, u64 value)
 {
 	asm volatile("wrmsr" : : "c"(msr), "a"(static_cast<u32>(value)), "d"(static_cast<u32>(value >> 32))
 		     : "memory");
+}
+
+inline u64 rdtsc()
+{
+	u32 lo, hi;
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (static_cast<u64>(hi) << 32) | lo;
 }
 
 struct CpuidResult {

@@ -48,7 +48,14 @@ bool X86Vcpu::guest_alignment_check() const
 
 ExitReason X86Vcpu::handle_cpuid()
 {
-	const CpuidResult r = cpuid_.lookup(static_cast<u32>(gpr(kRax)), static_cast<u32>(gpr(kRcx)));
+	const u32 function = static_cast<u32>(gpr(kRax)), index = static_cast<u32>(gpr(kRcx));
+	CpuidResult r = cpuid_.lookup(function, index);
+	// What KVM updates as the guest runs: OSXSAVE mirrors CR4, and leaf
+	// 0xD's EBX is the XSAVE size for the XCR0 it has now.
+	if (function == 1 && (r.ecx & (1u << 26)))
+		r.ecx = (r.ecx & ~(1u << 27)) | (cr4() & kCr4Osxsave ? 1u << 27 : 0);
+	if (function == 0xd && index == 0 && r.eax)
+		r.ebx = xsave_size(xcr0_);
 	set_gpr(kRax, r.eax);
 	set_gpr(kRbx, r.ebx);
 	set_gpr(kRcx, r.ecx);
@@ -141,40 +148,14 @@ Result<ExitReason> X86Vcpu::mmio_fault(u64 gpa, u32 access, bool describable)
 	return ExitReason::mmio_read(gpa, m.width, m.reg, m.reg_width, m.sign_extend);
 }
 
-ExitReason X86Vcpu::msr_access(bool write, u64 next_rip)
+ExitReason X86Vcpu::emulate_rdtscp(u64 next_rip)
 {
-	const u32 msr = static_cast<u32>(gpr(kRcx));
-	const u64 value = (gpr(kRdx) << 32) | static_cast<u32>(gpr(kRax));
-	u64 read = 0;
-	switch (msr) {
-	case kMsrEfer:
-		if (write && efer_write_faults(value, efer(), cr0()))
-			return inject_exception(kVectorGp, true, 0);
-		if (write)
-			set_efer(value);
-		read = efer();
-		break;
-	case kMsrPat:
-		if (write && !pat_valid(value))
-			return inject_exception(kVectorGp, true, 0);
-		if (write)
-			set_pat(value);
-		read = pat();
-		break;
-	case kMsrX2apicIcr:
-		if (!write)
-			return inject_exception(kVectorGp, true, 0);
-		advance_rip(next_rip);
-		return x2apic_icr_write(value);
-	default:
-		// Every other MSR: what a CPU does for one it lacks (#GP), never
-		// a host access. (The ones the backend switches never exit.)
-		return inject_exception(kVectorGp, true, 0);
-	}
-	if (!write) {
-		set_gpr(kRax, static_cast<u32>(read));
-		set_gpr(kRdx, read >> 32);
-	}
+	if (!has_rdtscp())
+		return inject_exception(kVectorUd);
+	const u64 tsc = guest_tsc();
+	set_gpr(kRax, static_cast<u32>(tsc));
+	set_gpr(kRdx, tsc >> 32);
+	set_gpr(kRcx, static_cast<u32>(msrs_.tsc_aux));
 	advance_rip(next_rip);
 	return ExitReason::nothing();
 }

@@ -4,13 +4,31 @@
 #include "x86_vcpu.hpp"
 
 #include "emulate.hpp"
+#include "x86_vm.hpp"
 
 namespace axvm::x86 {
 
 Status X86Vcpu::init()
 {
 	fpu_ = axvm_x86_fpu_create();
-	return fpu_ ? Status() : fail(err::ENOMEM);
+	if (!fpu_)
+		return fail(err::ENOMEM);
+	// A new vCPU's TSC joins the VM's (KVM's kvm_arch_vcpu_postcreate).
+	set_tsc_offset(vm_arch().tsc_offset_for_write(0));
+	return Status();
+}
+
+// With the local APIC in userspace, its TPR is the VMM's: KVM loads
+// run->cr8 into the vCPU on every KVM_RUN (-EINVAL above 15).
+Status X86Vcpu::take_run_state(const axvm_run &run)
+{
+	const u64 tpr = __atomic_load_n(&run.cr8, __ATOMIC_RELAXED);
+	if (tpr > 15) {
+		axvm_log(AXVM_LOG_WARN, "RUN: run->cr8 0x%llx is not a TPR", tpr);
+		return fail(err::EINVAL);
+	}
+	set_cr8(tpr);
+	return Status();
 }
 
 void X86Vcpu::get_regs(axvm_regs &r) const
@@ -43,13 +61,26 @@ void X86Vcpu::set_pending(Pending p, u64 next_rip)
 // As KVM completes an exit (complete_fast_pio_in/out, complete_emulated_mmio,
 // complete_hypercall_exit): unless userspace moved the vCPU elsewhere in
 // the meantime (a new linear RIP), the instruction finishes now.
-void X86Vcpu::complete_userspace_exit(u64 value)
+void X86Vcpu::complete_userspace_exit(u64 value, bool failed)
 {
 	const Pending p = pending_;
 	pending_ = Pending::None;
 	if (p == Pending::None || segment_base(kCs) + rip() != pending_rip_)
 		return;
 	switch (p) {
+	case Pending::MsrRead:
+	case Pending::MsrWrite:
+		// KVM's complete_emulated_msr_access(): userspace's msr.error is
+		// the #GP the guest gets; else a read's value goes to EDX:EAX.
+		if (failed) {
+			inject_exception(kVectorGp, true, 0);
+			return;
+		}
+		if (p == Pending::MsrRead) {
+			set_gpr(kRax, static_cast<u32>(value));
+			set_gpr(kRdx, value >> 32);
+		}
+		break;
 	case Pending::PortIn: {
 		const u64 mask = io_size_ == 4 ? ~0ull : (1ull << (8 * io_size_)) - 1;
 		const u64 rax = io_size_ == 4 ? 0 : gpr(kRax) & ~mask;
@@ -106,10 +137,104 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		return Status();
 	case AXVM_SET_VCPU_EVENTS:
 		return set_events(*static_cast<const axvm_vcpu_events *>(arg));
+	case AXVM_GET_MSRS:
+	case AXVM_SET_MSRS:
+		msrs_ioctl(*static_cast<axvm_msrs *>(arg), cmd == AXVM_SET_MSRS);
+		return Status();
+	case AXVM_X86_SETUP_MCE:
+		return setup_mce(*static_cast<const u64 *>(arg));
+	case AXVM_GET_DEBUGREGS:
+		get_debugregs(*static_cast<axvm_debugregs *>(arg));
+		return Status();
+	case AXVM_SET_DEBUGREGS:
+		return set_debugregs(*static_cast<const axvm_debugregs *>(arg));
+	case AXVM_GET_MP_STATE:
+		// With the local APIC in userspace a vCPU is always runnable
+		// (KVM's answer too: its HALTED needs an in-kernel APIC).
+		static_cast<axvm_mp_state *>(arg)->mp_state = AXVM_MP_STATE_RUNNABLE;
+		return Status();
+	case AXVM_SET_MP_STATE:
+		if (static_cast<const axvm_mp_state *>(arg)->mp_state != AXVM_MP_STATE_RUNNABLE) {
+			axvm_log(AXVM_LOG_WARN, "SET_MP_STATE %u: only RUNNABLE without an in-kernel irqchip",
+				 static_cast<const axvm_mp_state *>(arg)->mp_state);
+			return fail(err::EINVAL);
+		}
+		return Status();
+	case AXVM_GET_TSC_KHZ:
+		*static_cast<u32 *>(arg) = axvm_x86_tsc_khz();
+		return Status();
+	case AXVM_SET_TSC_KHZ:
+		return set_tsc_khz(*static_cast<const u32 *>(arg));
+	case AXVM_GET_FPU:
+	case AXVM_SET_FPU:
+	case AXVM_GET_XSAVE:
+	case AXVM_SET_XSAVE:
+	case AXVM_GET_XCRS:
+	case AXVM_SET_XCRS:
+		return fpu_ioctl(cmd, arg);
 	default:
 		return fail(err::ENOTTY);
 	}
 }
+
+void X86Vcpu::get_debugregs(axvm_debugregs &d) const
+{
+	d = axvm_debugregs{};
+	for (int i = 0; i < 4; i++)
+		d.db[i] = dr_[i];
+	d.dr6 = dr6_;
+	d.dr7 = dr7_;
+}
+
+// KVM's checks: no flags, DR6 and DR7 within 32 bits.
+Status X86Vcpu::set_debugregs(const axvm_debugregs &d)
+{
+	if (d.flags || (d.dr6 >> 32) || (d.dr7 >> 32)) {
+		axvm_log(AXVM_LOG_WARN, "SET_DEBUGREGS: flags 0x%llx, DR6 0x%llx, DR7 0x%llx", d.flags, d.dr6, d.dr7);
+		return fail(err::EINVAL);
+	}
+	for (int i = 0; i < 4; i++)
+		dr_[i] = d.db[i];
+	dr6_ = d.dr6;
+	dr7_ = d.dr7;
+	return Status();
+}
+
+// Without TSC scaling only the host's rate (within KVM's 250 ppm) can be
+// had; 0 means the host's.
+Status X86Vcpu::set_tsc_khz(u32 khz)
+{
+	const u64 host = axvm_x86_tsc_khz();
+	if (khz && (static_cast<u64>(khz) * 1000000 < host * (1000000 - 250) ||
+		    static_cast<u64>(khz) * 1000000 > host * (1000000 + 250))) {
+		axvm_log(AXVM_LOG_WARN, "SET_TSC_KHZ %u: the host's TSC runs at %llu kHz and axvm does not scale it",
+			 khz, host);
+		return fail(err::EINVAL);
+	}
+	return Status();
+}
+
+X86Vm &X86Vcpu::vm_arch() const { return *static_cast<X86Vm *>(vm_.arch()); }
+
+bool X86Vcpu::msrs_all_intercepted() const { return vm_arch().filters_pass_through(); }
+
+u32 X86Vcpu::guest_phys_bits() const
+{
+	const CpuidResult max = cpuid_.lookup(0x80000000, 0);
+	if (max.eax < 0x80000008)
+		return 36;
+	const u32 bits = cpuid_.lookup(0x80000008, 0).eax & 0xff;
+	return bits >= 32 && bits <= 52 ? bits : 36;
+}
+
+bool X86Vcpu::has_rdtscp() const { return cpuid_.lookup(0x80000001, 0).edx & (1u << 27); }
+
+u64 X86Vcpu::cr4_extra() const
+{
+	return (cpuid_.lookup(1, 0).ecx & (1u << 26)) && axvm_x86_host_xcr0() ? kCr4Osxsave : 0;
+}
+
+bool X86Vcpu::has_x2apic() const { return cpuid_.lookup(1, 0).ecx & (1u << 21); }
 
 Status X86Vcpu::queue_interrupt(u32 vector, bool nmi)
 {

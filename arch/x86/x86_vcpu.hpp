@@ -16,10 +16,13 @@
 #include "host.h"
 #include "interrupts.hpp"
 #include "mmio_decoder.hpp"
+#include "msrs.hpp"
 #include "segments.hpp"
 #include "x86.hpp"
 
 namespace axvm::x86 {
+
+class X86Vm;
 
 // An event set up for delivery at the next entry (VMCB EVENTINJ / VMX
 // VM-entry interruption information), as KVM_GET/SET_VCPU_EVENTS see it.
@@ -44,10 +47,11 @@ struct StringIo {
 
 class X86Vcpu : public ArchVcpu {
 public:
-	void complete_userspace_exit(u64 value) final;
+	void complete_userspace_exit(u64 value, bool failed) final;
 	Status arch_ioctl(unsigned int cmd, void *arg, usize size) final;
 
 	void set_interrupt_window_request(bool wanted) final { window_requested_ = wanted; }
+	Status take_run_state(const axvm_run &run) final;
 	bool ready_for_interrupt() const final { return events_.ready_for_user_interrupt(interrupt_state()); }
 	bool has_wake_event() const final { return events_.interrupt_pending() || events_.nmi_pending(); }
 	Status queue_interrupt(u32 vector, bool nmi) final;
@@ -71,10 +75,12 @@ protected:
 	// KVM_SET_REGS: also ends a shutdown, as new registers do on KVM.
 	virtual void set_rip_rflags(u64 rip, u64 rflags) = 0;
 	virtual Segment segment(Seg s) const = 0;
+	virtual void set_segment_base(Seg s, u64 base) = 0; // FS/GS base through their MSRs
 	virtual u64 cr0() const = 0;
 	virtual u64 cr3() const = 0;
 	virtual u64 cr4() const = 0;
 	virtual u64 cr8() const = 0;
+	virtual void set_cr8(u64 tpr) = 0; // 0-15
 	virtual u64 efer() const = 0; // as the guest sees it
 	virtual void get_sregs(axvm_sregs &s) const = 0;
 	virtual Status set_sregs(const axvm_sregs &s) = 0;
@@ -82,6 +88,14 @@ protected:
 	virtual void set_efer(u64 value) = 0;
 	virtual u64 pat() const = 0;
 	virtual void set_pat(u64 value) = 0;
+	// The MSRs the hardware switches for the guest (VMCB; VMCS and its MSR
+	// areas): SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR, SFMASK and
+	// KERNEL_GS_BASE (msr::k*), values already checked.
+	virtual u64 switched_msr(u32 index) const = 0;
+	virtual void set_switched_msr(u32 index, u64 value) = 0;
+	// The guest's TSC is the host's plus this.
+	virtual u64 tsc_offset() const = 0;
+	virtual void set_tsc_offset(u64 offset) = 0;
 
 	// ---- The backend's interrupt state ----
 	// KVM's shadow mask: KVM_X86_SHADOW_INT_STI (1), _MOV_SS (2).
@@ -129,9 +143,21 @@ protected:
 	// a page-table walk or an event delivery (@describable false): then
 	// nothing an MMIO exit can describe, KVM_EXIT_MEMORY_FAULT.
 	Result<ExitReason> mmio_fault(u64 gpa, u32 access, bool describable);
-	// RDMSR/WRMSR ending at @next_rip: emulated here, or #GP as a CPU
-	// without the MSR gives it.
+	// RDMSR/WRMSR ending at @next_rip (msrs.cpp): emulated here; what is
+	// refused is a #GP, or an exit where userspace asked for one.
 	ExitReason msr_access(bool write, u64 next_rip);
+	// RDTSCP, intercepted where the hardware cannot give the guest its
+	// TSC_AUX: EDX:EAX the guest's TSC, ECX its TSC_AUX.
+	ExitReason emulate_rdtscp(u64 next_rip);
+	// XSETBV ending at @next_rip (fpu.cpp): XCR0 checked and kept.
+	ExitReason emulate_xsetbv(u64 next_rip);
+	// The XCR0 the next entry loads (0: none: no CR4.OSXSAVE), and what
+	// the guest had at the exit (note_exit_xcr0, after the entry).
+	u64 entry_xcr0();
+	void note_exit_xcr0();
+	u64 xcr0_seen_ = 0;
+	u64 guest_supported_xcr0() const;
+	Status set_xcr0(u64 value);
 	// VMCALL/VMMCALL ending at @next_rip (completed with RAX = the result).
 	ExitReason hypercall_exit(u64 next_rip);
 
@@ -147,8 +173,22 @@ protected:
 	// Up to @len bytes of the instruction at RIP (@fetched says how many).
 	Status fetch(u8 *bytes, usize len, usize *fetched);
 
+	X86Vm &vm_arch() const;
+	// Every MSR access must exit: the VM's MSR filter covers one the guest
+	// otherwise uses directly (X86Vm::filters_pass_through).
+	bool msrs_all_intercepted() const;
+	// Guest-physical address width (CPUID 0x80000008, 36 without it).
+	u32 guest_phys_bits() const;
+	bool has_rdtscp() const;
+	// CR4 bits this guest may set beyond kCr4Allowed: OSXSAVE where its
+	// CPUID offers XSAVE and the host has it.
+	u64 cr4_extra() const;
+	bool has_x2apic() const;
+	u64 guest_tsc() const;
+
 	Vm &vm_;
 	CpuidTable cpuid_;
+	MsrState msrs_;
 	PendingEvents events_;
 	bool window_requested_ = false; // userspace's request_interrupt_window
 	u64 apic_base_ = 0; // stored for GET_SREGS; axvm emulates no local APIC
@@ -156,7 +196,24 @@ protected:
 
 private:
 	// The exit the next RUN completes (complete_userspace_exit).
-	enum class Pending : u8 { None, PortIn, PortOut, StringIn, Mmio, Hypercall };
+	enum class Pending : u8 { None, PortIn, PortOut, StringIn, Mmio, Hypercall, MsrRead, MsrWrite };
+
+	void get_debugregs(axvm_debugregs &d) const;
+	Status set_debugregs(const axvm_debugregs &d);
+	Status set_tsc_khz(u32 khz);
+	// KVM_GET/SET_FPU, _XSAVE, _XCRS (fpu.cpp).
+	Status fpu_ioctl(unsigned int cmd, void *arg);
+
+	// msrs.cpp
+	Status get_msr(u32 index, u64 &value, bool host);
+	Status set_msr(u32 index, u64 value, bool host);
+	Status set_apic_base(u64 value, bool host);
+	Status mce_msr(u32 index, u64 *value, bool write, bool host);
+	Status setup_mce(u64 mcg_cap);
+	bool mtrr_valid(u32 index, u64 value) const;
+	u64 *mtrr_slot(u32 index);
+	bool known_msr(u32 index);
+	void msrs_ioctl(axvm_msrs &m, bool write);
 
 	void get_regs(axvm_regs &r) const;
 	void set_regs(const axvm_regs &r);
@@ -169,6 +226,7 @@ private:
 	static Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
 
 	axvm_x86_fpu *fpu_ = nullptr; // the guest's FPU and extended state
+	u64 xcr0_ = 1;                // the guest's XCR0 (x87 at reset)
 	Pending pending_ = Pending::None;
 	u64 pending_rip_ = 0; // the linear RIP of the exit: a vCPU moved elsewhere drops it
 	u64 next_rip_ = 0;    // ... and where it continues once completed

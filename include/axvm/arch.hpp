@@ -3,6 +3,7 @@
 #pragma once
 
 #include "arch_vcpu.hpp"
+#include "arch_vm.hpp"
 #include "stage2.hpp"
 
 struct axvm_cpuid_entry2;
@@ -44,6 +45,13 @@ void release();
 // KVM_GET_SUPPORTED_CPUID (x86): what a guest may be shown; returns the
 // entry count, writing at most @max.
 u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max);
+
+// KVM_GET_MSR_INDEX_LIST (x86): the MSRs userspace saves and restores;
+// returns the count, writing at most @max.
+u32 msr_index_list(u32 *out, u32 max);
+
+// The architecture's part of a new VM (VM ioctls and state of its own).
+Result<ArchVm *> create_arch_vm();
 
 // arm64: the guest-physical address bits every VM gets (0 elsewhere).
 u32 ipa_bits();

@@ -26,7 +26,11 @@ public:
 	virtual Result<ExitReason> run() = 0;
 	// On the next RUN: completes the last exit userspace handled that
 	// needed it (ExitReason::completes_on_next_run), a read with @value.
-	virtual void complete_userspace_exit(u64 value) = 0;
+	// @failed: userspace refused the access (an MSR exit's msr.error).
+	virtual void complete_userspace_exit(u64 value, bool failed) = 0;
+	// At the start of each RUN: what userspace may set in the run page for
+	// the vCPU (x86: cr8, the TPR of a local APIC it emulates), read once.
+	virtual Status take_run_state(const axvm_run & /*run*/) { return Status(); }
 	// Register and CPU-model ioctls of the architecture (x86: GET/SET_REGS,
 	// GET/SET_SREGS, SET_CPUID2). @arg holds @size bytes copied from and
 	// back to userspace. Called Free or Ready, never while Running.

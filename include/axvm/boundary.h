@@ -73,6 +73,10 @@ void axvm_fpsimd_end(void);
 int axvm_signal_pending(void);
 void axvm_cond_resched(void);
 
+/* Waits until every CPU has left the preemption-disabled sections it was in
+ * (an RCU grace period): what vCPU exit handlers read before can be freed. */
+void axvm_synchronize_rcu(void);
+
 /* The per-CPU CURRENT_VCPU slot; callers hold preemption off. */
 void *axvm_current_vcpu_get(void);
 void axvm_current_vcpu_set(void *vcpu);
@@ -234,6 +238,17 @@ int axvm_core_vm_enable_cap(struct axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0
 /* KVM_GET_SUPPORTED_CPUID into @cpuid with room for @max entries: 0,
  * -E2BIG with cpuid->nent set to the count needed, or -ENODEV. */
 int axvm_core_supported_cpuid(struct axvm_cpuid2 *cpuid, axvm_u32 max);
+/* KVM_GET_MSR_INDEX_LIST: writes up to @max indices, returns how many
+ * there are (-ENOTTY on arm64). */
+int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max);
+/* An architecture ioctl on a VM fd, with a fixed-size argument the glue
+ * copies in and out (x86: SET_IDENTITY_MAP_ADDR, X86_SET_MSR_FILTER with
+ * its bitmaps already copied into the kernel); the VM's lock held. */
+int axvm_core_vm_arch_ioctl(struct axvm_core_vm *vm, unsigned int cmd, void *arg, axvm_usize size);
+/* KVM_GET_DIRTY_LOG: the number of pages of memory slot @slot, whose
+ * bitmap the glue fills; -EINVAL for no such slot id, -ENOENT for a slot
+ * without dirty logging. The VM's lock held. */
+long axvm_core_dirty_log_pages(struct axvm_core_vm *vm, axvm_u32 slot);
 
 #ifdef __cplusplus
 }

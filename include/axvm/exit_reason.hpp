@@ -67,10 +67,12 @@ struct IoWriteExit {
 struct SysRegReadExit {
 	u64 addr; // MSR number on x86, ISS-encoded system register on arm64
 	u8 reg;
+	u32 reason; // x86: why it exits (KVM_MSR_EXIT_REASON_*)
 };
 struct SysRegWriteExit {
 	u64 addr;
 	u64 value;
+	u32 reason;
 };
 struct ExternalInterruptExit {
 	u64 vector;
@@ -125,8 +127,8 @@ public:
 	static ExitReason mmio_write(u64 addr, Width width, u64 data);
 	static ExitReason io_read(u16 port, Width width);
 	static ExitReason io_write(u16 port, Width width, u64 data);
-	static ExitReason sys_reg_read(u64 addr, u8 reg);
-	static ExitReason sys_reg_write(u64 addr, u64 value);
+	static ExitReason sys_reg_read(u64 addr, u8 reg, u32 reason = 0);
+	static ExitReason sys_reg_write(u64 addr, u64 value, u32 reason = 0);
 	static ExitReason external_interrupt(u64 vector);
 	static ExitReason halt() { return ExitReason(ExitKind::Halt); }
 	static ExitReason cpu_up(u64 target_cpu, u64 entry_point, u64 arg);
@@ -182,7 +184,10 @@ public:
 	}
 	// ... and so does a port write: as KVM does, the instruction completes
 	// (RIP moves on) only when userspace has handled it.
-	bool completes_on_next_run() const { return needs_return_value() || kind_ == ExitKind::IoWrite; }
+	bool completes_on_next_run() const
+	{
+		return needs_return_value() || kind_ == ExitKind::IoWrite || kind_ == ExitKind::SysRegWrite;
+	}
 
 private:
 	explicit ExitReason(ExitKind kind) : kind_(kind), u_{} {}

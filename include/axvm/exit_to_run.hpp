@@ -15,6 +15,8 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run);
 
 // Reads the value userspace left in @run for the read exit @exit.
 u64 read_return_value(const ExitReason &exit, const axvm_run &run);
+// Whether userspace failed the access (KVM_EXIT_X86_RDMSR/WRMSR msr.error).
+bool read_failed(const ExitReason &exit, const axvm_run &run);
 
 // What the glue traces of @exit (AXVM_RECORD_NONE: nothing).
 axvm_exit_record exit_record(const ExitReason &exit);

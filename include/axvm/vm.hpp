@@ -4,6 +4,7 @@
 // themselves are claimed one thread at a time (vcpu.hpp).
 #pragma once
 
+#include "arch_vm.hpp"
 #include "memory_map.hpp"
 #include "kernel_vcpu.hpp"
 
@@ -35,6 +36,8 @@ public:
 	MemoryMap &memory() { return memory_; }
 	const MemoryMap &memory() const { return memory_; }
 	Stage2 *stage2() const { return stage2_; }
+	// The architecture's part (arch/<arch>/): never null after init().
+	ArchVm *arch() const { return arch_; }
 
 	// AXVM_CAP_HALT_IN_KERNEL; set before vCPUs run (the VM lock serializes it).
 	bool halt_in_kernel() const { return halt_in_kernel_; }
@@ -44,6 +47,7 @@ private:
 	static u64 next_serial_;
 	const u64 serial_;
 	Stage2 *stage2_ = nullptr; // owned
+	ArchVm *arch_ = nullptr;   // owned
 	KernelVcpu *vcpus_[kMaxVcpus] = {}; // owned
 	u32 nr_vcpus_ = 0;
 	bool halt_in_kernel_ = false;

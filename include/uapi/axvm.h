@@ -294,6 +294,139 @@ struct axvm_enable_cap {
 };
 
 /*
+ * x86 vCPU state a full VMM (QEMU) saves and restores, and the VM and system
+ * ioctls it needs besides (KVM's numbers and layouts).
+ */
+#define AXVM_GET_MSR_INDEX_LIST    _IOWR(AXVMIO, 0x02, struct axvm_msr_list) /* system */
+#define AXVM_GET_MSR_FEATURE_INDEX_LIST _IOWR(AXVMIO, 0x0a, struct axvm_msr_list) /* system */
+#define AXVM_GET_EMULATED_CPUID    _IOWR(AXVMIO, 0x09, struct axvm_cpuid2) /* system */
+#define AXVM_X86_GET_MCE_CAP_SUPPORTED _IOR(AXVMIO, 0x9d, __u64) /* system */
+#define AXVM_SET_IDENTITY_MAP_ADDR _IOW(AXVMIO, 0x48, __u64) /* VM: accepted before vCPUs exist */
+#define AXVM_GET_DIRTY_LOG         _IOW(AXVMIO, 0x42, struct axvm_dirty_log) /* VM */
+#define AXVM_X86_SET_MSR_FILTER    _IOW(AXVMIO, 0xc6, struct axvm_msr_filter) /* VM */
+#define AXVM_GET_MSRS              _IOWR(AXVMIO, 0x88, struct axvm_msrs)
+#define AXVM_SET_MSRS              _IOW(AXVMIO, 0x89, struct axvm_msrs)
+#define AXVM_SET_SIGNAL_MASK       _IOW(AXVMIO, 0x8b, struct axvm_signal_mask)
+#define AXVM_GET_FPU               _IOR(AXVMIO, 0x8c, struct axvm_fpu)
+#define AXVM_SET_FPU               _IOW(AXVMIO, 0x8d, struct axvm_fpu)
+#define AXVM_X86_SETUP_MCE         _IOW(AXVMIO, 0x9c, __u64)
+#define AXVM_GET_DEBUGREGS         _IOR(AXVMIO, 0xa1, struct axvm_debugregs)
+#define AXVM_SET_DEBUGREGS         _IOW(AXVMIO, 0xa2, struct axvm_debugregs)
+#define AXVM_SET_TSC_KHZ           _IO(AXVMIO, 0xa2)
+#define AXVM_GET_TSC_KHZ           _IO(AXVMIO, 0xa3)
+#define AXVM_GET_XSAVE             _IOR(AXVMIO, 0xa4, struct axvm_xsave)
+#define AXVM_SET_XSAVE             _IOW(AXVMIO, 0xa5, struct axvm_xsave)
+#define AXVM_GET_XCRS              _IOR(AXVMIO, 0xa6, struct axvm_xcrs)
+#define AXVM_SET_XCRS              _IOW(AXVMIO, 0xa7, struct axvm_xcrs)
+
+#define AXVM_CAP_JOIN_MEMORY_REGIONS_WORKS 30
+#define AXVM_CAP_DESTROY_MEMORY_REGION_WORKS 21
+#define AXVM_CAP_MCE              31 /* answer: the most banks, 32 */
+#define AXVM_CAP_SET_IDENTITY_MAP_ADDR 37
+#define AXVM_CAP_DEBUGREGS        50
+#define AXVM_CAP_XSAVE            55
+#define AXVM_CAP_XCRS             56
+#define AXVM_CAP_GET_TSC_KHZ      61
+#define AXVM_CAP_MSR_PLATFORM_INFO 159
+#define AXVM_CAP_X86_USER_SPACE_MSR 188
+#define AXVM_CAP_X86_MSR_FILTER   189
+
+struct axvm_msr_entry {
+	__u32 index;
+	__u32 reserved;
+	__u64 data;
+};
+
+/* GET_MSRS and SET_MSRS return how many entries they processed. */
+struct axvm_msrs {
+	__u32 nmsrs;
+	__u32 pad;
+	struct axvm_msr_entry entries[];
+};
+
+struct axvm_msr_list {
+	__u32 nmsrs; /* in: room; out: how many there are (E2BIG if more than room) */
+	__u32 indices[];
+};
+
+#define AXVM_MAX_MSR_IO 256 /* entries one GET/SET_MSRS may carry (KVM's MAX_IO_MSRS) */
+
+struct axvm_signal_mask {
+	__u32 len; /* 8: the kernel's sigset_t on x86-64 and arm64 */
+	__u8 sigset[];
+};
+
+struct axvm_fpu {
+	__u8 fpr[8][16];
+	__u16 fcw;
+	__u16 fsw;
+	__u8 ftwx; /* in fxsave format */
+	__u8 pad1;
+	__u16 last_opcode;
+	__u64 last_ip;
+	__u64 last_dp;
+	__u8 xmm[16][16];
+	__u32 mxcsr;
+	__u32 pad2;
+};
+
+struct axvm_debugregs {
+	__u64 db[4];
+	__u64 dr6;
+	__u64 dr7;
+	__u64 flags;
+	__u64 reserved[9];
+};
+
+/* The standard (non-compacted) XSAVE layout, as XSAVE writes it. */
+struct axvm_xsave {
+	__u32 region[1024];
+};
+
+#define AXVM_MAX_XCRS 16
+struct axvm_xcr {
+	__u32 xcr;
+	__u32 reserved;
+	__u64 value;
+};
+
+struct axvm_xcrs {
+	__u32 nr_xcrs;
+	__u32 flags;
+	struct axvm_xcr xcrs[AXVM_MAX_XCRS];
+	__u64 padding[16];
+};
+
+struct axvm_dirty_log {
+	__u32 slot;
+	__u32 padding1;
+	__u64 dirty_bitmap; /* a user pointer */
+};
+
+/* KVM_CAP_X86_USER_SPACE_MSR: which MSR accesses exit to userspace. */
+#define AXVM_MSR_EXIT_REASON_INVAL  (1u << 0) /* an access the guest may not make (a #GP) */
+#define AXVM_MSR_EXIT_REASON_UNKNOWN (1u << 1) /* an MSR axvm does not know */
+#define AXVM_MSR_EXIT_REASON_FILTER (1u << 2) /* refused by the filter */
+
+#define AXVM_MSR_FILTER_MAX_RANGES 16
+#define AXVM_MSR_FILTER_MAX_BITMAP_SIZE 0x600
+#define AXVM_MSR_FILTER_READ  (1u << 0)
+#define AXVM_MSR_FILTER_WRITE (1u << 1)
+#define AXVM_MSR_FILTER_DEFAULT_DENY (1u << 0)
+
+struct axvm_msr_filter_range {
+	__u32 flags; /* AXVM_MSR_FILTER_READ/WRITE */
+	__u32 nmsrs; /* MSRs from base; one bitmap bit each, 1 = allowed */
+	__u32 base;
+	__u64 bitmap; /* a user pointer */
+};
+
+struct axvm_msr_filter {
+	__u32 flags; /* AXVM_MSR_FILTER_DEFAULT_DENY */
+	struct axvm_msr_filter_range ranges[AXVM_MSR_FILTER_MAX_RANGES];
+};
+
+/*
  * x86 in-kernel interrupt controllers and timers (KVM's layouts): a PIC pair
  * and a 24-pin IOAPIC (KVM_CREATE_IRQCHIP), a local APIC per vCPU, an i8254
  * PIT (KVM_CREATE_PIT2), GSI routing, MSIs, irqfds and ioeventfds.
@@ -486,6 +619,10 @@ struct axvm_ioeventfd {
 #define AXVM_X2APIC_API_DISABLE_BROADCAST_QUIRK (1u << 1)
 
 /* Guest memory (KVM_SET_USER_MEMORY_REGION). memory_size 0 deletes the slot. */
+/* Dirty logging: accepted, and KVM_GET_DIRTY_LOG reports every page of such
+ * a slot as dirty (axvm does not track writes yet; all-ones is always a
+ * correct answer, as for a VMM that redraws or copies everything). */
+#define AXVM_MEM_LOG_DIRTY_PAGES (1u << 0)
 #define AXVM_MEM_READONLY (1u << 1)
 
 struct axvm_userspace_memory_region {

@@ -260,7 +260,7 @@ void one_call(Case &c, Rng &rng)
 	const int slot = static_cast<int>(rng.below(kSlots));
 	const int fd = c.fds[slot].load();
 	alignas(16) static thread_local uint8_t buf[4096];
-	switch (rng.below(21)) {
+	switch (rng.below(23)) {
 	case 0: { // a device fd
 		const int d = open(g_device, O_RDWR | O_CLOEXEC);
 		if (d >= 0)
@@ -397,6 +397,90 @@ void one_call(Case &c, Rng &rng)
 		checked(c, fd, KVM_GET_VCPU_EVENTS, reinterpret_cast<unsigned long>(&e));
 		perturb(rng, e);
 		checked(c, fd, KVM_SET_VCPU_EVENTS, reinterpret_cast<unsigned long>(&e));
+		break;
+	}
+	case 17:
+	case 18: { // what a full VMM saves and restores: MSRs, FPU and XSAVE, XCRs, debug registers
+		uint64_t words[64];
+		for (uint64_t &w : words)
+			w = rng.next();
+		auto *msrs = reinterpret_cast<kvm_msrs *>(buf);
+		memset(buf, 0, sizeof(buf));
+		msrs->nmsrs = static_cast<uint32_t>(rng.chance(90) ? rng.below(8) : rng.next());
+		static const uint32_t known[] = {0x10, 0x1b, 0x174, 0x175, 0x176, 0x179, 0x17a, 0x17b, 0x1a0,
+						 0x200, 0x201, 0x250, 0x277, 0x2ff, 0x400, 0x401, 0xc0000080,
+						 0xc0000081, 0xc0000082, 0xc0000102, 0xc0000103, 0xc0010015,
+						 0xc0010117, 0x11, 0x12, 0xce, 0x8b, 0x4b564d01};
+		for (uint32_t i = 0; i < 8; i++) {
+			msrs->entries[i].index = rng.chance(80) ? known[rng.below(sizeof(known) / 4)]
+								: static_cast<uint32_t>(rng.next());
+			msrs->entries[i].data = rng.chance(50) ? words[i] : rng.below(16);
+		}
+		checked(c, fd, rng.chance(50) ? KVM_GET_MSRS : KVM_SET_MSRS, reinterpret_cast<unsigned long>(buf));
+		switch (rng.below(8)) {
+		case 0: // XSAVE read, bits flipped, written back
+			checked(c, fd, KVM_GET_XSAVE, reinterpret_cast<unsigned long>(buf));
+			buf[rng.below(1024)] ^= static_cast<uint8_t>(1u << rng.below(8));
+			checked(c, fd, KVM_SET_XSAVE, reinterpret_cast<unsigned long>(buf));
+			break;
+		case 1:
+			checked(c, fd, KVM_GET_FPU, reinterpret_cast<unsigned long>(buf));
+			buf[rng.below(sizeof(kvm_fpu))] ^= static_cast<uint8_t>(rng.next());
+			checked(c, fd, KVM_SET_FPU, reinterpret_cast<unsigned long>(buf));
+			break;
+		case 2: {
+			kvm_xcrs x = {};
+			x.nr_xcrs = static_cast<uint32_t>(rng.chance(80) ? 1 : rng.next());
+			x.xcrs[0].xcr = static_cast<uint32_t>(rng.chance(80) ? 0 : rng.next());
+			x.xcrs[0].value = rng.chance(50) ? rng.below(8) : words[0];
+			checked(c, fd, rng.chance(30) ? KVM_GET_XCRS : KVM_SET_XCRS, reinterpret_cast<unsigned long>(&x));
+			break;
+		}
+		case 3: {
+			kvm_debugregs d = {};
+			checked(c, fd, KVM_GET_DEBUGREGS, reinterpret_cast<unsigned long>(&d));
+			perturb(rng, d);
+			checked(c, fd, KVM_SET_DEBUGREGS, reinterpret_cast<unsigned long>(&d));
+			break;
+		}
+		case 4: {
+			kvm_mp_state mp = {static_cast<uint32_t>(rng.below(10))};
+			checked(c, fd, rng.chance(50) ? KVM_GET_MP_STATE : KVM_SET_MP_STATE, reinterpret_cast<unsigned long>(&mp));
+			break;
+		}
+		case 5: // the TSC rate, MCE set-up
+			checked(c, fd, rng.chance(50) ? KVM_GET_TSC_KHZ : KVM_SET_TSC_KHZ, rng.chance(50) ? rng.below(5000000) : rng.next());
+			checked(c, fd, KVM_X86_SETUP_MCE, reinterpret_cast<unsigned long>(rng.chance(80) ? &words[1] : nullptr));
+			break;
+		case 6: { // a signal mask, sometimes of the wrong size
+			auto *m = reinterpret_cast<kvm_signal_mask *>(buf);
+			m->len = static_cast<uint32_t>(rng.chance(80) ? 8 : rng.below(200));
+			memcpy(m->sigset, &words[2], 8);
+			checked(c, fd, KVM_SET_SIGNAL_MASK, rng.chance(90) ? reinterpret_cast<unsigned long>(buf) : 0);
+			break;
+		}
+		default: { // the dirty log, an MSR filter, the identity map, user-space MSR exits
+			kvm_dirty_log log = {};
+			log.slot = static_cast<uint32_t>(rng.chance(80) ? rng.below(4) : rng.next());
+			log.dirty_bitmap = rng.chance(80) ? reinterpret_cast<void *>(c.mem[0]) : reinterpret_cast<void *>(rng.next());
+			checked(c, fd, KVM_GET_DIRTY_LOG, reinterpret_cast<unsigned long>(&log));
+			kvm_msr_filter f = {};
+			f.flags = static_cast<uint32_t>(rng.below(3));
+			for (int i = 0; i < 3; i++) {
+				f.ranges[i].flags = static_cast<uint32_t>(rng.below(4));
+				f.ranges[i].nmsrs = static_cast<uint32_t>(rng.chance(80) ? rng.below(64) : rng.next());
+				f.ranges[i].base = static_cast<uint32_t>(rng.chance(50) ? known[rng.below(8)] : rng.next());
+				f.ranges[i].bitmap = reinterpret_cast<uint8_t *>(rng.chance(90) ? reinterpret_cast<uintptr_t>(words) : rng.next());
+			}
+			checked(c, fd, KVM_X86_SET_MSR_FILTER, reinterpret_cast<unsigned long>(&f));
+			checked(c, fd, KVM_SET_IDENTITY_MAP_ADDR, reinterpret_cast<unsigned long>(&words[3]));
+			kvm_enable_cap cap = {};
+			cap.cap = rng.chance(50) ? KVM_CAP_X86_USER_SPACE_MSR : KVM_CAP_MSR_PLATFORM_INFO;
+			cap.args[0] = rng.below(8);
+			checked(c, fd, KVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&cap));
+			break;
+		}
+		}
 		break;
 	}
 	case 11: { // CPUID: supported, then set with random changes and counts

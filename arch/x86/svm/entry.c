@@ -38,9 +38,9 @@ static inline void axvm_stgi(void)
  * The host's TSC_AUX (Linux keeps its CPU and node number there for
  * getcpu()), read on a CPU's first entry; bit 63 says it was read. A guest
  * must never see it: RDPID cannot be intercepted, and QEMU ignores the RDTSCP
- * intercept, so the guest's value (0: axvm offers neither instruction) is in
- * the MSR while a guest runs, as KVM does. The kernel's own entry code does
- * not use RDPID for that reason (paranoid_entry reads the CPU with LSL).
+ * intercept, so the guest's own value (its TSC_AUX MSR) is in the MSR while
+ * it runs, as KVM does. The kernel's own entry code does not use RDPID for
+ * that reason (paranoid_entry reads the CPU with LSL).
  */
 #define AXVM_TSC_AUX_KNOWN (1ull << 63)
 static DEFINE_PER_CPU(u64, axvm_host_tsc_aux);
@@ -56,6 +56,11 @@ static u64 axvm_host_tsc_aux_value(void)
 		this_cpu_write(axvm_host_tsc_aux, aux | AXVM_TSC_AUX_KNOWN);
 	}
 	return aux & ~AXVM_TSC_AUX_KNOWN;
+}
+
+static inline bool axvm_has_tsc_aux(void)
+{
+	return boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID);
 }
 
 int axvm_svm_enter(struct axvm_svm_entry *e)
@@ -88,9 +93,12 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 	axvm_x86_before_entry(e->vm_serial);
 	if (axvm_trace_entry_enabled())
 		axvm_trace_entry(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP));
+	/* RDPID cannot be intercepted: it reads the guest's TSC_AUX from the
+	 * MSR itself, never the host's CPU number (RDTSCP is intercepted). */
 	host_tsc_aux = axvm_host_tsc_aux_value();
-	if (host_tsc_aux)
-		wrmsrl(MSR_TSC_AUX, 0);
+	if (axvm_has_tsc_aux() && host_tsc_aux != e->guest_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, e->guest_tsc_aux);
+	axvm_x86_load_guest_xcr0(e->guest_xcr0, e->host_xcr0);
 	axvm_clgi();
 	raw_local_irq_enable();
 
@@ -102,7 +110,8 @@ int axvm_svm_enter(struct axvm_svm_entry *e)
 	 * its handler runs here, interrupts still off, as if from user mode. */
 	if (!faulted && vmcb_field(e, AXVM_VMCB_EXIT_CODE) == AXVM_SVM_EXIT_MC)
 		axvm_x86_machine_check();
-	if (host_tsc_aux)
+	axvm_x86_load_host_xcr0(e->guest_xcr0, e->host_xcr0, e->xcr0_seen);
+	if (axvm_has_tsc_aux() && host_tsc_aux != e->guest_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 	if (!faulted && axvm_trace_exit_enabled())
 		axvm_trace_exit(e->vcpu_id, vmcb_field(e, AXVM_VMCB_RIP), vmcb_field(e, AXVM_VMCB_EXIT_CODE),

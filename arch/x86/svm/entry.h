@@ -30,6 +30,9 @@ struct axvm_svm_entry {
 	axvm_u64 *seen_generation;	   /* the vCPU's copy at its last entry */
 	const axvm_u32 *kick;		   /* set: an interrupt was queued since the vCPU decided */
 	const void *vmcb;		   /* for the axvm_entry/axvm_exit tracepoints */
+	axvm_u64 guest_xcr0, host_xcr0;	   /* guest_xcr0 0: no switch (X86Vcpu::entry_xcr0) */
+	axvm_u64 *xcr0_seen;		   /* out: the guest's XCR0 at the exit */
+	axvm_u64 guest_tsc_aux;		   /* what RDPID reads in the guest */
 	axvm_u32 vcpu_id;
 };
 

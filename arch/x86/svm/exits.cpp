@@ -66,6 +66,10 @@ Result<ExitReason> SvmVcpu::handle_exit()
 		return handle_npf();
 	case kExitWriteCr4:
 		return handle_cr4_write();
+	case kExitRdtscp:
+		return emulate_rdtscp(TRY(next_rip(3)));
+	case kExitXsetbv:
+		return emulate_xsetbv(TRY(next_rip(3)));
 	case kExitExceptionBase + x86::kVectorDb: {
 		// The CPU reported the debug condition in the VMCB's DR6, which
 		// goes back to its neutral value for the next entry.
@@ -98,11 +102,9 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	case kExitClgi:
 	case kExitSkinit:
 	case kExitInvlpga:
-	case kExitRdtscp:
 	case kExitMonitor:
 	case kExitMwait:
 	case kExitMwaitCond:
-	case kExitXsetbv:
 	case kExitRdpru:
 	case kExitRsm:
 		// Not offered in CPUID: the guest gets what a CPU without them gives.
@@ -223,7 +225,7 @@ Result<ExitReason> SvmVcpu::handle_cr4_write()
 	const u8 reg = TRY(mov_crdr_gpr(&len));
 	VmcbSave &s = vmcb_->save;
 	const u64 value = gpr(reg);
-	if (x86::cr4_write_faults(value, s.cr4, s.cr3, efer()))
+	if (x86::cr4_write_faults(value, s.cr4, s.cr3, efer(), cr4_extra()))
 		return inject_exception(x86::kVectorGp, true, 0);
 	// The paging bits change translations: flush this ASID, as the
 	// instruction itself would have.

@@ -65,6 +65,26 @@ void SvmVcpu::set_efer(u64 value)
 	s.efer = (value & ~x86::kEferLma) | (s.efer & x86::kEferLma) | x86::kEferSvme;
 }
 
+// VMLOAD and VMSAVE switch these (APM 15.5.2); the others are in the save
+// area too.
+static u64 *switched_slot(VmcbSave &s, u32 index)
+{
+	switch (index) {
+	case x86::msr::kSysenterCs: return &s.sysenter_cs;
+	case x86::msr::kSysenterEsp: return &s.sysenter_esp;
+	case x86::msr::kSysenterEip: return &s.sysenter_eip;
+	case x86::msr::kStar: return &s.star;
+	case x86::msr::kLstar: return &s.lstar;
+	case x86::msr::kCstar: return &s.cstar;
+	case x86::msr::kSfmask: return &s.sfmask;
+	default: return &s.kernel_gs_base;
+	}
+}
+
+u64 SvmVcpu::switched_msr(u32 index) const { return *switched_slot(vmcb_->save, index); }
+
+void SvmVcpu::set_switched_msr(u32 index, u64 value) { *switched_slot(vmcb_->save, index) = value; }
+
 void SvmVcpu::set_rip_rflags(u64 rip, u64 rflags)
 {
 	vmcb_->save.rip = rip;
@@ -111,7 +131,7 @@ void SvmVcpu::get_sregs(axvm_sregs &out) const
 
 Status SvmVcpu::set_sregs(const axvm_sregs &in)
 {
-	if (!x86::sregs_valid(in))
+	if (!x86::sregs_valid(in, cr4_extra()))
 		return fail(err::EINVAL);
 
 	VmcbSave &s = vmcb_->save;

@@ -3,6 +3,8 @@
 // and the resources shared by every SVM vCPU.
 #include "svm_cpu.hpp"
 
+#include "../msrs.hpp"
+
 #include "../x86.hpp"
 #include "vmcb.hpp"
 
@@ -29,8 +31,8 @@ Features feats;
 constexpr u32 kMaxAsids = 1u << 15;
 u32 asid_low, asid_high; // the range axvm uses, [asid_low, asid_high]
 
-void *iopm, *msrpm;
-u64 iopm_phys, msrpm_phys;
+void *iopm, *msrpm, *msrpm_all;
+u64 iopm_phys, msrpm_phys, msrpm_all_phys;
 constexpr unsigned kIopmOrder = 2;  // 12 KiB map in 16 KiB
 constexpr unsigned kMsrpmOrder = 1; // 8 KiB
 
@@ -52,14 +54,13 @@ Status alloc_permission_maps()
 {
 	iopm = axvm_alloc_pages(kIopmOrder, 1, &iopm_phys);
 	msrpm = axvm_alloc_pages(kMsrpmOrder, 1, &msrpm_phys);
-	if (!iopm || !msrpm)
+	msrpm_all = axvm_alloc_pages(kMsrpmOrder, 1, &msrpm_all_phys);
+	if (!iopm || !msrpm || !msrpm_all)
 		return fail(err::ENOMEM);
 	// VMSAVE/VMLOAD switch these per guest, so the guest may use them
-	// directly, as under kvm_amd: FS/GS/KernelGS base, STAR, LSTAR, CSTAR,
-	// SFMASK, SYSENTER_CS/ESP/EIP.
-	static const u32 switched[] = {0xc0000100, 0xc0000101, 0xc0000102, 0xc0000081, 0xc0000082,
-				       0xc0000083, 0xc0000084, 0x174, 0x175, 0x176};
-	for (u32 msr : switched)
+	// directly, as under kvm_amd; a VM whose MSR filter covers one of them
+	// uses the other map, where every MSR exits.
+	for (u32 msr : x86::kPassThroughMsrs)
 		msrpm_pass_through(msr);
 	return Status();
 }
@@ -108,8 +109,10 @@ void release()
 		axvm_free_pages(iopm, kIopmOrder);
 	if (msrpm)
 		axvm_free_pages(msrpm, kMsrpmOrder);
+	if (msrpm_all)
+		axvm_free_pages(msrpm_all, kMsrpmOrder);
 	axvm_kfree(per_cpu);
-	iopm = msrpm = nullptr;
+	iopm = msrpm = msrpm_all = nullptr;
 	per_cpu = nullptr;
 }
 
@@ -190,6 +193,6 @@ AsidGrant asid_for(unsigned int cpu, u32 asid, u64 generation)
 }
 
 u64 iopm_pa() { return iopm_phys; }
-u64 msrpm_pa() { return msrpm_phys; }
+u64 msrpm_pa(bool all) { return all ? msrpm_all_phys : msrpm_phys; }
 
 } // namespace axvm::svm

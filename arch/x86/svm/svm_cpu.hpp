@@ -45,6 +45,7 @@ AsidGrant asid_for(unsigned int cpu, u32 asid, u64 generation);
 
 // Physical addresses of the shared permission maps (APM 15.10, 15.11).
 u64 iopm_pa();
-u64 msrpm_pa();
+// The MSR permission map: the usual one, or (@all) one where every MSR exits.
+u64 msrpm_pa(bool all);
 
 } // namespace axvm::svm

@@ -30,7 +30,7 @@ SvmVcpu::~SvmVcpu()
 Status SvmVcpu::setup()
 {
 	init_vmcb();
-	cpuid_.reset();
+	cpuid_.reset(true);
 	return Status();
 }
 
@@ -58,11 +58,12 @@ void SvmVcpu::init_vmcb()
 	c.intercept_exceptions = 1u << x86::kVectorDb | 1u << x86::kVectorAc | 1u << x86::kVectorMc;
 	c.intercept_cr = kInterceptCr4Write; // the guest must not turn on OSXSAVE or PKE
 	c.iopm_base_pa = iopm_pa();
-	c.msrpm_base_pa = msrpm_pa();
+	c.msrpm_base_pa = msrpm_pa(false);
 	c.tlb_control = kTlbFlushAll;
 	c.int_control = kIntVIntrMasking;
 	c.np_control = kNpEnable;
 	c.n_cr3 = vm_.stage2()->root_phys();
+	c.tsc_offset = tsc_offset_;
 	tlb_flush_ = features().flush_by_asid ? kTlbFlushAsid : kTlbFlushAll;
 	seen_generation_ = vm_.stage2()->generation();
 	reset();
@@ -102,6 +103,7 @@ Result<ExitReason> SvmVcpu::run()
 		if (grant.tlb_control == kTlbFlushAll || vmcb_->control.tlb_control == kTlbFlushNothing)
 			vmcb_->control.tlb_control = grant.tlb_control;
 	}
+	vmcb_->control.msrpm_base_pa = msrpm_pa(msrs_all_intercepted());
 	axvm_svm_entry entry = {
 		.vmcb_pa = vmcb_pa_,
 		.host_save_pa = host_save_pa(static_cast<unsigned>(cpu_)),
@@ -113,9 +115,14 @@ Result<ExitReason> SvmVcpu::run()
 		.seen_generation = &seen_generation_,
 		.kick = events_.kick_flag(),
 		.vmcb = vmcb_,
+		.guest_xcr0 = entry_xcr0(),
+		.host_xcr0 = axvm_x86_host_xcr0(),
+		.xcr0_seen = &xcr0_seen_,
+		.guest_tsc_aux = msrs_.tsc_aux,
 		.vcpu_id = vcpu_id,
 	};
 	const int entered = entry.host_save_pa ? axvm_svm_enter(&entry) : -err::EIO;
+	note_exit_xcr0();
 	if (entered == AXVM_SVM_KICKED)
 		return ExitReason::nothing(); // decide again with the new interrupt
 	if (entered) {

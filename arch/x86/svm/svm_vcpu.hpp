@@ -32,14 +32,20 @@ private:
 	u64 rflags() const override { return vmcb_->save.rflags; }
 	void set_rip_rflags(u64 rip, u64 rflags) override;
 	x86::Segment segment(x86::Seg s) const override;
+	void set_segment_base(x86::Seg s, u64 base) override { (s == x86::kFs ? vmcb_->save.fs : vmcb_->save.gs).base = base; }
 	u64 cr0() const override { return vmcb_->save.cr0; }
 	u64 cr3() const override { return vmcb_->save.cr3; }
 	u64 cr4() const override { return vmcb_->save.cr4; }
 	u64 cr8() const override { return vmcb_->control.int_control & 0xf; }
+	void set_cr8(u64 tpr) override { vmcb_->control.int_control = (vmcb_->control.int_control & ~0xfull) | tpr; }
 	u64 efer() const override { return vmcb_->save.efer & ~x86::kEferSvme; }
 	void set_efer(u64 value) override;
 	u64 pat() const override { return vmcb_->save.g_pat; }
 	void set_pat(u64 value) override { vmcb_->save.g_pat = value; }
+	u64 switched_msr(u32 index) const override;
+	void set_switched_msr(u32 index, u64 value) override;
+	u64 tsc_offset() const override { return tsc_offset_; }
+	void set_tsc_offset(u64 offset) override { vmcb_->control.tsc_offset = tsc_offset_ = offset; }
 	void get_sregs(axvm_sregs &s) const override;
 	Status set_sregs(const axvm_sregs &s) override;
 	void reset();
@@ -77,6 +83,7 @@ private:
 	u8 tlb_flush_ = kTlbFlushAll;
 	u64 seen_generation_ = 0;
 	bool shut_down_ = false; // until userspace sets new registers
+	u64 tsc_offset_ = 0;     // outlives the VMCB's reset
 	axvm_svm_gprs gprs_ = {};
 
 	bool nmi_masked_ = false;       // an injected NMI's handler has not returned

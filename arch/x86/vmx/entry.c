@@ -140,9 +140,11 @@ int axvm_vmx_enter(struct axvm_vmx_entry *e)
 	/* Every VM exit clears IA32_DEBUGCTL (SDM 28.3.3): bus-lock detection,
 	 * LBR and BTF would be lost for the host without this copy. */
 	host_debugctl = get_debugctlmsr();
+	axvm_x86_load_guest_xcr0(e->guest_xcr0, e->host_xcr0);
 
 	ret = axvm_vmx_vmenter(e->gprs, e->launched);
 
+	axvm_x86_load_host_xcr0(e->guest_xcr0, e->host_xcr0, e->xcr0_seen);
 	if (host_debugctl)
 		update_debugctlmsr(host_debugctl);
 	*e->cr2 = native_read_cr2();

@@ -40,6 +40,8 @@ struct axvm_vmx_entry {
 	axvm_u64 *host_cr3, *host_cr4; /* what the VMCS holds, to write only changes */
 	struct axvm_vmx_msr_entry *host_msrs; /* the VM-exit MSR-load area */
 	axvm_u32 preemption_timer; /* 0: the CPU has none */
+	axvm_u64 guest_xcr0, host_xcr0;	   /* guest_xcr0 0: no switch (X86Vcpu::entry_xcr0) */
+	axvm_u64 *xcr0_seen;		   /* out: the guest's XCR0 at the exit */
 	axvm_u32 vcpu_id;
 };
 

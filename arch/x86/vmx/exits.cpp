@@ -104,6 +104,8 @@ Result<ExitReason> VmxVcpu::handle_exit(u32 reason)
 	case kExitRdmsr:
 	case kExitWrmsr:
 		return msr_access(code == kExitWrmsr, g_.rip + exit_len_);
+	case kExitXsetbv:
+		return emulate_xsetbv(g_.rip + exit_len_);
 	case kExitCrAccess:
 		return handle_cr(exit_qualification_);
 	case kExitDrAccess:
@@ -125,7 +127,6 @@ Result<ExitReason> VmxVcpu::handle_exit(u32 reason)
 	case kExitMonitor:
 	case kExitInvept:
 	case kExitInvvpid:
-	case kExitXsetbv:
 		// Not offered in CPUID: the guest gets what a CPU without them gives.
 		return inject_exception(x86::kVectorUd);
 	case kExitEptMisconfig:
@@ -229,7 +230,7 @@ Result<ExitReason> VmxVcpu::handle_cr(u64 q)
 		return write_cr0(gpr(reg));
 	if (type == 0 && cr == 4) {
 		const u64 value = gpr(reg);
-		if (x86::cr4_write_faults(value, g_.cr4, g_.cr3, g_.efer))
+		if (x86::cr4_write_faults(value, g_.cr4, g_.cr3, g_.efer, cr4_extra()))
 			return inject_exception(x86::kVectorGp, true, 0);
 		if ((value ^ g_.cr4) & x86::kCr4FlushBits)
 			flush_vpid_ = true; // as the instruction itself would have

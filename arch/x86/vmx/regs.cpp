@@ -68,7 +68,8 @@ void VmxVcpu::init_vmcs()
 	axvm_vmwrite(VMCS_EXCEPTION_BITMAP, 1u << x86::kVectorUd | 1u << x86::kVectorDb | 1u << x86::kVectorAc |
 						    1u << x86::kVectorMc); // exits.cpp says why
 	axvm_vmwrite(VMCS_CR3_TARGET_COUNT, 0);
-	axvm_vmwrite(VMCS_MSR_BITMAP, msr_bitmap_pa());
+	msr_bitmap_all_ = false;
+	axvm_vmwrite(VMCS_MSR_BITMAP, msr_bitmap_pa(false));
 	axvm_vmwrite(VMCS_EXIT_CONTROLS, f.exit);
 	// The guest's syscall MSRs and KernelGSBase in, stored back on exit;
 	// the host's (second half of the page) loaded on exit.
@@ -85,6 +86,43 @@ void VmxVcpu::init_vmcs()
 	axvm_vmwrite(VMCS_GUEST_DR7, 0x400); // the guest's DR7 is a shadow (exits.cpp)
 	axvm_vmwrite(VMCS_GUEST_PENDING_DEBUG, 0);
 	axvm_vmwrite(VMCS_GUEST_ACTIVITY_STATE, 0);
+	state_dirty_ = true;
+}
+
+// SYSENTER in the VMCS's guest state, the syscall MSRs and KernelGSBase in
+// the MSR areas (vmx_vcpu.cpp lists them).
+u64 VmxVcpu::switched_msr(u32 index) const
+{
+	switch (index) {
+	case x86::msr::kSysenterCs: return g_.sysenter_cs;
+	case x86::msr::kSysenterEsp: return g_.sysenter_esp;
+	case x86::msr::kSysenterEip: return g_.sysenter_eip;
+	default:
+		for (u32 i = 0; i < AXVM_VMX_NR_MSRS; i++)
+			if (msrs_[i].index == index)
+				return msrs_[i].value;
+		return 0;
+	}
+}
+
+void VmxVcpu::set_switched_msr(u32 index, u64 value)
+{
+	switch (index) {
+	case x86::msr::kSysenterCs: g_.sysenter_cs = value; break;
+	case x86::msr::kSysenterEsp: g_.sysenter_esp = value; break;
+	case x86::msr::kSysenterEip: g_.sysenter_eip = value; break;
+	default:
+		for (u32 i = 0; i < AXVM_VMX_NR_MSRS; i++)
+			if (msrs_[i].index == index)
+				msrs_[i].value = value;
+		return;
+	}
+	state_dirty_ = true;
+}
+
+void VmxVcpu::set_tsc_offset(u64 offset)
+{
+	tsc_offset_ = offset;
 	state_dirty_ = true;
 }
 
@@ -113,6 +151,7 @@ void VmxVcpu::write_guest_state()
 	axvm_vmwrite(VMCS_GUEST_SYSENTER_CS, g_.sysenter_cs);
 	axvm_vmwrite(VMCS_GUEST_SYSENTER_ESP, g_.sysenter_esp);
 	axvm_vmwrite(VMCS_GUEST_SYSENTER_EIP, g_.sysenter_eip);
+	axvm_vmwrite(VMCS_TSC_OFFSET, tsc_offset_);
 	for (u32 i = 0; i < 4; i++)
 		axvm_vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, g_.pdpte[i]);
 	axvm_vmwrite(VMCS_GUEST_RIP, g_.rip);
@@ -209,7 +248,7 @@ void VmxVcpu::get_sregs(axvm_sregs &out) const
 Status VmxVcpu::set_sregs(const axvm_sregs &in)
 {
 	using namespace x86;
-	if (!sregs_valid(in))
+	if (!sregs_valid(in, cr4_extra()))
 		return fail(err::EINVAL);
 	const GuestState before = g_;
 	const axvm_segment *segs[kNumSegs] = {&in.es, &in.cs, &in.ss, &in.ds, &in.fs, &in.gs, &in.ldt, &in.tr};

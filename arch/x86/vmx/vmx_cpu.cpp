@@ -4,6 +4,8 @@
 // it before it moves, and before VMXOFF), and the VPIDs.
 #include "vmx_cpu.hpp"
 
+#include "../msrs.hpp"
+
 #include "../x86.hpp"
 #include "vmx_insn.h"
 #include "vmxon.h"
@@ -35,8 +37,8 @@ PerCpu *per_cpu;
 unsigned nr_cpus;
 Features feats;
 u64 *vpids; // bitmap, 65536 bits: VPID n taken
-void *msr_bitmap;
-u64 msr_bitmap_phys;
+void *msr_bitmap, *msr_bitmap_all;
+u64 msr_bitmap_phys, msr_bitmap_all_phys;
 
 // Bitmap bit set: RDMSR/WRMSR exits. Read bits for MSRs 0-0x1fff at 0,
 // for 0xc0000000-0xc0001fff at 1 KiB; the write bits 2 KiB further.
@@ -121,9 +123,9 @@ bool probe()
 	// Everything that reaches host state or hardware exits: HLT, I/O and
 	// MSRs (all ports, every MSR but those the VMCS switches), the debug
 	// registers, CR8 (else it is the host's TPR), MWAIT/MONITOR, RDPMC,
-	// WBINVD. CR3 accesses do not: EPT.
+	// WBINVD. CR3 accesses do not: EPT. The guest's TSC is offset.
 	const u32 want_proc = proc::kHlt | proc::kMwait | proc::kRdpmc | proc::kMovDr | proc::kUncondIo |
-			      proc::kCr8Load | proc::kCr8Store |
+			      proc::kCr8Load | proc::kCr8Store | proc::kTscOffset |
 			      proc::kMsrBitmaps | proc::kMonitor | proc::kSecondary;
 	feats.proc = adjust(t ? kMsrVmxTrueProcbased : kMsrVmxProcbased, want_proc) & ~(proc::kCr3Load | proc::kCr3Store);
 	feats.proc2 = feats.proc & proc::kSecondary
@@ -149,8 +151,8 @@ bool probe()
 		{has(feats.pin, pin::kExtIntExiting | pin::kNmiExiting | pin::kVirtualNmis),
 		 "external-interrupt and NMI exiting with virtual NMIs"},
 		{has(feats.proc, proc::kHlt | proc::kMovDr | proc::kUncondIo | proc::kMsrBitmaps | proc::kCr8Load |
-					 proc::kCr8Store),
-		 "HLT, MOV-DR, CR8, I/O and MSR bitmap exiting"},
+					 proc::kCr8Store | proc::kTscOffset),
+		 "HLT, MOV-DR, CR8, I/O and MSR bitmap exiting, TSC offsetting"},
 		{!(feats.proc & (proc::kCr3Load | proc::kCr3Store)) &&
 			 has(adjust(t ? kMsrVmxTrueProcbased : kMsrVmxProcbased, proc::kIntWindow | proc::kNmiWindow),
 			     proc::kIntWindow | proc::kNmiWindow),
@@ -186,17 +188,17 @@ bool probe()
 	}
 	vpids[0] = 1; // VPID 0 is the host's
 	msr_bitmap = axvm_alloc_pages(0, 1, &msr_bitmap_phys);
-	if (!msr_bitmap) {
+	msr_bitmap_all = axvm_alloc_pages(0, 1, &msr_bitmap_all_phys);
+	if (!msr_bitmap || !msr_bitmap_all) {
 		release();
 		axvm_log(AXVM_LOG_ERR, "out of memory setting up VMX");
 		return false;
 	}
 	// What the VMCS switches (FS/GS base, SYSENTER) or the entry and exit
 	// MSR areas do (KernelGSBase, STAR, LSTAR, CSTAR, SFMASK: vmx_vcpu.cpp)
-	// is the guest's own, as under kvm_intel and axvm's SVM.
-	static const u32 switched[] = {0xc0000100, 0xc0000101, 0xc0000102, 0xc0000081, 0xc0000082,
-				       0xc0000083, 0xc0000084, 0x174, 0x175, 0x176};
-	for (u32 msr : switched)
+	// is the guest's own, as under kvm_intel and axvm's SVM; a VM whose MSR
+	// filter covers one of them uses the other bitmap, where every MSR exits.
+	for (u32 msr : x86::kPassThroughMsrs)
 		msr_pass_through(msr);
 	return true;
 }
@@ -207,9 +209,11 @@ void release()
 	axvm_kfree(vpids);
 	if (msr_bitmap)
 		axvm_free_pages(msr_bitmap, 0);
+	if (msr_bitmap_all)
+		axvm_free_pages(msr_bitmap_all, 0);
 	per_cpu = nullptr;
 	vpids = nullptr;
-	msr_bitmap = nullptr;
+	msr_bitmap = msr_bitmap_all = nullptr;
 }
 
 const Features &features() { return feats; }
@@ -264,7 +268,7 @@ void disable_cpu(unsigned int cpu)
 	c = PerCpu{};
 }
 
-u64 msr_bitmap_pa() { return msr_bitmap_phys; }
+u64 msr_bitmap_pa(bool all) { return all ? msr_bitmap_all_phys : msr_bitmap_phys; }
 
 bool cpu_on(unsigned int cpu) { return cpu < nr_cpus && per_cpu[cpu].on; }
 

@@ -13,6 +13,7 @@ namespace pin {
 constexpr u32 kExtIntExiting = 1u << 0, kNmiExiting = 1u << 3, kVirtualNmis = 1u << 5, kPreemptionTimer = 1u << 6;
 }
 namespace proc {
+constexpr u32 kTscOffset = 1u << 3;
 constexpr u32 kIntWindow = 1u << 2, kHlt = 1u << 7, kInvlpg = 1u << 9, kMwait = 1u << 10, kRdpmc = 1u << 11;
 constexpr u32 kCr3Load = 1u << 15, kCr3Store = 1u << 16, kCr8Load = 1u << 19, kCr8Store = 1u << 20;
 constexpr u32 kNmiWindow = 1u << 22, kMovDr = 1u << 23;
@@ -74,7 +75,8 @@ bool is_current(const LoadedVmcs &v);
 void clear(LoadedVmcs &v);
 
 // The MSR bitmap every vCPU shares (SDM vol. 3C, 25.6.9).
-u64 msr_bitmap_pa();
+// The MSR bitmap: the usual one, or (@all) one where every MSR exits.
+u64 msr_bitmap_pa(bool all);
 
 // VPIDs 1..65535, one per vCPU, handed out from the top down (kvm_intel
 // counts up from 1; VMX is never shared at the same time, and both flush

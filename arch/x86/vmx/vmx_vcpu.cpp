@@ -50,7 +50,7 @@ Status VmxVcpu::setup()
 	static const u32 switched[AXVM_VMX_NR_MSRS] = {0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102};
 	for (u32 i = 0; i < AXVM_VMX_NR_MSRS; i++)
 		msrs_[i] = axvm_vmx_msr_entry{switched[i], 0, 0};
-	cpuid_.reset();
+	cpuid_.reset(false);
 	reset();
 	return Status();
 }
@@ -119,6 +119,11 @@ Result<ExitReason> VmxVcpu::run()
 		axvm_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, g_.interruptibility);
 	}
 	axvm_vmwrite(VMCS_PROC_CONTROLS, proc_);
+	const bool all_msrs = msrs_all_intercepted();
+	if (all_msrs != msr_bitmap_all_) {
+		axvm_vmwrite(VMCS_MSR_BITMAP, msr_bitmap_pa(all_msrs));
+		msr_bitmap_all_ = all_msrs;
+	}
 	// A real-mode guest takes exceptions without an error code; VM entry
 	// refuses one there (SDM 26.2.1.3).
 	axvm_vmwrite(VMCS_ENTRY_INTR_INFO, g_.cr0 & x86::kCr0Pe ? inject_info_ : inject_info_ & ~kIntrErrorValid);
@@ -144,9 +149,13 @@ Result<ExitReason> VmxVcpu::run()
 		.host_cr4 = &host_cr4_,
 		.host_msrs = msrs_ + AXVM_VMX_NR_MSRS,
 		.preemption_timer = f.preemption_timer ? static_cast<u32>(kTimeSliceTsc >> f.timer_shift) : 0,
+		.guest_xcr0 = entry_xcr0(),
+		.host_xcr0 = axvm_x86_host_xcr0(),
+		.xcr0_seen = &xcr0_seen_,
 		.vcpu_id = vcpu_id,
 	};
 	const int entered = axvm_vmx_enter(&entry);
+	note_exit_xcr0();
 	if (entered == AXVM_VMX_KICKED)
 		return ExitReason::nothing(); // decide again with the new interrupt
 	flush_vpid_ = flush_ept_ = false;

@@ -65,14 +65,24 @@ private:
 	u64 rflags() const override { return g_.rflags; }
 	void set_rip_rflags(u64 rip, u64 rflags) override;
 	x86::Segment segment(x86::Seg s) const override;
+	void set_segment_base(x86::Seg s, u64 base) override
+	{
+		g_.seg[s].base = base;
+		state_dirty_ = true;
+	}
 	u64 cr0() const override { return g_.cr0; }
 	u64 cr3() const override { return g_.cr3; }
 	u64 cr4() const override { return g_.cr4; }
 	u64 cr8() const override { return cr8_; }
+	void set_cr8(u64 tpr) override { cr8_ = tpr; }
 	u64 efer() const override { return g_.efer; }
 	void set_efer(u64 value) override;
 	u64 pat() const override { return g_.pat; }
 	void set_pat(u64 value) override;
+	u64 switched_msr(u32 index) const override;
+	void set_switched_msr(u32 index, u64 value) override;
+	u64 tsc_offset() const override { return tsc_offset_; }
+	void set_tsc_offset(u64 offset) override;
 	void get_sregs(axvm_sregs &s) const override;
 	Status set_sregs(const axvm_sregs &s) override;
 	void reset();
@@ -115,6 +125,7 @@ private:
 	bool flush_ept_ = true;
 	bool state_dirty_ = true; // GuestState is newer than the VMCS
 	bool shut_down_ = false;  // a triple fault, until userspace sets new registers
+	bool msr_bitmap_all_ = false; // the VMCS has the bitmap where every MSR exits
 	u64 seen_generation_ = 0;
 	u64 host_cr3_ = 0, host_cr4_ = 0;
 	u32 proc_ = 0;           // the primary controls, with the window bits
@@ -125,6 +136,7 @@ private:
 	axvm_vmx_gprs gprs_ = {};
 	u64 cr2_ = 0;
 	u64 cr8_ = 0; // the TPR as CR8 shows it; axvm emulates no local APIC
+	u64 tsc_offset_ = 0;
 
 	// The event the next entry injects (VM-entry interruption information).
 	u32 inject_info_ = 0, inject_error_ = 0, inject_len_ = 0;

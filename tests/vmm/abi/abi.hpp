@@ -225,6 +225,18 @@ bool page_tables_beyond_ram();
 bool memcg_bounds_vmm();
 bool unprivileged_denied();
 
+// vmm_state.cpp
+bool vmm_capabilities();
+bool msr_list_and_round_trip();
+bool msrs_like_kvm();
+bool guest_msrs_and_user_space_exits();
+bool fpu_xsave_and_xcrs();
+bool guest_xsetbv();
+bool debugregs_mp_state_tsc_khz();
+bool run_cr8_and_apic_base();
+bool signal_mask_during_run();
+bool dirty_log();
+
 // coexist.cpp (abi_test --coexist)
 bool kvm_vm_blocks_axvm();
 bool axvm_vm_blocks_kvm_then_both_work();

@@ -119,12 +119,18 @@ bool guest_cpuid_from_table()
 	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == -E2BIG && c.nent > 1);
 	c.nent = AXVM_MAX_CPUID_ENTRIES;
 	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0 && c.nent >= 2);
-	bool leaf1 = false;
-	for (uint32_t i = 0; i < c.nent; i++)
-		if (c.entries[i].function == 1)
-			leaf1 = !(c.entries[i].ecx & (1u << 5)) && !(c.entries[i].ecx & (1u << 26)) &&
-				(c.entries[i].ecx & (1u << 31));
-	EXPECT(leaf1); // no VMX, no XSAVE, the hypervisor bit
+	bool leaf1 = false, xsave = false, leaf_d = false;
+	for (uint32_t i = 0; i < c.nent; i++) {
+		if (c.entries[i].function == 1) {
+			leaf1 = !(c.entries[i].ecx & (1u << 5)) && (c.entries[i].ecx & (1u << 31)) &&
+				!(c.entries[i].ecx & (1u << 27)); // OSXSAVE is the guest's CR4's
+			xsave = c.entries[i].ecx & (1u << 26);
+		}
+		if (c.entries[i].function == 0xd && c.entries[i].index == 0)
+			leaf_d = (c.entries[i].eax & 3) == 3; // x87 and SSE in XCR0
+	}
+	EXPECT(leaf1);           // no VMX, the hypervisor bit
+	EXPECT(xsave == leaf_d); // XSAVE comes with its leaf
 	// The guest sees exactly the table userspace set.
 	c.nent = 1;
 	c.entries[0] = axvm_cpuid_entry2{};

@@ -38,7 +38,7 @@ static_assert(offsetof(axvm_regs, rip) == offsetof(kvm_regs, rip));
 static_assert(AXVM_CAP_USER_MEMORY == KVM_CAP_USER_MEMORY && AXVM_CAP_NR_VCPUS == KVM_CAP_NR_VCPUS);
 static_assert(AXVM_CAP_NR_MEMSLOTS == KVM_CAP_NR_MEMSLOTS && AXVM_CAP_MAX_VCPUS == KVM_CAP_MAX_VCPUS);
 static_assert(AXVM_CAP_MAX_VCPU_ID == KVM_CAP_MAX_VCPU_ID);
-static_assert(AXVM_MEM_READONLY == KVM_MEM_READONLY);
+static_assert(AXVM_MEM_READONLY == KVM_MEM_READONLY && AXVM_MEM_LOG_DIRTY_PAGES == KVM_MEM_LOG_DIRTY_PAGES);
 static_assert(AXVM_EXIT_IO == KVM_EXIT_IO && AXVM_EXIT_HYPERCALL == KVM_EXIT_HYPERCALL);
 static_assert(AXVM_EXIT_HLT == KVM_EXIT_HLT && AXVM_EXIT_MMIO == KVM_EXIT_MMIO);
 static_assert(AXVM_EXIT_IRQ_WINDOW_OPEN == KVM_EXIT_IRQ_WINDOW_OPEN && AXVM_EXIT_SHUTDOWN == KVM_EXIT_SHUTDOWN);
@@ -124,3 +124,35 @@ static_assert(offsetof(axvm_irq_routing, entries) == 8 && sizeof(axvm_irq_routin
 static_assert(sizeof(axvm_msi) == sizeof(kvm_msi) && sizeof(axvm_irqfd) == sizeof(kvm_irqfd));
 static_assert(sizeof(axvm_ioeventfd) == sizeof(kvm_ioeventfd));
 SAME_FIELD(axvm_ioeventfd, kvm_ioeventfd, flags);
+
+// What a full VMM saves and restores (QEMU's register sync).
+static_assert(AXVM_GET_MSR_INDEX_LIST == _IOWR(KVMIO, 0x02, char[4])); // kvm_msr_list in C: 4 bytes
+static_assert(AXVM_GET_MSR_FEATURE_INDEX_LIST == _IOWR(KVMIO, 0x0a, char[4]));
+static_assert(AXVM_GET_EMULATED_CPUID == _IOWR(KVMIO, 0x09, char[8]));
+static_assert(AXVM_GET_MSRS == _IOWR(KVMIO, 0x88, char[8]) && AXVM_SET_MSRS == _IOW(KVMIO, 0x89, char[8]));
+static_assert(AXVM_SET_SIGNAL_MASK == _IOW(KVMIO, 0x8b, char[4]));
+static_assert(AXVM_X86_GET_MCE_CAP_SUPPORTED == KVM_X86_GET_MCE_CAP_SUPPORTED && AXVM_X86_SETUP_MCE == KVM_X86_SETUP_MCE);
+static_assert(AXVM_SET_IDENTITY_MAP_ADDR == KVM_SET_IDENTITY_MAP_ADDR && AXVM_GET_DIRTY_LOG == KVM_GET_DIRTY_LOG);
+static_assert(AXVM_X86_SET_MSR_FILTER == KVM_X86_SET_MSR_FILTER);
+static_assert(AXVM_GET_FPU == KVM_GET_FPU && AXVM_SET_FPU == KVM_SET_FPU);
+static_assert(AXVM_GET_DEBUGREGS == KVM_GET_DEBUGREGS && AXVM_SET_DEBUGREGS == KVM_SET_DEBUGREGS);
+static_assert(AXVM_SET_TSC_KHZ == KVM_SET_TSC_KHZ && AXVM_GET_TSC_KHZ == KVM_GET_TSC_KHZ);
+static_assert(AXVM_GET_XSAVE == _IOR(KVMIO, 0xa4, char[4096]) && AXVM_SET_XSAVE == _IOW(KVMIO, 0xa5, char[4096]));
+static_assert(AXVM_GET_XCRS == KVM_GET_XCRS && AXVM_SET_XCRS == KVM_SET_XCRS);
+static_assert(AXVM_CAP_JOIN_MEMORY_REGIONS_WORKS == KVM_CAP_JOIN_MEMORY_REGIONS_WORKS);
+static_assert(AXVM_CAP_DESTROY_MEMORY_REGION_WORKS == KVM_CAP_DESTROY_MEMORY_REGION_WORKS);
+static_assert(AXVM_CAP_MCE == KVM_CAP_MCE && AXVM_CAP_SET_IDENTITY_MAP_ADDR == KVM_CAP_SET_IDENTITY_MAP_ADDR);
+static_assert(AXVM_CAP_DEBUGREGS == KVM_CAP_DEBUGREGS && AXVM_CAP_XSAVE == KVM_CAP_XSAVE && AXVM_CAP_XCRS == KVM_CAP_XCRS);
+static_assert(AXVM_CAP_GET_TSC_KHZ == KVM_CAP_GET_TSC_KHZ && AXVM_CAP_MSR_PLATFORM_INFO == KVM_CAP_MSR_PLATFORM_INFO);
+static_assert(AXVM_CAP_X86_USER_SPACE_MSR == KVM_CAP_X86_USER_SPACE_MSR && AXVM_CAP_X86_MSR_FILTER == KVM_CAP_X86_MSR_FILTER);
+static_assert(sizeof(axvm_msr_entry) == sizeof(kvm_msr_entry) && sizeof(axvm_fpu) == sizeof(kvm_fpu));
+SAME_FIELD(axvm_fpu, kvm_fpu, xmm);
+SAME_FIELD(axvm_fpu, kvm_fpu, mxcsr);
+static_assert(sizeof(axvm_debugregs) == sizeof(kvm_debugregs) && sizeof(axvm_xsave) == 4096);
+static_assert(sizeof(axvm_xcrs) == sizeof(kvm_xcrs) && offsetof(axvm_xcrs, xcrs) == offsetof(kvm_xcrs, xcrs));
+static_assert(sizeof(axvm_dirty_log) == sizeof(kvm_dirty_log));
+static_assert(sizeof(axvm_msr_filter) == sizeof(kvm_msr_filter) && sizeof(axvm_msr_filter_range) == sizeof(kvm_msr_filter_range));
+SAME_FIELD(axvm_msr_filter_range, kvm_msr_filter_range, base);
+static_assert(AXVM_MSR_EXIT_REASON_FILTER == KVM_MSR_EXIT_REASON_FILTER && AXVM_MSR_EXIT_REASON_UNKNOWN == KVM_MSR_EXIT_REASON_UNKNOWN);
+static_assert(AXVM_MSR_FILTER_DEFAULT_DENY == KVM_MSR_FILTER_DEFAULT_DENY && AXVM_MSR_FILTER_WRITE == KVM_MSR_FILTER_WRITE);
+static_assert(AXVM_MSR_FILTER_MAX_BITMAP_SIZE == KVM_MSR_FILTER_MAX_BITMAP_SIZE);

@@ -141,15 +141,19 @@ bool close_in_every_order()
 // A thousand VMs with memory and vCPUs, closed in both orders: no fd and no
 // memory left behind (each VM holds several pages: VMCBs, FPU areas, nested
 // page tables, pinned guest memory, so a leak of any shows up in MiBs).
+// AXVM_ABI_CYCLES asks for fewer where every instruction is emulated
+// (Bochs); the allowance scales with it, 4 KiB a VM.
 bool thousand_cycles()
 {
 	const long size = sysconf(_SC_PAGESIZE);
+	const char *asked = getenv("AXVM_ABI_CYCLES");
+	const int cycles = asked && atoi(asked) >= 100 ? atoi(asked) : 1000;
 	const int fds_before = open_fds();
 	void *mem = map_anon(64 * 1024);
 	EXPECT(mem);
 	Fd dev(open_dev());
 	long avail_before = 0;
-	for (int i = -20; i < 1000; i++) {
+	for (int i = -20; i < cycles; i++) {
 		if (i == 0)
 			avail_before = mem_available_kb(); // after warming the slab caches
 		int vm = xioctl(dev, AXVM_CREATE_VM);
@@ -173,7 +177,7 @@ bool thousand_cycles()
 	const long avail_after = mem_available_kb();
 	munmap(mem, 64 * 1024);
 	EXPECT(open_fds() == fds_before + 1);
-	EXPECT(avail_before > 0 && avail_before - avail_after < 4096);
+	EXPECT(avail_before > 0 && avail_before - avail_after < 4 * cycles);
 	return true;
 }
 
@@ -232,7 +236,9 @@ bool memory_regions()
 	EXPECT(set_region(vm, region(0, 0, mb2 / 2, mem)) == -EINVAL);   // no resizing
 	EXPECT(set_region(vm, region(0, 0, mb2, mem + 4096)) == -EINVAL); // no new backing
 	EXPECT(set_region(vm, region(0, 0x40000000, mb2, mem)) == 0);     // a move
-	EXPECT(set_region(vm, region(0, 0x40000000, mb2, mem, AXVM_MEM_READONLY)) == 0); // re-flag
+	EXPECT(set_region(vm, region(0, 0x40000000, mb2, mem, AXVM_MEM_LOG_DIRTY_PAGES)) == 0); // re-flag
+	// ... but never to or from read-only, as KVM (a VMM deletes and re-adds).
+	EXPECT(set_region(vm, region(0, 0x40000000, mb2, mem, AXVM_MEM_READONLY)) == -EINVAL);
 	EXPECT(set_region(vm, region(2, 0x1000, 0x1001, mem)) == -EINVAL);
 	EXPECT(set_region(vm, region(2, 0x1800, 0x1000, mem)) == -EINVAL);
 	EXPECT(set_region(vm, region(2, 0x80000000, 0x1000, mem + 1)) == -EINVAL);

@@ -11,6 +11,21 @@ namespace abi {
 // A guest sees no host MSR, no host counter and no virtualization
 // instruction: unknown MSRs and RDPMC raise #GP, SVM instructions, RDTSCP
 // and XSETBV #UD; the MSRs VMLOAD switches read as the guest's own (0).
+// Whether a vCPU's CPUID offers RDTSCP (its default table is what the
+// device supports).
+static bool offers_rdtscp(Machine &m)
+{
+	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
+	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	if (xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c))
+		return false;
+	for (uint32_t i = 0; i < c.nent; i++)
+		if (c.entries[i].function == 0x80000001)
+			return c.entries[i].edx & (1u << 27);
+	return false;
+}
+
 bool guest_isolation()
 {
 	cpu_set_t all, one;
@@ -46,14 +61,21 @@ bool guest_isolation()
 		code.insert(code.end(), c, c + sizeof(c));
 		faults('G', {0x0f, op, 0x90}); // both handlers skip 3 bytes
 	};
-	msr_fault(0x1234, 0x32);     // rdmsr of an MSR no CPU has
-	msr_fault(0xc0000103, 0x32); // rdmsr TSC_AUX (RDTSCP is not offered)
-	msr_fault(0x186, 0x30);      // wrmsr PERFEVTSEL0 (no PMU is offered)
+	msr_fault(0x1234, 0x32); // rdmsr of an MSR no CPU has
+	msr_fault(0xfe, 0x30);   // wrmsr MTRRcap, which is read-only
+	// TSC_AUX: the guest's own (0) where RDTSCP is offered (SVM), never
+	// the host's (the CPU number); #GP where it is not.
+	if (offers_rdtscp(m)) {
+		rdmsr_out(0xc0000103);
+		expected += "00";
+	} else {
+		msr_fault(0xc0000103, 0x32);
+	}
 	code.insert(code.end(), {0x66, 0x31, 0xc9});
 	faults('G', {0x0f, 0x33, 0x90}); // rdpmc 0
-	// CR4.OSXSAVE would give the guest the host's XCR0 and AVX state: #GP.
-	// CR4.PGE is the guest's to set, and reads back.
-	code.insert(code.end(), {0x66, 0xb8, 0x00, 0x00, 0x04, 0x00}); // mov eax,0x40000
+	// CR4.PKE would give the guest the host's PKRU: #GP. CR4.PGE is the
+	// guest's to set, and reads back.
+	code.insert(code.end(), {0x66, 0xb8, 0x00, 0x00, 0x40, 0x00}); // mov eax,0x400000
 	faults('G', {0x0f, 0x22, 0xe0});                               // mov cr4,eax
 	code.insert(code.end(), {0x66, 0xb8, 0x80, 0x00, 0x00, 0x00,   // mov eax,0x80
 				 0x0f, 0x22, 0xe0, 0x66, 0x31, 0xc0,   // mov cr4,eax; xor eax,eax

@@ -170,6 +170,16 @@ int main(int argc, char **argv)
 		{"single_step_reports_bs", single_step_reports_bs},
 		{"unhandled_exit_is_internal_error", unhandled_exit_is_internal_error},
 		{"huge_slots_refused", huge_slots_refused},
+		{"vmm_capabilities", vmm_capabilities},
+		{"msr_list_and_round_trip", msr_list_and_round_trip},
+		{"msrs_like_kvm", msrs_like_kvm},
+		{"guest_msrs_and_user_space_exits", guest_msrs_and_user_space_exits},
+		{"fpu_xsave_and_xcrs", fpu_xsave_and_xcrs},
+		{"guest_xsetbv", guest_xsetbv},
+		{"debugregs_mp_state_tsc_khz", debugregs_mp_state_tsc_khz},
+		{"run_cr8_and_apic_base", run_cr8_and_apic_base},
+		{"signal_mask_during_run", signal_mask_during_run},
+		{"dirty_log", dirty_log},
 	};
 	// abi_test --only NAME...: just those (by their names above).
 	const bool only = argc >= 3 && !strcmp(argv[1], "--only");

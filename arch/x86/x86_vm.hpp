@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+// What an x86 VM keeps beside memory and vCPUs: the TSC its vCPUs agree on,
+// the MSR settings userspace makes for the whole VM (which accesses exit to
+// it, the MSR filter, whether PLATFORM_INFO is readable), and the VM ioctls
+// of KVM's x86.c that are not about interrupt controllers.
+#pragma once
+
+#include <axvm/arch_vm.hpp>
+#include <uapi/axvm.h>
+
+namespace axvm::x86 {
+
+// KVM_X86_SET_MSR_FILTER, copied in full: the ranges and their bitmaps.
+struct MsrFilter {
+	struct Range {
+		u32 flags; // AXVM_MSR_FILTER_READ/WRITE
+		u32 base, nmsrs;
+		u8 *bitmap; // owned, (nmsrs + 7) / 8 bytes
+	};
+	bool default_deny = false;
+	u32 count = 0;
+	Range ranges[AXVM_MSR_FILTER_MAX_RANGES] = {};
+
+	~MsrFilter();
+	// Whether the guest may make this access (KVM's kvm_msr_allowed()).
+	bool allows(u32 index, bool write) const;
+};
+
+class X86Vm final : public ArchVm {
+public:
+	~X86Vm() override;
+	Status ioctl(unsigned int cmd, void *arg, usize size) override;
+	Status enable_cap(u32 cap, u64 arg0) override;
+
+	// ---- The TSC (KVM's kvm_synchronize_tsc) ----
+	// The offset a vCPU's TSC gets when userspace writes @value to it:
+	// a write that matches the VM's last one (the same value, or one as
+	// far along as the time since, within a second) takes the same
+	// offset, so vCPUs set one after the other keep one TSC.
+	u64 tsc_offset_for_write(u64 value);
+
+	// ---- MSR settings (KVM_CAP_X86_USER_SPACE_MSR, the filter) ----
+	u32 user_space_msr() const { return user_space_msr_; }
+	// The filter a guest access goes through (userspace accesses do not).
+	bool msr_allowed(u32 index, bool write) const;
+	// Whether the filter refuses one of the MSRs guests otherwise use
+	// without exits (kPassThroughMsrs): then every MSR access exits.
+	bool filters_pass_through() const { return __atomic_load_n(&filters_pass_through_, __ATOMIC_ACQUIRE); }
+	bool guest_can_read_platform_info() const { return platform_info_readable_; }
+
+private:
+	Status set_msr_filter(const axvm_msr_filter &f);
+
+	u32 user_space_msr_ = 0; // AXVM_MSR_EXIT_REASON_*
+	MsrFilter *filter_ = nullptr; // replaced whole, freed after an RCU grace period
+	bool filters_pass_through_ = false;
+	bool platform_info_readable_ = true;
+	u64 identity_map_addr_ = 0xfffbc000; // KVM's default; VMX without unrestricted guest would use it
+	bool tsc_written_ = false;
+	u64 last_tsc_write_ = 0, last_tsc_host_ = 0, last_tsc_offset_ = 0;
+};
+
+} // namespace axvm::x86
