@@ -46,7 +46,9 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(interrupts_queueing) X(interrupts_delivery_decisions) X(interrupts_blocked_edges)     \
 	X(interrupts_blocked_in_run_loop)                                                       \
 	X(pic_linux_init_and_eoi) X(pic_rotation) X(pic_elcr_level)                             \
-	X(pic_cascade_poll_spurious) X(pic_state)
+	X(pic_cascade_poll_spurious) X(pic_state)                                               \
+	X(ioapic_registers) X(ioapic_level_eoi) X(ioapic_edge_mask_coalesce)                    \
+	X(ioapic_eoi_storm) X(ioapic_state)
 #else
 #define AXVM_ARCH_CASES(X) X(arm64_guest_in_kernel)
 #endif
@@ -154,7 +156,17 @@ static struct kunit_case axvm_pic_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_ioapic_cases[] = {
+	KUNIT_CASE(axvm_test_ioapic_registers),
+	KUNIT_CASE(axvm_test_ioapic_level_eoi),
+	KUNIT_CASE(axvm_test_ioapic_edge_mask_coalesce),
+	KUNIT_CASE(axvm_test_ioapic_eoi_storm),
+	KUNIT_CASE(axvm_test_ioapic_state),
+	{}
+};
+
 static struct kunit_suite axvm_pic_suite = { .name = "axvm_x86_pic", .test_cases = axvm_pic_cases };
+static struct kunit_suite axvm_ioapic_suite = { .name = "axvm_x86_ioapic", .test_cases = axvm_ioapic_cases };
 static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
@@ -164,7 +176,7 @@ static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 static struct kunit_suite axvm_x86_guest_suite = { .name = "axvm_x86_guest",
 						   .test_cases = axvm_x86_guest_cases };
 #define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
-	&axvm_x86_guest_suite, &axvm_pic_suite
+	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite
 #else
 static struct kunit_case axvm_arm64_guest_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),
