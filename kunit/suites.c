@@ -48,7 +48,8 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(pic_linux_init_and_eoi) X(pic_rotation) X(pic_elcr_level)                             \
 	X(pic_cascade_poll_spurious) X(pic_state)                                               \
 	X(ioapic_registers) X(ioapic_level_eoi) X(ioapic_edge_mask_coalesce)                    \
-	X(ioapic_eoi_storm) X(ioapic_state)
+	X(ioapic_eoi_storm) X(ioapic_state)                                                     \
+	X(routing_default) X(routing_custom) X(routing_rejections) X(msi_decode)
 #else
 #define AXVM_ARCH_CASES(X) X(arm64_guest_in_kernel)
 #endif
@@ -165,8 +166,17 @@ static struct kunit_case axvm_ioapic_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_routing_cases[] = {
+	KUNIT_CASE(axvm_test_routing_default),
+	KUNIT_CASE(axvm_test_routing_custom),
+	KUNIT_CASE(axvm_test_routing_rejections),
+	KUNIT_CASE(axvm_test_msi_decode),
+	{}
+};
+
 static struct kunit_suite axvm_pic_suite = { .name = "axvm_x86_pic", .test_cases = axvm_pic_cases };
 static struct kunit_suite axvm_ioapic_suite = { .name = "axvm_x86_ioapic", .test_cases = axvm_ioapic_cases };
+static struct kunit_suite axvm_routing_suite = { .name = "axvm_x86_routing", .test_cases = axvm_routing_cases };
 static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
@@ -176,7 +186,7 @@ static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 static struct kunit_suite axvm_x86_guest_suite = { .name = "axvm_x86_guest",
 						   .test_cases = axvm_x86_guest_cases };
 #define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
-	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite
+	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite, &axvm_routing_suite
 #else
 static struct kunit_case axvm_arm64_guest_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),
