@@ -49,7 +49,9 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(pic_cascade_poll_spurious) X(pic_state)                                               \
 	X(ioapic_registers) X(ioapic_level_eoi) X(ioapic_edge_mask_coalesce)                    \
 	X(ioapic_eoi_storm) X(ioapic_state)                                                     \
-	X(routing_default) X(routing_custom) X(routing_rejections) X(msi_decode)
+	X(routing_default) X(routing_custom) X(routing_rejections) X(msi_decode)                \
+	X(pit_counting) X(pit_latch_and_read_back) X(pit_ticks_and_reinjection)                 \
+	X(pit_period_clamp_and_gating) X(pit_state)
 #else
 #define AXVM_ARCH_CASES(X) X(arm64_guest_in_kernel)
 #endif
@@ -174,9 +176,20 @@ static struct kunit_case axvm_routing_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_pit_cases[] = {
+	KUNIT_CASE(axvm_test_pit_counting),
+	KUNIT_CASE(axvm_test_pit_latch_and_read_back),
+	KUNIT_CASE(axvm_test_pit_ticks_and_reinjection),
+	KUNIT_CASE(axvm_test_pit_period_clamp_and_gating),
+	KUNIT_CASE(axvm_test_pit_state),
+	{}
+};
+
 static struct kunit_suite axvm_pic_suite = { .name = "axvm_x86_pic", .test_cases = axvm_pic_cases };
 static struct kunit_suite axvm_ioapic_suite = { .name = "axvm_x86_ioapic", .test_cases = axvm_ioapic_cases };
 static struct kunit_suite axvm_routing_suite = { .name = "axvm_x86_routing", .test_cases = axvm_routing_cases };
+static struct kunit_suite axvm_pit_suite = { .name = "axvm_x86_pit", .test_cases = axvm_pit_cases };
+
 static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
@@ -186,7 +199,7 @@ static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 static struct kunit_suite axvm_x86_guest_suite = { .name = "axvm_x86_guest",
 						   .test_cases = axvm_x86_guest_cases };
 #define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
-	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite, &axvm_routing_suite
+	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite, &axvm_routing_suite, &axvm_pit_suite
 #else
 static struct kunit_case axvm_arm64_guest_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),
