@@ -4,6 +4,8 @@
 // report, with the answers a test sets.
 #pragma once
 
+#include "check.hpp"
+
 #include <arch/x86/irqchip/irq_message.hpp>
 
 namespace axvm::test {
@@ -52,5 +54,16 @@ struct FakeMachine final : x86::IrqSink, x86::IrqNotifier {
 	unsigned last_mask = 0;    // irqchip * 100 + pin, + 1000 if masked
 	unsigned mask_changes = 0;
 };
+
+// Runs @body on a fresh Bench (a model and its fakes) on the heap: with
+// KASAN, several of them would not fit a kernel stack frame.
+template <class Bench, class Body> void with_bench(struct kunit *t, Body body)
+{
+	Bench *b = new Bench;
+	CHECK(t, b);
+	if (b)
+		body(b);
+	delete b;
+}
 
 } // namespace axvm::test

@@ -3,11 +3,13 @@
 // read-back, channel 0's ticks with reinjection and the period clamp, the
 // speaker port, state.
 #include "check.hpp"
+#include "irqchip_fakes.hpp"
 
 #include <arch/x86/irqchip/pit.hpp>
 
 using namespace axvm;
 using namespace axvm::x86;
+using axvm::test::with_bench;
 
 namespace {
 
@@ -47,223 +49,211 @@ struct PitBench {
 
 extern "C" void axvm_test_pit_counting(struct kunit *t)
 {
-	PitBench *b = new PitBench;
-	CHECK(t, b);
-	if (!b)
-		return;
-	// Mode 2 (rate generator): 1193181 Hz, 1000 counts a period.
-	b->program(2, 2, 1000, kT0);
-	CHECK_EQ(t, b->latched(2, kT0), 1000);
-	CHECK_EQ(t, b->latched(2, kT0 + 100 * kUs), 1000 - 119);
-	CHECK_EQ(t, b->latched(2, kT0 + 1000 * kUs), 1000 - 193); // 1193 ticks: wrapped once
-	// Mode 3 (square wave) counts down by two; OUT is high the first half.
-	b->program(2, 3, 1000, kT0);
-	CHECK_EQ(t, b->latched(2, kT0 + 100 * kUs), 1000 - 238);
-	CHECK_EQ(t, b->in(0x61, kT0 + 100 * kUs) & 0x20, 0x20);
-	CHECK_EQ(t, b->in(0x61, kT0 + 503 * kUs) & 0x20, 0);
-	CHECK_EQ(t, b->in(0x61, kT0 + 838 * kUs) & 0x20, 0);
-	CHECK_EQ(t, b->in(0x61, kT0 + 900 * kUs) & 0x20, 0x20); // the next period
-	// Mode 0 (interrupt on terminal count): OUT rises at 0, the count wraps.
-	b->program(1, 0, 500, kT0);
-	CHECK_EQ(t, b->latched(1, kT0 + 419 * kUs), 1);
-	CHECK_EQ(t, b->latched(1, kT0 + 838 * kUs), u16(500 - 999));
-	// Mode 6 is mode 2, 7 is 3 (don't-care bit 3 of the mode field).
-	b->out(0x43, 0x7c, kT0);
-	axvm_pit_state2 s;
-	b->pit.get_state(s);
-	CHECK_EQ(t, s.channels[1].mode, 2);
-	// A count of 0 is 0x10000.
-	b->program(1, 2, 0, kT0);
-	b->pit.get_state(s);
-	CHECK_EQ(t, s.channels[1].count, 0x10000u);
-	CHECK_EQ(t, b->latched(1, kT0), 0); // 0x10000 as 16 bits
-	CHECK_EQ(t, b->latched(1, kT0 + 100 * kUs), 0x10000 - 119);
-	delete b;
+	with_bench<PitBench>(t, [t](PitBench *b) {
+		// Mode 2 (rate generator): 1193181 Hz, 1000 counts a period.
+		b->program(2, 2, 1000, kT0);
+		CHECK_EQ(t, b->latched(2, kT0), 1000);
+		CHECK_EQ(t, b->latched(2, kT0 + 100 * kUs), 1000 - 119);
+		CHECK_EQ(t, b->latched(2, kT0 + 1000 * kUs), 1000 - 193); // 1193 ticks: wrapped once
+		// Mode 3 (square wave) counts down by two; OUT is high the first half.
+		b->program(2, 3, 1000, kT0);
+		CHECK_EQ(t, b->latched(2, kT0 + 100 * kUs), 1000 - 238);
+		CHECK_EQ(t, b->in(0x61, kT0 + 100 * kUs) & 0x20, 0x20);
+		CHECK_EQ(t, b->in(0x61, kT0 + 503 * kUs) & 0x20, 0);
+		CHECK_EQ(t, b->in(0x61, kT0 + 838 * kUs) & 0x20, 0);
+		CHECK_EQ(t, b->in(0x61, kT0 + 900 * kUs) & 0x20, 0x20); // the next period
+		// Mode 0 (interrupt on terminal count): OUT rises at 0, the count wraps.
+		b->program(1, 0, 500, kT0);
+		CHECK_EQ(t, b->latched(1, kT0 + 419 * kUs), 1);
+		CHECK_EQ(t, b->latched(1, kT0 + 838 * kUs), u16(500 - 999));
+		// Mode 6 is mode 2, 7 is 3 (don't-care bit 3 of the mode field).
+		b->out(0x43, 0x7c, kT0);
+		axvm_pit_state2 s;
+		b->pit.get_state(s);
+		CHECK_EQ(t, s.channels[1].mode, 2);
+		// A count of 0 is 0x10000.
+		b->program(1, 2, 0, kT0);
+		b->pit.get_state(s);
+		CHECK_EQ(t, s.channels[1].count, 0x10000u);
+		CHECK_EQ(t, b->latched(1, kT0), 0); // 0x10000 as 16 bits
+		CHECK_EQ(t, b->latched(1, kT0 + 100 * kUs), 0x10000 - 119);
+	});
 }
 
 extern "C" void axvm_test_pit_latch_and_read_back(struct kunit *t)
 {
-	PitBench *b = new PitBench;
-	CHECK(t, b);
-	if (!b)
-		return;
-	b->program(2, 3, 1000, kT0);
-	// The first latch holds until read; a second one is ignored.
-	b->out(0x43, 0x80, kT0 + 100 * kUs);
-	b->out(0x43, 0x80, kT0 + 200 * kUs);
-	CHECK_EQ(t, b->in(0x42, kT0 + 300 * kUs), (1000 - 238) & 0xff);
-	CHECK_EQ(t, b->in(0x42, kT0 + 300 * kUs), (1000 - 238) >> 8);
-	// Read-back of count and status of channel 2: status first.
-	b->out(0x43, 0xc8, kT0 + 100 * kUs);
-	CHECK_EQ(t, b->in(0x42, kT0), 0x80 | 0x30 | 3 << 1); // OUT high, LSB/MSB, mode 3
-	CHECK_EQ(t, b->in(0x42, kT0), (1000 - 238) & 0xff);
-	CHECK_EQ(t, b->in(0x42, kT0), (1000 - 238) >> 8);
-	// Status only (bit 5 set: no count latch), then the live count.
-	b->out(0x43, 0xe8, kT0 + 600 * kUs);
-	CHECK_EQ(t, b->in(0x42, kT0), 0x00 | 0x30 | 3 << 1); // OUT low in the second half
-	CHECK_EQ(t, b->in(0x42, kT0 + 100 * kUs), (1000 - 238) & 0xff);
-	// LSB-only and MSB-only access modes, and BCD kept in the status.
-	b->out(0x43, 0x95, kT0); // channel 2, LSB, mode 2, BCD
-	b->out(0x42, 0x50, kT0);
-	axvm_pit_state2 s;
-	b->pit.get_state(s);
-	CHECK(t, s.channels[2].count == 0x50 && s.channels[2].bcd == 1 && s.channels[2].rw_mode == 1);
-	CHECK_EQ(t, b->in(0x42, kT0 + 10 * kUs), 0x50 - 11);
-	CHECK_EQ(t, b->in(0x42, kT0 + 10 * kUs), 0x50 - 11); // no toggling
-	b->out(0x43, 0xa4, kT0); // channel 2, MSB, mode 2
-	b->out(0x42, 0x12, kT0);
-	b->pit.get_state(s);
-	CHECK_EQ(t, s.channels[2].count, 0x1200u);
-	CHECK_EQ(t, b->in(0x42, kT0), 0x12);
-	b->out(0x43, 0xe8, kT0);
-	// KVM's mode 2 OUT is high only at each reload, not before the first.
-	CHECK_EQ(t, b->in(0x42, kT0), 0x00 | 0x20 | 2 << 1);
-	// Word writes wait for the second byte.
-	b->out(0x43, 0xb4, kT0);
-	b->out(0x42, 0x34, kT0);
-	b->pit.get_state(s);
-	CHECK(t, s.channels[2].count == 0x1200 && s.channels[2].write_state == 4 && s.channels[2].write_latch == 0x34);
-	b->out(0x42, 0x12, kT0);
-	b->pit.get_state(s);
-	CHECK_EQ(t, s.channels[2].count, 0x1234u);
-	// The control port reads nothing; wider accesses and other ports.
-	u32 value = 0xdead;
-	CHECK(t, b->pit.port_read(0x43, 1, value, kT0) && value == 0);
-	CHECK(t, b->pit.port_read(0x40, 4, value, kT0));
-	CHECK(t, !b->pit.port_read(0x42, 4, value, kT0));
-	CHECK(t, !b->pit.port_read(0x44, 1, value, kT0));
-	CHECK(t, !b->pit.port_read(0x62, 1, value, kT0));
-	delete b;
+	with_bench<PitBench>(t, [t](PitBench *b) {
+		b->program(2, 3, 1000, kT0);
+		// The first latch holds until read; a second one is ignored.
+		b->out(0x43, 0x80, kT0 + 100 * kUs);
+		b->out(0x43, 0x80, kT0 + 200 * kUs);
+		CHECK_EQ(t, b->in(0x42, kT0 + 300 * kUs), (1000 - 238) & 0xff);
+		CHECK_EQ(t, b->in(0x42, kT0 + 300 * kUs), (1000 - 238) >> 8);
+		// Read-back of count and status of channel 2: status first.
+		b->out(0x43, 0xc8, kT0 + 100 * kUs);
+		CHECK_EQ(t, b->in(0x42, kT0), 0x80 | 0x30 | 3 << 1); // OUT high, LSB/MSB, mode 3
+		CHECK_EQ(t, b->in(0x42, kT0), (1000 - 238) & 0xff);
+		CHECK_EQ(t, b->in(0x42, kT0), (1000 - 238) >> 8);
+		// Status only (bit 5 set: no count latch), then the live count.
+		b->out(0x43, 0xe8, kT0 + 600 * kUs);
+		CHECK_EQ(t, b->in(0x42, kT0), 0x00 | 0x30 | 3 << 1); // OUT low in the second half
+		CHECK_EQ(t, b->in(0x42, kT0 + 100 * kUs), (1000 - 238) & 0xff);
+		// LSB-only and MSB-only access modes, and BCD kept in the status.
+		b->out(0x43, 0x95, kT0); // channel 2, LSB, mode 2, BCD
+		b->out(0x42, 0x50, kT0);
+		axvm_pit_state2 s;
+		b->pit.get_state(s);
+		CHECK(t, s.channels[2].count == 0x50 && s.channels[2].bcd == 1 && s.channels[2].rw_mode == 1);
+		CHECK_EQ(t, b->in(0x42, kT0 + 10 * kUs), 0x50 - 11);
+		CHECK_EQ(t, b->in(0x42, kT0 + 10 * kUs), 0x50 - 11); // no toggling
+		b->out(0x43, 0xa4, kT0); // channel 2, MSB, mode 2
+		b->out(0x42, 0x12, kT0);
+		b->pit.get_state(s);
+		CHECK_EQ(t, s.channels[2].count, 0x1200u);
+		CHECK_EQ(t, b->in(0x42, kT0), 0x12);
+		b->out(0x43, 0xe8, kT0);
+		// KVM's mode 2 OUT is high only at each reload, not before the first.
+		CHECK_EQ(t, b->in(0x42, kT0), 0x00 | 0x20 | 2 << 1);
+		// Word writes wait for the second byte.
+		b->out(0x43, 0xb4, kT0);
+		b->out(0x42, 0x34, kT0);
+		b->pit.get_state(s);
+		CHECK(t, s.channels[2].count == 0x1200 && s.channels[2].write_state == 4 && s.channels[2].write_latch == 0x34);
+		b->out(0x42, 0x12, kT0);
+		b->pit.get_state(s);
+		CHECK_EQ(t, s.channels[2].count, 0x1234u);
+		// The control port reads nothing; wider accesses and other ports.
+		u32 value = 0xdead;
+		CHECK(t, b->pit.port_read(0x43, 1, value, kT0) && value == 0);
+		CHECK(t, b->pit.port_read(0x40, 4, value, kT0));
+		CHECK(t, !b->pit.port_read(0x42, 4, value, kT0));
+		CHECK(t, !b->pit.port_read(0x44, 1, value, kT0));
+		CHECK(t, !b->pit.port_read(0x62, 1, value, kT0));
+	});
 }
 
 extern "C" void axvm_test_pit_ticks_and_reinjection(struct kunit *t)
 {
-	PitBench *b = new PitBench;
-	CHECK(t, b);
-	if (!b)
-		return;
-	CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer)); // mode 0xff: never programmed
-	// Linux's 100 Hz tick: mode 2, count 11932 = 10000159 ns.
-	constexpr u64 kP = 10000159;
-	b->program(0, 2, 11932, kT0);
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + kP);
-	CHECK(t, b->pit.reinject());
-	CHECK(t, !b->pit.expire(kT0 + kP - 1)); // early: nothing
-	CHECK(t, b->pit.expire(kT0 + kP));      // tick 1 goes out
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 2 * kP);
-	// Channel 0's count runs from its timer.
-	CHECK_EQ(t, b->latched(0, kT0 + kP + 100 * kUs), 11932 - 119);
-	// The guest does not ack: tick 2 is owed, then a late timer owes 3 more.
-	CHECK(t, !b->pit.expire(kT0 + 2 * kP));
-	CHECK(t, !b->pit.expire(kT0 + 5 * kP + 5));
-	CHECK_EQ(t, b->pit.ticks_owed(), 5u);
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 6 * kP);
-	// One owed tick per ack until all five went out.
-	unsigned sent = 1;
-	for (int i = 0; i < 10; i++)
-		sent += b->pit.irq_acked();
-	CHECK_EQ(t, sent, 5u);
-	CHECK_EQ(t, b->pit.ticks_owed(), 0u);
-	// Unmasking GSI 0 forgets what is owed.
-	CHECK(t, b->pit.expire(kT0 + 6 * kP));
-	CHECK(t, !b->pit.expire(kT0 + 7 * kP));
-	b->pit.irq_mask_changed(true);
-	CHECK_EQ(t, b->pit.ticks_owed(), 2u);
-	b->pit.irq_mask_changed(false);
-	CHECK_EQ(t, b->pit.ticks_owed(), 0u);
-	CHECK(t, b->pit.expire(kT0 + 8 * kP)); // and the next tick goes out at once
+	with_bench<PitBench>(t, [t](PitBench *b) {
+		CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer)); // mode 0xff: never programmed
+		// Linux's 100 Hz tick: mode 2, count 11932 = 10000159 ns.
+		constexpr u64 kP = 10000159;
+		b->program(0, 2, 11932, kT0);
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + kP);
+		CHECK(t, b->pit.reinject());
+		CHECK(t, !b->pit.expire(kT0 + kP - 1)); // early: nothing
+		CHECK(t, b->pit.expire(kT0 + kP));      // tick 1 goes out
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 2 * kP);
+		// Channel 0's count runs from its timer.
+		CHECK_EQ(t, b->latched(0, kT0 + kP + 100 * kUs), 11932 - 119);
+		// The guest does not ack: tick 2 is owed, then a late timer owes 3 more.
+		CHECK(t, !b->pit.expire(kT0 + 2 * kP));
+		CHECK(t, !b->pit.expire(kT0 + 5 * kP + 5));
+		CHECK_EQ(t, b->pit.ticks_owed(), 5u);
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 6 * kP);
+		// One owed tick per ack until all five went out.
+		unsigned sent = 1;
+		for (int i = 0; i < 10; i++)
+			sent += b->pit.irq_acked();
+		CHECK_EQ(t, sent, 5u);
+		CHECK_EQ(t, b->pit.ticks_owed(), 0u);
+		// Unmasking GSI 0 forgets what is owed.
+		CHECK(t, b->pit.expire(kT0 + 6 * kP));
+		CHECK(t, !b->pit.expire(kT0 + 7 * kP));
+		b->pit.irq_mask_changed(true);
+		CHECK_EQ(t, b->pit.ticks_owed(), 2u);
+		b->pit.irq_mask_changed(false);
+		CHECK_EQ(t, b->pit.ticks_owed(), 0u);
+		CHECK(t, b->pit.expire(kT0 + 8 * kP)); // and the next tick goes out at once
 
-	// Without reinjection every expiry is a tick; acks change nothing.
-	b->pit.set_reinject(false);
-	CHECK(t, b->pit.expire(kT0 + 9 * kP));
-	CHECK(t, b->pit.expire(kT0 + 12 * kP)); // three periods late: one tick
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 13 * kP);
-	CHECK(t, !b->pit.irq_acked());
-	b->pit.set_reinject(true); // afresh
-	CHECK(t, b->pit.expire(kT0 + 13 * kP));
-	CHECK_EQ(t, b->pit.ticks_owed(), 1u);
+		// Without reinjection every expiry is a tick; acks change nothing.
+		b->pit.set_reinject(false);
+		CHECK(t, b->pit.expire(kT0 + 9 * kP));
+		CHECK(t, b->pit.expire(kT0 + 12 * kP)); // three periods late: one tick
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 13 * kP);
+		CHECK(t, !b->pit.irq_acked());
+		b->pit.set_reinject(true); // afresh
+		CHECK(t, b->pit.expire(kT0 + 13 * kP));
+		CHECK_EQ(t, b->pit.ticks_owed(), 1u);
 
-	// Reprogramming re-arms from now and starts the count afresh.
-	b->program(0, 2, 11932, kT0 + 20 * kP + 3);
-	CHECK_EQ(t, b->pit.ticks_owed(), 0u);
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 21 * kP + 3);
-	// Mode 5 on channel 0 (no gate edge ever comes) stops the timer.
-	b->program(0, 5, 100, kT0);
-	CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer));
-	delete b;
+		// Reprogramming re-arms from now and starts the count afresh.
+		b->program(0, 2, 11932, kT0 + 20 * kP + 3);
+		CHECK_EQ(t, b->pit.ticks_owed(), 0u);
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 21 * kP + 3);
+		// Mode 5 on channel 0 (no gate edge ever comes) stops the timer.
+		b->program(0, 5, 100, kT0);
+		CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer));
+	});
 }
 
 extern "C" void axvm_test_pit_period_clamp_and_gating(struct kunit *t)
 {
-	PitBench *b = new PitBench;
-	CHECK(t, b);
-	if (!b)
-		return;
-	// A 712 kHz periodic timer: the first expiry is as asked, then 200 us.
-	b->program(0, 2, 2, kT0);
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 1676);
-	CHECK(t, b->pit.expire(kT0 + 1676));
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 1676 + 200 * kUs);
-	// A one-shot is not clamped, and fires once.
-	b->program(0, 0, 2, kT0);
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 1676);
-	CHECK(t, b->pit.expire(kT0 + 5000));
-	CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer));
-	CHECK(t, !b->pit.expire(kT0 + 10000));
-	// Channel 0 keeps counting after its one shot, wrapping through 0xffff.
-	CHECK_EQ(t, b->latched(0, kT0 + 1676 + 100 * kUs), u16(2 - 121));
+	with_bench<PitBench>(t, [t](PitBench *b) {
+		// A 712 kHz periodic timer: the first expiry is as asked, then 200 us.
+		b->program(0, 2, 2, kT0);
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 1676);
+		CHECK(t, b->pit.expire(kT0 + 1676));
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 1676 + 200 * kUs);
+		// A one-shot is not clamped, and fires once.
+		b->program(0, 0, 2, kT0);
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 1676);
+		CHECK(t, b->pit.expire(kT0 + 5000));
+		CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer));
+		CHECK(t, !b->pit.expire(kT0 + 10000));
+		// Channel 0 keeps counting after its one shot, wrapping through 0xffff.
+		CHECK_EQ(t, b->latched(0, kT0 + 1676 + 100 * kUs), u16(2 - 121));
 
-	// HPET legacy mode takes IRQ0 away: the timer stops, the mode stays,
-	// and loads do not start it until the flag goes.
-	b->program(0, 2, 11932, kT0);
-	axvm_pit_state2 s;
-	b->pit.get_state(s);
-	s.flags |= AXVM_PIT_FLAGS_HPET_LEGACY;
-	b->pit.set_state(s, kT0);
-	CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer));
-	b->pit.get_state(s);
-	CHECK(t, s.channels[0].mode == 2 && (s.flags & AXVM_PIT_FLAGS_HPET_LEGACY));
-	b->program(0, 2, 11932, kT0);
-	CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer));
-	s.flags = 0;
-	b->pit.set_state(s, kT0 + 7);
-	CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 7 + 10000159);
+		// HPET legacy mode takes IRQ0 away: the timer stops, the mode stays,
+		// and loads do not start it until the flag goes.
+		b->program(0, 2, 11932, kT0);
+		axvm_pit_state2 s;
+		b->pit.get_state(s);
+		s.flags |= AXVM_PIT_FLAGS_HPET_LEGACY;
+		b->pit.set_state(s, kT0);
+		CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer));
+		b->pit.get_state(s);
+		CHECK(t, s.channels[0].mode == 2 && (s.flags & AXVM_PIT_FLAGS_HPET_LEGACY));
+		b->program(0, 2, 11932, kT0);
+		CHECK_EQ(t, b->pit.next_irq_ns(), u64(Pit::kNoTimer));
+		s.flags = 0;
+		b->pit.set_state(s, kT0 + 7);
+		CHECK_EQ(t, b->pit.next_irq_ns(), kT0 + 7 + 10000159);
 
-	// Without the in-kernel irqchip channel 0 never ticks.
-	PitBench *c = new PitBench(0, false);
-	CHECK(t, c);
-	if (c) {
-		c->program(0, 2, 11932, kT0);
-		CHECK_EQ(t, c->pit.next_irq_ns(), u64(Pit::kNoTimer));
-		c->pit.set_irqchip_in_kernel(true);
-		c->program(0, 2, 11932, kT0);
-		CHECK_EQ(t, c->pit.next_irq_ns(), kT0 + 10000159);
-		// No speaker stub without KVM_PIT_SPEAKER_DUMMY: 0x61 is userspace's.
+		// Without the in-kernel irqchip channel 0 never ticks.
+		PitBench *c = new PitBench(0, false);
+		CHECK(t, c);
+		if (c) {
+			c->program(0, 2, 11932, kT0);
+			CHECK_EQ(t, c->pit.next_irq_ns(), u64(Pit::kNoTimer));
+			c->pit.set_irqchip_in_kernel(true);
+			c->program(0, 2, 11932, kT0);
+			CHECK_EQ(t, c->pit.next_irq_ns(), kT0 + 10000159);
+			// No speaker stub without KVM_PIT_SPEAKER_DUMMY: 0x61 is userspace's.
+			u32 value;
+			CHECK(t, !c->pit.port_read(0x61, 1, value, kT0));
+			CHECK(t, !c->pit.port_write(0x61, 1, 3, kT0));
+			delete c;
+		}
+
+		// Port 0x61: gate 2 and speaker data; a rising gate restarts modes 1-3, 5.
+		b->program(2, 2, 1000, kT0);
+		b->out(0x61, 0x00, kT0);
+		CHECK_EQ(t, b->in(0x61, kT0) & 0x03, 0);
+		b->out(0x61, 0x03, kT0 + 100 * kUs);
+		CHECK_EQ(t, b->in(0x61, kT0 + 100 * kUs) & 0x03, 0x03);
+		b->pit.get_state(s);
+		CHECK(t, s.flags & AXVM_PIT_FLAGS_SPEAKER_DATA_ON);
+		CHECK_EQ(t, b->latched(2, kT0 + 100 * kUs), 1000); // restarted at the edge
+		b->out(0x61, 0x01, kT0 + 200 * kUs); // gate stays high: no restart
+		CHECK_EQ(t, b->latched(2, kT0 + 200 * kUs), 1000 - 119);
+		b->pit.get_state(s);
+		CHECK(t, !(s.flags & AXVM_PIT_FLAGS_SPEAKER_DATA_ON));
+		// The refresh bit toggles every 2^14 ns.
+		CHECK_EQ(t, b->in(0x61, 0) & 0x10, 0);
+		CHECK_EQ(t, b->in(0x61, 1u << 14) & 0x10, 0x10);
 		u32 value;
-		CHECK(t, !c->pit.port_read(0x61, 1, value, kT0));
-		CHECK(t, !c->pit.port_write(0x61, 1, 3, kT0));
-		delete c;
-	}
-
-	// Port 0x61: gate 2 and speaker data; a rising gate restarts modes 1-3, 5.
-	b->program(2, 2, 1000, kT0);
-	b->out(0x61, 0x00, kT0);
-	CHECK_EQ(t, b->in(0x61, kT0) & 0x03, 0);
-	b->out(0x61, 0x03, kT0 + 100 * kUs);
-	CHECK_EQ(t, b->in(0x61, kT0 + 100 * kUs) & 0x03, 0x03);
-	b->pit.get_state(s);
-	CHECK(t, s.flags & AXVM_PIT_FLAGS_SPEAKER_DATA_ON);
-	CHECK_EQ(t, b->latched(2, kT0 + 100 * kUs), 1000); // restarted at the edge
-	b->out(0x61, 0x01, kT0 + 200 * kUs); // gate stays high: no restart
-	CHECK_EQ(t, b->latched(2, kT0 + 200 * kUs), 1000 - 119);
-	b->pit.get_state(s);
-	CHECK(t, !(s.flags & AXVM_PIT_FLAGS_SPEAKER_DATA_ON));
-	// The refresh bit toggles every 2^14 ns.
-	CHECK_EQ(t, b->in(0x61, 0) & 0x10, 0);
-	CHECK_EQ(t, b->in(0x61, 1u << 14) & 0x10, 0x10);
-	u32 value;
-	CHECK(t, !b->pit.port_read(0x62, 1, value, kT0));
-	delete b;
+		CHECK(t, !b->pit.port_read(0x62, 1, value, kT0));
+	});
 }
 
 extern "C" void axvm_test_pit_state(struct kunit *t)

@@ -21,6 +21,23 @@ constexpr u64 kMasked = 1ull << 16;
 u8 vector_of(u64 e) { return static_cast<u8>(e); }
 bool is_level(u64 e) { return e & kLevelTrigger; }
 
+// The register bits an access of @size reaches: the registers are 32 bits
+// wide, so 8 bytes reach the same as 4; 0 for sizes KVM ignores.
+u32 access_mask(unsigned size)
+{
+	switch (size) {
+	case 1:
+		return 0xff;
+	case 2:
+		return 0xffff;
+	case 4:
+	case 8:
+		return 0xffffffff;
+	default:
+		return 0;
+	}
+}
+
 IrqMessage message_of(u64 e)
 {
 	IrqMessage m = {};
@@ -174,21 +191,7 @@ bool Ioapic::mmio_read(u64 addr, unsigned size, u64 &value)
 	default:
 		break;
 	}
-	switch (size) {
-	case 1:
-		value = result & 0xff;
-		break;
-	case 2:
-		value = result & 0xffff;
-		break;
-	case 4:
-	case 8:
-		value = result;
-		break;
-	default:
-		value = 0;
-		break;
-	}
+	value = result & access_mask(size); // 8 bytes: zero-extended
 	return true;
 }
 
@@ -196,21 +199,10 @@ bool Ioapic::mmio_write(u64 addr, unsigned size, u64 value)
 {
 	if (!in_range(addr, size))
 		return false;
-	u32 data;
-	switch (size) {
-	case 1:
-		data = value & 0xff;
-		break;
-	case 2:
-		data = value & 0xffff;
-		break;
-	case 4:
-	case 8: // the upper half goes nowhere
-		data = static_cast<u32>(value);
-		break;
-	default:
-		return true;
-	}
+	const u32 mask = access_mask(size);
+	if (!mask)
+		return true; // KVM warns and drops other sizes
+	const u32 data = static_cast<u32>(value) & mask; // 8 bytes: the upper half goes nowhere
 	switch (addr & 0xff) {
 	case 0x00:
 		regs_.ioregsel = data & 0xff;
