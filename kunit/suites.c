@@ -44,7 +44,14 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(mmio_decoder_rejections) X(mmio_decoder_register_semantics)                          \
 	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)                              \
 	X(interrupts_queueing) X(interrupts_delivery_decisions) X(interrupts_blocked_edges)     \
-	X(interrupts_blocked_in_run_loop)
+	X(interrupts_blocked_in_run_loop)                                                       \
+	X(pic_linux_init_and_eoi) X(pic_rotation) X(pic_elcr_level)                             \
+	X(pic_cascade_poll_spurious) X(pic_state)                                               \
+	X(ioapic_registers) X(ioapic_level_eoi) X(ioapic_edge_mask_coalesce)                    \
+	X(ioapic_eoi_storm) X(ioapic_state)                                                     \
+	X(routing_default) X(routing_custom) X(routing_rejections) X(msi_decode)                \
+	X(pit_counting) X(pit_latch_and_read_back) X(pit_ticks_and_reinjection)                 \
+	X(pit_period_clamp_and_gating) X(pit_state)
 #else
 #define AXVM_ARCH_CASES(X) X(arm64_guest_in_kernel)
 #endif
@@ -143,6 +150,46 @@ static struct kunit_case axvm_interrupts_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_pic_cases[] = {
+	KUNIT_CASE(axvm_test_pic_linux_init_and_eoi),
+	KUNIT_CASE(axvm_test_pic_rotation),
+	KUNIT_CASE(axvm_test_pic_elcr_level),
+	KUNIT_CASE(axvm_test_pic_cascade_poll_spurious),
+	KUNIT_CASE(axvm_test_pic_state),
+	{}
+};
+
+static struct kunit_case axvm_ioapic_cases[] = {
+	KUNIT_CASE(axvm_test_ioapic_registers),
+	KUNIT_CASE(axvm_test_ioapic_level_eoi),
+	KUNIT_CASE(axvm_test_ioapic_edge_mask_coalesce),
+	KUNIT_CASE(axvm_test_ioapic_eoi_storm),
+	KUNIT_CASE(axvm_test_ioapic_state),
+	{}
+};
+
+static struct kunit_case axvm_routing_cases[] = {
+	KUNIT_CASE(axvm_test_routing_default),
+	KUNIT_CASE(axvm_test_routing_custom),
+	KUNIT_CASE(axvm_test_routing_rejections),
+	KUNIT_CASE(axvm_test_msi_decode),
+	{}
+};
+
+static struct kunit_case axvm_pit_cases[] = {
+	KUNIT_CASE(axvm_test_pit_counting),
+	KUNIT_CASE(axvm_test_pit_latch_and_read_back),
+	KUNIT_CASE(axvm_test_pit_ticks_and_reinjection),
+	KUNIT_CASE(axvm_test_pit_period_clamp_and_gating),
+	KUNIT_CASE(axvm_test_pit_state),
+	{}
+};
+
+static struct kunit_suite axvm_pic_suite = { .name = "axvm_x86_pic", .test_cases = axvm_pic_cases };
+static struct kunit_suite axvm_ioapic_suite = { .name = "axvm_x86_ioapic", .test_cases = axvm_ioapic_cases };
+static struct kunit_suite axvm_routing_suite = { .name = "axvm_x86_routing", .test_cases = axvm_routing_cases };
+static struct kunit_suite axvm_pit_suite = { .name = "axvm_x86_pit", .test_cases = axvm_pit_cases };
+
 static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
@@ -152,7 +199,7 @@ static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 static struct kunit_suite axvm_x86_guest_suite = { .name = "axvm_x86_guest",
 						   .test_cases = axvm_x86_guest_cases };
 #define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
-	&axvm_x86_guest_suite
+	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite, &axvm_routing_suite, &axvm_pit_suite
 #else
 static struct kunit_case axvm_arm64_guest_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),
