@@ -44,7 +44,10 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(mmio_decoder_rejections) X(mmio_decoder_register_semantics)                          \
 	X(guest_walk_unpaged_and_32bit) X(guest_walk_pae_and_long)                              \
 	X(interrupts_queueing) X(interrupts_delivery_decisions) X(interrupts_blocked_edges)     \
-	X(interrupts_blocked_in_run_loop)
+	X(interrupts_blocked_in_run_loop)                                                      \
+	X(lapic_reset_and_bringup) X(lapic_priorities_and_eoi) X(lapic_mmio) X(lapic_x2apic_msrs) \
+	X(lapic_icr_messages) X(lapic_destinations) X(lapic_routing) X(lapic_init_sipi)        \
+	X(lapic_timer_oneshot_periodic) X(lapic_timer_tsc_deadline) X(lapic_apic_base) X(lapic_state)
 #else
 #define AXVM_ARCH_CASES(X) X(arm64_guest_in_kernel)
 #endif
@@ -143,6 +146,22 @@ static struct kunit_case axvm_interrupts_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_lapic_cases[] = {
+	KUNIT_CASE(axvm_test_lapic_reset_and_bringup),
+	KUNIT_CASE(axvm_test_lapic_priorities_and_eoi),
+	KUNIT_CASE(axvm_test_lapic_mmio),
+	KUNIT_CASE(axvm_test_lapic_x2apic_msrs),
+	KUNIT_CASE(axvm_test_lapic_icr_messages),
+	KUNIT_CASE(axvm_test_lapic_destinations),
+	KUNIT_CASE(axvm_test_lapic_routing),
+	KUNIT_CASE(axvm_test_lapic_init_sipi),
+	KUNIT_CASE(axvm_test_lapic_timer_oneshot_periodic),
+	KUNIT_CASE(axvm_test_lapic_timer_tsc_deadline),
+	KUNIT_CASE(axvm_test_lapic_apic_base),
+	KUNIT_CASE(axvm_test_lapic_state),
+	{}
+};
+
 static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
@@ -151,8 +170,9 @@ static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 						    .test_cases = axvm_interrupts_cases };
 static struct kunit_suite axvm_x86_guest_suite = { .name = "axvm_x86_guest",
 						   .test_cases = axvm_x86_guest_cases };
+static struct kunit_suite axvm_lapic_suite = { .name = "axvm_x86_lapic", .test_cases = axvm_lapic_cases };
 #define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
-	&axvm_x86_guest_suite
+	&axvm_x86_guest_suite, &axvm_lapic_suite
 #else
 static struct kunit_case axvm_arm64_guest_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),
