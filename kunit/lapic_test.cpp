@@ -946,6 +946,8 @@ extern "C" void axvm_test_lapic_state(struct kunit *t)
 	CHECK_EQ(t, c->reg(kLvtLint0), 0x1'f7ffu);
 	CHECK_EQ(t, c->reg(kTdcr), 0xbu);
 	CHECK_EQ(t, c->reg(kEsr), 0xffu);
+	wr(*c, kEsr, 0); // write-then-read: no error since the last write
+	CHECK_EQ(t, c->reg(kEsr), 0u);
 	const u32 list7[] = { kApr, kEoi, kRrd, kTmcct, kSelfIpi, kLvtCmci, 0x40u, 0x3c0u };
 	for (u32 off : list7)
 		CHECK_EQ(t, c->reg(off), 0u);
