@@ -214,7 +214,7 @@ Status Lapic::msr_read(u32 msr, u64 &value, u64 now_ns) const
 	if (msr < kMsrX2apicFirst || msr > kMsrX2apicLast || !x2apic_mode())
 		return fail(err::EINVAL);
 	const u32 offset = (msr - kMsrX2apicFirst) << 4;
-	// x2APIC has no DFR (SDM 11.12.1.2, Table 11-6); ICR is one 64-bit MSR.
+	// x2APIC has no DFR (SDM 11.12.1.2); ICR is one 64-bit MSR.
 	if (offset == kDfr || offset > 0x3f0 || !reg_readable(offset))
 		return fail(err::EINVAL);
 	if (offset == kIcr)
