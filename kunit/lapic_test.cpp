@@ -546,7 +546,9 @@ extern "C" void axvm_test_lapic_routing(struct kunit *t)
 		CHECK(t, in_irr(*apics[0], 0x34));
 		wr(*apics[1], kSvr, 0xff); // not a candidate while software-disabled
 		m.vector = 0x35;           // 0x35 % 3 = 2: the third of 0, 2, 3
-		CHECK_EQ(t, deliver_to_apics(apics, 4, nullptr, m, false, false), 1);
+		bool won[4] = {};
+		CHECK_EQ(t, deliver_to_apics(apics, 4, nullptr, m, false, false, won), 1);
+		CHECK(t, !won[0] && !won[1] && !won[2] && won[3]);
 		CHECK(t, in_irr(*apics[3], 0x35) && !in_irr(*apics[2], 0x35));
 		// A physical broadcast goes to all, as Fixed.
 		m.logical = false;
@@ -555,14 +557,17 @@ extern "C" void axvm_test_lapic_routing(struct kunit *t)
 		CHECK_EQ(t, deliver_to_apics(apics, 4, nullptr, m, false, false), 3); // APIC 1 refuses
 		enable(*apics[1]);
 
-		// IPIs: shorthands from APIC 0.
+		// IPIs: shorthands from APIC 0; `accepted` names the vCPUs to kick.
 		m = fixed(0x40);
 		m.shorthand = 3;
-		CHECK_EQ(t, deliver_to_apics(apics, 4, apics[0], m, false, false), 3);
+		bool took[4] = { true, false, false, false };
+		CHECK_EQ(t, deliver_to_apics(apics, 4, apics[0], m, false, false, took), 3);
+		CHECK(t, !took[0] && took[1] && took[2] && took[3]);
 		CHECK(t, !in_irr(*apics[0], 0x40) && in_irr(*apics[1], 0x40));
 		m.shorthand = 1;
 		m.vector = 0x41;
-		CHECK_EQ(t, deliver_to_apics(apics, 4, apics[0], m, false, false), 1);
+		CHECK_EQ(t, deliver_to_apics(apics, 4, apics[0], m, false, false, took), 1);
+		CHECK(t, took[0] && !took[1] && !took[2] && !took[3]);
 		CHECK(t, in_irr(*apics[0], 0x41) && !in_irr(*apics[1], 0x41));
 		m.shorthand = 2;
 		m.delivery_mode = 4; // NMI to all

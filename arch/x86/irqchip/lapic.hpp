@@ -297,7 +297,9 @@ constexpr u32 lowest_priority_winner(u8 vector, u32 n) { return n ? vector % n :
 // Returns how many APICs took it, or -1 when KVM answers -1: nothing matched
 // a message its APIC map cannot resolve (shorthands other than self,
 // broadcasts, logical destinations while APICs use mixed logical modes).
+// `accepted` (count entries, may be null) says which took it: the vCPUs
+// to kick.
 int deliver_to_apics(Lapic *const *apics, u32 count, const Lapic *source, const IrqMessage &m,
-		     bool x2apic_32bit_ids, bool broadcast_quirk_disabled);
+		     bool x2apic_32bit_ids, bool broadcast_quirk_disabled, bool *accepted = nullptr);
 
 } // namespace axvm::x86

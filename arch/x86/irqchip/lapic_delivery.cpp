@@ -230,12 +230,21 @@ u8 logical_modes(Lapic *const *apics, u32 count)
 } // namespace
 
 int deliver_to_apics(Lapic *const *apics, u32 count, const Lapic *source, const IrqMessage &m,
-		     bool x2apic_32bit_ids, bool broadcast_quirk_disabled)
+		     bool x2apic_32bit_ids, bool broadcast_quirk_disabled, bool *accepted)
 {
+	auto offer = [&](u32 i, const IrqMessage &msg) {
+		const bool took = apics[i]->accept(msg);
+		if (accepted)
+			accepted[i] = took;
+		return int(took);
+	};
+	if (accepted)
+		for (u32 i = 0; i < count; i++)
+			accepted[i] = false;
 	if (m.shorthand == kSelf) {
 		for (u32 i = 0; i < count; i++)
 			if (apics[i] && apics[i] == source)
-				return apics[i]->accept(m);
+				return offer(i, m);
 		return 0;
 	}
 	// Would KVM's APIC map resolve it (kvm_apic_map_get_dest_lapic)? Then
@@ -263,7 +272,7 @@ int deliver_to_apics(Lapic *const *apics, u32 count, const Lapic *source, const 
 		if (!matched(apics[i]))
 			continue;
 		if (msg.delivery_mode != kLowest)
-			taken = (taken < 0 ? 0 : taken) + apics[i]->accept(msg);
+			taken = (taken < 0 ? 0 : taken) + offer(i, msg);
 		else if (apics[i]->lowest_priority_candidate())
 			candidates++;
 	}
@@ -272,7 +281,7 @@ int deliver_to_apics(Lapic *const *apics, u32 count, const Lapic *source, const 
 		for (u32 i = 0; i < count; i++) {
 			if (!matched(apics[i]) || !apics[i]->lowest_priority_candidate() || skip--)
 				continue;
-			taken = apics[i]->accept(msg);
+			taken = offer(i, msg);
 			break;
 		}
 	}
