@@ -51,7 +51,10 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(ioapic_eoi_storm) X(ioapic_state)                                                     \
 	X(routing_default) X(routing_custom) X(routing_rejections) X(msi_decode)                \
 	X(pit_counting) X(pit_latch_and_read_back) X(pit_ticks_and_reinjection)                 \
-	X(pit_period_clamp_and_gating) X(pit_state)
+	X(pit_period_clamp_and_gating) X(pit_state)                                             \
+	X(lapic_reset_and_bringup) X(lapic_priorities_and_eoi) X(lapic_mmio) X(lapic_x2apic_msrs) \
+	X(lapic_icr_messages) X(lapic_destinations) X(lapic_routing) X(lapic_init_sipi)        \
+	X(lapic_timer_oneshot_periodic) X(lapic_timer_tsc_deadline) X(lapic_apic_base) X(lapic_state)
 #else
 #define AXVM_ARCH_CASES(X) X(arm64_guest_in_kernel)
 #endif
@@ -190,6 +193,22 @@ static struct kunit_suite axvm_ioapic_suite = { .name = "axvm_x86_ioapic", .test
 static struct kunit_suite axvm_routing_suite = { .name = "axvm_x86_routing", .test_cases = axvm_routing_cases };
 static struct kunit_suite axvm_pit_suite = { .name = "axvm_x86_pit", .test_cases = axvm_pit_cases };
 
+static struct kunit_case axvm_lapic_cases[] = {
+	KUNIT_CASE(axvm_test_lapic_reset_and_bringup),
+	KUNIT_CASE(axvm_test_lapic_priorities_and_eoi),
+	KUNIT_CASE(axvm_test_lapic_mmio),
+	KUNIT_CASE(axvm_test_lapic_x2apic_msrs),
+	KUNIT_CASE(axvm_test_lapic_icr_messages),
+	KUNIT_CASE(axvm_test_lapic_destinations),
+	KUNIT_CASE(axvm_test_lapic_routing),
+	KUNIT_CASE(axvm_test_lapic_init_sipi),
+	KUNIT_CASE(axvm_test_lapic_timer_oneshot_periodic),
+	KUNIT_CASE(axvm_test_lapic_timer_tsc_deadline),
+	KUNIT_CASE(axvm_test_lapic_apic_base),
+	KUNIT_CASE(axvm_test_lapic_state),
+	{}
+};
+
 static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
@@ -198,8 +217,10 @@ static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 						    .test_cases = axvm_interrupts_cases };
 static struct kunit_suite axvm_x86_guest_suite = { .name = "axvm_x86_guest",
 						   .test_cases = axvm_x86_guest_cases };
+static struct kunit_suite axvm_lapic_suite = { .name = "axvm_x86_lapic", .test_cases = axvm_lapic_cases };
 #define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
-	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite, &axvm_routing_suite, &axvm_pit_suite
+	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite, &axvm_routing_suite, &axvm_pit_suite, \
+	&axvm_lapic_suite
 #else
 static struct kunit_case axvm_arm64_guest_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),
