@@ -54,9 +54,10 @@ extern "C" int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max)
 	return static_cast<int>(arch::msr_index_list(indices, max));
 }
 
-extern "C" int axvm_core_vm_arch_ioctl(axvm_core_vm *vm, unsigned int cmd, void *arg, axvm_usize size)
+extern "C" long axvm_core_vm_arch_ioctl(axvm_core_vm *vm, unsigned int cmd, void *arg, axvm_usize size)
 {
-	return to_vm(vm)->arch()->ioctl(cmd, arg, size).error();
+	Result<long> r = to_vm(vm)->arch()->ioctl(cmd, arg, size);
+	return r.ok() ? r.value() : r.error();
 }
 
 extern "C" long axvm_core_dirty_log_pages(axvm_core_vm *vm, axvm_u32 slot)
@@ -92,7 +93,19 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_GET_TSC_KHZ:
 	case AXVM_CAP_MSR_PLATFORM_INFO:
 	case AXVM_CAP_X86_MSR_FILTER:
+	case AXVM_CAP_IRQCHIP:
+	case AXVM_CAP_PIT:
+	case AXVM_CAP_REINJECT_CONTROL:
+	case AXVM_CAP_IRQ_INJECT_STATUS:
+	case AXVM_CAP_PIT2:
+	case AXVM_CAP_SET_BOOT_CPU_ID:
+	case AXVM_CAP_PIT_STATE2:
+	case AXVM_CAP_TSC_DEADLINE_TIMER:
+	case AXVM_CAP_SIGNAL_MSI:
+	case AXVM_CAP_SPLIT_IRQCHIP:
 		return !kArm64 && hw;
+	case AXVM_CAP_X2APIC_API:
+		return !kArm64 && hw ? AXVM_X2APIC_API_USE_32BIT_IDS | AXVM_X2APIC_API_DISABLE_BROADCAST_QUIRK : 0;
 	case AXVM_CAP_X86_USER_SPACE_MSR:
 		return !kArm64 && hw ? AXVM_MSR_EXIT_REASON_INVAL | AXVM_MSR_EXIT_REASON_UNKNOWN |
 					       AXVM_MSR_EXIT_REASON_FILTER
@@ -101,8 +114,8 @@ extern "C" long axvm_core_check_extension(long cap)
 		return !kArm64 && hw ? 32 : 0; // banks (x86::kMaxMceBanks)
 	case AXVM_CAP_IRQ_ROUTING:
 		// KVM's answer; KVM_SET_GSI_ROUTING needs an in-kernel
-		// irqchip, as under KVM (QEMU requires the capability).
-		return !kArm64 && hw ? 4096 : 0;
+		// irqchip, as under KVM.
+		return !kArm64 && hw ? AXVM_MAX_IRQ_ROUTES : 0;
 	case AXVM_CAP_READONLY_MEM:
 		return hw;
 	case AXVM_CAP_ONE_REG:

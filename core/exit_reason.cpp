@@ -40,6 +40,13 @@ ExitReason ExitReason::io_write(u16 port, Width width, u64 data)
 	return e;
 }
 
+ExitReason ExitReason::ioapic_eoi(u8 vector)
+{
+	ExitReason e(ExitKind::IoapicEoi);
+	e.u_.ioapic_eoi = {vector};
+	return e;
+}
+
 ExitReason ExitReason::sys_reg_read(u64 addr, u8 reg, u32 reason)
 {
 	ExitReason e(ExitKind::SysRegRead);

@@ -98,6 +98,10 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 	case ExitKind::Halt:
 		run.exit_reason = AXVM_EXIT_HLT;
 		return true;
+	case ExitKind::IoapicEoi:
+		run.exit_reason = AXVM_EXIT_IOAPIC_EOI;
+		run.eoi.vector = exit.as_ioapic_eoi()->vector;
+		return true;
 	case ExitKind::CpuUp: {
 		const CpuUpExit &c = *exit.as_cpu_up();
 		run.exit_reason = AXVM_EXIT_CPU_UP;

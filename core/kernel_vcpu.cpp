@@ -85,7 +85,7 @@ Status KernelVcpu::run(axvm_exit_record *record)
 		Result<ExitReason> exit = [this]() -> Result<ExitReason> {
 			PreemptGuard preempt; // bound to this CPU from here to the exit
 			TRY(bind_here());
-			return vcpu_.run(halt_in_kernel_);
+			return vcpu_.run(halt_in_kernel_ || vcpu_.arch()->halts_in_kernel());
 		}();
 		if (!exit.ok())
 			return Error{exit.error()};
@@ -102,7 +102,7 @@ Status KernelVcpu::run(axvm_exit_record *record)
 		if (exit.value().handled_in_kernel()) {
 			// KVM's userspace-irqchip flow: tell userspace as soon as the
 			// guest can take its interrupt.
-			if (run_.request_interrupt_window && vcpu_.arch()->ready_for_interrupt()) {
+			if (vcpu_.arch()->window_open_for_user()) {
 				stats.request_irq_exits++;
 				run_.exit_reason = AXVM_EXIT_IRQ_WINDOW_OPEN;
 				return exit_to_user(Status());

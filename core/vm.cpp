@@ -20,7 +20,7 @@ Status Vm::init()
 	Status s = memory_.init();
 	if (!s.ok())
 		return s;
-	arch_ = TRY(arch::create_arch_vm());
+	arch_ = TRY(arch::create_arch_vm(*this));
 	Result<Stage2 *> stage2 = arch::create_stage2();
 	if (!stage2.ok())
 		return Error{stage2.error()};
@@ -55,7 +55,7 @@ Result<KernelVcpu *> Vm::create_vcpu(u32 id, axvm_run &run)
 		return fail(err::ENOMEM);
 	if (vcpu->arch())
 		TRY(vcpu->setup());
-	vcpus_[id] = v.release();
+	__atomic_store_n(&vcpus_[id], v.release(), __ATOMIC_RELEASE);
 	nr_vcpus_++;
 	arch_->note_vcpu_created();
 	return vcpus_[id];

@@ -61,7 +61,7 @@ public:
 	bool blockable = false, wake_event = false;
 	int queued = 0;
 	bool can_block() const override { return blockable; }
-	bool has_wake_event() const override { return wake_event; }
+	bool has_wake_event() override { return wake_event; }
 	Status queue_interrupt(u32, bool) override
 	{
 		queued++;

@@ -67,6 +67,10 @@ int axvm_virt_get(void);
 void axvm_virt_put(void);
 void axvm_virt_init(void);
 void axvm_virt_exit(void);
+/* services.c: set up at module load; at unload, waits for kicks still on
+ * their way. */
+void axvm_services_init(void);
+void axvm_services_exit(void);
 
 /* trace.c: the events of an exit to userspace. */
 void axvm_trace_userspace_exit(u32 vcpu_id, const struct axvm_exit_record *record);

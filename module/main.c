@@ -139,6 +139,7 @@ static int __init axvm_init(void)
 {
 	int err;
 
+	axvm_services_init();
 	err = axvm_core_init();
 	if (err)
 		return err;
@@ -160,6 +161,7 @@ static void __exit axvm_exit(void)
 	axvm_virt_exit();
 	axvm_debugfs_exit();
 	axvm_core_exit();
+	axvm_services_exit();
 }
 
 module_init(axvm_init);

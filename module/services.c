@@ -11,7 +11,10 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/preempt.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
 #include <linux/printk.h>
+#include <linux/workqueue.h>
 #include <linux/rcupdate.h>
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
@@ -33,6 +36,7 @@ static_assert(AXVM_EAGAIN == EAGAIN && AXVM_ENOMEM == ENOMEM && AXVM_EFAULT == E
 static_assert(AXVM_EBUSY == EBUSY && AXVM_EEXIST == EEXIST && AXVM_ENODEV == ENODEV);
 static_assert(AXVM_EINVAL == EINVAL && AXVM_ENOSPC == ENOSPC && AXVM_ERANGE == ERANGE);
 static_assert(AXVM_EOPNOTSUPP == EOPNOTSUPP && AXVM_E2BIG == E2BIG && AXVM_ENOTTY == ENOTTY);
+static_assert(AXVM_ENXIO == ENXIO);
 static_assert(AXVM_ENOENT == ENOENT && AXVM_ENOEXEC == ENOEXEC);
 static_assert(sizeof(axvm_u64) == sizeof(u64) && sizeof(axvm_usize) == sizeof(size_t));
 
@@ -240,14 +244,175 @@ void axvm_waitq_wake(struct axvm_waitq *wq)
 	wake_up_interruptible(&wq->head);
 }
 
+/*
+ * A kick is an interrupt on the vCPU's CPU: the guest there exits. Kicks
+ * also come from timer callbacks (hard interrupt context), where
+ * smp_call_function_single() may not be used: each CPU has one
+ * asynchronous call, sent under its lock (the call's data must not be
+ * queued twice); one already on its way is enough (-EBUSY).
+ */
+struct axvm_kick {
+	raw_spinlock_t lock;
+	call_single_data_t csd;
+};
+
 static void axvm_kick_noop(void *unused)
 {
 }
 
+static DEFINE_PER_CPU(struct axvm_kick, axvm_kicks);
+
 void axvm_kick_cpu(unsigned int cpu)
 {
-	/* The interrupt itself is the point: the guest on @cpu exits. */
-	if (cpu != get_cpu() && cpu < nr_cpu_ids && cpu_online(cpu))
-		smp_call_function_single(cpu, axvm_kick_noop, NULL, 0);
+	struct axvm_kick *kick;
+	unsigned long flags;
+
+	if (cpu != get_cpu() && cpu < nr_cpu_ids && cpu_online(cpu)) {
+		kick = per_cpu_ptr(&axvm_kicks, cpu);
+		/* (Set up by axvm_services_init: not in the KUnit module, whose
+		 * in-kernel guests need no kick.) */
+		if (!READ_ONCE(kick->csd.func)) {
+			put_cpu();
+			return;
+		}
+		raw_spin_lock_irqsave(&kick->lock, flags);
+		smp_call_function_single_async(cpu, &kick->csd);
+		raw_spin_unlock_irqrestore(&kick->lock, flags);
+	}
 	put_cpu();
+}
+
+void axvm_services_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct axvm_kick *kick = per_cpu_ptr(&axvm_kicks, cpu);
+
+		raw_spin_lock_init(&kick->lock);
+		INIT_CSD(&kick->csd, axvm_kick_noop, NULL);
+	}
+}
+
+/* No kick may still be queued once the module's code is gone: a call on
+ * every CPU, waited for, runs after whatever each had queued. */
+void axvm_services_exit(void)
+{
+	on_each_cpu(axvm_kick_noop, NULL, 1);
+}
+
+struct axvm_spinlock {
+	spinlock_t lock;
+};
+
+struct axvm_spinlock *axvm_spinlock_create(void)
+{
+	struct axvm_spinlock *l = kzalloc(sizeof(*l), AXVM_GFP);
+
+	if (l)
+		spin_lock_init(&l->lock);
+	return l;
+}
+
+void axvm_spinlock_destroy(struct axvm_spinlock *lock)
+{
+	kfree(lock);
+}
+
+void axvm_spin_lock(struct axvm_spinlock *lock)
+{
+	spin_lock(&lock->lock);
+}
+
+void axvm_spin_unlock(struct axvm_spinlock *lock)
+{
+	spin_unlock(&lock->lock);
+}
+
+axvm_u64 axvm_now_ns(void)
+{
+	return ktime_get_ns();
+}
+
+struct axvm_timer {
+	struct hrtimer timer;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static enum hrtimer_restart axvm_timer_fired(struct hrtimer *t)
+{
+	struct axvm_timer *timer = container_of(t, struct axvm_timer, timer);
+
+	timer->fn(timer->arg);
+	return HRTIMER_NORESTART;
+}
+
+struct axvm_timer *axvm_timer_create(void (*fn)(void *arg), void *arg)
+{
+	struct axvm_timer *t = kzalloc(sizeof(*t), AXVM_GFP);
+
+	if (!t)
+		return NULL;
+	hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	t->timer.function = axvm_timer_fired;
+	t->fn = fn;
+	t->arg = arg;
+	return t;
+}
+
+void axvm_timer_start(struct axvm_timer *t, axvm_u64 expires_ns)
+{
+	hrtimer_start(&t->timer, ns_to_ktime(min_t(u64, expires_ns, KTIME_MAX)), HRTIMER_MODE_ABS_HARD);
+}
+
+void axvm_timer_cancel(struct axvm_timer *t)
+{
+	hrtimer_cancel(&t->timer);
+}
+
+void axvm_timer_destroy(struct axvm_timer *t)
+{
+	if (!t)
+		return;
+	hrtimer_cancel(&t->timer);
+	kfree(t);
+}
+
+struct axvm_work {
+	struct work_struct work;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void axvm_work_run(struct work_struct *w)
+{
+	struct axvm_work *work = container_of(w, struct axvm_work, work);
+
+	work->fn(work->arg);
+}
+
+struct axvm_work *axvm_work_create(void (*fn)(void *arg), void *arg)
+{
+	struct axvm_work *w = kzalloc(sizeof(*w), AXVM_GFP);
+
+	if (!w)
+		return NULL;
+	INIT_WORK(&w->work, axvm_work_run);
+	w->fn = fn;
+	w->arg = arg;
+	return w;
+}
+
+void axvm_work_queue(struct axvm_work *w)
+{
+	schedule_work(&w->work);
+}
+
+void axvm_work_destroy(struct axvm_work *w)
+{
+	if (!w)
+		return;
+	cancel_work_sync(&w->work);
+	kfree(w);
 }

@@ -19,7 +19,7 @@ static const char *const axvm_vcpu_stat_names[] = {
 	"exit_hypercall", "exit_mmio_read", "exit_mmio_write", "exit_io_read", "exit_io_write",
 	"exit_sys_reg_read", "exit_sys_reg_write", "exit_external_interrupt", "exit_halt",
 	"exit_cpu_up", "exit_cpu_down", "exit_system_down", "exit_nested_page_fault",
-	"exit_send_ipi", "exit_fail_entry", "exit_internal_error", "exit_nothing",
+	"exit_send_ipi", "exit_fail_entry", "exit_internal_error", "exit_ioapic_eoi", "exit_nothing",
 };
 static_assert(ARRAY_SIZE(axvm_vcpu_stat_names) * sizeof(u64) == sizeof(struct axvm_vcpu_stats));
 

@@ -242,6 +242,11 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_GET_MP_STATE:
 	case AXVM_SET_MP_STATE:
 		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+#ifdef CONFIG_X86
+	case AXVM_GET_LAPIC:
+	case AXVM_SET_LAPIC:
+		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+#endif
 	case AXVM_SET_SIGNAL_MASK:
 		return axvm_vcpu_set_signal_mask(vcpu, (void __user *)arg);
 #ifdef CONFIG_X86

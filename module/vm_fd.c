@@ -11,6 +11,7 @@
 #include <linux/sched/mm.h>
 #include <linux/bitmap.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -58,29 +59,67 @@ static int axvm_vm_enable_cap(struct axvm_vm *vm, struct axvm_enable_cap __user 
 }
 
 #ifdef CONFIG_X86
-/* A VM ioctl the architecture handles, with a fixed-size argument. */
-static int axvm_vm_arch_ioctl(struct axvm_vm *vm, unsigned int cmd, void __user *argp, size_t size)
+enum { AXVM_ARG_IN = 1, AXVM_ARG_OUT = 2 };
+
+/*
+ * A VM ioctl the architecture handles, with a fixed-size argument copied in
+ * and/or out as @dir says (not always what the number's direction bits say:
+ * KVM_SET_IRQCHIP is _IOR, KVM_REINJECT_CONTROL _IO with a pointer).
+ */
+static long axvm_vm_arch_ioctl(struct axvm_vm *vm, unsigned int cmd, void __user *argp, size_t size, int dir)
 {
 	void *buf;
-	int err;
+	long err;
 
-	buf = kzalloc(size, AXVM_GFP);
+	buf = kzalloc(size ? size : 8, AXVM_GFP);
 	if (!buf)
 		return -ENOMEM;
 	err = -EFAULT;
-	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(buf, argp, size))
+	if ((dir & AXVM_ARG_IN) && copy_from_user(buf, argp, size))
 		goto out;
 	err = -EINTR;
 	if (mutex_lock_killable(&vm->lock))
 		goto out;
 	err = axvm_core_vm_arch_ioctl(vm->core, cmd, buf, size);
 	mutex_unlock(&vm->lock);
-	if (!err && (_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(argp, buf, size))
+	if (err >= 0 && (dir & AXVM_ARG_OUT) && copy_to_user(argp, buf, size))
 		err = -EFAULT;
 out:
-	if (err && err != -EFAULT && err != -EINTR)
-		pr_warn_ratelimited("VM ioctl 0x%x: %d\n", cmd, err);
+	if (err < 0 && err != -EFAULT && err != -EINTR)
+		pr_warn_ratelimited("VM ioctl 0x%x: %ld\n", cmd, err);
 	kfree(buf);
+	return err;
+}
+
+/* KVM_SET_GSI_ROUTING: a header and nr entries, at most 4096 (KVM's -EINVAL beyond). */
+static long axvm_vm_set_gsi_routing(struct axvm_vm *vm, struct axvm_irq_routing __user *argp)
+{
+	struct axvm_irq_routing header, *r;
+	long err;
+
+	if (copy_from_user(&header, argp, sizeof(header)))
+		return -EFAULT;
+	if (header.nr > AXVM_MAX_IRQ_ROUTES || header.flags) {
+		pr_warn_ratelimited("SET_GSI_ROUTING: %u routes (at most %u), flags 0x%x\n", header.nr,
+				    AXVM_MAX_IRQ_ROUTES, header.flags);
+		return -EINVAL;
+	}
+	r = kvmalloc(struct_size(r, entries, header.nr), AXVM_GFP);
+	if (!r)
+		return -ENOMEM;
+	*r = header; /* read once: the entries come after */
+	err = -EFAULT;
+	if (copy_from_user(r->entries, argp->entries, header.nr * sizeof(r->entries[0])))
+		goto out;
+	err = -EINTR;
+	if (mutex_lock_killable(&vm->lock))
+		goto out;
+	err = axvm_core_vm_arch_ioctl(vm->core, AXVM_SET_GSI_ROUTING, r, struct_size(r, entries, header.nr));
+	mutex_unlock(&vm->lock);
+out:
+	if (err < 0 && err != -EFAULT && err != -EINTR)
+		pr_warn_ratelimited("SET_GSI_ROUTING (%u routes): %ld\n", header.nr, err);
+	kvfree(r);
 	return err;
 }
 
@@ -120,7 +159,7 @@ static int axvm_vm_set_msr_filter(struct axvm_vm *vm, struct axvm_msr_filter __u
 	err = -EINTR;
 	if (mutex_lock_killable(&vm->lock))
 		goto out;
-	err = axvm_core_vm_arch_ioctl(vm->core, AXVM_X86_SET_MSR_FILTER, f, sizeof(*f));
+	err = (int)axvm_core_vm_arch_ioctl(vm->core, AXVM_X86_SET_MSR_FILTER, f, sizeof(*f));
 	mutex_unlock(&vm->lock);
 out:
 	for (i = 0; i < AXVM_MSR_FILTER_MAX_RANGES; i++)
@@ -223,13 +262,40 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	case AXVM_SET_TSS_ADDR:
 		return 0; /* VMX without unrestricted guest needs it; axvm never does */
 	case AXVM_SET_IDENTITY_MAP_ADDR:
-		return axvm_vm_arch_ioctl(vm, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_IRQ_LINE:
+	case AXVM_SIGNAL_MSI:
+	case AXVM_CREATE_PIT2:
+	case AXVM_SET_PIT2:
+		return axvm_vm_arch_ioctl(vm, cmd, (void __user *)arg, _IOC_SIZE(cmd), AXVM_ARG_IN);
+	case AXVM_SET_IRQCHIP: /* _IOR, but an input */
+		return axvm_vm_arch_ioctl(vm, cmd, (void __user *)arg, sizeof(struct axvm_irqchip), AXVM_ARG_IN);
+	case AXVM_REINJECT_CONTROL: /* _IO with a pointer */
+		return axvm_vm_arch_ioctl(vm, cmd, (void __user *)arg, sizeof(struct axvm_reinject_control),
+					  AXVM_ARG_IN);
+	case AXVM_IRQ_LINE_STATUS:
+	case AXVM_GET_IRQCHIP:
+		return axvm_vm_arch_ioctl(vm, cmd, (void __user *)arg, _IOC_SIZE(cmd), AXVM_ARG_IN | AXVM_ARG_OUT);
+	case AXVM_GET_PIT2:
+		return axvm_vm_arch_ioctl(vm, cmd, (void __user *)arg, _IOC_SIZE(cmd), AXVM_ARG_OUT);
+	case AXVM_CREATE_IRQCHIP:
+		if (arg)
+			return -EINVAL;
+		return axvm_vm_arch_ioctl(vm, cmd, NULL, 0, 0);
+	case AXVM_SET_BOOT_CPU_ID: {
+		/* The id by value; handed to the core as a u64. */
+		u64 id = arg;
+		long err;
+
+		if (mutex_lock_killable(&vm->lock))
+			return -EINTR;
+		err = axvm_core_vm_arch_ioctl(vm->core, cmd, &id, sizeof(id));
+		mutex_unlock(&vm->lock);
+		return err;
+	}
 	case AXVM_X86_SET_MSR_FILTER:
 		return axvm_vm_set_msr_filter(vm, (void __user *)arg);
 	case AXVM_SET_GSI_ROUTING:
-		/* As KVM answers without an in-kernel irqchip. */
-		pr_warn_ratelimited("SET_GSI_ROUTING: needs an in-kernel irqchip (KVM_CREATE_IRQCHIP)\n");
-		return -EINVAL;
+		return axvm_vm_set_gsi_routing(vm, (void __user *)arg);
 #endif
 #ifdef CONFIG_ARM64
 	case AXVM_IRQ_LINE:

@@ -96,7 +96,7 @@ u32 supported_cpuid(axvm_cpuid_entry2 *, u32) { return 0; }
 u32 msr_index_list(u32 *, u32) { return 0; }
 
 // Nothing of its own per VM yet (the vGIC will be).
-Result<ArchVm *> create_arch_vm()
+Result<ArchVm *> create_arch_vm(Vm &)
 {
 	ArchVm *vm = new ArchVm;
 	if (!vm)

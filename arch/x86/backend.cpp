@@ -113,16 +113,16 @@ void cpu_disable(unsigned int cpu)
 }
 
 
-Result<ArchVcpu *> create_vcpu(Vm &vm, u32)
+Result<ArchVcpu *> create_vcpu(Vm &vm, u32 id)
 {
 	if (in_use == Backend::Svm) {
-		Result<svm::SvmVcpu *> v = svm::SvmVcpu::create(vm);
+		Result<svm::SvmVcpu *> v = svm::SvmVcpu::create(vm, id);
 		if (!v.ok())
 			return Error{v.error()};
 		return static_cast<ArchVcpu *>(v.value());
 	}
 	if (in_use == Backend::Vmx) {
-		Result<vmx::VmxVcpu *> v = vmx::VmxVcpu::create(vm);
+		Result<vmx::VmxVcpu *> v = vmx::VmxVcpu::create(vm, id);
 		if (!v.ok())
 			return Error{v.error()};
 		return static_cast<ArchVcpu *>(v.value());
@@ -137,9 +137,9 @@ u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max)
 
 u32 msr_index_list(u32 *out, u32 max) { return x86::msr_index_list(out, max); }
 
-Result<ArchVm *> create_arch_vm()
+Result<ArchVm *> create_arch_vm(Vm &owner)
 {
-	ArchVm *vm = new x86::X86Vm;
+	ArchVm *vm = new x86::X86Vm(owner);
 	if (!vm)
 		return fail(err::ENOMEM);
 	return vm;

@@ -14,7 +14,7 @@ struct Leaf {
 constexpr u32 kAll = ~0u;
 
 // What the guest may see of each leaf. Left out on purpose: MONITOR/MWAIT,
-// VMX/SVM (no nesting), x2APIC and APIC (no in-kernel local APIC), MTRR,
+// VMX/SVM (no nesting), MTRR,
 // MCE/MCA (VMMs add them; the MSRs are there), XSAVES (no XSS), PKU, the
 // topology and APIC-ID fields (one flat CPU per vCPU). XSAVE and AVX only
 // where the host has XSAVE on (XCR0 is switched per guest), RDTSCP only on
@@ -22,6 +22,9 @@ constexpr u32 kAll = ~0u;
 constexpr u32 kLeaf1Ecx = (1u << 0) | (1u << 1) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) |
 			  (1u << 22) | (1u << 23) | (1u << 25) | (1u << 30);
 constexpr u32 kLeaf1EcxXsave = (1u << 12) | (1u << 26) | (1u << 28) | (1u << 29); // FMA XSAVE AVX F16C
+// The local APIC and x2APIC, which KVM offers whatever the host has (the
+// in-kernel irqchip emulates them; a VMM without one clears the bits).
+constexpr u32 kLeaf1EcxX2apic = 1u << 21, kLeaf1EdxApic = 1u << 9;
 constexpr u32 kLeaf7EbxAvx2 = 1u << 5;
 constexpr u32 kXsaveSubleaf1 = 0x7; // XSAVEOPT, XSAVEC, XGETBV1
 constexpr u32 kLeaf1Edx = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
@@ -79,8 +82,10 @@ u32 add_leaves(const Leaf *leaves, usize n, u32 host_max, u32 limit, axvm_cpuid_
 		e.edx = h.edx & l.edx;
 		if (l.function == 0x0 || l.function == 0x80000000)
 			e.eax = h.eax < limit ? h.eax : limit;
-		if (l.function == 0x1)
-			e.ecx |= kHypervisorBit;
+		if (l.function == 0x1) {
+			e.ecx |= kHypervisorBit | kLeaf1EcxX2apic;
+			e.edx |= kLeaf1EdxApic;
+		}
 		if (l.function == 0x7 || l.function == 0xd)
 			e.flags = AXVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 		if (l.function == 0x1 && !(xcr0 & 4))

@@ -23,6 +23,14 @@ Status PendingEvents::queue(u32 vector)
 	return Status();
 }
 
+void PendingEvents::clear()
+{
+	for (u64 &word : queued_)
+		__atomic_store_n(&word, 0ull, __ATOMIC_SEQ_CST);
+	user_vector_ = -1;
+	set_nmi_pending(false);
+}
+
 bool PendingEvents::interrupt_pending() const { return next_interrupt() >= 0; }
 
 int PendingEvents::next_interrupt() const

@@ -43,6 +43,8 @@ public:
 	// Called when next_interrupt() (or the NMI) has been injected.
 	void take_interrupt(int vector);
 	void take_nmi() { set_nmi_pending(false); }
+	// INIT: nothing waits any more.
+	void clear();
 
 	// What to do before an entry, given the guest's state and whether
 	// userspace asked for KVM_EXIT_IRQ_WINDOW_OPEN.

@@ -197,6 +197,8 @@ Status X86Vcpu::mce_msr(u32 index, u64 *value, bool write, bool host)
 
 Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 {
+	if (is_lapic_msr(index))
+		return lapic_msr(index, value, false, host, nullptr);
 	if (reads_as_zero(index)) {
 		value = 0;
 		return Status();
@@ -283,6 +285,8 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 
 Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 {
+	if (is_lapic_msr(index))
+		return lapic_msr(index, value, true, host, nullptr);
 	if (write_ignored(index))
 		return Status();
 	if (is_mtrr(index)) {
@@ -443,6 +447,19 @@ ExitReason X86Vcpu::msr_access(bool write, u64 next_rip)
 	const u32 index = static_cast<u32>(gpr(kRcx));
 	u64 value = (gpr(kRdx) << 32) | static_cast<u32>(gpr(kRax));
 	const X86Vm &vm = vm_arch();
+	if (is_lapic_msr(index) && vm.msr_allowed(index, write)) {
+		// The in-kernel local APIC: an EOI may have to reach userspace's
+		// IOAPIC (split irqchip) through an exit.
+		ExitReason exit = ExitReason::nothing();
+		if (!lapic_msr(index, value, write, false, &exit).ok())
+			return inject_exception(kVectorGp, true, 0);
+		if (!write) {
+			set_gpr(kRax, static_cast<u32>(value));
+			set_gpr(kRdx, value >> 32);
+		}
+		advance_rip(next_rip);
+		return exit;
+	}
 	if (index == kMsrX2apicIcr && write) {
 		// axvm's own IPI exit (AXVM_EXIT_SEND_IPI) for a guest that uses
 		// the x2APIC ICR without an in-kernel local APIC.

@@ -65,6 +65,8 @@ ExitReason X86Vcpu::handle_cpuid()
 
 ExitReason X86Vcpu::port_io(u16 port, u8 size, bool in, u64 next_rip)
 {
+	if (kernel_port_io(port, size, in, next_rip))
+		return ExitReason::nothing();
 	if (in) {
 		set_pending(Pending::PortIn, next_rip);
 		io_size_ = size;
@@ -135,6 +137,10 @@ Result<ExitReason> X86Vcpu::mmio_fault(u64 gpa, u32 access, bool describable)
 	}
 	const MmioInstruction &m = insn.value();
 	const u64 next_rip = rip() + m.length;
+	bool handled = false;
+	const ExitReason in_kernel = TRY(kernel_mmio(gpa, m, next_rip, &handled));
+	if (handled)
+		return in_kernel;
 	if (m.is_write) {
 		u64 regs[16];
 		for (u8 i = 0; i < 16; i++)

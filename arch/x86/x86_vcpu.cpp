@@ -15,13 +15,15 @@ Status X86Vcpu::init()
 		return fail(err::ENOMEM);
 	// A new vCPU's TSC joins the VM's (KVM's kvm_arch_vcpu_postcreate).
 	set_tsc_offset(vm_arch().tsc_offset_for_write(0));
-	return Status();
+	return create_lapic();
 }
 
 // With the local APIC in userspace, its TPR is the VMM's: KVM loads
 // run->cr8 into the vCPU on every KVM_RUN (-EINVAL above 15).
 Status X86Vcpu::take_run_state(const axvm_run &run)
 {
+	if (lapic_)
+		return Status(); // the TPR is the in-kernel local APIC's
 	const u64 tpr = __atomic_load_n(&run.cr8, __ATOMIC_RELAXED);
 	if (tpr > 15) {
 		axvm_log(AXVM_LOG_WARN, "RUN: run->cr8 0x%llx is not a TPR", tpr);
@@ -124,10 +126,16 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 	case AXVM_SET_SREGS:
 		return set_sregs(*static_cast<const axvm_sregs *>(arg));
 	case AXVM_SET_CPUID2:
-		return cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size);
+		TRY(cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size));
+		cpuid_set_ = true;
+		return configure_lapic();
 	case AXVM_GET_CPUID2:
 		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size);
 	case AXVM_INTERRUPT:
+		// With the PIC in the kernel there is nothing for userspace to
+		// inject (KVM: -ENXIO); the split irqchip's is the PIC's ExtINT.
+		if (lapic_ && irqchip().full())
+			return fail(err::ENXIO);
 		return events_.set_user_interrupt(static_cast<const axvm_interrupt *>(arg)->irq);
 	case AXVM_NMI:
 		events_.queue_nmi();
@@ -149,17 +157,12 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 	case AXVM_SET_DEBUGREGS:
 		return set_debugregs(*static_cast<const axvm_debugregs *>(arg));
 	case AXVM_GET_MP_STATE:
-		// With the local APIC in userspace a vCPU is always runnable
-		// (KVM's answer too: its HALTED needs an in-kernel APIC).
-		static_cast<axvm_mp_state *>(arg)->mp_state = AXVM_MP_STATE_RUNNABLE;
-		return Status();
+		return get_mp_state(*static_cast<axvm_mp_state *>(arg));
 	case AXVM_SET_MP_STATE:
-		if (static_cast<const axvm_mp_state *>(arg)->mp_state != AXVM_MP_STATE_RUNNABLE) {
-			axvm_log(AXVM_LOG_WARN, "SET_MP_STATE %u: only RUNNABLE without an in-kernel irqchip",
-				 static_cast<const axvm_mp_state *>(arg)->mp_state);
-			return fail(err::EINVAL);
-		}
-		return Status();
+		return set_mp_state(*static_cast<const axvm_mp_state *>(arg));
+	case AXVM_GET_LAPIC:
+	case AXVM_SET_LAPIC:
+		return lapic_ioctl(cmd, arg);
 	case AXVM_GET_TSC_KHZ:
 		*static_cast<u32 *>(arg) = axvm_x86_tsc_khz();
 		return Status();
@@ -255,9 +258,32 @@ GuestInterruptState X86Vcpu::interrupt_state() const
 	};
 }
 
-void X86Vcpu::fill_run_state(axvm_run &run) const
+void X86Vcpu::set_interrupt_window_request(bool wanted)
+{
+	// With the PIC in the kernel userspace has nothing to inject: KVM
+	// ignores the request.
+	window_requested_ = wanted && !(lapic_ && irqchip().full());
+}
+
+bool X86Vcpu::window_open_for_user() const
+{
+	return window_requested_ && ready_for_interrupt() && (!lapic_ || lapic_->accepts_pic_interrupts());
+}
+
+bool X86Vcpu::has_wake_event()
+{
+	if (lapic_)
+		return irqchip_wake_event();
+	return events_.interrupt_pending() || events_.nmi_pending();
+}
+
+void X86Vcpu::fill_run_state(axvm_run &run)
 {
 	run.if_flag = (rflags() & kRflagsIf) != 0;
+	if (lapic_) {
+		fill_irqchip_run_state(run);
+		return;
+	}
 	run.ready_for_interrupt_injection = ready_for_interrupt();
 	run.cr8 = cr8();
 	run.apic_base = apic_base_;

@@ -15,6 +15,7 @@
 #include "guest_walk.hpp"
 #include "host.h"
 #include "interrupts.hpp"
+#include "irqchip/irqchip.hpp"
 #include "mmio_decoder.hpp"
 #include "msrs.hpp"
 #include "segments.hpp"
@@ -50,19 +51,32 @@ public:
 	void complete_userspace_exit(u64 value, bool failed) final;
 	Status arch_ioctl(unsigned int cmd, void *arg, usize size) final;
 
-	void set_interrupt_window_request(bool wanted) final { window_requested_ = wanted; }
+	void set_interrupt_window_request(bool wanted) final;
+	bool window_open_for_user() const final;
 	Status take_run_state(const axvm_run &run) final;
 	bool ready_for_interrupt() const final { return events_.ready_for_user_interrupt(interrupt_state()); }
-	bool has_wake_event() const final { return events_.interrupt_pending() || events_.nmi_pending(); }
+	bool has_wake_event() final;
 	Status queue_interrupt(u32 vector, bool nmi) final;
-	void fill_run_state(axvm_run &run) const final;
-	bool can_block() const final { return rflags() & kRflagsIf; }
+	void fill_run_state(axvm_run &run) final;
+	// With an in-kernel local APIC a HLT always waits in the kernel (for
+	// an NMI or INIT with interrupts off), as under KVM.
+	bool can_block() const final { return lapic_ || (rflags() & kRflagsIf); }
+	bool halts_in_kernel() const final { return lapic_ != nullptr; }
+
+	// For the in-kernel irqchip (irqchip/irqchip.cpp).
+	Lapic *lapic() const { return lapic_; }
+	// An interrupt came for the vCPU: an entry under way gives up.
+	void request_kick() { events_.request_kick(); }
 	void run_begin() final { axvm_x86_fpu_enter(fpu_); }
 	void run_end() final { axvm_x86_fpu_leave(fpu_); }
 
 protected:
 	explicit X86Vcpu(Vm &vm) : vm_(vm) {}
-	~X86Vcpu() override { axvm_x86_fpu_destroy(fpu_); }
+	~X86Vcpu() override
+	{
+		destroy_lapic();
+		axvm_x86_fpu_destroy(fpu_);
+	}
 	// What both backends allocate (process context): -ENOMEM.
 	Status init();
 
@@ -83,6 +97,8 @@ protected:
 	virtual void set_cr8(u64 tpr) = 0; // 0-15
 	virtual u64 efer() const = 0; // as the guest sees it
 	virtual void get_sregs(axvm_sregs &s) const = 0;
+	// INIT: the registers as a RESET leaves them (the backend's state).
+	virtual void init_registers() = 0;
 	virtual Status set_sregs(const axvm_sregs &s) = 0;
 	// The guest wrote @value, already checked (efer_write_faults, pat_valid).
 	virtual void set_efer(u64 value) = 0;
@@ -161,6 +177,20 @@ protected:
 	// VMCALL/VMMCALL ending at @next_rip (completed with RAX = the result).
 	ExitReason hypercall_exit(u64 next_rip);
 
+	// ---- The in-kernel irqchip (x86_irqchip.cpp) ----
+	// First in each entry: the local APIC's timer, INIT/SIPI and NMIs; a
+	// halt to block (waiting for SIPI, or halted with nothing to wake it).
+	Result<ExitReason> irqchip_before_entry();
+	// Right after each exit: the TPR the guest may have written.
+	void irqchip_after_exit();
+	// What the backend's injection does next, the local APIC's and the
+	// PIC's interrupts included.
+	Delivery decide_delivery();
+	// Guest MMIO and port I/O the in-kernel devices take (*handled), done
+	// at once; the exit (nothing, or KVM_EXIT_IOAPIC_EOI) to go on with.
+	Result<ExitReason> kernel_mmio(u64 gpa, const MmioInstruction &m, u64 next_rip, bool *handled);
+	bool kernel_port_io(u16 port, u8 size, bool in, u64 next_rip);
+
 	// What the next entry may deliver (IF, shadow, NMI blocking, an event
 	// already set up).
 	GuestInterruptState interrupt_state() const;
@@ -215,6 +245,24 @@ private:
 	bool known_msr(u32 index);
 	void msrs_ioctl(axvm_msrs &m, bool write);
 
+	Irqchip &irqchip() const;
+	Status create_lapic();
+	void destroy_lapic();
+	Status configure_lapic();
+	static void lapic_timer_fired(void *vcpu);
+	void run_lapic_timer(u64 now);
+	void accept_apic_events();
+	void init_reset();
+	bool guest_can_wake(const GuestInterruptState &g);
+	bool irqchip_wake_event();
+	ExitReason lapic_effects(const LapicWriteEffects &fx);
+	Status lapic_msr(u32 index, u64 &value, bool write, bool host, ExitReason *exit);
+	bool is_lapic_msr(u32 index) const;
+	Status lapic_ioctl(unsigned int cmd, void *arg);
+	Status get_mp_state(axvm_mp_state &s);
+	Status set_mp_state(const axvm_mp_state &s);
+	void fill_irqchip_run_state(axvm_run &run);
+
 	void get_regs(axvm_regs &r) const;
 	void set_regs(const axvm_regs &r);
 	void get_events(axvm_vcpu_events &e) const;
@@ -227,6 +275,14 @@ private:
 
 	axvm_x86_fpu *fpu_ = nullptr; // the guest's FPU and extended state
 	u64 xcr0_ = 1;                // the guest's XCR0 (x87 at reset)
+	bool cpuid_set_ = false;      // KVM_SET_CPUID2 was done
+	// With an in-kernel irqchip:
+	Lapic *lapic_ = nullptr;
+	axvm_timer *lapic_timer_ = nullptr;
+	u32 lapic_timer_fired_ = 0; // set by its callback
+	u64 timer_armed_ = 0;       // when the host timer fires (0: not armed)
+	u32 mp_state_ = AXVM_MP_STATE_RUNNABLE;
+	u64 tpr_entered_ = 0;       // the TPR the last entry gave the guest
 	Pending pending_ = Pending::None;
 	u64 pending_rip_ = 0; // the linear RIP of the exit: a vCPU moved elsewhere drops it
 	u64 next_rip_ = 0;    // ... and where it continues once completed

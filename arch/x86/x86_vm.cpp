@@ -26,7 +26,38 @@ bool MsrFilter::allows(u32 index, bool write) const
 	return !default_deny;
 }
 
-X86Vm::~X86Vm() { delete filter_; }
+X86Vm::~X86Vm()
+{
+	delete irqchip_;
+	delete filter_;
+}
+
+Status X86Vm::create_irqchip(IrqchipMode mode)
+{
+	if (irqchip_) {
+		axvm_log(AXVM_LOG_WARN, "the VM has an in-kernel irqchip already");
+		return fail(err::EEXIST);
+	}
+	if (has_vcpus()) {
+		axvm_log(AXVM_LOG_WARN, "an in-kernel irqchip must come before the vCPUs");
+		// KVM's answers: KVM_CREATE_IRQCHIP -EINVAL, the split one -EEXIST.
+		return fail(mode == IrqchipMode::Kernel ? err::EINVAL : err::EEXIST);
+	}
+	Irqchip *chip = TRY(Irqchip::create(vm_, mode));
+	chip->set_x2apic_api(x2apic_api_);
+	__atomic_store_n(&irqchip_, chip, __ATOMIC_RELEASE);
+	return Status();
+}
+
+Status X86Vm::set_gsi_routing(const axvm_irq_routing &r)
+{
+	Irqchip *chip = irqchip();
+	if (!chip) {
+		axvm_log(AXVM_LOG_WARN, "SET_GSI_ROUTING: needs an in-kernel irqchip (KVM_CREATE_IRQCHIP)");
+		return fail(err::EINVAL);
+	}
+	return chip->set_routing(r);
+}
 
 u64 X86Vm::tsc_offset_for_write(u64 value)
 {
@@ -108,8 +139,16 @@ bool X86Vm::msr_allowed(u32 index, bool write) const
 	return !f || f->allows(index, write);
 }
 
-Status X86Vm::ioctl(unsigned int cmd, void *arg, usize)
+static Result<long> done(Status s)
 {
+	if (!s.ok())
+		return Error{s.error()};
+	return 0L;
+}
+
+Result<long> X86Vm::ioctl(unsigned int cmd, void *arg, usize)
+{
+	Irqchip *chip = irqchip();
 	switch (cmd) {
 	case AXVM_SET_IDENTITY_MAP_ADDR:
 		// Only VMX without unrestricted guest would use the page (axvm
@@ -119,9 +158,73 @@ Status X86Vm::ioctl(unsigned int cmd, void *arg, usize)
 			return fail(err::EINVAL);
 		}
 		identity_map_addr_ = *static_cast<const u64 *>(arg);
-		return Status();
+		return 0L;
 	case AXVM_X86_SET_MSR_FILTER:
-		return set_msr_filter(*static_cast<const axvm_msr_filter *>(arg));
+		return done(set_msr_filter(*static_cast<const axvm_msr_filter *>(arg)));
+	case AXVM_CREATE_IRQCHIP:
+		return done(create_irqchip(IrqchipMode::Kernel));
+	case AXVM_SET_GSI_ROUTING:
+		return done(set_gsi_routing(*static_cast<const axvm_irq_routing *>(arg)));
+	case AXVM_SET_BOOT_CPU_ID: {
+		// KVM: the argument (by value) is not checked; -EBUSY once vCPUs exist.
+		if (has_vcpus())
+			return fail(err::EBUSY);
+		boot_cpu_id_ = static_cast<u32>(*static_cast<const u64 *>(arg));
+		return 0L;
+	}
+	case AXVM_CREATE_PIT2:
+		if (!chip) {
+			axvm_log(AXVM_LOG_WARN, "CREATE_PIT2: create the irqchip first (KVM_CREATE_IRQCHIP)");
+			return fail(err::EINVAL);
+		}
+		return done(chip->create_pit(*static_cast<const axvm_pit_config *>(arg)));
+	default:
+		break;
+	}
+	// The rest need an in-kernel irqchip: KVM's -ENXIO without one.
+	if (!chip) {
+		switch (cmd) {
+		case AXVM_IRQ_LINE:
+		case AXVM_IRQ_LINE_STATUS:
+		case AXVM_GET_IRQCHIP:
+		case AXVM_SET_IRQCHIP:
+		case AXVM_GET_PIT2:
+		case AXVM_SET_PIT2:
+		case AXVM_REINJECT_CONTROL:
+			axvm_log(AXVM_LOG_WARN, "VM ioctl 0x%x: no in-kernel irqchip (KVM_CREATE_IRQCHIP)", cmd);
+			return fail(err::ENXIO);
+		case AXVM_SIGNAL_MSI:
+			axvm_log(AXVM_LOG_WARN, "SIGNAL_MSI: no in-kernel irqchip (KVM_CREATE_IRQCHIP)");
+			return fail(err::EINVAL);
+		default:
+			return fail(err::ENOTTY);
+		}
+	}
+	switch (cmd) {
+	case AXVM_IRQ_LINE:
+	case AXVM_IRQ_LINE_STATUS: {
+		axvm_irq_level &l = *static_cast<axvm_irq_level *>(arg);
+		const int status = chip->irq_line(l.irq, l.level != 0, cmd == AXVM_IRQ_LINE_STATUS);
+		l.status = status; // copied back for LINE_STATUS only
+		return 0L;
+	}
+	case AXVM_GET_IRQCHIP:
+		return done(chip->get_chip(*static_cast<axvm_irqchip *>(arg)));
+	case AXVM_SET_IRQCHIP:
+		return done(chip->set_chip(*static_cast<const axvm_irqchip *>(arg)));
+	case AXVM_SIGNAL_MSI: {
+		Result<int> r = chip->signal_msi(*static_cast<const axvm_msi *>(arg));
+		if (!r.ok())
+			return Error{r.error()};
+		// KVM returns the delivery count; -1 (no APIC at all) is -EPERM.
+		return static_cast<long>(r.value());
+	}
+	case AXVM_GET_PIT2:
+		return done(chip->get_pit(*static_cast<axvm_pit_state2 *>(arg)));
+	case AXVM_SET_PIT2:
+		return done(chip->set_pit(*static_cast<const axvm_pit_state2 *>(arg)));
+	case AXVM_REINJECT_CONTROL:
+		return done(chip->reinject_control(*static_cast<const axvm_reinject_control *>(arg)));
 	default:
 		return fail(err::ENOTTY);
 	}
@@ -132,6 +235,18 @@ Status X86Vm::enable_cap(u32 cap, u64 arg0)
 	switch (cap) {
 	case AXVM_CAP_MSR_PLATFORM_INFO:
 		platform_info_readable_ = arg0 != 0;
+		return Status();
+	case AXVM_CAP_SPLIT_IRQCHIP:
+		// args[0]: the GSIs userspace's IOAPIC keeps (QEMU: 24).
+		if (arg0 > AXVM_MAX_IRQ_ROUTES)
+			return fail(err::EINVAL);
+		return create_irqchip(IrqchipMode::Split);
+	case AXVM_CAP_X2APIC_API:
+		if (arg0 & ~u64{AXVM_X2APIC_API_USE_32BIT_IDS | AXVM_X2APIC_API_DISABLE_BROADCAST_QUIRK})
+			return fail(err::EINVAL);
+		x2apic_api_ |= static_cast<u32>(arg0);
+		if (Irqchip *chip = irqchip())
+			chip->set_x2apic_api(x2apic_api_);
 		return Status();
 	case AXVM_CAP_X86_USER_SPACE_MSR:
 		if (arg0 & ~u64{AXVM_MSR_EXIT_REASON_INVAL | AXVM_MSR_EXIT_REASON_UNKNOWN | AXVM_MSR_EXIT_REASON_FILTER})

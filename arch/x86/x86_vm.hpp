@@ -8,6 +8,12 @@
 #include <axvm/arch_vm.hpp>
 #include <uapi/axvm.h>
 
+#include "irqchip/irqchip.hpp"
+
+namespace axvm {
+class Vm;
+}
+
 namespace axvm::x86 {
 
 // KVM_X86_SET_MSR_FILTER, copied in full: the ranges and their bitmaps.
@@ -28,9 +34,18 @@ struct MsrFilter {
 
 class X86Vm final : public ArchVm {
 public:
+	explicit X86Vm(Vm &vm) : vm_(vm) {}
 	~X86Vm() override;
-	Status ioctl(unsigned int cmd, void *arg, usize size) override;
+	Result<long> ioctl(unsigned int cmd, void *arg, usize size) override;
 	Status enable_cap(u32 cap, u64 arg0) override;
+
+	// ---- The in-kernel interrupt controllers ----
+	// Null until KVM_CREATE_IRQCHIP or KVM_CAP_SPLIT_IRQCHIP (then for the
+	// VM's life; set before any vCPU exists).
+	Irqchip *irqchip() const { return __atomic_load_n(&irqchip_, __ATOMIC_ACQUIRE); }
+	u32 boot_cpu_id() const { return boot_cpu_id_; }
+	// KVM_SET_GSI_ROUTING, the entries copied in by the glue.
+	Status set_gsi_routing(const axvm_irq_routing &r);
 
 	// ---- The TSC (KVM's kvm_synchronize_tsc) ----
 	// The offset a vCPU's TSC gets when userspace writes @value to it:
@@ -50,7 +65,12 @@ public:
 
 private:
 	Status set_msr_filter(const axvm_msr_filter &f);
+	Status create_irqchip(IrqchipMode mode);
 
+	Vm &vm_;
+	Irqchip *irqchip_ = nullptr; // owned
+	u32 boot_cpu_id_ = 0;
+	u32 x2apic_api_ = 0;
 	u32 user_space_msr_ = 0; // AXVM_MSR_EXIT_REASON_*
 	MsrFilter *filter_ = nullptr; // replaced whole, freed after an RCU grace period
 	bool filters_pass_through_ = false;

@@ -51,7 +51,7 @@ u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max);
 u32 msr_index_list(u32 *out, u32 max);
 
 // The architecture's part of a new VM (VM ioctls and state of its own).
-Result<ArchVm *> create_arch_vm();
+Result<ArchVm *> create_arch_vm(Vm &vm);
 
 // arm64: the guest-physical address bits every VM gets (0 elsewhere).
 u32 ipa_bits();

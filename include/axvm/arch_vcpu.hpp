@@ -51,11 +51,16 @@ public:
 	virtual bool ready_for_interrupt() const { return false; }
 	// After each exit to userspace: the run page's if_flag,
 	// ready_for_interrupt_injection, cr8 and apic_base.
-	virtual void fill_run_state(axvm_run & /*run*/) const {}
+	virtual void fill_run_state(axvm_run & /*run*/) {}
 	// A halted guest can be woken by an interrupt (x86: RFLAGS.IF is set).
 	virtual bool can_block() const { return false; }
 	// Something is queued that a blocked vCPU must wake up for.
-	virtual bool has_wake_event() const { return false; }
+	virtual bool has_wake_event() { return false; }
+	// A halt always waits in the kernel (x86: an in-kernel local APIC).
+	virtual bool halts_in_kernel() const { return false; }
+	// KVM_EXIT_IRQ_WINDOW_OPEN is due: userspace asked for the window
+	// (set_interrupt_window_request) and the guest can take an interrupt.
+	virtual bool window_open_for_user() const { return false; }
 	// From any thread: queue @vector (or an NMI) for the next entry and
 	// make a racing entry give up (the caller then kicks the CPU).
 	// -EINVAL for a bad vector, -ENOTTY without interrupt support.

@@ -14,8 +14,9 @@ class ArchVm {
 public:
 	virtual ~ArchVm() = default;
 	// A VM ioctl with a fixed-size argument, which the glue copies in and
-	// out around the call: -ENOTTY when it is not the architecture's.
-	virtual Status ioctl(unsigned int /*cmd*/, void * /*arg*/, usize /*size*/) { return fail(err::ENOTTY); }
+	// out around the call: its return value (0 for most), or -ENOTTY when
+	// it is not the architecture's.
+	virtual Result<long> ioctl(unsigned int /*cmd*/, void * /*arg*/, usize /*size*/) { return fail(err::ENOTTY); }
 	// KVM_ENABLE_CAP for one of the architecture's capabilities: -EINVAL
 	// when it is not one, as KVM answers.
 	virtual Status enable_cap(u32 /*cap*/, u64 /*arg0*/) { return fail(err::EINVAL); }

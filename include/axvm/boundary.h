@@ -27,6 +27,7 @@ enum axvm_errno {
 	AXVM_ENOENT = 2,
 	AXVM_EINTR = 4,
 	AXVM_EIO = 5,
+	AXVM_ENXIO = 6,
 	AXVM_EAGAIN = 11,
 	AXVM_E2BIG = 7,
 	AXVM_ENOEXEC = 8,
@@ -111,8 +112,37 @@ void axvm_waitq_destroy(struct axvm_waitq *wq);
 int axvm_waitq_wait(struct axvm_waitq *wq, int (*cond)(void *arg), void *arg);
 void axvm_waitq_wake(struct axvm_waitq *wq);
 /* Interrupts @cpu (if it is not this one) so that a guest running there
- * exits; returns at once. Process context. */
+ * exits; returns at once. Any context but NMI. */
 void axvm_kick_cpu(unsigned int cpu);
+
+/* A spinlock for state several threads share that no hard interrupt
+ * touches (the in-kernel interrupt controllers): process context. */
+struct axvm_spinlock;
+struct axvm_spinlock *axvm_spinlock_create(void);
+void axvm_spinlock_destroy(struct axvm_spinlock *lock);
+void axvm_spin_lock(struct axvm_spinlock *lock);
+void axvm_spin_unlock(struct axvm_spinlock *lock);
+
+/* The monotonic clock (ktime_get), in ns; never 0 once booted. */
+axvm_u64 axvm_now_ns(void);
+
+/* A one-shot timer on the monotonic clock. @fn runs in hard interrupt
+ * context: it may only set flags, wake (axvm_waitq_wake), kick
+ * (axvm_kick_cpu) and queue work (axvm_work_queue). start() re-arms at
+ * the absolute time @expires_ns; cancel() and destroy() wait for a
+ * running @fn. */
+struct axvm_timer;
+struct axvm_timer *axvm_timer_create(void (*fn)(void *arg), void *arg);
+void axvm_timer_start(struct axvm_timer *timer, axvm_u64 expires_ns);
+void axvm_timer_cancel(struct axvm_timer *timer);
+void axvm_timer_destroy(struct axvm_timer *timer);
+
+/* @fn(arg) soon in process context (the system workqueue); queueing one
+ * already queued does nothing. destroy() waits for a running @fn. */
+struct axvm_work;
+struct axvm_work *axvm_work_create(void (*fn)(void *arg), void *arg);
+void axvm_work_queue(struct axvm_work *work);
+void axvm_work_destroy(struct axvm_work *work);
 
 /* Long-term pinned userspace pages backing one guest memory slot. */
 struct axvm_pinned;
@@ -141,7 +171,7 @@ void axvm_trace_exit(axvm_u32 vcpu_id, axvm_u64 rip, axvm_u64 code, axvm_u64 inf
  * meaning is the same, then axvm's own count per core exit reason. Written
  * only by the thread running the vCPU; readers read them racily, as KVM's.
  */
-#define AXVM_EXIT_KINDS 17 /* ExitKind, Hypercall .. Nothing */
+#define AXVM_EXIT_KINDS 18 /* ExitKind, Hypercall .. Nothing */
 struct axvm_vcpu_stats {
 	axvm_u64 exits;             /* every exit from the guest */
 	axvm_u64 io_exits;          /* port I/O, to userspace */
@@ -244,7 +274,7 @@ int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max);
 /* An architecture ioctl on a VM fd, with a fixed-size argument the glue
  * copies in and out (x86: SET_IDENTITY_MAP_ADDR, X86_SET_MSR_FILTER with
  * its bitmaps already copied into the kernel); the VM's lock held. */
-int axvm_core_vm_arch_ioctl(struct axvm_core_vm *vm, unsigned int cmd, void *arg, axvm_usize size);
+long axvm_core_vm_arch_ioctl(struct axvm_core_vm *vm, unsigned int cmd, void *arg, axvm_usize size);
 /* KVM_GET_DIRTY_LOG: the number of pages of memory slot @slot, whose
  * bitmap the glue fills; -EINVAL for no such slot id, -ENOENT for a slot
  * without dirty logging. The VM's lock held. */

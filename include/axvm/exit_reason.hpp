@@ -26,6 +26,7 @@ enum class ExitKind : u8 {
 	SendIpi,
 	FailEntry,
 	InternalError,
+	IoapicEoi,
 	Nothing,
 };
 
@@ -107,6 +108,10 @@ struct SendIpiExit {
 	bool send_to_self;
 	u64 vector;
 };
+// x86 split irqchip: a local APIC retired a vector of userspace's IOAPIC.
+struct IoapicEoiExit {
+	u8 vector;
+};
 struct FailEntryExit {
 	u64 hardware_entry_failure_reason;
 };
@@ -138,6 +143,7 @@ public:
 	static ExitReason send_ipi(u64 target_cpu, u64 target_cpu_aux, bool to_all, bool to_self,
 				   u64 vector);
 	static ExitReason fail_entry(u64 hardware_reason);
+	static ExitReason ioapic_eoi(u8 vector);
 	// At most InternalErrorExit::kMaxData words of @data are kept.
 	static ExitReason internal_error(u32 suberror, u32 ndata, const u64 *data);
 	static ExitReason nothing() { return ExitReason(ExitKind::Nothing); }
@@ -165,6 +171,7 @@ public:
 	}
 	const SendIpiExit *as_send_ipi() const { return get(ExitKind::SendIpi, &u_.send_ipi); }
 	const FailEntryExit *as_fail_entry() const { return get(ExitKind::FailEntry, &u_.fail_entry); }
+	const IoapicEoiExit *as_ioapic_eoi() const { return get(ExitKind::IoapicEoi, &u_.ioapic_eoi); }
 	const InternalErrorExit *as_internal_error() const
 	{
 		return get(ExitKind::InternalError, &u_.internal_error);
@@ -214,6 +221,7 @@ private:
 		SendIpiExit send_ipi;
 		FailEntryExit fail_entry;
 		InternalErrorExit internal_error;
+		IoapicEoiExit ioapic_eoi;
 	} u_;
 };
 

@@ -43,15 +43,17 @@ public:
 	// IRQ/FIQ); a running vCPU is forced out to see the change.
 	Status set_irq_line(u32 line, bool level);
 
+	// After the backend changed what the vCPU must see: wake it if
+	// Blocked, force it out of the guest if Running. Any context but NMI
+	// (timer callbacks kick too).
+	void kick();
+
 private:
 	// Ready on the CPU we are on: re-binds a vCPU whose thread migrated.
 	Status bind_here();
 
 	// Blocked: sleep until the backend has an event; then Blocked -> Ready.
 	Status wait_for_event();
-	// After the backend changed what the vCPU must see: wake it if
-	// Blocked, force it out of the guest if Running.
-	void kick();
 	Status exit_to_user(Status result);
 	static void count(axvm_vcpu_stats &stats, const ExitReason &exit);
 

@@ -12,6 +12,7 @@ namespace err {
 constexpr int EPERM = AXVM_EPERM;
 constexpr int EINTR = AXVM_EINTR;
 constexpr int EIO = AXVM_EIO;
+constexpr int ENXIO = AXVM_ENXIO;
 constexpr int E2BIG = AXVM_E2BIG;
 constexpr int EAGAIN = AXVM_EAGAIN;
 constexpr int ENOMEM = AXVM_ENOMEM;

@@ -27,7 +27,9 @@ public:
 	// sets it up (Created -> Free) when the host has a backend; without one
 	// it stays Created and RUN reports -ENODEV.
 	Result<KernelVcpu *> create_vcpu(u32 id, axvm_run &run);
-	KernelVcpu *vcpu(u32 id) const { return id < kMaxVcpus ? vcpus_[id] : nullptr; }
+	// From any thread (the in-kernel irqchip delivers to vCPUs while
+	// others are created): a vCPU is published whole.
+	KernelVcpu *vcpu(u32 id) const { return id < kMaxVcpus ? __atomic_load_n(&vcpus_[id], __ATOMIC_ACQUIRE) : nullptr; }
 	u32 nr_vcpus() const { return nr_vcpus_; }
 
 	// Unique among every VM the module ever made (a pointer may be reused).

@@ -140,7 +140,10 @@ struct axvm_vcpu_init {
  * type (bits 24-27, only CPU), vCPU (bits 16-23) and line (0 IRQ, 1 FIQ);
  * @level 1 asserts the line, 0 deasserts it. */
 struct axvm_irq_level {
-	__u32 irq;
+	union {
+		__u32 irq;
+		__s32 status; /* KVM_IRQ_LINE_STATUS: out */
+	};
 	__u32 level;
 };
 #define AXVM_ARM_IRQ_TYPE_SHIFT 24

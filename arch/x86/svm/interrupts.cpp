@@ -92,13 +92,7 @@ void SvmVcpu::prepare_injection()
 		return; // an interrupt is set up and not taken yet: leave it
 	c.int_control &= ~(kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | kIntVIntrVector);
 	c.intercept_misc1 &= ~kInterceptVintr;
-	const x86::GuestInterruptState guest = {
-		.if_flag = (vmcb_->save.rflags & x86::kRflagsIf) != 0,
-		.shadow = interrupt_shadow() != 0,
-		.nmi_masked = nmi_masked_,
-		.event_in_flight = (c.event_inj & kEventValid) != 0,
-	};
-	switch (events_.decide(guest, window_requested_)) {
+	switch (decide_delivery()) {
 	case x86::Delivery::Nmi:
 		c.event_inj = x86::kVectorNmi | kEventTypeNmi | kEventValid;
 		events_.take_nmi();

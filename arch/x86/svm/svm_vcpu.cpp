@@ -8,11 +8,12 @@
 
 namespace axvm::svm {
 
-Result<SvmVcpu *> SvmVcpu::create(Vm &vm)
+Result<SvmVcpu *> SvmVcpu::create(Vm &vm, u32 id)
 {
 	SvmVcpu *v = new SvmVcpu(vm);
 	if (!v)
 		return fail(err::ENOMEM);
+	v->vcpu_id = id;
 	v->vmcb_ = static_cast<Vmcb *>(axvm_alloc_page(&v->vmcb_pa_));
 	if (!v->vmcb_ || !v->init().ok()) {
 		delete v;
@@ -91,6 +92,9 @@ Status SvmVcpu::unbind()
 
 Result<ExitReason> SvmVcpu::run()
 {
+	const ExitReason first = TRY(irqchip_before_entry());
+	if (first.kind() != ExitKind::Nothing)
+		return first;
 	if (shut_down_)
 		return ExitReason::system_down(SystemDownKind::TripleFault);
 	prepare_injection();
@@ -123,6 +127,7 @@ Result<ExitReason> SvmVcpu::run()
 	};
 	const int entered = entry.host_save_pa ? axvm_svm_enter(&entry) : -err::EIO;
 	note_exit_xcr0();
+	irqchip_after_exit();
 	if (entered == AXVM_SVM_KICKED)
 		return ExitReason::nothing(); // decide again with the new interrupt
 	if (entered) {

@@ -13,7 +13,7 @@ namespace axvm::svm {
 class SvmVcpu final : public x86::X86Vcpu {
 public:
 	// Allocates everything (process context); setup() only initializes.
-	static Result<SvmVcpu *> create(Vm &vm);
+	static Result<SvmVcpu *> create(Vm &vm, u32 id);
 	~SvmVcpu() override;
 
 	Status setup() override;
@@ -47,6 +47,7 @@ private:
 	u64 tsc_offset() const override { return tsc_offset_; }
 	void set_tsc_offset(u64 offset) override { vmcb_->control.tsc_offset = tsc_offset_ = offset; }
 	void get_sregs(axvm_sregs &s) const override;
+	void init_registers() override { init_vmcb(); }
 	Status set_sregs(const axvm_sregs &s) override;
 	void reset();
 	void init_vmcb(); // control area and reset state; also after a shutdown

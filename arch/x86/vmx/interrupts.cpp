@@ -71,7 +71,7 @@ void VmxVcpu::prepare_injection()
 {
 	events_.clear_kick(); // from here, a new interrupt makes the entry give up
 	proc_ &= ~(proc::kIntWindow | proc::kNmiWindow);
-	switch (events_.decide(interrupt_state(), window_requested_)) {
+	switch (decide_delivery()) {
 	case x86::Delivery::Nmi:
 		inject_info_ = x86::kVectorNmi | kIntrNmi | kIntrValid;
 		events_.take_nmi();

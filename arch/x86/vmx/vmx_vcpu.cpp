@@ -16,11 +16,12 @@ namespace {
 constexpr u64 kTimeSliceTsc = 1ull << 22;
 } // namespace
 
-Result<VmxVcpu *> VmxVcpu::create(Vm &vm)
+Result<VmxVcpu *> VmxVcpu::create(Vm &vm, u32 id)
 {
 	VmxVcpu *v = new VmxVcpu(vm);
 	if (!v)
 		return fail(err::ENOMEM);
+	v->vcpu_id = id;
 	v->vmcs_page_ = axvm_alloc_page(&v->vmcs_.pa);
 	v->msrs_ = static_cast<axvm_vmx_msr_entry *>(axvm_alloc_page(&v->msrs_pa_));
 	if (!v->vmcs_page_ || !v->msrs_ || !v->init().ok()) {
@@ -101,6 +102,9 @@ Status VmxVcpu::check_runnable() const
 
 Result<ExitReason> VmxVcpu::run()
 {
+	const ExitReason first = TRY(irqchip_before_entry());
+	if (first.kind() != ExitKind::Nothing)
+		return first;
 	if (shut_down_)
 		return ExitReason::system_down(SystemDownKind::TripleFault);
 	if (!is_current(vmcs_)) {
@@ -156,6 +160,7 @@ Result<ExitReason> VmxVcpu::run()
 	};
 	const int entered = axvm_vmx_enter(&entry);
 	note_exit_xcr0();
+	irqchip_after_exit();
 	if (entered == AXVM_VMX_KICKED)
 		return ExitReason::nothing(); // decide again with the new interrupt
 	flush_vpid_ = flush_ept_ = false;

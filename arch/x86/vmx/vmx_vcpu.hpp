@@ -45,7 +45,7 @@ struct GuestState {
 
 class VmxVcpu final : public x86::X86Vcpu {
 public:
-	static Result<VmxVcpu *> create(Vm &vm);
+	static Result<VmxVcpu *> create(Vm &vm, u32 id);
 	~VmxVcpu() override;
 
 	Status setup() override;
@@ -84,6 +84,12 @@ private:
 	u64 tsc_offset() const override { return tsc_offset_; }
 	void set_tsc_offset(u64 offset) override;
 	void get_sregs(axvm_sregs &s) const override;
+	void init_registers() override
+	{
+		reset();
+		inject_info_ = 0;
+		state_dirty_ = true;
+	}
 	Status set_sregs(const axvm_sregs &s) override;
 	void reset();
 	Status activate();
