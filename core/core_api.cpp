@@ -60,6 +60,30 @@ extern "C" long axvm_core_vm_arch_ioctl(axvm_core_vm *vm, unsigned int cmd, void
 	return r.ok() ? r.value() : r.error();
 }
 
+extern "C" void axvm_core_vm_set_glue(axvm_core_vm *vm, void *glue) { to_vm(vm)->arch()->set_glue(glue); }
+
+extern "C" int axvm_core_irqfd_allowed(axvm_core_vm *vm, int resample)
+{
+	return to_vm(vm)->arch()->irqfd_allowed(resample != 0).error();
+}
+
+extern "C" void axvm_core_irqfd_inject(axvm_core_vm *vm, axvm_u32 gsi, int resample)
+{
+	to_vm(vm)->arch()->irqfd_inject(gsi, resample != 0);
+}
+
+extern "C" int axvm_core_irqfd_resample(axvm_core_vm *vm, axvm_u32 gsi, int on)
+{
+	return to_vm(vm)->arch()->irqfd_resample(gsi, on != 0).error();
+}
+
+extern "C" int axvm_core_ioeventfd(axvm_core_vm *vm, const axvm_ioeventfd *args, void *eventfd)
+{
+	IoEvents &events = to_vm(vm)->io_events();
+	const bool deassign = args->flags & AXVM_IOEVENTFD_FLAG_DEASSIGN;
+	return (deassign ? events.deassign(*args, eventfd) : events.assign(*args, eventfd)).error();
+}
+
 extern "C" long axvm_core_dirty_log_pages(axvm_core_vm *vm, axvm_u32 slot)
 {
 	if ((slot >> 16) || (slot & 0xffff) >= MemoryMap::kMaxSlots)
@@ -103,7 +127,13 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_TSC_DEADLINE_TIMER:
 	case AXVM_CAP_SIGNAL_MSI:
 	case AXVM_CAP_SPLIT_IRQCHIP:
+	case AXVM_CAP_IRQFD:
+	case AXVM_CAP_IRQFD_RESAMPLE:
 		return !kArm64 && hw;
+	case AXVM_CAP_IOEVENTFD:
+	case AXVM_CAP_IOEVENTFD_NO_LENGTH:
+	case AXVM_CAP_IOEVENTFD_ANY_LENGTH:
+		return hw;
 	case AXVM_CAP_X2APIC_API:
 		return !kArm64 && hw ? AXVM_X2APIC_API_USE_32BIT_IDS | AXVM_X2APIC_API_DISABLE_BROADCAST_QUIRK : 0;
 	case AXVM_CAP_X86_USER_SPACE_MSR:

@@ -109,6 +109,8 @@ Status KernelVcpu::run(axvm_exit_record *record)
 			}
 			continue; // enter the guest again
 		}
+		if (to_ioeventfd(exit.value()))
+			continue;
 		exit_to_run(exit.value(), run_);
 		if (exit.value().completes_on_next_run()) {
 			pending_ = exit.value();
@@ -145,6 +147,23 @@ void KernelVcpu::count(axvm_vcpu_stats &stats, const ExitReason &exit)
 	default:
 		break;
 	}
+}
+
+bool KernelVcpu::to_ioeventfd(const ExitReason &exit)
+{
+	if (!io_events_)
+		return false;
+	bool signalled = false;
+	{
+		PreemptGuard preempt; // the table is read under RCU
+		if (const IoWriteExit *io = exit.as_io_write())
+			signalled = io_events_->signal(true, io->port, bytes(io->width), io->data);
+		else if (const MmioWriteExit *m = exit.as_mmio_write())
+			signalled = io_events_->signal(false, m->addr, bytes(m->width), m->data);
+	}
+	if (signalled && exit.completes_on_next_run())
+		vcpu_.arch()->complete_userspace_exit(0, false);
+	return signalled;
 }
 
 // Every return to userspace reports the interrupt state, as KVM does.

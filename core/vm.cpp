@@ -46,7 +46,7 @@ Result<KernelVcpu *> Vm::create_vcpu(u32 id, axvm_run &run)
 	if (!vcpu)
 		return fail(err::ENOMEM);
 	arch.release(); // the Vcpu's now
-	Owned<KernelVcpu> v(new KernelVcpu(vcpu, run, halt_in_kernel_));
+	Owned<KernelVcpu> v(new KernelVcpu(vcpu, run, halt_in_kernel_, &io_events_));
 	if (!v) {
 		delete vcpu;
 		return fail(err::ENOMEM);

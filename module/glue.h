@@ -34,6 +34,8 @@ struct axvm_vm {
 	struct mm_struct *mm; /* the creator's: only it may use the VM (as in KVM) */
 	pid_t pid;	      /* the creator's, for the stats id and debugfs name */
 	struct dentry *debugfs; /* /sys/kernel/debug/axvm/<pid>-<fd> */
+	spinlock_t irqfds_lock;  /* the irqfds (eventfd.c); taken in eventfd wakeups */
+	struct list_head irqfds;
 };
 
 struct axvm_vcpu {
@@ -53,6 +55,7 @@ struct axvm_vcpu {
  *   virt_enable.c  hardware on while VMs exist, off at reboot
  *   trace.c        the tracepoints
  *   debugfs.c      the statistics in debugfs
+ *   eventfd.c      irqfds and ioeventfds
  *   vm.c           the VM object's lifetime and owner
  *   stats.c        statistics fds (hold a VM reference)
  *   vcpu_fd.c      vCPU fds (hold a VM reference)
@@ -67,6 +70,14 @@ int axvm_virt_get(void);
 void axvm_virt_put(void);
 void axvm_virt_init(void);
 void axvm_virt_exit(void);
+/* eventfd.c */
+int axvm_eventfd_init(void);
+void axvm_eventfd_exit(void);
+struct axvm_irqfd; /* uapi */
+struct axvm_ioeventfd;
+int axvm_vm_irqfd(struct axvm_vm *vm, struct axvm_irqfd __user *argp);
+int axvm_vm_ioeventfd(struct axvm_vm *vm, struct axvm_ioeventfd __user *argp);
+void axvm_vm_irqfds_release(struct axvm_vm *vm);
 /* services.c: set up at module load; at unload, waits for kicks still on
  * their way. */
 void axvm_services_init(void);

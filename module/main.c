@@ -140,9 +140,14 @@ static int __init axvm_init(void)
 	int err;
 
 	axvm_services_init();
-	err = axvm_core_init();
+	err = axvm_eventfd_init();
 	if (err)
 		return err;
+	err = axvm_core_init();
+	if (err) {
+		axvm_eventfd_exit();
+		return err;
+	}
 	axvm_debugfs_init();
 	axvm_virt_init();
 	err = misc_register(&axvm_dev);
@@ -151,6 +156,7 @@ static int __init axvm_init(void)
 		axvm_virt_exit();
 		axvm_debugfs_exit();
 		axvm_core_exit();
+		axvm_eventfd_exit();
 	}
 	return err;
 }
@@ -161,6 +167,7 @@ static void __exit axvm_exit(void)
 	axvm_virt_exit();
 	axvm_debugfs_exit();
 	axvm_core_exit();
+	axvm_eventfd_exit();
 	axvm_services_exit();
 }
 

@@ -4,7 +4,7 @@
  * reference each, so they may close in any order; the last one frees the
  * VM, its vCPUs and (through the core) its memory. The fd code (vm_fd.c,
  * vcpu_fd.c) and the statistics (stats.c, debugfs.c) build on this file,
- * which calls none of them but debugfs.c.
+ * which calls none of them but debugfs.c and eventfd.c.
  */
 #define pr_fmt(fmt) "axvm: " fmt
 
@@ -20,6 +20,7 @@ static void axvm_vm_release_ref(struct kref *ref)
 	struct axvm_vcpu *vcpu, *next;
 
 	axvm_vm_debugfs_remove(vm); /* its files read the counters freed next */
+	axvm_vm_irqfds_release(vm); /* they inject into the core's irqchip */
 	axvm_core_vm_destroy(vm->core);
 	list_for_each_entry_safe(vcpu, next, &vm->vcpus, link)
 		axvm_vcpu_free(vcpu);

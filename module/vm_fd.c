@@ -258,6 +258,8 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return axvm_vm_stats_fd(vm);
 	case AXVM_GET_DIRTY_LOG:
 		return axvm_vm_get_dirty_log(vm, (void __user *)arg);
+	case AXVM_IOEVENTFD:
+		return axvm_vm_ioeventfd(vm, (void __user *)arg);
 #ifdef CONFIG_X86
 	case AXVM_SET_TSS_ADDR:
 		return 0; /* VMX without unrestricted guest needs it; axvm never does */
@@ -294,6 +296,8 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	}
 	case AXVM_X86_SET_MSR_FILTER:
 		return axvm_vm_set_msr_filter(vm, (void __user *)arg);
+	case AXVM_IRQFD:
+		return axvm_vm_irqfd(vm, (void __user *)arg);
 	case AXVM_SET_GSI_ROUTING:
 		return axvm_vm_set_gsi_routing(vm, (void __user *)arg);
 #endif
@@ -353,6 +357,8 @@ int axvm_vm_create(void)
 	mmgrab(vm->mm);
 	vm->pid = task_pid_nr(current);
 	INIT_LIST_HEAD(&vm->vcpus);
+	INIT_LIST_HEAD(&vm->irqfds);
+	spin_lock_init(&vm->irqfds_lock);
 	err = axvm_core_vm_create(&vm->core);
 	if (err) {
 		mmdrop(vm->mm);
@@ -360,6 +366,7 @@ int axvm_vm_create(void)
 		axvm_virt_put();
 		return err;
 	}
+	axvm_core_vm_set_glue(vm->core, vm);
 	/* The fd first: debugfs names the VM by it, before userspace sees it. */
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

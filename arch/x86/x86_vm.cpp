@@ -49,6 +49,30 @@ Status X86Vm::create_irqchip(IrqchipMode mode)
 	return Status();
 }
 
+// KVM's kvm_arch_irqfd_allowed: an in-kernel irqchip; resampling needs
+// its IOAPIC (the split irqchip's is userspace's).
+Status X86Vm::irqfd_allowed(bool resample) const
+{
+	Irqchip *chip = irqchip();
+	if (!chip || (resample && !chip->full())) {
+		axvm_log(AXVM_LOG_WARN, "IRQFD: needs %s", resample ? "the full in-kernel irqchip" : "an in-kernel irqchip");
+		return fail(err::EINVAL);
+	}
+	return Status();
+}
+
+void X86Vm::irqfd_inject(u32 gsi, bool resample)
+{
+	if (Irqchip *chip = irqchip())
+		chip->irqfd_inject(gsi, resample);
+}
+
+Status X86Vm::irqfd_resample(u32 gsi, bool on)
+{
+	Irqchip *chip = irqchip();
+	return chip ? chip->resample_watch(gsi, on, glue()) : fail(err::EINVAL);
+}
+
 Status X86Vm::set_gsi_routing(const axvm_irq_routing &r)
 {
 	Irqchip *chip = irqchip();

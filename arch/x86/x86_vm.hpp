@@ -38,6 +38,9 @@ public:
 	~X86Vm() override;
 	Result<long> ioctl(unsigned int cmd, void *arg, usize size) override;
 	Status enable_cap(u32 cap, u64 arg0) override;
+	Status irqfd_allowed(bool resample) const override;
+	void irqfd_inject(u32 gsi, bool resample) override;
+	Status irqfd_resample(u32 gsi, bool on) override;
 
 	// ---- The in-kernel interrupt controllers ----
 	// Null until KVM_CREATE_IRQCHIP or KVM_CAP_SPLIT_IRQCHIP (then for the

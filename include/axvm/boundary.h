@@ -144,6 +144,16 @@ struct axvm_work *axvm_work_create(void (*fn)(void *arg), void *arg);
 void axvm_work_queue(struct axvm_work *work);
 void axvm_work_destroy(struct axvm_work *work);
 
+/* An eventfd the glue took a reference to (eventfd_ctx), opaque here:
+ * signal adds 1 to its count (any context but NMI); put drops the
+ * reference. */
+void axvm_eventfd_signal(void *eventfd);
+void axvm_eventfd_put(void *eventfd);
+/* The in-kernel irqchip ended a level-triggered interrupt of @gsi that
+ * resampling irqfds of the VM whose glue is @glue listen to (KVM's
+ * resamplefd): the glue signals them. The irqchip lock is held. */
+void axvm_irqfd_resampled(void *glue, axvm_u32 gsi);
+
 /* Long-term pinned userspace pages backing one guest memory slot. */
 struct axvm_pinned;
 int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable,
@@ -275,6 +285,20 @@ int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max);
  * copies in and out (x86: SET_IDENTITY_MAP_ADDR, X86_SET_MSR_FILTER with
  * its bitmaps already copied into the kernel); the VM's lock held. */
 long axvm_core_vm_arch_ioctl(struct axvm_core_vm *vm, unsigned int cmd, void *arg, axvm_usize size);
+/* The glue's VM, which the core hands back in axvm_irqfd_resampled(). */
+void axvm_core_vm_set_glue(struct axvm_core_vm *vm, void *glue);
+/* KVM_IRQFD (module/eventfd.c keeps the irqfds): whether one may be
+ * assigned (0 or -EINVAL); it fired (process context); a resampling one on
+ * @gsi comes (@on) or goes. */
+int axvm_core_irqfd_allowed(struct axvm_core_vm *vm, int resample);
+void axvm_core_irqfd_inject(struct axvm_core_vm *vm, axvm_u32 gsi, int resample);
+int axvm_core_irqfd_resample(struct axvm_core_vm *vm, axvm_u32 gsi, int on);
+/* KVM_IOEVENTFD, assign or deassign (args->flags): @eventfd is a reference
+ * the core keeps on a successful assign and that a successful deassign
+ * matches by identity (the core then puts the one it held). The VM's lock
+ * is held. 0 or -errno. */
+struct axvm_ioeventfd;
+int axvm_core_ioeventfd(struct axvm_core_vm *vm, const struct axvm_ioeventfd *args, void *eventfd);
 /* KVM_GET_DIRTY_LOG: the number of pages of memory slot @slot, whose
  * bitmap the glue fills; -EINVAL for no such slot id, -ENOENT for a slot
  * without dirty logging. The VM's lock held. */

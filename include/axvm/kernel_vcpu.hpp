@@ -7,6 +7,7 @@
 #pragma once
 
 #include "exit_to_run.hpp"
+#include "io_events.hpp"
 #include "vcpu.hpp"
 
 struct axvm_run;
@@ -15,9 +16,11 @@ namespace axvm {
 
 class KernelVcpu {
 public:
-	// Owns @vcpu. @halt_in_kernel: the VM's AXVM_CAP_HALT_IN_KERNEL setting.
-	KernelVcpu(Vcpu *vcpu, axvm_run &run, const bool &halt_in_kernel = kNoHaltInKernel)
-		: vcpu_(*vcpu), run_(run), halt_in_kernel_(halt_in_kernel)
+	// Owns @vcpu. @halt_in_kernel: the VM's AXVM_CAP_HALT_IN_KERNEL
+	// setting; @io_events: its ioeventfds (none: every write exits).
+	KernelVcpu(Vcpu *vcpu, axvm_run &run, const bool &halt_in_kernel = kNoHaltInKernel,
+		   const IoEvents *io_events = nullptr)
+		: vcpu_(*vcpu), run_(run), halt_in_kernel_(halt_in_kernel), io_events_(io_events)
 	{
 	}
 	~KernelVcpu();
@@ -55,12 +58,15 @@ private:
 	// Blocked: sleep until the backend has an event; then Blocked -> Ready.
 	Status wait_for_event();
 	Status exit_to_user(Status result);
+	// A write an ioeventfd takes: signalled, and the instruction done.
+	bool to_ioeventfd(const ExitReason &exit);
 	static void count(axvm_vcpu_stats &stats, const ExitReason &exit);
 
 	static const bool kNoHaltInKernel; // false; one object (a reference binds to it)
 	Vcpu &vcpu_;
 	axvm_run &run_;
 	const bool &halt_in_kernel_;
+	const IoEvents *io_events_;
 	axvm_waitq *waitq_ = nullptr;
 	ExitReason pending_ = ExitReason::nothing(); // read awaiting its value
 	bool has_pending_ = false;

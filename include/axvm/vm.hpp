@@ -35,6 +35,7 @@ public:
 	// Unique among every VM the module ever made (a pointer may be reused).
 	u64 serial() const { return serial_; }
 
+	IoEvents &io_events() { return io_events_; }
 	MemoryMap &memory() { return memory_; }
 	const MemoryMap &memory() const { return memory_; }
 	Stage2 *stage2() const { return stage2_; }
@@ -54,6 +55,7 @@ private:
 	u32 nr_vcpus_ = 0;
 	bool halt_in_kernel_ = false;
 	MemoryMap memory_;
+	IoEvents io_events_; // after the vCPUs in destruction order: they read it
 };
 
 } // namespace axvm

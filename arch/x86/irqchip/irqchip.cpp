@@ -224,8 +224,55 @@ bool Irqchip::eoi_exits_to_user(const Lapic &apic, u8 vector) const
 
 void Irqchip::irq_acked(unsigned irqchip, unsigned pin)
 {
-	if (pit_ && routing_->gsi_of(irqchip, pin) == 0 && pit_->irq_acked())
+	const int gsi = routing_->gsi_of(irqchip, pin);
+	if (pit_ && gsi == 0 && pit_->irq_acked())
 		pulse_pit_irq();
+	if (gsi < 0)
+		return;
+	for (const Resample &r : resample_) {
+		if (r.count && r.gsi == static_cast<u32>(gsi)) {
+			// KVM's irqfd_resampler_ack: the line drops, userspace
+			// hears of it and raises it again if still pending.
+			set_gsi(r.gsi, kIrqfdResampleIrqSourceId, false, false);
+			axvm_irqfd_resampled(glue_, r.gsi);
+		}
+	}
+}
+
+void Irqchip::irqfd_inject(u32 gsi, bool resample)
+{
+	Guard g(*this);
+	if (resample) {
+		set_gsi(gsi, kIrqfdResampleIrqSourceId, true, false);
+		return;
+	}
+	set_gsi(gsi, kUserspaceIrqSourceId, true, false);
+	set_gsi(gsi, kUserspaceIrqSourceId, false, false);
+}
+
+Status Irqchip::resample_watch(u32 gsi, bool on, void *glue)
+{
+	Guard g(*this);
+	glue_ = glue;
+	Resample *free_slot = nullptr;
+	for (Resample &r : resample_) {
+		if (r.count && r.gsi == gsi) {
+			if (on) {
+				r.count++;
+			} else if (!--r.count) {
+				set_gsi(gsi, kIrqfdResampleIrqSourceId, false, false);
+			}
+			return Status();
+		}
+		if (!r.count && !free_slot)
+			free_slot = &r;
+	}
+	if (!on)
+		return Status();
+	if (!free_slot)
+		return fail(err::ENOSPC);
+	*free_slot = Resample{gsi, 1};
+	return Status();
 }
 
 void Irqchip::irq_mask_changed(unsigned irqchip, unsigned pin, bool masked)

@@ -74,6 +74,14 @@ public:
 	Status set_pit(const axvm_pit_state2 &s);
 	Status reinject_control(const axvm_reinject_control &r);
 
+	// ---- irqfds (process context; they take the lock) ----
+	// An irqfd fired: an edge on @gsi from userspace's source, or (with
+	// @resample) the line held up from the resampling source.
+	void irqfd_inject(u32 gsi, bool resample);
+	// A resampling irqfd on @gsi comes or goes; the guest's EOIs of that
+	// line are told to @glue (axvm_irqfd_resampled), and the line drops.
+	Status resample_watch(u32 gsi, bool on, void *glue);
+
 	// ---- From vCPU exits (the vCPU thread; they take the lock) ----
 	// Port I/O to the PIC, the ELCR or the PIT: handled here (true).
 	bool port_io(u16 port, unsigned size, bool write, u32 &value);
@@ -130,6 +138,13 @@ private:
 	axvm_timer *pit_timer_ = nullptr, *eoi_timer_ = nullptr;
 	axvm_work *work_ = nullptr;
 	u32 pit_due_ = 0, eoi_due_ = 0; // set by the timers, taken by service()
+	// The GSIs resampling irqfds listen on, with how many each.
+	struct Resample {
+		u32 gsi, count;
+	};
+	enum : u32 { kMaxResampleGsis = 64 };
+	Resample resample_[kMaxResampleGsis] = {};
+	void *glue_ = nullptr;
 };
 
 } // namespace axvm::x86

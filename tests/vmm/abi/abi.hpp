@@ -237,6 +237,10 @@ bool run_cr8_and_apic_base();
 bool signal_mask_during_run();
 bool dirty_log();
 
+// eventfds.cpp
+bool ioeventfds();
+bool irqfds();
+
 // coexist.cpp (abi_test --coexist)
 bool kvm_vm_blocks_axvm();
 bool axvm_vm_blocks_kvm_then_both_work();

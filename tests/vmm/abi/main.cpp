@@ -180,6 +180,8 @@ int main(int argc, char **argv)
 		{"run_cr8_and_apic_base", run_cr8_and_apic_base},
 		{"signal_mask_during_run", signal_mask_during_run},
 		{"dirty_log", dirty_log},
+		{"ioeventfds", ioeventfds},
+		{"irqfds", irqfds},
 	};
 	// abi_test --only NAME...: just those (by their names above).
 	const bool only = argc >= 3 && !strcmp(argv[1], "--only");
