@@ -28,6 +28,13 @@ struct FxsaveArea {
 static_assert(sizeof(FxsaveArea) == 512);
 constexpr usize kXstateBvOffset = 512;
 
+template <usize N> void copy_regs(u8 (&to)[N][16], const u8 (&from)[N][16])
+{
+	for (usize i = 0; i < N; i++)
+		for (usize b = 0; b < 16; b++)
+			to[i][b] = from[i][b];
+}
+
 } // namespace
 
 u64 supported_xcr0() { return axvm_x86_host_xcr0() & (kXfeatFp | kXfeatSse | kXfeatYmm); }
@@ -118,24 +125,16 @@ Status X86Vcpu::fpu_ioctl(unsigned int cmd, void *arg)
 	axvm_fpu &f = *static_cast<axvm_fpu *>(arg);
 	if (cmd == AXVM_GET_FPU) {
 		f = axvm_fpu{};
-		for (int i = 0; i < 8; i++)
-			for (int b = 0; b < 16; b++)
-				f.fpr[i][b] = fx.st[i][b];
+		copy_regs(f.fpr, fx.st);
 		f.fcw = fx.fcw, f.fsw = fx.fsw, f.ftwx = fx.ftw, f.last_opcode = fx.fop;
 		f.last_ip = fx.fip, f.last_dp = fx.fdp, f.mxcsr = fx.mxcsr;
-		for (int i = 0; i < 16; i++)
-			for (int b = 0; b < 16; b++)
-				f.xmm[i][b] = fx.xmm[i][b];
+		copy_regs(f.xmm, fx.xmm);
 		return Status();
 	}
-	for (int i = 0; i < 8; i++)
-		for (int b = 0; b < 16; b++)
-			fx.st[i][b] = f.fpr[i][b];
+	copy_regs(fx.st, f.fpr);
 	fx.fcw = f.fcw, fx.fsw = f.fsw, fx.ftw = f.ftwx, fx.fop = f.last_opcode;
 	fx.fip = f.last_ip, fx.fdp = f.last_dp, fx.mxcsr = f.mxcsr;
-	for (int i = 0; i < 16; i++)
-		for (int b = 0; b < 16; b++)
-			fx.xmm[i][b] = f.xmm[i][b];
+	copy_regs(fx.xmm, f.xmm);
 	// Both parts now hold what userspace gave, also where they were in
 	// their initial state before.
 	reinterpret_cast<u8 *>(image->region)[kXstateBvOffset] |= kXfeatFp | kXfeatSse;

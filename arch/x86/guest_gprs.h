@@ -72,4 +72,25 @@
 	xor %r11d, %r11d
 .endm
 
+/* The host's callee-saved registers around a stub (a frame for the
+ * unwinder first), and back after the exit. */
+.macro AXVM_PUSH_HOST_GPRS
+	push %rbp
+	mov %rsp, %rbp
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbx
+.endm
+
+.macro AXVM_POP_HOST_GPRS
+	pop %rbx
+	pop %r12
+	pop %r13
+	pop %r14
+	pop %r15
+	pop %rbp
+.endm
+
 #endif /* AXVM_X86_GUEST_GPRS_H */

@@ -24,6 +24,18 @@ constexpr u32 kSaved[] = {
 	msr::kHwcr,	    msr::kVmHsavePa,
 };
 
+// What the backend switches for the guest (switched_msr), FS/GS base aside
+// (segment bases): kPassThroughMsrs.
+bool is_switched(u32 index)
+{
+	for (u32 m : kPassThroughMsrs)
+		if (m == index)
+			return index != msr::kFsBase && index != msr::kGsBase;
+	return false;
+}
+
+bool canonical(u64 value) { return static_cast<i64>(value << 16) >> 16 == static_cast<i64>(value); }
+
 // Memory types MTRRs and PAT may hold: UC, WC, WT, WP, WB.
 bool valid_mtrr_type(u64 t) { return t < 8 && ((1u << t) & 0x73); }
 
@@ -146,6 +158,13 @@ u64 *X86Vcpu::mtrr_slot(u32 index)
 	}
 }
 
+// The legacy and the new numbers of each kvmclock MSR are one value.
+u64 *X86Vcpu::kvmclock_slot(u32 index)
+{
+	return index == msr::kKvmWallClock || index == msr::kKvmWallClockNew ? &msrs_.kvm_wall_clock
+									     : &msrs_.kvm_system_time;
+}
+
 Status X86Vcpu::mce_msr(u32 index, u64 *value, bool write, bool host)
 {
 	const u32 banks = msrs_.mcg_cap & 0xff;
@@ -199,6 +218,10 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 {
 	if (is_lapic_msr(index))
 		return lapic_msr(index, value, false, host, nullptr);
+	if (is_switched(index)) {
+		value = switched_msr(index);
+		return Status();
+	}
 	if (reads_as_zero(index)) {
 		value = 0;
 		return Status();
@@ -210,16 +233,6 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 	switch (index) {
 	case msr::kTsc:
 		value = guest_tsc();
-		return Status();
-	case msr::kSysenterCs:
-	case msr::kSysenterEsp:
-	case msr::kSysenterEip:
-	case msr::kStar:
-	case msr::kLstar:
-	case msr::kCstar:
-	case msr::kSfmask:
-	case msr::kKernelGsBase:
-		value = switched_msr(index);
 		return Status();
 	case msr::kFsBase:
 	case msr::kGsBase:
@@ -273,8 +286,7 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 		// offers the guest no kvmclock.
 		if (!host)
 			return fail(err::EINVAL);
-		value = index == msr::kKvmWallClock || index == msr::kKvmWallClockNew ? msrs_.kvm_wall_clock
-										     : msrs_.kvm_system_time;
+		value = *kvmclock_slot(index);
 		return Status();
 	default:
 		if (index <= msr::kMcgCtl || (index >= msr::kMc0Ctl && index < msr::kMc0Ctl + 4 * kMaxMceBanks))
@@ -287,6 +299,13 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 {
 	if (is_lapic_msr(index))
 		return lapic_msr(index, value, true, host, nullptr);
+	if (is_switched(index)) {
+		// Addresses a SYSCALL or SWAPGS would load: canonical, or #GP.
+		if (index != msr::kSysenterCs && index != msr::kStar && index != msr::kSfmask && !canonical(value))
+			return fail(err::EINVAL);
+		set_switched_msr(index, value);
+		return Status();
+	}
 	if (write_ignored(index))
 		return Status();
 	if (is_mtrr(index)) {
@@ -299,23 +318,9 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 	case msr::kTsc:
 		set_tsc_offset(host ? vm_arch().tsc_offset_for_write(value) : value - rdtsc());
 		return Status();
-	case msr::kSysenterCs:
-	case msr::kSysenterEsp:
-	case msr::kSysenterEip:
-	case msr::kStar:
-	case msr::kLstar:
-	case msr::kCstar:
-	case msr::kSfmask:
-	case msr::kKernelGsBase:
-		// Addresses a SYSCALL or SWAPGS would load: canonical, or #GP.
-		if (index != msr::kSysenterCs && index != msr::kStar && index != msr::kSfmask &&
-		    static_cast<i64>(value << 16) >> 16 != static_cast<i64>(value))
-			return fail(err::EINVAL);
-		set_switched_msr(index, value);
-		return Status();
 	case msr::kFsBase:
 	case msr::kGsBase:
-		if (static_cast<i64>(value << 16) >> 16 != static_cast<i64>(value))
+		if (!canonical(value))
 			return fail(err::EINVAL);
 		set_segment_base(index == msr::kFsBase ? kFs : kGs, value);
 		return Status();
@@ -380,8 +385,7 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 	case msr::kKvmSystemTimeNew:
 		if (!host)
 			return fail(err::EINVAL);
-		(index == msr::kKvmWallClock || index == msr::kKvmWallClockNew ? msrs_.kvm_wall_clock
-									       : msrs_.kvm_system_time) = value;
+		*kvmclock_slot(index) = value;
 		return Status();
 	default:
 		if (index <= msr::kMcgCtl || (index >= msr::kMc0Ctl && index < msr::kMc0Ctl + 4 * kMaxMceBanks))

@@ -242,6 +242,7 @@ private:
 	Status setup_mce(u64 mcg_cap);
 	bool mtrr_valid(u32 index, u64 value) const;
 	u64 *mtrr_slot(u32 index);
+	u64 *kvmclock_slot(u32 index);
 	bool known_msr(u32 index);
 	void msrs_ioctl(axvm_msrs &m, bool write);
 

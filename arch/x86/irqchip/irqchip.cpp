@@ -69,7 +69,10 @@ void Irqchip::kick(u32 vcpu_id)
 
 // ---- Delivery ----
 
-int Irqchip::deliver(const IrqMessage &msg, DestMap *dest_map)
+// KVM's kvm_irq_delivery_to_apic over every vCPU's local APIC: @source is
+// the sender of an IPI (null for the IOAPIC and MSIs); the vCPUs that
+// accepted are kicked.
+int Irqchip::route(const Lapic *source, const IrqMessage &msg, DestMap *dest_map)
 {
 	Lapic *apics[Vm::kMaxVcpus];
 	u32 ids[Vm::kMaxVcpus];
@@ -82,7 +85,7 @@ int Irqchip::deliver(const IrqMessage &msg, DestMap *dest_map)
 		}
 	}
 	bool accepted[Vm::kMaxVcpus] = {};
-	const int r = deliver_to_apics(apics, n, nullptr, msg, x2apic_format(), broadcast_quirk_disabled(), accepted);
+	const int r = deliver_to_apics(apics, n, source, msg, x2apic_format(), broadcast_quirk_disabled(), accepted);
 	for (u32 i = 0; i < n; i++) {
 		if (!accepted[i])
 			continue;
@@ -96,24 +99,9 @@ int Irqchip::deliver(const IrqMessage &msg, DestMap *dest_map)
 	return r;
 }
 
-void Irqchip::send_ipi(const Lapic &source, const IrqMessage &msg)
-{
-	Lapic *apics[Vm::kMaxVcpus];
-	u32 ids[Vm::kMaxVcpus];
-	u32 n = 0;
-	for (u32 id = 0; id < Vm::kMaxVcpus; id++) {
-		X86Vcpu *v = vcpu(id);
-		if (v && v->lapic()) {
-			apics[n] = v->lapic();
-			ids[n++] = id;
-		}
-	}
-	bool accepted[Vm::kMaxVcpus] = {};
-	deliver_to_apics(apics, n, &source, msg, x2apic_format(), broadcast_quirk_disabled(), accepted);
-	for (u32 i = 0; i < n; i++)
-		if (accepted[i])
-			kick(ids[i]);
-}
+int Irqchip::deliver(const IrqMessage &msg, DestMap *dest_map) { return route(nullptr, msg, dest_map); }
+
+void Irqchip::send_ipi(const Lapic &source, const IrqMessage &msg) { route(&source, msg, nullptr); }
 
 // KVM's kvm_set_irq: every route of the GSI, results summed.
 int Irqchip::set_gsi(u32 gsi, int source, bool level, bool line_status)

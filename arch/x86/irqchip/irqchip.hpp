@@ -113,6 +113,7 @@ private:
 	Status init();
 
 	int set_gsi(u32 gsi, int source, bool level, bool line_status);
+	int route(const Lapic *source, const IrqMessage &msg, DestMap *dest_map);
 	// After the PIC changed: wake the vCPUs that take its interrupt.
 	void pic_changed();
 	void pulse_pit_irq();

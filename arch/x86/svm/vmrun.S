@@ -19,13 +19,7 @@
 
 	.text
 SYM_FUNC_START(axvm_svm_vmrun)
-	push %rbp
-	mov %rsp, %rbp
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbx
+	AXVM_PUSH_HOST_GPRS
 	/* Needed after the exit, when every other register is the guest's. */
 	push %rdx		/* 16(%rsp): host_save_pa */
 	push %rsi		/*  8(%rsp): gprs */
@@ -68,12 +62,7 @@ SYM_FUNC_START(axvm_svm_vmrun)
 .Lout:
 	AXVM_CLEAR_GUEST_GPRS
 	add $24, %rsp
-	pop %rbx
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
-	pop %rbp
+	AXVM_POP_HOST_GPRS
 	RET
 
 	/* An SVM instruction faulted: SVM was switched off under us. */

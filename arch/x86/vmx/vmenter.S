@@ -29,13 +29,7 @@
 
 	.text
 SYM_FUNC_START(axvm_vmx_vmenter)
-	push %rbp
-	mov %rsp, %rbp
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbx
+	AXVM_PUSH_HOST_GPRS
 	push %rdi		/* 8(%rsp): gprs, needed after the exit */
 	push %rsi		/* 0(%rsp): launched */
 
@@ -100,12 +94,7 @@ SYM_INNER_LABEL(axvm_vmx_vmexit, SYM_L_GLOBAL)
 	mov %ebx, %eax
 	AXVM_CLEAR_GUEST_GPRS
 	add $16, %rsp
-	pop %rbx
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
-	pop %rbp
+	AXVM_POP_HOST_GPRS
 	RET
 
 	_ASM_EXTABLE(.Lresume, .Lfault)
