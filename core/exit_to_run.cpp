@@ -138,10 +138,11 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 		run.arm_nisv.fault_ipa = f.addr;
 		return true;
 #endif
-		run.exit_reason = AXVM_EXIT_MEMORY_FAULT;
-		run.memory_fault.gpa = f.addr;
-		run.memory_fault.size = kPageSize;
-		run.memory_fault.flags = f.access & (kAccessRead | kAccessWrite | kAccessExec);
+		run.exit_reason = AXVM_EXIT_INTERNAL_ERROR;
+		run.internal.suberror = AXVM_INTERNAL_ERROR_EMULATION;
+		run.internal.ndata = 2;
+		run.internal.data[0] = f.addr;
+		run.internal.data[1] = f.access & (kAccessRead | kAccessWrite | kAccessExec);
 		return true;
 	}
 	case ExitKind::SendIpi: {

@@ -133,8 +133,9 @@ extern "C" void axvm_test_exit_reason_to_run_page(struct kunit *t)
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_ARM_NISV));
 	CHECK(t, run->arm_nisv.fault_ipa == 0x7000 && run->arm_nisv.esr_iss == 0x46);
 #else
-	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_MEMORY_FAULT));
-	CHECK(t, run->memory_fault.gpa == 0x7000 && run->memory_fault.flags == AXVM_MEMORY_FAULT_EXEC);
+	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_INTERNAL_ERROR));
+	CHECK(t, run->internal.suberror == AXVM_INTERNAL_ERROR_EMULATION && run->internal.ndata == 2 &&
+			 run->internal.data[0] == 0x7000 && run->internal.data[1] == AXVM_MEMORY_FAULT_EXEC);
 #endif
 	CHECK(t, exit_to_run(ExitReason::send_ipi(3, 1, true, false, 0x30), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_SEND_IPI));

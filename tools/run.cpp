@@ -318,10 +318,13 @@ int run_command(int argc, char **argv)
 				static_cast<uint64_t>(run.arm_nisv.fault_ipa), static_cast<uint64_t>(run.arm_nisv.esr_iss));
 			status = 1;
 			break;
-		case AXVM_EXIT_MEMORY_FAULT:
-			exits["memory_fault"]++;
-			fprintf(stderr, "axvm run: guest access at 0x%" PRIx64 " hits no memory and no device\n",
-				static_cast<uint64_t>(run.memory_fault.gpa));
+		case AXVM_EXIT_INTERNAL_ERROR:
+			exits["internal_error"]++;
+			if (run.internal.suberror == AXVM_INTERNAL_ERROR_EMULATION && run.internal.ndata >= 2)
+				fprintf(stderr, "axvm run: guest access at 0x%" PRIx64 " hits no memory and no device\n",
+					static_cast<uint64_t>(run.internal.data[0]));
+			else
+				fprintf(stderr, "axvm run: internal error %u\n", run.internal.suberror);
 			status = 1;
 			break;
 		default:

@@ -157,7 +157,7 @@ protected:
 	// A guest access to @gpa outside RAM (an NPF, an EPT violation): the
 	// instruction at RIP decoded into an MMIO exit, unless it is a fetch,
 	// a page-table walk or an event delivery (@describable false): then
-	// nothing an MMIO exit can describe, KVM_EXIT_MEMORY_FAULT.
+	// nothing an MMIO exit can describe, KVM_EXIT_INTERNAL_ERROR (emulation), as KVM.
 	Result<ExitReason> mmio_fault(u64 gpa, u32 access, bool describable);
 	// RDMSR/WRMSR ending at @next_rip (msrs.cpp): emulated here; what is
 	// refused is a #GP, or an exit where userspace asked for one.

@@ -652,7 +652,6 @@ struct axvm_userspace_memory_region {
 #define AXVM_EXIT_ARM_NISV         28 /* arm64: a data abort outside memory without a syndrome */
 #define AXVM_EXIT_X86_RDMSR        29 /* a trapped system-register read (MSR on x86) */
 #define AXVM_EXIT_X86_WRMSR        30 /* ... and write */
-#define AXVM_EXIT_MEMORY_FAULT     39 /* a nested page fault axvm cannot resolve */
 
 /* axvm's own exits, for events KVM handles in the kernel or lacks; far above KVM's numbers. */
 #define AXVM_EXIT_CPU_UP           0x10001
@@ -662,7 +661,14 @@ struct axvm_userspace_memory_region {
 #define AXVM_SYSTEM_EVENT_SHUTDOWN 1
 #define AXVM_SYSTEM_EVENT_RESET    2
 
-/* memory_fault.flags: the access that faulted. */
+/*
+ * x86: an access outside guest memory that no MMIO exit can describe (an
+ * instruction fetch, the guest's own page walk, an event delivery) is, as
+ * under KVM, KVM_EXIT_INTERNAL_ERROR with suberror
+ * AXVM_INTERNAL_ERROR_EMULATION; axvm gives internal.ndata 2: data[0] the
+ * guest-physical address, data[1] the access (AXVM_MEMORY_FAULT_*).
+ */
+#define AXVM_INTERNAL_ERROR_EMULATION 1
 #define AXVM_MEMORY_FAULT_READ  (1u << 0)
 #define AXVM_MEMORY_FAULT_WRITE (1u << 1)
 #define AXVM_MEMORY_FAULT_EXEC  (1u << 2)
@@ -745,11 +751,6 @@ struct axvm_run {
 		struct {
 			__u8 vector;
 		} eoi;
-		struct {
-			__u64 flags;
-			__u64 gpa;
-			__u64 size;
-		} memory_fault;
 		/* axvm only */
 		struct {
 			__u64 target_cpu;

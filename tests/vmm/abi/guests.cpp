@@ -218,8 +218,8 @@ bool guest_outside_memory()
 	axvm_regs regs{};
 	regs.rflags = 2;
 	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
-	EXPECT(m.run_to(AXVM_EXIT_MEMORY_FAULT));
-	EXPECT(m.run->memory_fault.gpa == 0x20000 && (m.run->memory_fault.flags & AXVM_MEMORY_FAULT_EXEC));
+	EXPECT(m.run_to(AXVM_EXIT_INTERNAL_ERROR) && m.run->internal.suberror == AXVM_INTERNAL_ERROR_EMULATION);
+	EXPECT(m.run->internal.data[0] == 0x20000 && (m.run->internal.data[1] & AXVM_MEMORY_FAULT_EXEC));
 	return true;
 }
 

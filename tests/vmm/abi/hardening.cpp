@@ -201,9 +201,9 @@ bool code_crossing_into_mmio()
 	// mov byte [0xffff],0xe6 (OUT imm8, whose operand would be at 0x10000); jmp 0:0xffff
 	EXPECT(m.start({0xc6, 0x06, 0xff, 0xff, 0xe6, 0xea, 0xff, 0xff, 0x00, 0x00}));
 	for (int i = 0; i < 2; i++) {
-		EXPECT(m.run_to(AXVM_EXIT_MEMORY_FAULT));
-		EXPECT(m.run->memory_fault.gpa == Machine::kMem &&
-		       (m.run->memory_fault.flags & AXVM_MEMORY_FAULT_EXEC));
+		EXPECT(m.run_to(AXVM_EXIT_INTERNAL_ERROR) && m.run->internal.suberror == AXVM_INTERNAL_ERROR_EMULATION);
+		EXPECT(m.run->internal.data[0] == Machine::kMem &&
+		       (m.run->internal.data[1] & AXVM_MEMORY_FAULT_EXEC));
 	}
 	return true;
 }
@@ -219,8 +219,8 @@ bool page_tables_beyond_ram()
 	flat_protected_segments(s);
 	s.cr0 = 0x80000011, s.cr3 = 0x80000000, s.cr4 = 0;
 	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
-	EXPECT(m.run_to(AXVM_EXIT_MEMORY_FAULT));
-	EXPECT(m.run->memory_fault.gpa == 0x80000000);
+	EXPECT(m.run_to(AXVM_EXIT_INTERNAL_ERROR) && m.run->internal.suberror == AXVM_INTERNAL_ERROR_EMULATION);
+	EXPECT(m.run->internal.data[0] == 0x80000000);
 	return true;
 }
 

@@ -164,8 +164,8 @@ bool interrupted_delivery_is_reinjected()
 	memcpy(mem + handler, code, sizeof(code));
 	axvm_interrupt irq{0x20};
 	EXPECT(xioctl(m.vcpu, AXVM_INTERRUPT, (unsigned long)&irq) == 0);
-	EXPECT(m.run_to(AXVM_EXIT_MEMORY_FAULT));
-	EXPECT(m.run->memory_fault.gpa >> 12 == 0x20); // pushing FLAGS at 0x20ffe
+	EXPECT(m.run_to(AXVM_EXIT_INTERNAL_ERROR) && m.run->internal.suberror == AXVM_INTERNAL_ERROR_EMULATION);
+	EXPECT(m.run->internal.data[0] >> 12 == 0x20); // pushing FLAGS at 0x20ffe
 	axvm_vcpu_events e;
 	EXPECT(xioctl(m.vcpu, AXVM_GET_VCPU_EVENTS, (unsigned long)&e) == 0 && e.interrupt.injected &&
 	       e.interrupt.nr == 0x20);
