@@ -61,9 +61,12 @@ bool vcpu_events_valid(const axvm_vcpu_events &e)
 			 e.flags);
 		return false;
 	}
+	// KVM checks the vector of an exception only when one is there: QEMU
+	// sends an idle one as 0xff.
 	const int injected = e.exception.injected + e.interrupt.injected + e.nmi.injected;
-	if (injected > 1 || e.exception.nr >= 32 || e.exception.has_error_code > 1) {
-		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: at most one injected event, exceptions below 32");
+	if (injected > 1 || (e.exception.injected && (e.exception.nr >= 32 || e.exception.nr == kVectorNmi)) ||
+	    e.exception.has_error_code > 1) {
+		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: at most one injected event, exceptions below 32 but NMI");
 		return false;
 	}
 	return true;

@@ -254,6 +254,13 @@ bool vcpu_events()
 	bad.exception.injected = 1;
 	bad.exception.nr = 40;
 	EXPECT(xioctl(m.vcpu, AXVM_SET_VCPU_EVENTS, (unsigned long)&bad) == -EINVAL);
+	bad.exception.nr = 2; // NMI is no exception
+	EXPECT(xioctl(m.vcpu, AXVM_SET_VCPU_EVENTS, (unsigned long)&bad) == -EINVAL);
+	// QEMU's idle exception and interrupt: vector 0xff, nothing injected.
+	axvm_vcpu_events idle{};
+	idle.exception.nr = 0xff;
+	idle.interrupt.nr = 0xff;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_VCPU_EVENTS, (unsigned long)&idle) == 0);
 	return true;
 }
 
