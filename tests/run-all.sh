@@ -248,29 +248,34 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
 
-# Our debug test kernel on an emulated Intel CPU with VMX, EPT, VPID and
+# Debian's 6.1 kernel on an emulated Intel CPU with VMX, EPT, VPID and
 # unrestricted guest (corei7_skylake_x), two CPUs, headless (rfb display
 # nobody connects to), from an isolinux ISO since Bochs cannot load a kernel
 # itself; the same tests/boot/init as the QEMU boots, with that kernel's
 # kvm-intel. Its serial port is the console log. See ../shared/recipes.md,
-# "Bochs". noxsave: Bochs's CPUID leaf 0xD disagrees with its XSAVE sizes, so
-# the kernel turns XSAVE off after a warning but 6.1 then sizes a guest's FPU
-# state (fpu_alloc_guest_fpstate, kvm-intel's and axvm's alike) too small,
-# which KASAN reports; without XSAVE from the start the sizes agree.
-# kmemleak=off: its scans would take most of the emulated time.
-boot_bochs() { # boot_bochs NAME KERNEL_TREE MODULE_DIR
-	local dir=$out/$1 tree=$2
+# "Bochs". Not our debug kernel: Bochs runs KASAN's and lockdep's checks at
+# a few million instructions a second, and the suite did not finish in 20
+# minutes (the debug kernel's checks of the same code run under QEMU).
+# noxsave: Bochs's CPUID leaf 0xD disagrees with its XSAVE sizes, so the
+# kernel turns XSAVE off after a warning but 6.1 then sizes a guest's FPU
+# state (fpu_alloc_guest_fpstate, kvm-intel's and axvm's alike) too small;
+# without XSAVE from the start the sizes agree.
+boot_bochs() { # boot_bochs NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR [CMDLINE]]
+	local dir=$out/$1
 	x86_root "$1" "$3"
-	mkdir -p "$dir/root/axvm/kvm" "$dir/iso/isolinux"
-	cp "$tree/virt/lib/irqbypass.ko" "$tree/arch/x86/kvm/kvm.ko" "$tree/arch/x86/kvm/kvm-intel.ko" "$dir/root/axvm/kvm/"
+	mkdir -p "$dir/iso/isolinux"
+	if [ -n "${4:-}" ]; then
+		mkdir -p "$dir/root/axvm/kvm"
+		copy_kernel_modules "$4" "$dir/root/axvm/kvm" virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel
+	fi
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/iso/isolinux/initrd.gz"
 	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$dir/iso/isolinux/"
-	cp "$tree/arch/x86/boot/bzImage" "$dir/iso/isolinux/vmlinuz"
+	cp "$2" "$dir/iso/isolinux/vmlinuz"
 	# loglevel=5: warnings reach the console (quiet would hide them). Five
 	# seconds of fuzzing, 100,000 rather than a million exits in a row and
 	# 200 VM cycles rather than 1,000: every emulated instruction costs here.
 	printf '%s\n' 'default linux' 'prompt 0' 'timeout 0' 'label linux' '  kernel vmlinuz' \
-		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=5 panic=-1 oops=panic noxsave kmemleak=off axvm.short_fuzz_seconds=5 axvm.hostile_exits=100000 axvm.abi_cycles=200 axvm.hotplug=0 axvm.spinners=0 axvm.hostile_under_kvm=0' \
+		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=5 panic=-1 oops=panic noxsave axvm.short_fuzz_seconds=5 axvm.hostile_exits=100000 axvm.abi_cycles=200 axvm.hotplug=0 axvm.spinners=0 axvm.hostile_under_kvm=0 ${5:-}' \
 		>"$dir/iso/isolinux/isolinux.cfg"
 	genisoimage -quiet -o "$dir/boot.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot \
 		-boot-load-size 4 -boot-info-table "$dir/iso"
@@ -362,15 +367,25 @@ arm64_lane() {
 	check_boot arm64-testkernel "$arm64_kdir"
 }
 
+# Bochs (VMX): our debug kernel for the KUnit suites alone (the in-kernel
+# guest on VMX, hopping CPUs, VMX switched off and on under it), then
+# Debian's 6.1 for the whole end-to-end suite.
+bochs_lane() {
+	timed boot.bochs-vmx-kunit boot_bochs bochs-vmx-kunit "$test_kdir/arch/x86/boot/bzImage" \
+		"$top/build/testkernel" "" "kmemleak=off axvm.mode=kunit"
+	timed boot.bochs-vmx boot_bochs bochs-vmx "$deb61_image" "$top/build/debian-6.1" \
+		"/lib/modules/${deb61_image#*vmlinuz-}"
+}
+
 case $mode in
 test)
 	timed build.x86_userspace build_x86_userspace
 	timed build.testkernel build_module testkernel "$test_kdir"
 	test -f "$top/build/testkernel/axvm_kunit.ko"
 	record $? build.testkernel.kunit_module
-	bg boot.bochs-vmx boot_bochs bochs-vmx "$test_kdir" "$top/build/testkernel"
-	bg arm64 arm64_lane
 	timed build.debian-6.1 build_module debian-6.1 "$deb61_kdir"
+	bg boot.bochs bochs_lane
+	bg arm64 arm64_lane
 	timed build.debian-6.12 build_module debian-6.12 "$deb612_kdir"
 	note "== packaging: make deb, the packages installed and purged (tests/harness/packaging.sh)"
 	timed packaging "$top/tests/harness/packaging.sh" "$out" "${deb61_kdir#/usr/src/linux-headers-}" \
@@ -386,8 +401,9 @@ test)
 		"/lib/modules/${deb612_image#*vmlinuz-}"
 	check_boot debian-6.12
 	note "== Bochs (VMX)"
-	finish boot.bochs-vmx
-	check_boot bochs-vmx "$test_kdir"
+	finish boot.bochs
+	check_boot bochs-vmx-kunit "$test_kdir"
+	check_boot bochs-vmx
 	note "== arm64"
 	finish arm64
 	;;
