@@ -12,6 +12,7 @@ packages=(
 	dkms dh-dkms debhelper dpkg-dev fakeroot lintian # DKMS and `make deb`
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm # the arm64 build and boot
 	bochs bochsbios vgabios isolinux syslinux-common genisoimage # the VMX boot (Bochs)
+	patch libc6-dev libc6-dev-arm64-cross # KVM's selftests, static (tests/harness/selftests.sh)
 )
 
 # Debian's arm64 kernel and headers come from `apt-get download ...:arm64`
