@@ -82,6 +82,18 @@ extern "C" long axvm_core_check_extension(long cap)
 	}
 }
 
+extern "C" int axvm_core_vm_type_check(unsigned long type)
+{
+	if (!kArm64)
+		return type ? -err::EINVAL : 0;
+	// KVM_VM_TYPE_ARM_IPA_SIZE: the IPA size in bits 7:0, 0 for KVM's
+	// default of 40 (axvm never offers less), nothing in the other bits.
+	const unsigned long bits = type & 0xff;
+	if (type != bits || (bits && (bits < 32 || bits > arch::ipa_bits())))
+		return -err::EINVAL;
+	return 0;
+}
+
 extern "C" int axvm_core_vm_create(axvm_core_vm **out)
 {
 	Vm *vm = new Vm();
