@@ -7,8 +7,8 @@
  * at 0x0a000000 that reads back what was written). It prints a transcript
  * of what the device answered; the transcript must be the same on /dev/kvm and on
  * /dev/axvm (tests/expected/kvm_arm64.out). Before that, the machine types
- * KVM_CREATE_VM takes (KVM_VM_TYPE_ARM_IPA_SIZE), as KVM's own selftests
- * use them.
+ * KVM_CREATE_VM takes (KVM_VM_TYPE_ARM_IPA_SIZE) and, after VCPU_INIT, system
+ * registers through ONE_REG, as KVM's own selftests use them.
  *
  *   kvm_arm64 DEVICE GUEST [X0]   GUEST: tools/guests/arm64/hello.S, flat,
  *                                 loaded at 0x10000; X0: its x0 (default 0)
@@ -103,6 +103,27 @@ int main(int argc, char **argv)
 	printf("reset pstate: 0x%llx\n", (unsigned long long)v);
 	v = 0x3c9; /* EL2h: not a mode an EL1 guest can be in */
 	say("SET_ONE_REG pstate EL2h", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pstate), &v));
+	/* System registers: a round trip, MPIDR from the vCPU id, an ID
+	 * register that takes only the value it has, an unknown one. */
+	const uint64_t tcr = 0x5b5103510ull;
+	v = tcr;
+	int ret = vmm_one_reg(vcpu, KVM_SET_ONE_REG, ARM64_SYS_REG(3, 0, 2, 0, 2), &v);
+	v = 0;
+	if (!ret)
+		ret = vmm_one_reg(vcpu, KVM_GET_ONE_REG, ARM64_SYS_REG(3, 0, 2, 0, 2), &v);
+	printf("ONE_REG TCR_EL1 round trip: %s\n", ret < 0 ? strerror(errno) : v == tcr ? "ok" : "changed");
+	v = 0;
+	ret = vmm_one_reg(vcpu, KVM_GET_ONE_REG, ARM64_SYS_REG(3, 0, 0, 0, 5), &v);
+	printf("ONE_REG MPIDR_EL1: %s0x%llx\n", ret < 0 ? strerror(errno) : "", (unsigned long long)v);
+	const uint64_t mmfr0_id = ARM64_SYS_REG(3, 0, 0, 7, 0);
+	uint64_t mmfr0 = 0;
+	say("ONE_REG ID_AA64MMFR0_EL1 read", vmm_one_reg(vcpu, KVM_GET_ONE_REG, mmfr0_id, &mmfr0));
+	say("ONE_REG ID_AA64MMFR0_EL1 written back", vmm_one_reg(vcpu, KVM_SET_ONE_REG, mmfr0_id, &mmfr0));
+	mmfr0 ^= 1; /* another PARange */
+	say("ONE_REG ID_AA64MMFR0_EL1 changed", vmm_one_reg(vcpu, KVM_SET_ONE_REG, mmfr0_id, &mmfr0));
+	say("ONE_REG unknown system register",
+	    vmm_one_reg(vcpu, KVM_GET_ONE_REG, ARM64_SYS_REG(3, 7, 15, 15, 7), &v));
+
 	v = LOAD;
 	say("SET_ONE_REG pc", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pc), &v));
 	v = x0;
