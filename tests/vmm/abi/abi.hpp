@@ -198,6 +198,7 @@ bool guest_outside_memory();
 bool vcpus_in_threads_migrating();
 bool concurrent_run_is_busy();
 bool spinning_guest_stopped_by_signal();
+bool immediate_exit_keeps_last_exit();
 bool triple_fault_is_shutdown();
 
 // interrupts.cpp

@@ -148,6 +148,7 @@ int main(int argc, char **argv)
 		{"sregs_checked_like_kvm", sregs_checked_like_kvm},
 		{"guest_outside_memory", guest_outside_memory},
 		{"spinning_guest_stopped_by_signal", spinning_guest_stopped_by_signal},
+		{"immediate_exit_keeps_last_exit", immediate_exit_keeps_last_exit},
 		{"triple_fault_is_shutdown", triple_fault_is_shutdown},
 		{"vcpus_in_threads_migrating", vcpus_in_threads_migrating},
 		{"timer_queued_to_halted_guest", timer_queued_to_halted_guest},
