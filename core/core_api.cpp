@@ -173,6 +173,10 @@ extern "C" int axvm_core_vm_enable_cap(axvm_core_vm *vm, axvm_u32 cap, axvm_u64 
 	// arm64: KVM_EXIT_ARM_NISV is always on; enabling it is accepted.
 	if (kArm64 && cap == AXVM_CAP_ARM_NISV_TO_USER && arch::backend() != arch::Backend::None)
 		return 0;
+	// x86: KVM_CAP_MAX_VCPU_ID bounds the vCPU ids of this VM, as KVM's x86
+	// takes it (KVM's arm64 does not).
+	if (!kArm64 && cap == AXVM_CAP_MAX_VCPU_ID)
+		return to_vm(vm)->limit_vcpu_ids(arg0).error();
 	if (kArm64 || cap != AXVM_CAP_HALT_IN_KERNEL || arg0 > 1)
 		return -err::EINVAL;
 	to_vm(vm)->set_halt_in_kernel(arg0);

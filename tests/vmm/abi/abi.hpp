@@ -179,6 +179,7 @@ bool api_version();
 bool check_extension();
 bool create_vm();
 bool create_vcpu();
+bool max_vcpu_id_cap();
 bool run_page();
 bool close_in_every_order();
 bool thousand_cycles();

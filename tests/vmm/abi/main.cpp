@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 		{"check_extension", check_extension},
 		{"create_vm", create_vm},
 		{"create_vcpu", create_vcpu},
+		{"max_vcpu_id_cap", max_vcpu_id_cap},
 		{"run_page", run_page},
 		{"close_in_every_order", close_in_every_order},
 		{"thousand_cycles", thousand_cycles},
