@@ -11,6 +11,8 @@
  *   cpuid:LEAF:INDEX:REG:BIT      that bit of KVM_GET_SUPPORTED_CPUID (x86)
  *   device:KVM_DEV_TYPE_NAME      KVM_CREATE_DEVICE with KVM_CREATE_DEVICE_TEST
  *   memflag:KVM_MEM_NAME          KVM_SET_USER_MEMORY_REGION accepts that flag
+ *   ioctl:KVM_GET_REG_LIST        a vCPU after KVM_ARM_VCPU_INIT answers it (arm64;
+ *                                 1 when it does, -errno when not)
  *
  * A VALUE is the ioctl's answer (> 0 means offered), 0, or -errno when the
  * question itself failed; an unknown name is "?".
@@ -139,6 +141,36 @@ static long probe_cpuid(int dev, const char *spec)
 #endif
 }
 
+static long probe_ioctl(int dev, const char *name)
+{
+#ifdef __aarch64__
+	if (strcmp(name, "KVM_GET_REG_LIST"))
+		return -EINVAL;
+	long vm = vm_create(dev);
+	if (vm < 0)
+		return vm;
+	long ret, vcpu = answer(ioctl(vm, KVM_CREATE_VCPU, 0));
+	struct kvm_vcpu_init init;
+	struct kvm_reg_list list = { .n = 0 };
+	if (vcpu < 0) {
+		ret = vcpu;
+	} else if ((ret = answer(ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init))) == 0 &&
+		   (ret = answer(ioctl(vcpu, KVM_ARM_VCPU_INIT, &init))) == 0) {
+		/* With room for none, KVM says how many: -E2BIG. */
+		ret = answer(ioctl(vcpu, KVM_GET_REG_LIST, &list));
+		ret = ret == -E2BIG && list.n > 0 ? 1 : ret == 0 ? -EINVAL : ret;
+	}
+	if (vcpu >= 0)
+		close(vcpu);
+	close(vm);
+	return ret;
+#else
+	(void)dev;
+	(void)name;
+	return -ENOTTY;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -175,6 +207,9 @@ int main(int argc, char **argv)
 				v = probe_memflag(dev, v);
 		} else if (!strncmp(p, "cpuid:", 6)) {
 			v = probe_cpuid(dev, arg + 1);
+		} else if (!strncmp(p, "ioctl:", 6)) {
+			v = probe_ioctl(dev, arg + 1);
+			known = v != -EINVAL;
 		} else {
 			known = 0;
 		}
