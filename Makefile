@@ -3,7 +3,8 @@
 # `make test` runs every test; `make tools` builds the userspace programs;
 # `make demo` shows a guest running under axvm inside QEMU; `make bench`
 # compares exit costs with KVM; `make fuzz` and `make soak` run
-# the fuzzer and the soak on their own.
+# the fuzzer and the soak on their own; `make qemu-test` boots Linux guests
+# under Debian's QEMU on KVM and on axvm.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 ARCH ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
@@ -36,6 +37,12 @@ bench:
 fuzz:
 	AXVM_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) AXVM_FUZZ_SEED=$(FUZZ_SEED) tests/run-all.sh fuzz
 
+# Debian's QEMU inside a test machine, on KVM and on axvm (`axvm exec`): a
+# Linux guest to its shell with 1 and 2 vCPUs, times to the shell
+# (tests/harness/qemu-in-vm.sh; `make test` runs its small guest).
+qemu-test:
+	tests/harness/qemu-in-vm.sh linux
+
 # axvm-dkms and axvm-tools in build/deb/ (dpkg-buildpackage, lintian).
 deb:
 	scripts/make-deb.sh
@@ -44,4 +51,4 @@ deb:
 soak:
 	tests/run-all.sh soak
 
-.PHONY: all module clean tools test demo bench fuzz soak deb
+.PHONY: all module clean tools test demo bench fuzz soak deb qemu-test
