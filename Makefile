@@ -4,7 +4,8 @@
 # `make demo` shows a guest running under axvm inside QEMU; `make bench`
 # compares exit costs with KVM; `make fuzz` and `make soak` run
 # the fuzzer and the soak on their own; `make selftests` runs KVM's own
-# selftests on KVM and on axvm.
+# selftests on KVM and on axvm; `make qemu-test` boots Linux guests
+# under Debian's QEMU on KVM and on axvm.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 ARCH ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
@@ -37,6 +38,12 @@ bench:
 fuzz:
 	AXVM_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) AXVM_FUZZ_SEED=$(FUZZ_SEED) tests/run-all.sh fuzz
 
+# Debian's QEMU inside a test machine, on KVM and on axvm (`axvm exec`): a
+# Linux guest to its shell with 1 and 2 vCPUs, times to the shell
+# (tests/harness/qemu-in-vm.sh; `make test` runs its small guest).
+qemu-test:
+	tests/harness/qemu-in-vm.sh linux
+
 # axvm-dkms and axvm-tools in build/deb/ (dpkg-buildpackage, lintian).
 deb:
 	scripts/make-deb.sh
@@ -52,4 +59,4 @@ soak:
 selftests:
 	SELFTESTS="$(SELFTESTS)" tests/harness/selftests.sh run $(SELFTESTS_ARCH)
 
-.PHONY: all module clean tools test demo bench fuzz soak deb selftests
+.PHONY: all module clean tools test demo bench fuzz soak deb selftests qemu-test
