@@ -55,12 +55,13 @@ summary() {
 		note "Failed:"
 		grep '^not ok - ' "$results"
 	fi
-	note ""
 	if [ "$skipped" != 0 ]; then
-		echo "$passed passed, $failed failed, $skipped skipped"
-	else
-		echo "$passed passed, $failed failed"
+		note ""
+		note "Skipped ($skipped, counted neither way):"
+		grep '^skip - ' "$results"
 	fi
+	note ""
+	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ]
 }
 
@@ -304,7 +305,7 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 	note "== results of boot $name (${out#$top/}/$name/console.log)"
 	grep -q '^AXVM-DONE' "$dir/console.log"
 	record $? "$name.boot_completed" "no AXVM-DONE; qemu status $(cat "$dir/qemu.status")"
-	sed -n 's/^\(ok\|not ok\) - \(.*\)/\1 - '"$name"'.\2/p' "$dir/console.log" | tee -a "$results"
+	sed -n 's/^\(ok\|not ok\|skip\) - \(.*\)/\1 - '"$name"'.\2/p' "$dir/console.log" | tee -a "$results"
 	if [ -n "${2:-}" ]; then
 		python3 "$top/tests/harness/ktap.py" "$dir/console.log" "$dir/kunit.ktap" |
 			sed 's/^\(ok\|not ok\|skip\) - /\1 - '"$name"'./' | tee -a "$results"

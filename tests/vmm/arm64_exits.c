@@ -138,8 +138,14 @@ int main(int argc, char **argv)
 	const long long exits_before = vcpu_stat("exits");
 	r = next_exit();
 	snprintf(detail, sizeof(detail), "exits in the kernel %lld", vcpu_stat("exits") - exits_before);
-	check(r == AXVM_EXIT_ARM_NISV && vcpu_stat("exits") - exits_before >= 200, "ras_error_records_raz_wi",
-	      detail);
+	uint64_t undefs = 0;
+	reg(AXVM_GET_ONE_REG, AXVM_ARM64_X(23), &undefs);
+	if (r == AXVM_EXIT_ARM_NISV && undefs == 200)
+		printf("skip - arm64.ras_error_records_raz_wi: the CPU has no error-record registers "
+		       "(each access an UNDEF without an exit, as under QEMU's TCG)\n");
+	else
+		check(r == AXVM_EXIT_ARM_NISV && !undefs && vcpu_stat("exits") - exits_before >= 200,
+		      "ras_error_records_raz_wi", detail);
 	snprintf(detail, sizeof(detail), "exit %d tag %c ipa 0x%llx iss 0x%llx", r, tag,
 		 (unsigned long long)run->arm_nisv.fault_ipa, (unsigned long long)run->arm_nisv.esr_iss);
 	check(r == AXVM_EXIT_ARM_NISV && tag == 'N' && run->arm_nisv.fault_ipa == DEVICE &&
