@@ -3,7 +3,9 @@
 # `make test` runs every test; `make tools` builds the userspace programs;
 # `make demo` shows a guest running under axvm inside QEMU; `make bench`
 # compares exit costs with KVM; `make fuzz` and `make soak` run
-# the fuzzer and the soak on their own.
+# the fuzzer and the soak on their own; `make selftests` runs KVM's own
+# selftests on KVM and on axvm; `make qemu-test` boots Linux guests
+# under Debian's QEMU on KVM and on axvm.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 ARCH ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
@@ -36,6 +38,12 @@ bench:
 fuzz:
 	AXVM_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) AXVM_FUZZ_SEED=$(FUZZ_SEED) tests/run-all.sh fuzz
 
+# Debian's QEMU inside a test machine, on KVM and on axvm (`axvm exec`): a
+# Linux guest to its shell with 1 and 2 vCPUs, times to the shell
+# (tests/harness/qemu-in-vm.sh; `make test` runs its small guest).
+qemu-test:
+	tests/harness/qemu-in-vm.sh linux
+
 # axvm-dkms and axvm-tools in build/deb/ (dpkg-buildpackage, lintian).
 deb:
 	scripts/make-deb.sh
@@ -44,4 +52,11 @@ deb:
 soak:
 	tests/run-all.sh soak
 
-.PHONY: all module clean tools test demo bench fuzz soak deb
+# KVM's own selftests (Debian's linux-source-6.1), each on the kernel's KVM
+# and on axvm, in Debian's 6.1 under QEMU (x86: -cpu EPYC; arm64: virt at EL2
+# with VHE): build/selftests/results and README.md's table.
+# SELFTESTS="TEST..." runs only those, SELFTESTS_ARCH=x86_64|aarch64 one machine.
+selftests:
+	SELFTESTS="$(SELFTESTS)" tests/harness/selftests.sh run $(SELFTESTS_ARCH)
+
+.PHONY: all module clean tools test demo bench fuzz soak deb selftests qemu-test

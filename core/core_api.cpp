@@ -166,6 +166,18 @@ extern "C" long axvm_core_check_extension(long cap)
 	}
 }
 
+extern "C" int axvm_core_vm_type_check(unsigned long type)
+{
+	if (!kArm64)
+		return type ? -err::EINVAL : 0;
+	// KVM_VM_TYPE_ARM_IPA_SIZE: the IPA size in bits 7:0, 0 for KVM's
+	// default of 40 (axvm never offers less), nothing in the other bits.
+	const unsigned long bits = type & 0xff;
+	if (type != bits || (bits && (bits < 32 || bits > arch::ipa_bits())))
+		return -err::EINVAL;
+	return 0;
+}
+
 extern "C" int axvm_core_vm_create(axvm_core_vm **out)
 {
 	Vm *vm = new Vm();
@@ -245,6 +257,10 @@ extern "C" int axvm_core_vm_enable_cap(axvm_core_vm *vm, axvm_u32 cap, axvm_u64 
 	// arm64: KVM_EXIT_ARM_NISV is always on; enabling it is accepted.
 	if (kArm64 && cap == AXVM_CAP_ARM_NISV_TO_USER && arch::backend() != arch::Backend::None)
 		return 0;
+	// x86: KVM_CAP_MAX_VCPU_ID bounds the vCPU ids of this VM, as KVM's x86
+	// takes it (KVM's arm64 does not).
+	if (!kArm64 && cap == AXVM_CAP_MAX_VCPU_ID)
+		return to_vm(vm)->limit_vcpu_ids(arg0).error();
 	if (!kArm64 && cap == AXVM_CAP_HALT_IN_KERNEL) {
 		if (arg0 > 1)
 			return -err::EINVAL;

@@ -70,6 +70,13 @@ Status KernelVcpu::run(axvm_exit_record *record)
 		has_pending_ = false;
 	}
 
+	// immediate_exit before the guest is entered: -EINTR, and the run page
+	// keeps the last exit as it was (KVM's order: the completion above,
+	// then this). KVM's own selftests complete an MMIO exit this way and
+	// then read that exit again.
+	if (run_.immediate_exit)
+		return exit_to_user(fail(err::EINTR));
+
 	RunScope scope(*vcpu_.arch());
 	axvm_vcpu_stats &stats = vcpu_.arch()->stats;
 	for (;;) {

@@ -29,9 +29,17 @@ Status Vm::init()
 	return Status();
 }
 
+Status Vm::limit_vcpu_ids(u64 n)
+{
+	if (n > kMaxVcpus || (max_vcpu_ids_ && max_vcpu_ids_ != n))
+		return fail(err::EINVAL);
+	max_vcpu_ids_ = static_cast<u32>(n);
+	return Status();
+}
+
 Result<KernelVcpu *> Vm::create_vcpu(u32 id, axvm_run &run)
 {
-	if (id >= kMaxVcpus)
+	if (id >= kMaxVcpus || (max_vcpu_ids_ && id >= max_vcpu_ids_))
 		return fail(err::EINVAL);
 	if (vcpus_[id])
 		return fail(err::EEXIST);

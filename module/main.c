@@ -102,8 +102,8 @@ static long axvm_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 			break;
 		return AXVM_API_VERSION;
 	case AXVM_CREATE_VM:
-		if (arg) {
-			pr_warn_ratelimited("CREATE_VM: machine type %lu not supported (only 0)\n", arg);
+		if (axvm_core_vm_type_check(arg)) {
+			pr_warn_ratelimited("CREATE_VM: machine type 0x%lx not supported\n", arg);
 			return -EINVAL;
 		}
 		return axvm_vm_create();

@@ -115,7 +115,8 @@ int axvm_vm_stats_fd(struct axvm_vm *vm)
 {
 	char id[AXVM_STATS_NAME_SIZE];
 
-	snprintf(id, sizeof(id), "axvm-%d", vm->pid);
+	/* KVM's ids (api.rst, KVM_GET_STATS_FD), which tools match on. */
+	snprintf(id, sizeof(id), "kvm-%d", vm->pid);
 	return axvm_stats_fd(vm, axvm_vm_stat_names, ARRAY_SIZE(axvm_vm_stat_names),
 			     axvm_core_vm_remote_tlb_flush(vm->core), id);
 }
@@ -124,7 +125,7 @@ int axvm_vcpu_stats_fd(struct axvm_vcpu *vcpu)
 {
 	char id[AXVM_STATS_NAME_SIZE];
 
-	snprintf(id, sizeof(id), "axvm-%d/vcpu-%u", vcpu->vm->pid, vcpu->id);
+	snprintf(id, sizeof(id), "kvm-%d/vcpu-%u", vcpu->vm->pid, vcpu->id);
 	return axvm_stats_fd(vcpu->vm, axvm_vcpu_stat_names, ARRAY_SIZE(axvm_vcpu_stat_names),
 			     (const u64 *)axvm_core_vcpu_stats(vcpu->core), id);
 }

@@ -4,7 +4,9 @@
 //   axvm info    what the loaded module offers
 //   axvm run     run a flat guest image (tools/run.cpp)
 //   axvm stat    watch every VM's exits (tools/stat.cpp)
+//   axvm exec    run a KVM program on axvm (tools/exec.cpp)
 #include "client.hpp"
+#include "exec.hpp"
 #include "run.hpp"
 #include "stats.hpp"
 
@@ -22,6 +24,7 @@ int usage(FILE *to)
 		    "                [--mode real|protected|protected-paging|long|el1] [--device PATH] [--trace]\n"
 		    "                [--timer HZ] [--stats]\n"
 		    "       axvm stat [--once] [--json] [--interval SECONDS] [--count N] [--debugfs DIR]\n"
+		    "       axvm exec [--] COMMAND [ARGS...]\n"
 		    "  info   show the API version and capabilities of /dev/axvm\n"
 		    "  run    load IMAGE (a flat binary) at ADDR (default 0x10000) in SIZE of guest\n"
 		    "         memory (default 2M), start it at the entry (default: the load address)\n"
@@ -31,7 +34,9 @@ int usage(FILE *to)
 		    "         --timer HZ raises interrupt 0x20 HZ times a second; --stats prints the\n"
 		    "         vCPU's statistics from the kernel at the end\n"
 		    "  stat   every axvm VM's exits per second, per vCPU and reason (debugfs,\n"
-		    "         root); --once the totals, --json as JSON\n");
+		    "         root); --once the totals, --json as JSON\n"
+		    "  exec   run COMMAND (a KVM program: QEMU, a selftest) with /dev/kvm bound to\n"
+		    "         /dev/axvm in a private mount namespace (root); its exit status\n");
 	return to == stderr ? 2 : 0;
 }
 
@@ -79,6 +84,8 @@ int main(int argc, char **argv)
 		return axvm::client::run_command(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "stat"))
 		return axvm::client::stat_command(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "exec"))
+		return axvm::client::exec_command(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return usage(stdout);
 	fprintf(stderr, "axvm: unknown command '%s'\n", argv[1]);

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 // The KVM arm64 register ABI: KVM_ARM_VCPU_INIT resets a vCPU to the state
 // an EL1 kernel boots in, KVM_GET/SET_ONE_REG reach the core registers by
-// their offset in KVM's struct kvm_regs (Documentation/virt/kvm/api.rst,
+// their offset in KVM's struct kvm_regs and the system registers axvm
+// keeps for a guest by their encoding (Documentation/virt/kvm/api.rst,
 // "ARM64 registers").
 #include "vcpu.hpp"
+
+#include "backend.hpp"
+#include "sysreg.hpp"
 
 #include <uapi/axvm.h>
 
@@ -23,6 +27,41 @@ enum : u64 {
 	kCoreFpsr = 212, kCoreFpcr = 213,
 };
 
+// KVM_REG_ARM64_SYSREG ids: op0:op1:CRn:CRm:op2 in the low 16 bits.
+constexpr u64 kSysRegGroup = 0x0013ull << 16;
+constexpr u64 sysreg(u64 op0, u64 op1, u64 crn, u64 crm, u64 op2)
+{
+	return op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2;
+}
+
+// The EL1 (and EL0) registers El1State keeps, by the encoding KVM names
+// them with: their *_EL1 one, not the *_EL12 alias the switch uses. ELR,
+// SPSR and SP_EL1 are core registers in KVM's ABI. The virtual timer by
+// KVM's own ids (KVM_REG_ARM_TIMER_CTL and _CVAL: the latter is, as in
+// KVM, the encoding of CNTVCT_EL0).
+struct El1Reg {
+	u64 encoding;
+	u64 El1State::*field;
+};
+constexpr El1Reg kEl1Regs[] = {
+	{sysreg(3, 0, 1, 0, 0), &El1State::sctlr},      {sysreg(3, 0, 1, 0, 2), &El1State::cpacr},
+	{sysreg(3, 0, 2, 0, 0), &El1State::ttbr0},      {sysreg(3, 0, 2, 0, 1), &El1State::ttbr1},
+	{sysreg(3, 0, 2, 0, 2), &El1State::tcr},        {sysreg(3, 0, 5, 1, 0), &El1State::afsr0},
+	{sysreg(3, 0, 5, 1, 1), &El1State::afsr1},      {sysreg(3, 0, 5, 2, 0), &El1State::esr},
+	{sysreg(3, 0, 6, 0, 0), &El1State::far},        {sysreg(3, 0, 7, 4, 0), &El1State::par},
+	{sysreg(3, 0, 10, 2, 0), &El1State::mair},      {sysreg(3, 0, 10, 3, 0), &El1State::amair},
+	{sysreg(3, 0, 12, 0, 0), &El1State::vbar},      {sysreg(3, 0, 13, 0, 1), &El1State::contextidr},
+	{sysreg(3, 0, 13, 0, 4), &El1State::tpidr_el1}, {sysreg(3, 0, 14, 1, 0), &El1State::cntkctl},
+	{sysreg(3, 2, 0, 0, 0), &El1State::csselr},     {sysreg(3, 3, 13, 0, 2), &El1State::tpidr_el0},
+	{sysreg(3, 3, 13, 0, 3), &El1State::tpidrro_el0},
+	{sysreg(3, 3, 14, 3, 1), &El1State::cntv_ctl},  {sysreg(3, 3, 14, 0, 2), &El1State::cntv_cval},
+};
+
+constexpr u64 kMidr = sysreg(3, 0, 0, 0, 0), kMpidr = sysreg(3, 0, 0, 0, 5), kRevidr = sysreg(3, 0, 0, 0, 6);
+
+// MPIDR_EL1 as KVM derives it from the vCPU id: Aff0 4 bits, then Aff1, Aff2.
+u64 reset_mpidr(u32 id) { return (1ull << 31) | (id & 0xf) | ((id >> 4) & 0xff) << 8 | ((u64)(id >> 12) & 0xff) << 16; }
+
 // Only AArch64 EL0t, EL1t and EL1h: the guest's EL1 is AArch64 (HCR_EL2.RW).
 bool valid_pstate(u64 pstate)
 {
@@ -38,7 +77,56 @@ void Arm64Vcpu::reset()
 	el1_ = El1State{};
 	ctx_.pstate = kPstateEl1hMasked;
 	el1_.sctlr = kSctlrReset;
+	mpidr_ = reset_mpidr(id_);
 	pending_ = false;
+}
+
+// The system registers: those El1State keeps (read and written), MPIDR_EL1
+// (writable, as in KVM), and the identification registers, which read as the
+// guest sees them (MIDR and REVIDR the host's, the ID space of op0 3, op1 0,
+// CRn 0, CRm 1-7 through guest_id()) and, as in KVM, take a write only of
+// the value they have. Anything else: -ENOENT.
+Status Arm64Vcpu::get_sys_reg(u64 encoding, u64 &value) const
+{
+	for (const El1Reg &r : kEl1Regs) {
+		if (r.encoding == encoding) {
+			value = el1_.*r.field;
+			return Status();
+		}
+	}
+	if (encoding == kMpidr)
+		value = mpidr_;
+	else if (encoding == kMidr)
+		value = AXVM_SYSREG_READ(SYS_MIDR_EL1);
+	else if (encoding == kRevidr)
+		value = AXVM_SYSREG_READ("s3_0_c0_c0_6");
+	else if (is_id_register(encoding))
+		value = guest_id(encoding);
+	else
+		return fail(err::ENOENT);
+	return Status();
+}
+
+Status Arm64Vcpu::set_sys_reg(u64 encoding, u64 value)
+{
+	for (const El1Reg &r : kEl1Regs) {
+		if (r.encoding == encoding) {
+			el1_.*r.field = value;
+			return Status();
+		}
+	}
+	if (encoding == kMpidr) {
+		mpidr_ = value;
+		return Status();
+	}
+	u64 now = 0;
+	TRY(get_sys_reg(encoding, now));
+	if (value != now) {
+		axvm_log(AXVM_LOG_WARN, "SET_ONE_REG: identification register 0x%llx is 0x%llx, not 0x%llx", encoding,
+			 now, value);
+		return fail(err::EINVAL);
+	}
+	return Status();
 }
 
 Status Arm64Vcpu::init(const axvm_vcpu_init &init)
@@ -64,6 +152,12 @@ Status Arm64Vcpu::init(const axvm_vcpu_init &init)
 Status Arm64Vcpu::get_one_reg(axvm_reg_value &r) const
 {
 	const u64 size = r.id & AXVM_REG_SIZE_MASK;
+	if ((r.id & ~(AXVM_REG_SIZE_MASK | 0xffff)) == (AXVM_REG_ARM64 | kSysRegGroup)) {
+		if (size != AXVM_REG_SIZE_U64)
+			return fail(err::ENOENT);
+		r.value[1] = 0;
+		return get_sys_reg(r.id & 0xffff, r.value[0]);
+	}
 	if ((r.id & ~(AXVM_REG_SIZE_MASK | 0xffff)) != (AXVM_REG_ARM64 | AXVM_REG_ARM_CORE))
 		return fail(err::ENOENT);
 	const u64 word = r.id & 0xffff;
@@ -109,6 +203,8 @@ Status Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
 	// Validate through the getter: same ids, same sizes.
 	axvm_reg_value probe = {r.id, {}};
 	TRY(get_one_reg(probe));
+	if ((r.id & ~(AXVM_REG_SIZE_MASK | 0xffff)) == (AXVM_REG_ARM64 | kSysRegGroup))
+		return set_sys_reg(r.id & 0xffff, r.value[0]);
 	const u64 word = r.id & 0xffff;
 	const u64 v = r.value[0];
 	if (word >= kCoreV && word < kCoreV + 4 * 32) {

@@ -232,9 +232,7 @@ void Arm64Vcpu::enter_and_exit()
 	AXVM_SYSREG_WRITE(SYS_CNTHCTL_EL2, (host.cnthctl & ~kCnthctlEl1Pten) | kCnthctlEl1Pcten);
 	AXVM_SYSREG_WRITE(SYS_CNTVOFF_EL2, 0);
 	AXVM_SYSREG_WRITE(SYS_VPIDR_EL2, AXVM_SYSREG_READ(SYS_MIDR_EL1));
-	// MPIDR as KVM derives it from the vCPU id: Aff0 4 bits, then Aff1, Aff2.
-	AXVM_SYSREG_WRITE(SYS_VMPIDR_EL2,
-			  (1ull << 31) | (id_ & 0xf) | ((id_ >> 4) & 0xff) << 8 | ((u64)(id_ >> 12) & 0xff) << 16);
+	AXVM_SYSREG_WRITE(SYS_VMPIDR_EL2, mpidr_);
 	asm volatile("isb" : : : "memory");
 	// With TGE clear and VTTBR_EL2 loaded, TLBI VMALLS12E1 hits axvm's VMID.
 	if (tlb_needs_flush(serial_, s2.generation()))
@@ -306,8 +304,7 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 	case ExitKind::SysRegRead: {
 		const SysRegReadExit &r = *d.exit.as_sys_reg_read();
 		if (is_id_register(r.addr)) // answered here, from the host's
-			set_x(r.reg, guest_id_register(r.addr, read_id_register((r.addr >> 3) & 0xf, r.addr & 7),
-						       ipa_bits()));
+			set_x(r.reg, guest_id(r.addr));
 		else if (is_error_record_register(r.addr))
 			set_x(r.reg, 0);
 		else
@@ -336,6 +333,11 @@ Result<ExitReason> Arm64Vcpu::handle_hypercall(const Decoded &d)
 	}
 	ctx_.x[0] = psci.x0;
 	return psci.exit;
+}
+
+u64 Arm64Vcpu::guest_id(u64 encoding)
+{
+	return guest_id_register(encoding, read_id_register((encoding >> 3) & 0xf, encoding & 7), ipa_bits());
 }
 
 Status Arm64Vcpu::set_irq_line(u32 line, bool level)

@@ -82,6 +82,8 @@ private:
 	void reset();
 	Status get_one_reg(axvm_reg_value &r) const;
 	Status set_one_reg(const axvm_reg_value &r);
+	Status get_sys_reg(u64 encoding, u64 &value) const;
+	Status set_sys_reg(u64 encoding, u64 value);
 
 	// vcpu.cpp
 	void enter_and_exit(); // one world switch, DAIF masked
@@ -89,6 +91,8 @@ private:
 	Result<ExitReason> handle_hypercall(const Decoded &d);
 	void inject_undef();
 	ExitReason unknown_sys_reg(u64 encoding);
+	// The guest's view of ID register @encoding (is_id_register()).
+	static u64 guest_id(u64 encoding);
 	void set_x(u8 reg, u64 value)
 	{
 		if (reg != kXzr)
@@ -100,6 +104,7 @@ private:
 	u64 serial_ = 0; // unique over the module's life: who last ran on a CPU
 	Context ctx_ = {};
 	El1State el1_ = {};
+	u64 mpidr_ = 0; // MPIDR_EL1 as the guest reads it (VMPIDR_EL2): from the id at reset
 	bool initialized_ = false; // KVM_ARM_VCPU_INIT done
 	int cpu_ = -1;
 	int pending_reg_ = -1; // the register a read exit completes (-1: x0 for a hypercall)

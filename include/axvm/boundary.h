@@ -224,6 +224,10 @@ int axvm_core_cpu_enable(unsigned int cpu);
 void axvm_core_cpu_disable(unsigned int cpu);
 long axvm_core_check_extension(long cap);
 
+/* KVM_CREATE_VM's machine type: 0, or on arm64 KVM_VM_TYPE_ARM_IPA_SIZE(n)
+ * with 32 <= n <= the IPA size axvm offers (the VM still gets all of it).
+ * 0 or -EINVAL. */
+int axvm_core_vm_type_check(unsigned long type);
 int axvm_core_vm_create(struct axvm_core_vm **out);
 /* Frees the VM, its vCPUs and its memory slots; no vCPU may be inside RUN. */
 void axvm_core_vm_destroy(struct axvm_core_vm *vm);

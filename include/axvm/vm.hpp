@@ -42,6 +42,10 @@ public:
 	// The architecture's part (arch/<arch>/): never null after init().
 	ArchVm *arch() const { return arch_; }
 
+	// KVM_ENABLE_CAP(KVM_CAP_MAX_VCPU_ID): vCPU ids below @n from now on,
+	// n <= kMaxVcpus; once (the same value again is fine), as in KVM.
+	Status limit_vcpu_ids(u64 n);
+
 	// AXVM_CAP_HALT_IN_KERNEL; set before vCPUs run (the VM lock serializes it).
 	bool halt_in_kernel() const { return halt_in_kernel_; }
 	void set_halt_in_kernel(bool on) { halt_in_kernel_ = on; }
@@ -53,6 +57,7 @@ private:
 	ArchVm *arch_ = nullptr;   // owned
 	KernelVcpu *vcpus_[kMaxVcpus] = {}; // owned
 	u32 nr_vcpus_ = 0;
+	u32 max_vcpu_ids_ = 0; // 0: kMaxVcpus
 	bool halt_in_kernel_ = false;
 	MemoryMap memory_;
 	IoEvents io_events_; // after the vCPUs in destruction order: they read it

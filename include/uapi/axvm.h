@@ -48,7 +48,7 @@ typedef unsigned long long __u64;
 #define AXVM_CREATE_VCPU           _IO(AXVMIO, 0x41) /* arg: vCPU id */
 #define AXVM_SET_USER_MEMORY_REGION _IOW(AXVMIO, 0x46, struct axvm_userspace_memory_region)
 #define AXVM_SET_TSS_ADDR          _IO(AXVMIO, 0x47) /* accepted and ignored: SVM needs no TSS */
-#define AXVM_ENABLE_CAP            _IOW(AXVMIO, 0xa3, struct axvm_enable_cap) /* axvm's own caps only */
+#define AXVM_ENABLE_CAP            _IOW(AXVMIO, 0xa3, struct axvm_enable_cap) /* axvm's own caps; x86: KVM_CAP_MAX_VCPU_ID */
 #define AXVM_ARM_PREFERRED_TARGET  _IOR(AXVMIO, 0xaf, struct axvm_vcpu_init) /* arm64 */
 #define AXVM_IRQ_LINE              _IOW(AXVMIO, 0x61, struct axvm_irq_level) /* x86: a GSI; arm64: a vCPU's IRQ/FIQ line */
 

@@ -18,6 +18,7 @@ packages=(
 	dkms dh-dkms debhelper dpkg-dev fakeroot lintian # DKMS and `make deb`
 	qemu-system-arm # the arm64 boots
 	bochs bochsbios vgabios isolinux syslinux-common genisoimage # the VMX boot (Bochs)
+	patch libc6-dev libc6-dev-arm64-cross # KVM's selftests, static (tests/harness/selftests.sh)
 )
 
 [ "${1:-}" = kernel ] && packages=("${kernel_packages[@]}")

@@ -6,7 +6,9 @@
  * until PSCI SYSTEM_OFF while serving MMIO (the UART, and a device register
  * at 0x0a000000 that reads back what was written). It prints a transcript
  * of what the device answered; the transcript must be the same on /dev/kvm and on
- * /dev/axvm (tests/expected/kvm_arm64.out).
+ * /dev/axvm (tests/expected/kvm_arm64.out). Before that, the machine types
+ * KVM_CREATE_VM takes (KVM_VM_TYPE_ARM_IPA_SIZE) and, after VCPU_INIT, system
+ * registers through ONE_REG, as KVM's own selftests use them.
  *
  *   kvm_arm64 DEVICE GUEST [X0]   GUEST: tools/guests/arm64/hello.S, flat,
  *                                 loaded at 0x10000; X0: its x0 (default 0)
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #define RAM_SIZE 0x200000
 #define LOAD 0x10000
@@ -47,6 +50,27 @@ int main(int argc, char **argv)
 	printf("ONE_REG: %d, READONLY_MEM: %d, PSCI_0_2: %d\n", ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ONE_REG),
 	       ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM),
 	       ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2));
+
+	/* Machine types: an IPA size from 32 bits to the device's limit. */
+	const int ipa_limit = ioctl(dev, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
+	const struct {
+		const char *what;
+		unsigned long type;
+	} types[] = {
+		{"IPA 32", KVM_VM_TYPE_ARM_IPA_SIZE(32)},
+		{"IPA limit", KVM_VM_TYPE_ARM_IPA_SIZE(ipa_limit)},
+		{"IPA 31", KVM_VM_TYPE_ARM_IPA_SIZE(31)},
+		{"IPA limit + 1", KVM_VM_TYPE_ARM_IPA_SIZE(ipa_limit + 1)},
+		{"type 0x100", 0x100},
+	};
+	for (unsigned int i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		char what[64];
+		int fd = ioctl(dev, KVM_CREATE_VM, types[i].type);
+		snprintf(what, sizeof(what), "CREATE_VM %s", types[i].what);
+		say(what, fd);
+		if (fd >= 0)
+			close(fd);
+	}
 
 	uint8_t *ram = vmm_anon(RAM_SIZE, 1);
 	uint8_t *uart = vmm_anon(4096, 1);
@@ -79,6 +103,27 @@ int main(int argc, char **argv)
 	printf("reset pstate: 0x%llx\n", (unsigned long long)v);
 	v = 0x3c9; /* EL2h: not a mode an EL1 guest can be in */
 	say("SET_ONE_REG pstate EL2h", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pstate), &v));
+	/* System registers: a round trip, MPIDR from the vCPU id, an ID
+	 * register that takes only the value it has, an unknown one. */
+	const uint64_t tcr = 0x5b5103510ull;
+	v = tcr;
+	int ret = vmm_one_reg(vcpu, KVM_SET_ONE_REG, ARM64_SYS_REG(3, 0, 2, 0, 2), &v);
+	v = 0;
+	if (!ret)
+		ret = vmm_one_reg(vcpu, KVM_GET_ONE_REG, ARM64_SYS_REG(3, 0, 2, 0, 2), &v);
+	printf("ONE_REG TCR_EL1 round trip: %s\n", ret < 0 ? strerror(errno) : v == tcr ? "ok" : "changed");
+	v = 0;
+	ret = vmm_one_reg(vcpu, KVM_GET_ONE_REG, ARM64_SYS_REG(3, 0, 0, 0, 5), &v);
+	printf("ONE_REG MPIDR_EL1: %s0x%llx\n", ret < 0 ? strerror(errno) : "", (unsigned long long)v);
+	const uint64_t mmfr0_id = ARM64_SYS_REG(3, 0, 0, 7, 0);
+	uint64_t mmfr0 = 0;
+	say("ONE_REG ID_AA64MMFR0_EL1 read", vmm_one_reg(vcpu, KVM_GET_ONE_REG, mmfr0_id, &mmfr0));
+	say("ONE_REG ID_AA64MMFR0_EL1 written back", vmm_one_reg(vcpu, KVM_SET_ONE_REG, mmfr0_id, &mmfr0));
+	mmfr0 ^= 1; /* another PARange */
+	say("ONE_REG ID_AA64MMFR0_EL1 changed", vmm_one_reg(vcpu, KVM_SET_ONE_REG, mmfr0_id, &mmfr0));
+	say("ONE_REG unknown system register",
+	    vmm_one_reg(vcpu, KVM_GET_ONE_REG, ARM64_SYS_REG(3, 7, 15, 15, 7), &v));
+
 	v = LOAD;
 	say("SET_ONE_REG pc", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pc), &v));
 	v = x0;

@@ -179,6 +179,7 @@ bool api_version();
 bool check_extension();
 bool create_vm();
 bool create_vcpu();
+bool max_vcpu_id_cap();
 bool run_page();
 bool close_in_every_order();
 bool thousand_cycles();
@@ -198,6 +199,7 @@ bool guest_outside_memory();
 bool vcpus_in_threads_migrating();
 bool concurrent_run_is_busy();
 bool spinning_guest_stopped_by_signal();
+bool immediate_exit_keeps_last_exit();
 bool triple_fault_is_shutdown();
 
 // interrupts.cpp

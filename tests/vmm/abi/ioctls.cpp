@@ -90,6 +90,31 @@ bool create_vcpu()
 	return true;
 }
 
+// KVM_ENABLE_CAP(KVM_CAP_MAX_VCPU_ID), as KVM's x86 takes it: at most what
+// KVM_CHECK_EXTENSION reports, once (the same value again is fine), and vCPU
+// ids below it from then on.
+bool max_vcpu_id_cap()
+{
+	Fd dev(open_dev());
+	Fd vm(xioctl(dev, AXVM_CREATE_VM));
+	EXPECT(vm >= 0);
+	const long max = xioctl(vm, AXVM_CHECK_EXTENSION, AXVM_CAP_MAX_VCPU_ID);
+	EXPECT(max > 2);
+	axvm_enable_cap cap{};
+	cap.cap = AXVM_CAP_MAX_VCPU_ID;
+	cap.args[0] = max + 1;
+	EXPECT(xioctl(vm, AXVM_ENABLE_CAP, (unsigned long)&cap) == -EINVAL);
+	cap.args[0] = 2;
+	EXPECT(xioctl(vm, AXVM_ENABLE_CAP, (unsigned long)&cap) == 0);
+	EXPECT(xioctl(vm, AXVM_ENABLE_CAP, (unsigned long)&cap) == 0);
+	cap.args[0] = 3;
+	EXPECT(xioctl(vm, AXVM_ENABLE_CAP, (unsigned long)&cap) == -EINVAL);
+	Fd v1(xioctl(vm, AXVM_CREATE_VCPU, 1));
+	EXPECT(v1 >= 0);
+	EXPECT(xioctl(vm, AXVM_CREATE_VCPU, 2) == -EINVAL);
+	return true;
+}
+
 bool run_page()
 {
 	Fd dev(open_dev());

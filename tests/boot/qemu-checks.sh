@@ -1,0 +1,161 @@
+#!/bin/bash
+# Debian's QEMU on the kernel's KVM and on axvm, in one test machine.
+# tests/boot/init-qemu runs this chrooted into the host's root (over 9p),
+# with DIR (/tmp/axvm) holding axvm.ko, the axvm tool, guests/, expected/ and
+# qemu.conf, which says what to do (tests/harness/qemu-in-vm.sh writes it):
+#
+#   what=small  the multiboot guest (tools/guests/multiboot.S) on KVM, then
+#               on axvm through `axvm exec` with KVM unloaded: both must exit
+#               through isa-debug-exit and print the same bytes
+#   what=linux  a Linux kernel to its /init's shell marker, for each run in
+#               $linux_runs (HYPERVISOR:VCPUS:IRQCHIP, KVM's runs first)
+#   what=bench  the multiboot guest's time to its last line, on KVM and on
+#               axvm alternately, $bench_rounds times each
+#
+# One "ok - NAME" / "not ok - NAME" line per check (the host adds a prefix);
+# "# " lines are notes; "time: ..." lines are measurements.
+set -u
+dir=$1
+. "$dir/qemu.conf"
+export PATH=$dir:$PATH
+cd "$dir" || exit 1
+
+check() { # check STATUS NAME
+	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi
+}
+note() { sed 's/^/# /'; }
+
+# Only the devices the guests use: the serial port on stdio and QEMU's
+# isa-debug-exit (a write of V ends QEMU with status V * 2 + 1). The PIC,
+# PIT and local APIC are QEMU's own with kernel_irqchip=off.
+qemu=(qemu-system-x86_64 -accel kvm -cpu EPYC -m 256 -nodefaults -display none -monitor none -serial stdio
+	-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4)
+small_guest=(-machine q35,kernel_irqchip=off -kernel "$dir/guests/multiboot.elf")
+SMALL_OK=33 # multiboot.S's EXIT_OK (0x10) * 2 + 1
+
+# run NAME TIMEOUT COMMAND...: the serial lines, each with the milliseconds
+# since the start, into NAME.log; the bare lines into NAME.serial, stderr
+# into NAME.err, the exit status into NAME.status. The times are taken by
+# bash as each line arrives (no buffering program in between).
+run() {
+	local name=$1 tmo=$2 start line now
+	shift 2
+	start=${EPOCHREALTIME/./}
+	timeout -k 5 "$tmo" "$@" </dev/null 2>"$name.err" | while IFS= read -r line || [ -n "$line" ]; do
+		now=${EPOCHREALTIME/./}
+		printf '%d %s\n' $(((now - start) / 1000)) "${line%$'\r'}"
+	done >"$name.log"
+	echo "${PIPESTATUS[0]}" >"$name.status"
+	sed 's/^[0-9]* //' "$name.log" >"$name.serial"
+}
+status() { cat "$1.status"; }
+ms_to() { sed -n "s/^\([0-9]*\) .*$2.*/\1/p" "$1.log" | head -n 1; } # ms_to NAME PATTERN
+
+# What QEMU said and the last KVM ioctls it made, for the log: the run again
+# under strace, when there is one (the host's, through the chroot).
+diagnose() { # diagnose NAME COMMAND...
+	local name=$1
+	shift
+	echo "QEMU status $(status "$name"), stderr:" | note
+	tail -n 15 "$name.err" | note
+	echo "serial:" | note
+	tail -n 10 "$name.serial" | note
+	dmesg | grep -i axvm | tail -n 10 | note
+	if command -v strace >/dev/null; then
+		if [ "$1" = axvm ]; then
+			timeout -k 5 60 axvm exec strace -f -e trace=ioctl -o "$dir/$name.strace" "${@:3}" \
+				</dev/null >/dev/null 2>&1
+		else
+			timeout -k 5 60 strace -f -e trace=ioctl -o "$dir/$name.strace" "$@" </dev/null >/dev/null 2>&1
+		fi
+		echo "the last KVM ioctls (strace -f -e trace=ioctl):" | note
+		grep -v 'TCGETS\|TIOC\|SNDCTL\|FIONBIO\|FIOCLEX' "$name.strace" | tail -n 40 | note
+	fi
+}
+
+kvm_on() { modprobe kvm_amd && test -c /dev/kvm; }
+# KVM out (no /dev/kvm, so QEMU cannot reach it by mistake), axvm in.
+axvm_on() {
+	modprobe -r kvm_amd kvm 2>/dev/null
+	! test -e /dev/kvm && { lsmod | grep -q '^axvm ' || insmod "$dir/axvm.ko"; } && test -c /dev/axvm
+}
+
+small() {
+	kvm_on
+	check $? kvm_amd_loaded
+	run kvm-small 120 "${qemu[@]}" "${small_guest[@]}"
+	test "$(status kvm-small)" = $SMALL_OK
+	check $? kvm.small_guest_exit_status
+	cmp -s kvm-small.serial expected/multiboot.out
+	check $? kvm.small_guest_output
+	[ "$(status kvm-small)" = $SMALL_OK ] || diagnose kvm-small "${qemu[@]}" "${small_guest[@]}"
+	echo "time: kvm small_guest_ms=$(ms_to kvm-small "all modes done" | grep . || echo none)"
+
+	axvm_on
+	check $? axvm_loaded_kvm_unloaded
+	run axvm-small 120 axvm exec "${qemu[@]}" "${small_guest[@]}"
+	test "$(status axvm-small)" = $SMALL_OK
+	check $? axvm.small_guest_exit_status
+	cmp -s kvm-small.serial axvm-small.serial
+	check $? axvm.small_guest_same_as_kvm
+	if ! cmp -s kvm-small.serial axvm-small.serial; then
+		echo "--- on KVM" | note
+		note <kvm-small.serial
+		echo "--- on axvm" | note
+		note <axvm-small.serial
+	fi
+	[ "$(status axvm-small)" = $SMALL_OK ] || diagnose axvm-small axvm exec "${qemu[@]}" "${small_guest[@]}"
+	echo "time: axvm small_guest_ms=$(ms_to axvm-small "all modes done" | grep . || echo none)"
+}
+
+# Linux to the shell: $linux_kernel with $linux_initrd, whose /init prints
+# "AXVM-GUEST-SHELL cpus=N" and powers off.
+linux() {
+	local spec hv n irq name cmd ms loaded=""
+	for spec in $linux_runs; do
+		IFS=: read -r hv n irq <<<"$spec"
+		if [ "$loaded" != "$hv" ]; then
+			if [ "$hv" = kvm ]; then kvm_on; else axvm_on; fi
+			check $? "${hv}_loaded"
+			loaded=$hv
+		fi
+		name=$hv-linux-$linux_name-${n}cpu-irqchip-$irq
+		cmd=("${qemu[@]}" -smp "$n" -machine "q35,kernel_irqchip=$irq" -kernel "$linux_kernel"
+			-initrd "$linux_initrd" -append "console=ttyS0 quiet panic=-1")
+		[ "$hv" = axvm ] && cmd=(axvm exec "${cmd[@]}")
+		run "$name" "$linux_timeout" "${cmd[@]}"
+		ms=$(ms_to "$name" "AXVM-GUEST-SHELL cpus=$n\$")
+		test -n "$ms"
+		check $? "$hv.linux_${linux_name}_${n}cpu_irqchip_${irq}_reaches_shell"
+		echo "time: $hv linux=$linux_name vcpus=$n irqchip=$irq shell_ms=${ms:-none} status=$(status "$name")"
+		[ -n "$ms" ] || diagnose "$name" "${cmd[@]}"
+	done
+}
+
+# The multiboot guest to its last line, KVM and axvm alternately. KVM stays
+# loaded: Debian's 6.1 holds SVM only while one of its VMs exists, so axvm
+# can have it between KVM's runs; `axvm exec` hides /dev/kvm.
+bench() {
+	local i hv ms
+	kvm_on && { lsmod | grep -q '^axvm ' || insmod "$dir/axvm.ko"; }
+	check $? bench.both_loaded
+	run warmup 120 "${qemu[@]}" "${small_guest[@]}" # QEMU's files into the page cache
+	for i in $(seq 1 "$bench_rounds"); do
+		for hv in kvm axvm; do
+			if [ $hv = kvm ]; then
+				run bench-$hv 120 "${qemu[@]}" "${small_guest[@]}"
+			else
+				run bench-$hv 120 axvm exec "${qemu[@]}" "${small_guest[@]}"
+			fi
+			ms=$(ms_to bench-$hv 'all modes done')
+			echo "time: bench round=$i $hv small_guest_ms=${ms:-none} status=$(status bench-$hv)"
+		done
+	done
+}
+
+case $what in
+small) small ;;
+linux) linux ;;
+bench) bench ;;
+*) echo "not ok - qemu.conf: unknown what=$what" ;;
+esac
