@@ -32,7 +32,7 @@ X86Vm::~X86Vm()
 	delete filter_;
 }
 
-Status X86Vm::create_irqchip(IrqchipMode mode)
+Status X86Vm::create_irqchip(IrqchipMode mode, u32 reserved_pins)
 {
 	if (irqchip_) {
 		axvm_log(AXVM_LOG_WARN, "the VM has an in-kernel irqchip already");
@@ -45,6 +45,7 @@ Status X86Vm::create_irqchip(IrqchipMode mode)
 	}
 	Irqchip *chip = TRY(Irqchip::create(vm_, mode));
 	chip->set_x2apic_api(x2apic_api_);
+	chip->set_reserved_ioapic_pins(reserved_pins);
 	__atomic_store_n(&irqchip_, chip, __ATOMIC_RELEASE);
 	return Status();
 }
@@ -264,7 +265,7 @@ Status X86Vm::enable_cap(u32 cap, u64 arg0)
 		// args[0]: the GSIs userspace's IOAPIC keeps (QEMU: 24).
 		if (arg0 > AXVM_MAX_IRQ_ROUTES)
 			return fail(err::EINVAL);
-		return create_irqchip(IrqchipMode::Split);
+		return create_irqchip(IrqchipMode::Split, static_cast<u32>(arg0));
 	case AXVM_CAP_X2APIC_API:
 		if (arg0 & ~u64{AXVM_X2APIC_API_USE_32BIT_IDS | AXVM_X2APIC_API_DISABLE_BROADCAST_QUIRK})
 			return fail(err::EINVAL);

@@ -68,7 +68,8 @@ public:
 
 private:
 	Status set_msr_filter(const axvm_msr_filter &f);
-	Status create_irqchip(IrqchipMode mode);
+	// @reserved_pins: the split irqchip's GSIs of userspace's IOAPIC.
+	Status create_irqchip(IrqchipMode mode, u32 reserved_pins = 0);
 
 	Vm &vm_;
 	Irqchip *irqchip_ = nullptr; // owned
