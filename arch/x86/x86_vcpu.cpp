@@ -145,7 +145,10 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size);
 	case AXVM_INTERRUPT:
 		// With the PIC in the kernel there is nothing for userspace to
-		// inject (KVM: -ENXIO); the split irqchip's is the PIC's ExtINT.
+		// inject (KVM: -ENXIO, after the vector's range, -EINVAL); the
+		// split irqchip's is the PIC's ExtINT.
+		if (static_cast<const axvm_interrupt *>(arg)->irq > 255)
+			return fail(err::EINVAL);
 		if (lapic_ && irqchip().full())
 			return fail(err::ENXIO);
 		return events_.set_user_interrupt(static_cast<const axvm_interrupt *>(arg)->irq);
