@@ -136,7 +136,9 @@ Result<ExitReason> X86Vcpu::irqchip_before_entry()
 	run_lapic_timer(axvm_now_ns());
 	accept_apic_events();
 	if (mp_state_ != AXVM_MP_STATE_RUNNABLE) {
-		if (mp_state_ != AXVM_MP_STATE_HALTED || !guest_can_wake(interrupt_state()))
+		// KVM's vcpu_block: AP_RESET_HOLD waits as HALTED does.
+		const bool halted = mp_state_ == AXVM_MP_STATE_HALTED || mp_state_ == AXVM_MP_STATE_AP_RESET_HOLD;
+		if (!halted || !guest_can_wake(interrupt_state()))
 			return ExitReason::halt(); // blocks: has_wake_event() says when to look again
 		mp_state_ = AXVM_MP_STATE_RUNNABLE;
 	}
@@ -348,7 +350,8 @@ Status X86Vcpu::get_mp_state(axvm_mp_state &s)
 Status X86Vcpu::set_mp_state(const axvm_mp_state &s)
 {
 	const u32 state = s.mp_state;
-	if (state > AXVM_MP_STATE_SIPI_RECEIVED || (!lapic_ && state != AXVM_MP_STATE_RUNNABLE)) {
+	if ((state > AXVM_MP_STATE_SIPI_RECEIVED && state != AXVM_MP_STATE_AP_RESET_HOLD) ||
+	    (!lapic_ && state != AXVM_MP_STATE_RUNNABLE)) {
 		axvm_log(AXVM_LOG_WARN, "SET_MP_STATE %u: %s", state,
 			 lapic_ ? "not a state axvm has" : "only RUNNABLE without an in-kernel irqchip");
 		return fail(err::EINVAL);

@@ -511,6 +511,7 @@ struct axvm_lapic_state {
 #define AXVM_MP_STATE_INIT_RECEIVED 2
 #define AXVM_MP_STATE_HALTED        3
 #define AXVM_MP_STATE_SIPI_RECEIVED 4
+#define AXVM_MP_STATE_AP_RESET_HOLD 9 /* halted until an event, as HALTED */
 
 struct axvm_mp_state {
 	__u32 mp_state;
