@@ -135,6 +135,7 @@ Result<ExitReason> X86Vcpu::irqchip_before_entry()
 	Irqchip::Guard g(irqchip());
 	run_lapic_timer(axvm_now_ns());
 	accept_apic_events();
+	waited_uninitialized_ = mp_state_ == AXVM_MP_STATE_UNINITIALIZED;
 	if (mp_state_ != AXVM_MP_STATE_RUNNABLE) {
 		// KVM's vcpu_block: AP_RESET_HOLD waits as HALTED does.
 		const bool halted = mp_state_ == AXVM_MP_STATE_HALTED || mp_state_ == AXVM_MP_STATE_AP_RESET_HOLD;
@@ -153,6 +154,18 @@ void X86Vcpu::irqchip_after_exit()
 		return;
 	Irqchip::Guard g(irqchip());
 	lapic_->set_cr8(cr8()); // the guest wrote CR8 (SVM's V_TPR, VMX's CR8 exits)
+}
+
+// KVM's KVM_RUN on an UNINITIALIZED vCPU: it blocks until an event comes,
+// takes INIT and SIPI, and returns -EAGAIN (userspace runs it again).
+Status X86Vcpu::after_wake()
+{
+	if (!lapic_ || !waited_uninitialized_)
+		return Status();
+	waited_uninitialized_ = false;
+	Irqchip::Guard g(irqchip());
+	accept_apic_events();
+	return fail(err::EAGAIN);
 }
 
 // Halted (or waiting for INIT/SIPI): whether to run again.
