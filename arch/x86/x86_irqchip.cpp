@@ -134,8 +134,12 @@ Result<ExitReason> X86Vcpu::irqchip_before_entry()
 		return ExitReason::nothing();
 	Irqchip::Guard g(irqchip());
 	run_lapic_timer(axvm_now_ns());
-	accept_apic_events();
+	// KVM_RUN on an UNINITIALIZED vCPU waits, even with INIT there
+	// already: after_wake() takes it and RUN returns -EAGAIN.
 	waited_uninitialized_ = mp_state_ == AXVM_MP_STATE_UNINITIALIZED;
+	if (waited_uninitialized_)
+		return ExitReason::halt();
+	accept_apic_events();
 	if (mp_state_ != AXVM_MP_STATE_RUNNABLE) {
 		// KVM's vcpu_block: AP_RESET_HOLD waits as HALTED does.
 		const bool halted = mp_state_ == AXVM_MP_STATE_HALTED || mp_state_ == AXVM_MP_STATE_AP_RESET_HOLD;
@@ -173,7 +177,11 @@ bool X86Vcpu::irqchip_wake_event()
 {
 	Irqchip::Guard g(irqchip());
 	run_lapic_timer(axvm_now_ns());
-	if (lapic_->init_pending() || (lapic_->sipi_pending() && mp_state_ == AXVM_MP_STATE_INIT_RECEIVED))
+	// KVM's kvm_apic_has_pending_init_or_sipi (a SIPI an UNINITIALIZED
+	// vCPU then drops wakes it too).
+	if (lapic_->init_pending() ||
+	    (lapic_->sipi_pending() &&
+	     (mp_state_ == AXVM_MP_STATE_INIT_RECEIVED || mp_state_ == AXVM_MP_STATE_UNINITIALIZED)))
 		return true;
 	if (lapic_->take_nmi())
 		events_.queue_nmi();
