@@ -767,8 +767,9 @@ static void *ap_thread(void *arg)
 	return NULL;
 }
 
-/* Says vCPU 1's lines once it has @n of them (or ended): -1 if it has
- * not within the watchdog's time. */
+/* Says vCPU 1's first @n lines once it has them (or ended): -1 if it has
+ * not within the watchdog's time. Later lines wait for a later call, so
+ * that the transcript's order never depends on the threads' timing. */
 static int ap_wait(struct ap *a, int n)
 {
 	struct timespec t;
@@ -781,7 +782,7 @@ static int ap_wait(struct ap *a, int n)
 			r = -1;
 			break;
 		}
-	for (; a->said < a->n; a->said++)
+	for (; a->said < a->n && a->said < n; a->said++)
 		say("%s", a->log[a->said]);
 	if (a->n < n) {
 		say("vcpu1: %d lines, not %d%s", a->n, n, r ? " (watchdog)" : "");
