@@ -288,12 +288,12 @@ Result<ExitReason> X86Vcpu::kernel_mmio(u64 gpa, const MmioInstruction &m, u64 n
 
 bool X86Vcpu::kernel_port_io(u16 port, u8 size, bool in, u64 next_rip)
 {
-	Irqchip *chip = vm_arch().irqchip();
-	if (!chip)
+	Irqchip *chip = vm_arch().irqchip(), *pit_only = vm_arch().pit_only();
+	if (!chip && !pit_only)
 		return false;
 	const u64 mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
 	u32 value = static_cast<u32>(gpr(kRax) & mask);
-	if (!chip->port_io(port, size, !in, value))
+	if (!(chip && chip->port_io(port, size, !in, value)) && !(pit_only && pit_only->port_io(port, size, !in, value)))
 		return false;
 	if (in)
 		set_gpr(kRax, size == 4 ? value : (gpr(kRax) & ~mask) | (value & mask));
