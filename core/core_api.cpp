@@ -118,6 +118,8 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_MSR_PLATFORM_INFO:
 	case AXVM_CAP_X86_MSR_FILTER:
 	case AXVM_CAP_IRQCHIP:
+	case AXVM_CAP_HLT:
+	case AXVM_CAP_IOAPIC_POLARITY_IGNORED:
 	case AXVM_CAP_PIT:
 	case AXVM_CAP_REINJECT_CONTROL:
 	case AXVM_CAP_IRQ_INJECT_STATUS:

@@ -104,6 +104,9 @@ Status KernelVcpu::run(axvm_exit_record *record)
 				run_.exit_reason = AXVM_EXIT_INTR;
 				return exit_to_user(woken);
 			}
+			Status s = vcpu_.arch()->after_wake();
+			if (!s.ok())
+				return exit_to_user(s);
 			continue;
 		}
 		if (exit.value().handled_in_kernel()) {

@@ -134,9 +134,16 @@ Result<ExitReason> X86Vcpu::irqchip_before_entry()
 		return ExitReason::nothing();
 	Irqchip::Guard g(irqchip());
 	run_lapic_timer(axvm_now_ns());
+	// KVM_RUN on an UNINITIALIZED vCPU waits, even with INIT there
+	// already: after_wake() takes it and RUN returns -EAGAIN.
+	waited_uninitialized_ = mp_state_ == AXVM_MP_STATE_UNINITIALIZED;
+	if (waited_uninitialized_)
+		return ExitReason::halt();
 	accept_apic_events();
 	if (mp_state_ != AXVM_MP_STATE_RUNNABLE) {
-		if (mp_state_ != AXVM_MP_STATE_HALTED || !guest_can_wake(interrupt_state()))
+		// KVM's vcpu_block: AP_RESET_HOLD waits as HALTED does.
+		const bool halted = mp_state_ == AXVM_MP_STATE_HALTED || mp_state_ == AXVM_MP_STATE_AP_RESET_HOLD;
+		if (!halted || !guest_can_wake(interrupt_state()))
 			return ExitReason::halt(); // blocks: has_wake_event() says when to look again
 		mp_state_ = AXVM_MP_STATE_RUNNABLE;
 	}
@@ -153,12 +160,28 @@ void X86Vcpu::irqchip_after_exit()
 	lapic_->set_cr8(cr8()); // the guest wrote CR8 (SVM's V_TPR, VMX's CR8 exits)
 }
 
+// KVM's KVM_RUN on an UNINITIALIZED vCPU: it blocks until an event comes,
+// takes INIT and SIPI, and returns -EAGAIN (userspace runs it again).
+Status X86Vcpu::after_wake()
+{
+	if (!lapic_ || !waited_uninitialized_)
+		return Status();
+	waited_uninitialized_ = false;
+	Irqchip::Guard g(irqchip());
+	accept_apic_events();
+	return fail(err::EAGAIN);
+}
+
 // Halted (or waiting for INIT/SIPI): whether to run again.
 bool X86Vcpu::irqchip_wake_event()
 {
 	Irqchip::Guard g(irqchip());
 	run_lapic_timer(axvm_now_ns());
-	if (lapic_->init_pending() || (lapic_->sipi_pending() && mp_state_ == AXVM_MP_STATE_INIT_RECEIVED))
+	// KVM's kvm_apic_has_pending_init_or_sipi (a SIPI an UNINITIALIZED
+	// vCPU then drops wakes it too).
+	if (lapic_->init_pending() ||
+	    (lapic_->sipi_pending() &&
+	     (mp_state_ == AXVM_MP_STATE_INIT_RECEIVED || mp_state_ == AXVM_MP_STATE_UNINITIALIZED)))
 		return true;
 	if (lapic_->take_nmi())
 		events_.queue_nmi();
@@ -265,12 +288,12 @@ Result<ExitReason> X86Vcpu::kernel_mmio(u64 gpa, const MmioInstruction &m, u64 n
 
 bool X86Vcpu::kernel_port_io(u16 port, u8 size, bool in, u64 next_rip)
 {
-	Irqchip *chip = vm_arch().irqchip();
-	if (!chip)
+	Irqchip *chip = vm_arch().irqchip(), *pit_only = vm_arch().pit_only();
+	if (!chip && !pit_only)
 		return false;
 	const u64 mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
 	u32 value = static_cast<u32>(gpr(kRax) & mask);
-	if (!chip->port_io(port, size, !in, value))
+	if (!(chip && chip->port_io(port, size, !in, value)) && !(pit_only && pit_only->port_io(port, size, !in, value)))
 		return false;
 	if (in)
 		set_gpr(kRax, size == 4 ? value : (gpr(kRax) & ~mask) | (value & mask));
@@ -348,7 +371,8 @@ Status X86Vcpu::get_mp_state(axvm_mp_state &s)
 Status X86Vcpu::set_mp_state(const axvm_mp_state &s)
 {
 	const u32 state = s.mp_state;
-	if (state > AXVM_MP_STATE_SIPI_RECEIVED || (!lapic_ && state != AXVM_MP_STATE_RUNNABLE)) {
+	if ((state > AXVM_MP_STATE_SIPI_RECEIVED && state != AXVM_MP_STATE_AP_RESET_HOLD) ||
+	    (!lapic_ && state != AXVM_MP_STATE_RUNNABLE)) {
 		axvm_log(AXVM_LOG_WARN, "SET_MP_STATE %u: %s", state,
 			 lapic_ ? "not a state axvm has" : "only RUNNABLE without an in-kernel irqchip");
 		return fail(err::EINVAL);

@@ -122,8 +122,20 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		return Status();
 	case AXVM_GET_SREGS:
 		get_sregs(*static_cast<axvm_sregs *>(arg));
+		if (lapic_) {
+			// The in-kernel local APIC's base, as KVM's (the boot CPU
+			// bit only on the boot CPU).
+			Irqchip::Guard g(irqchip());
+			static_cast<axvm_sregs *>(arg)->apic_base = lapic_->apic_base();
+		}
 		return Status();
 	case AXVM_SET_SREGS:
+		if (lapic_) {
+			// KVM's __set_sregs_common: the base goes to the local APIC
+			// (host-initiated), -EINVAL if it refuses it.
+			Irqchip::Guard g(irqchip());
+			TRY(lapic_->set_apic_base(static_cast<const axvm_sregs *>(arg)->apic_base, true));
+		}
 		return set_sregs(*static_cast<const axvm_sregs *>(arg));
 	case AXVM_SET_CPUID2:
 		TRY(cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size));
@@ -133,7 +145,10 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size);
 	case AXVM_INTERRUPT:
 		// With the PIC in the kernel there is nothing for userspace to
-		// inject (KVM: -ENXIO); the split irqchip's is the PIC's ExtINT.
+		// inject (KVM: -ENXIO, after the vector's range, -EINVAL); the
+		// split irqchip's is the PIC's ExtINT.
+		if (static_cast<const axvm_interrupt *>(arg)->irq > 255)
+			return fail(err::EINVAL);
 		if (lapic_ && irqchip().full())
 			return fail(err::ENXIO);
 		return events_.set_user_interrupt(static_cast<const axvm_interrupt *>(arg)->irq);

@@ -56,6 +56,7 @@ public:
 	Status take_run_state(const axvm_run &run) final;
 	bool ready_for_interrupt() const final { return events_.ready_for_user_interrupt(interrupt_state()); }
 	bool has_wake_event() final;
+	Status after_wake() final;
 	Status queue_interrupt(u32 vector, bool nmi) final;
 	void fill_run_state(axvm_run &run) final;
 	// With an in-kernel local APIC a HLT always waits in the kernel (for
@@ -283,6 +284,7 @@ private:
 	u32 lapic_timer_fired_ = 0; // set by its callback
 	u64 timer_armed_ = 0;       // when the host timer fires (0: not armed)
 	u32 mp_state_ = AXVM_MP_STATE_RUNNABLE;
+	bool waited_uninitialized_ = false; // this RUN blocked in UNINITIALIZED
 	u64 tpr_entered_ = 0;       // the TPR the last entry gave the guest
 	Pending pending_ = Pending::None;
 	u64 pending_rip_ = 0; // the linear RIP of the exit: a vCPU moved elsewhere drops it

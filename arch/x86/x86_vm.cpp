@@ -29,10 +29,11 @@ bool MsrFilter::allows(u32 index, bool write) const
 X86Vm::~X86Vm()
 {
 	delete irqchip_;
+	delete pit_only_;
 	delete filter_;
 }
 
-Status X86Vm::create_irqchip(IrqchipMode mode)
+Status X86Vm::create_irqchip(IrqchipMode mode, u32 reserved_pins)
 {
 	if (irqchip_) {
 		axvm_log(AXVM_LOG_WARN, "the VM has an in-kernel irqchip already");
@@ -45,6 +46,7 @@ Status X86Vm::create_irqchip(IrqchipMode mode)
 	}
 	Irqchip *chip = TRY(Irqchip::create(vm_, mode));
 	chip->set_x2apic_api(x2apic_api_);
+	chip->set_reserved_ioapic_pins(reserved_pins);
 	__atomic_store_n(&irqchip_, chip, __ATOMIC_RELEASE);
 	return Status();
 }
@@ -196,12 +198,38 @@ Result<long> X86Vm::ioctl(unsigned int cmd, void *arg, usize)
 		boot_cpu_id_ = static_cast<u32>(*static_cast<const u64 *>(arg));
 		return 0L;
 	}
-	case AXVM_CREATE_PIT2:
-		if (!chip) {
-			axvm_log(AXVM_LOG_WARN, "CREATE_PIT2: create the irqchip first (KVM_CREATE_IRQCHIP)");
-			return fail(err::EINVAL);
+	case AXVM_CREATE_PIT2: {
+		// KVM creates a PIT without an irqchip too (its ports answer in
+		// the kernel; with no IOAPIC it never interrupts). One created
+		// so stays without interrupts if an irqchip comes later.
+		const axvm_pit_config &config = *static_cast<const axvm_pit_config *>(arg);
+		if (pit_only_)
+			return done(pit_only_->create_pit(config)); // -EEXIST
+		if (chip)
+			return done(chip->create_pit(config));
+		Irqchip *holder = TRY(Irqchip::create(vm_, IrqchipMode::None));
+		Status s = holder->create_pit(config);
+		if (!s.ok()) {
+			delete holder;
+			return Error{s.error()};
 		}
-		return done(chip->create_pit(*static_cast<const axvm_pit_config *>(arg)));
+		__atomic_store_n(&pit_only_, holder, __ATOMIC_RELEASE);
+		return 0L;
+	}
+	case AXVM_GET_PIT2:
+	case AXVM_SET_PIT2:
+	case AXVM_REINJECT_CONTROL: {
+		Irqchip *pit = pit_only_ ? pit_only_ : chip;
+		if (!pit || !pit->has_pit()) {
+			axvm_log(AXVM_LOG_WARN, "VM ioctl 0x%x: no PIT (KVM_CREATE_PIT2)", cmd);
+			return fail(err::ENXIO);
+		}
+		if (cmd == AXVM_GET_PIT2)
+			return done(pit->get_pit(*static_cast<axvm_pit_state2 *>(arg)));
+		if (cmd == AXVM_SET_PIT2)
+			return done(pit->set_pit(*static_cast<const axvm_pit_state2 *>(arg)));
+		return done(pit->reinject_control(*static_cast<const axvm_reinject_control *>(arg)));
+	}
 	default:
 		break;
 	}
@@ -212,9 +240,6 @@ Result<long> X86Vm::ioctl(unsigned int cmd, void *arg, usize)
 		case AXVM_IRQ_LINE_STATUS:
 		case AXVM_GET_IRQCHIP:
 		case AXVM_SET_IRQCHIP:
-		case AXVM_GET_PIT2:
-		case AXVM_SET_PIT2:
-		case AXVM_REINJECT_CONTROL:
 			axvm_log(AXVM_LOG_WARN, "VM ioctl 0x%x: no in-kernel irqchip (KVM_CREATE_IRQCHIP)", cmd);
 			return fail(err::ENXIO);
 		case AXVM_SIGNAL_MSI:
@@ -243,12 +268,6 @@ Result<long> X86Vm::ioctl(unsigned int cmd, void *arg, usize)
 		// KVM returns the delivery count; -1 (no APIC at all) is -EPERM.
 		return static_cast<long>(r.value());
 	}
-	case AXVM_GET_PIT2:
-		return done(chip->get_pit(*static_cast<axvm_pit_state2 *>(arg)));
-	case AXVM_SET_PIT2:
-		return done(chip->set_pit(*static_cast<const axvm_pit_state2 *>(arg)));
-	case AXVM_REINJECT_CONTROL:
-		return done(chip->reinject_control(*static_cast<const axvm_reinject_control *>(arg)));
 	default:
 		return fail(err::ENOTTY);
 	}
@@ -264,7 +283,7 @@ Status X86Vm::enable_cap(u32 cap, u64 arg0)
 		// args[0]: the GSIs userspace's IOAPIC keeps (QEMU: 24).
 		if (arg0 > AXVM_MAX_IRQ_ROUTES)
 			return fail(err::EINVAL);
-		return create_irqchip(IrqchipMode::Split);
+		return create_irqchip(IrqchipMode::Split, static_cast<u32>(arg0));
 	case AXVM_CAP_X2APIC_API:
 		if (arg0 & ~u64{AXVM_X2APIC_API_USE_32BIT_IDS | AXVM_X2APIC_API_DISABLE_BROADCAST_QUIRK})
 			return fail(err::EINVAL);

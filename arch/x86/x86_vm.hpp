@@ -46,6 +46,9 @@ public:
 	// Null until KVM_CREATE_IRQCHIP or KVM_CAP_SPLIT_IRQCHIP (then for the
 	// VM's life; set before any vCPU exists).
 	Irqchip *irqchip() const { return __atomic_load_n(&irqchip_, __ATOMIC_ACQUIRE); }
+	// A PIT created before any irqchip (KVM allows it: its ports answer,
+	// it never interrupts) lives in an Irqchip of its own, mode None.
+	Irqchip *pit_only() const { return __atomic_load_n(&pit_only_, __ATOMIC_ACQUIRE); }
 	u32 boot_cpu_id() const { return boot_cpu_id_; }
 	// KVM_SET_GSI_ROUTING, the entries copied in by the glue.
 	Status set_gsi_routing(const axvm_irq_routing &r);
@@ -68,10 +71,12 @@ public:
 
 private:
 	Status set_msr_filter(const axvm_msr_filter &f);
-	Status create_irqchip(IrqchipMode mode);
+	// @reserved_pins: the split irqchip's GSIs of userspace's IOAPIC.
+	Status create_irqchip(IrqchipMode mode, u32 reserved_pins = 0);
 
 	Vm &vm_;
 	Irqchip *irqchip_ = nullptr; // owned
+	Irqchip *pit_only_ = nullptr; // owned
 	u32 boot_cpu_id_ = 0;
 	u32 x2apic_api_ = 0;
 	u32 user_space_msr_ = 0; // AXVM_MSR_EXIT_REASON_*

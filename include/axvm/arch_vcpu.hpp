@@ -56,6 +56,9 @@ public:
 	virtual bool can_block() const { return false; }
 	// Something is queued that a blocked vCPU must wake up for.
 	virtual bool has_wake_event() { return false; }
+	// A blocked vCPU was woken: an error ends RUN with it (x86: a vCPU
+	// that waited UNINITIALIZED returns -EAGAIN, as under KVM).
+	virtual Status after_wake() { return Status(); }
 	// A halt always waits in the kernel (x86: an in-kernel local APIC).
 	virtual bool halts_in_kernel() const { return false; }
 	// KVM_EXIT_IRQ_WINDOW_OPEN is due: userspace asked for the window

@@ -102,6 +102,7 @@ typedef unsigned long long __u64;
 
 /* x86 in-kernel interrupt controllers and timers (see the section below). */
 #define AXVM_CAP_IRQCHIP          0
+#define AXVM_CAP_HLT              1 /* no ioctl: HLT waits in the kernel with the local APIC there */
 #define AXVM_CAP_PIT              11
 #define AXVM_CAP_MP_STATE         14
 #define AXVM_CAP_REINJECT_CONTROL 24
@@ -115,6 +116,7 @@ typedef unsigned long long __u64;
 #define AXVM_CAP_TSC_DEADLINE_TIMER 72
 #define AXVM_CAP_SIGNAL_MSI       77
 #define AXVM_CAP_IRQFD_RESAMPLE   82
+#define AXVM_CAP_IOAPIC_POLARITY_IGNORED 97 /* no ioctl: a line's level is 1 = asserted */
 #define AXVM_CAP_IOEVENTFD_NO_LENGTH 100
 #define AXVM_CAP_SPLIT_IRQCHIP    121
 #define AXVM_CAP_IOEVENTFD_ANY_LENGTH 122
@@ -509,6 +511,7 @@ struct axvm_lapic_state {
 #define AXVM_MP_STATE_INIT_RECEIVED 2
 #define AXVM_MP_STATE_HALTED        3
 #define AXVM_MP_STATE_SIPI_RECEIVED 4
+#define AXVM_MP_STATE_AP_RESET_HOLD 9 /* halted until an event, as HALTED */
 
 struct axvm_mp_state {
 	__u32 mp_state;

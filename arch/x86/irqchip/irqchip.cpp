@@ -197,7 +197,8 @@ void Irqchip::lapic_eoi(u32 vcpu_id, const Eoi &eoi)
 
 bool Irqchip::eoi_exits_to_user(const Lapic &apic, u8 vector) const
 {
-	for (u32 gsi = 0; gsi < AXVM_IOAPIC_NUM_PINS; gsi++) {
+	const u32 pins = reserved_ioapic_pins_ < routing_->nr_gsis() ? reserved_ioapic_pins_ : routing_->nr_gsis();
+	for (u32 gsi = 0; gsi < pins; gsi++) {
 		for (const RouteTarget &t : routing_->lookup(gsi)) {
 			if (t.type != AXVM_IRQ_ROUTING_MSI)
 				continue;

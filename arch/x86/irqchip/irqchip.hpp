@@ -56,6 +56,9 @@ public:
 	void set_x2apic_api(u32 flags) { x2apic_api_ |= flags; }
 	bool x2apic_format() const { return x2apic_api_ & AXVM_X2APIC_API_USE_32BIT_IDS; }
 	bool broadcast_quirk_disabled() const { return x2apic_api_ & AXVM_X2APIC_API_DISABLE_BROADCAST_QUIRK; }
+	// KVM_CAP_SPLIT_IRQCHIP's args[0]: GSIs 0 to @n - 1 are userspace's
+	// IOAPIC pins, whose level-triggered EOIs exit.
+	void set_reserved_ioapic_pins(u32 n) { reserved_ioapic_pins_ = n; }
 
 	// ---- VM ioctls (the VM's lock held; they take the irqchip lock) ----
 	// KVM_IRQ_LINE(_STATUS): the line of @gsi from userspace's source;
@@ -95,8 +98,8 @@ public:
 	void lapic_eoi(u32 vcpu_id, const Eoi &eoi);
 	// Split irqchip: whether an EOI of @vector on @apic goes to userspace
 	// (KVM_EXIT_IOAPIC_EOI): a level-triggered MSI route of one of the
-	// userspace IOAPIC's GSIs (0-23) targets it with that vector (KVM's
-	// kvm_scan_ioapic_routes).
+	// userspace IOAPIC's GSIs (below KVM_CAP_SPLIT_IRQCHIP's args[0])
+	// targets it with that vector (KVM's kvm_scan_ioapic_routes).
 	bool eoi_exits_to_user(const Lapic &apic, u8 vector) const;
 	// The PIC's INTR output, its INTA cycle (full irqchip).
 	bool pic_output() const { return pic_ && pic_->intr_asserted(); }
@@ -136,6 +139,7 @@ private:
 	Pit *pit_ = nullptr;       // KVM_CREATE_PIT2
 	RoutingTable *routing_ = nullptr; // replaced whole under the lock
 	u32 x2apic_api_ = 0;
+	u32 reserved_ioapic_pins_ = 0;
 	axvm_timer *pit_timer_ = nullptr, *eoi_timer_ = nullptr;
 	axvm_work *work_ = nullptr;
 	u32 pit_due_ = 0, eoi_due_ = 0; // set by the timers, taken by service()
