@@ -41,7 +41,7 @@ int Machine::fail(const char *what, long err)
 	return err < 0 ? static_cast<int>(err) : -EIO;
 }
 
-int Machine::create(const char *device, uint64_t mem_size)
+int Machine::create(const char *device, uint64_t mem_size, bool irqchip)
 {
 	dev_ = Fd(open(device, O_RDWR | O_CLOEXEC));
 	if (!dev_.valid())
@@ -62,6 +62,8 @@ int Machine::create(const char *device, uint64_t mem_size)
 	long err = call(vm_.get(), AXVM_SET_USER_MEMORY_REGION, reinterpret_cast<unsigned long>(&region));
 	if (err)
 		return fail("KVM_SET_USER_MEMORY_REGION", err);
+	if (irqchip && (err = call(vm_.get(), AXVM_CREATE_IRQCHIP)))
+		return fail("KVM_CREATE_IRQCHIP", err);
 	fd = call(vm_.get(), AXVM_CREATE_VCPU, 0);
 	if (fd < 0)
 		return fail("KVM_CREATE_VCPU", fd);

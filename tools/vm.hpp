@@ -33,8 +33,10 @@ constexpr uint64_t kGdtOffset = 0xf000;
 
 class Machine {
 public:
-	// 0 or -errno; @what names the step that failed.
-	int create(const char *device, uint64_t mem_size);
+	// 0 or -errno; @what names the step that failed. @irqchip: KVM's
+	// in-kernel PIC, IOAPIC and local APICs (KVM_CREATE_IRQCHIP, which
+	// must come before the first vCPU).
+	int create(const char *device, uint64_t mem_size, bool irqchip = false);
 	const char *failed_step() const { return what_; }
 
 	uint8_t *memory() { return static_cast<uint8_t *>(mem_); }
@@ -46,6 +48,7 @@ public:
 	axvm_run &run_page() { return *run_; }
 	int vcpu_fd() const { return vcpu_.get(); }
 	int vm_fd() const { return vm_.get(); }
+	int device_fd() const { return dev_.get(); }
 	~Machine();
 
 private:

@@ -5,16 +5,21 @@
 // tool's Machine), so it runs wherever either device exists; a device that
 // is missing or busy is reported as skipped.
 //
-//   bench [--rounds N] DEVICE...     prints a table, then JSON between
+//   bench [--rounds N] [--guests DIR] DEVICE...
+//                                    prints a table, then JSON between
 //                                    BENCH-JSON-BEGIN / BENCH-JSON-END
 #include "../../tools/vm.hpp"
 #include "../vmm/meminfo.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <pthread.h>
 #include <string>
 #include <vector>
 
@@ -82,6 +87,117 @@ std::vector<uint8_t> touch_loop(uint32_t pages)
 				  0xe2, 0xf6, 0xf4};                   // loop L; hlt
 	put32(c, 6, pages);
 	return c;
+}
+
+const char *guest_dir = "guests"; // --guests: bench_timer.bin, bench_ipi.bin
+
+std::vector<uint8_t> load_guest(const char *name)
+{
+	std::ifstream f(std::string(guest_dir) + "/" + name, std::ios::binary);
+	return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// The second vCPU of the IPI case: KVM_RUN until the main thread says stop
+// (a signal ends the RUN in which it waits with its APIC, in the kernel).
+struct SecondVcpu {
+	int fd;
+	axvm_run *run;
+	volatile bool stop;
+	static void *body(void *p)
+	{
+		auto *v = static_cast<SecondVcpu *>(p);
+		while (!v->stop)
+			if (call(v->fd, AXVM_RUN) == 0 && v->run->exit_reason != AXVM_EXIT_INTR)
+				break; // any exit of its own is a failure the main thread sees as a hang
+		return nullptr;
+	}
+};
+
+void on_signal(int) {}
+
+// @vcpus vCPUs of a VM with the in-kernel irqchip run @guest (long mode at
+// 0x10000) until vCPU 0's OUT to 0xf4; µs, or <0 with @why. vCPU 1 gets
+// vCPU 0's registers with a stack of its own and is made runnable (an AP
+// with an in-kernel APIC otherwise waits for INIT and SIPI).
+double irqchip_case(const char *dev, const char *guest, int vcpus, std::string &why)
+{
+	const std::vector<uint8_t> code = load_guest(guest);
+	if (code.empty()) {
+		why = std::string("no ") + guest_dir + "/" + guest;
+		return -1;
+	}
+	Machine m;
+	int err = m.create(dev, 2 << 20, true);
+	if (!err) {
+		memcpy(m.memory() + 0x10000, code.data(), code.size());
+		err = m.setup_cpu(Mode::Long, 0x10000);
+	}
+	if (err) {
+		why = std::string(m.failed_step()) + ": " + strerror(-err);
+		return -1;
+	}
+	SecondVcpu second{-1, nullptr, false};
+	pthread_t thread{};
+	Fd fd1;
+	void *run1 = MAP_FAILED;
+	const long run_size = call(m.device_fd(), AXVM_GET_VCPU_MMAP_SIZE);
+	if (vcpus == 2) {
+		fd1 = Fd(static_cast<int>(call(m.vm_fd(), AXVM_CREATE_VCPU, 1)));
+		axvm_sregs sregs{};
+		axvm_regs regs{};
+		axvm_mp_state runnable{AXVM_MP_STATE_RUNNABLE};
+		std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + 256 * sizeof(axvm_cpuid_entry2)) / 8 + 1);
+		auto *cpuid = reinterpret_cast<axvm_cpuid2 *>(buf.data());
+		cpuid->nent = 256;
+		if (!fd1.valid() || call(m.device_fd(), AXVM_GET_SUPPORTED_CPUID, reinterpret_cast<unsigned long>(cpuid)) ||
+		    call(fd1.get(), AXVM_SET_CPUID2, reinterpret_cast<unsigned long>(cpuid)) ||
+		    call(m.vcpu_fd(), AXVM_GET_SREGS, reinterpret_cast<unsigned long>(&sregs)) ||
+		    call(fd1.get(), AXVM_SET_SREGS, reinterpret_cast<unsigned long>(&sregs)) ||
+		    call(m.vcpu_fd(), AXVM_GET_REGS, reinterpret_cast<unsigned long>(&regs))) {
+			why = std::string("second vCPU: ") + strerror(errno);
+			return -1;
+		}
+		regs.rsp -= 0x4000;
+		if (call(fd1.get(), AXVM_SET_REGS, reinterpret_cast<unsigned long>(&regs)) ||
+		    call(fd1.get(), AXVM_SET_MP_STATE, reinterpret_cast<unsigned long>(&runnable)) ||
+		    (run1 = mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd1.get(), 0)) == MAP_FAILED) {
+			why = std::string("second vCPU: ") + strerror(errno);
+			return -1;
+		}
+		second.fd = fd1.get();
+		second.run = static_cast<axvm_run *>(run1);
+		struct sigaction sa{};
+		sa.sa_handler = on_signal; // no SA_RESTART: the RUN returns EINTR
+		sigaction(SIGUSR1, &sa, nullptr);
+		pthread_create(&thread, nullptr, SecondVcpu::body, &second);
+	}
+	auto ended = [&](double t) {
+		alarm(0);
+		if (vcpus == 2) {
+			second.stop = true;
+			second.run->immediate_exit = 1; // one that had not entered yet
+			pthread_kill(thread, SIGUSR1);
+			pthread_join(thread, nullptr);
+			munmap(run1, run_size);
+		}
+		return t;
+	};
+	struct sigaction sa{};
+	sa.sa_handler = on_signal;
+	sigaction(SIGALRM, &sa, nullptr);
+	alarm(60); // a guest that never ends: the RUN returns EINTR
+	const double t0 = now_us();
+	for (;;) {
+		if (m.run()) {
+			why = std::string("KVM_RUN: ") + strerror(errno);
+			return ended(-1);
+		}
+		const axvm_run &r = m.run_page();
+		if (r.exit_reason == AXVM_EXIT_IO && r.io.port == 0xf4)
+			return ended(now_us() - t0);
+		why = "unexpected exit " + std::to_string(r.exit_reason);
+		return ended(-1);
+	}
 }
 
 struct Result {
@@ -229,11 +345,13 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--guests") && i + 1 < argc)
+			guest_dir = argv[++i];
 		else
 			devices.push_back({strstr(argv[i], "kvm") ? "kvm" : "axvm", argv[i]});
 	}
 	if (devices.empty() || rounds < 1) {
-		fprintf(stderr, "usage: bench [--rounds N] DEVICE...\n");
+		fprintf(stderr, "usage: bench [--rounds N] [--guests DIR] DEVICE...\n");
 		return 2;
 	}
 
@@ -258,6 +376,12 @@ int main(int argc, char **argv)
 			 return memory_case(d, 512ull << 20, w); }},
 		{"vm_and_vcpu_create_destroy", "us/VM", [](const char *d, std::string &w) {
 			 return create_case(d, 20, w); }},
+		// The in-kernel irqchip (tools/guests/bench_*.S): per timer
+		// interrupt, and per IPI round trip between two vCPUs.
+		{"lapic_timer_interrupt", "us/irq", [](const char *d, std::string &w) {
+			 return irqchip_case(d, "bench_timer.bin", 1, w) / 10000; }},
+		{"ipi_round_trip", "us/trip", [](const char *d, std::string &w) {
+			 return irqchip_case(d, "bench_ipi.bin", 2, w) / 5000; }},
 	};
 
 	// results[case][device]

@@ -20,7 +20,10 @@ mkdir -p "$out/src" "$out/root/bin" "$out/root/bench" "$out/root/proc" "$out/roo
 (cd "$top" && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T -) | tar -xf - -C "$out/src"
 make -s -C "$out/src" KDIR="$kdir" >"$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 1; }
 g++ -std=gnu++17 -O2 -Wall -Wextra -Werror -static -I"$top/include" -o "$out/root/bench/bench" \
-	"$top/tests/bench/bench.cpp" "$top/tools/vm.cpp"
+	"$top/tests/bench/bench.cpp" "$top/tools/vm.cpp" -lpthread
+make -s -C "$top" -f tools/Makefile OUT="$out/tools" "$out/tools/guests/bench_timer.bin" "$out/tools/guests/bench_ipi.bin"
+mkdir -p "$out/root/bench/guests"
+cp "$out/tools/guests/bench_timer.bin" "$out/tools/guests/bench_ipi.bin" "$out/root/bench/guests/"
 
 cp /bin/busybox "$out/root/bin/"
 cp "$out/src/axvm.ko" "$out/root/bench/"
