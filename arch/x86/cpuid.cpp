@@ -134,6 +134,38 @@ void CpuidTable::reset(bool rdtscp)
 {
 	const u32 n = supported_cpuid(entries_, AXVM_MAX_CPUID_ENTRIES, rdtscp);
 	count_ = n < AXVM_MAX_CPUID_ENTRIES ? n : AXVM_MAX_CPUID_ENTRIES;
+	update_cr4_features();
+}
+
+namespace {
+
+// CR4's bits for the features of leaf 1 ECX and leaf 7 EBX.
+u64 cr4_bits_of(u32 leaf1_ecx, u32 leaf7_ebx)
+{
+	u64 bits = 0;
+	if (leaf1_ecx & (1u << 17))
+		bits |= 1ull << 17; // PCID: PCIDE
+	if (leaf1_ecx & (1u << 26))
+		bits |= kCr4Osxsave; // XSAVE
+	if (leaf7_ebx & (1u << 0))
+		bits |= 1ull << 16; // FSGSBASE
+	if (leaf7_ebx & (1u << 7))
+		bits |= 1ull << 20; // SMEP
+	if (leaf7_ebx & (1u << 20))
+		bits |= 1ull << 21; // SMAP
+	return bits;
+}
+
+} // namespace
+
+void CpuidTable::update_cr4_features()
+{
+	// What axvm offers at most: the host's bits under supported_cpuid()'s
+	// masks (OSXSAVE only with XSAVE on in the host).
+	const u32 host_ecx = cpuid(1, 0).ecx & (kLeaf1Ecx | (supported_xcr0() ? 1u << 26 : 0));
+	const u32 host_ebx = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ebx & kLeaf7Ebx : 0;
+	const u64 supported = cr4_bits_of(host_ecx, host_ebx);
+	cr4_features_ = supported & cr4_bits_of(lookup(1, 0).ecx, lookup(7, 0).ebx);
 }
 
 Status CpuidTable::set(const axvm_cpuid2 &c, usize size)
@@ -143,6 +175,7 @@ Status CpuidTable::set(const axvm_cpuid2 &c, usize size)
 	for (u32 i = 0; i < c.nent; i++)
 		entries_[i] = c.entries[i];
 	count_ = c.nent;
+	update_cr4_features();
 	return Status();
 }
 

@@ -34,10 +34,18 @@ public:
 	Status get(axvm_cpuid2 &cpuid, usize size) const;
 	// The entry for @function/@index, zeros if there is none.
 	CpuidResult lookup(u32 function, u32 index) const;
+	// The CR4 bits that come with a CPUID feature (FSGSBASE, PCIDE,
+	// OSXSAVE, SMEP, SMAP) which this table offers and axvm supports: as
+	// KVM's reserved CR4 bits (its kvm_cpu_caps and, once set, the guest's
+	// CPUID), so a bit KVM_GET_SUPPORTED_CPUID does not offer is refused.
+	u64 cr4_feature_bits() const { return cr4_features_; }
 
 private:
+	void update_cr4_features();
+
 	axvm_cpuid_entry2 entries_[AXVM_MAX_CPUID_ENTRIES];
 	u32 count_ = 0;
+	u64 cr4_features_ = 0;
 };
 
 } // namespace axvm::x86

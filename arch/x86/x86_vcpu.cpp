@@ -121,10 +121,10 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		set_regs(*static_cast<const axvm_regs *>(arg));
 		return Status();
 	case AXVM_GET_SREGS:
-		get_sregs(*static_cast<axvm_sregs *>(arg));
+		sregs_ioctl_get(*static_cast<axvm_sregs *>(arg));
 		return Status();
 	case AXVM_SET_SREGS:
-		return set_sregs(*static_cast<const axvm_sregs *>(arg));
+		return sregs_ioctl_set(*static_cast<const axvm_sregs *>(arg));
 	case AXVM_SET_CPUID2:
 		TRY(cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size));
 		cpuid_set_ = true;
@@ -234,7 +234,7 @@ bool X86Vcpu::has_rdtscp() const { return cpuid_.lookup(0x80000001, 0).edx & (1u
 
 u64 X86Vcpu::cr4_extra() const
 {
-	return (cpuid_.lookup(1, 0).ecx & (1u << 26)) && axvm_x86_host_xcr0() ? kCr4Osxsave : 0;
+	return cpuid_.cr4_feature_bits();
 }
 
 bool X86Vcpu::has_x2apic() const { return cpuid_.lookup(1, 0).ecx & (1u << 21); }

@@ -210,8 +210,8 @@ protected:
 	// Guest-physical address width (CPUID 0x80000008, 36 without it).
 	u32 guest_phys_bits() const;
 	bool has_rdtscp() const;
-	// CR4 bits this guest may set beyond kCr4Allowed: OSXSAVE where its
-	// CPUID offers XSAVE and the host has it.
+	// CR4 bits this guest may set beyond kCr4Allowed: those of the
+	// features its CPUID and axvm offer (CpuidTable::cr4_feature_bits()).
 	u64 cr4_extra() const;
 	bool has_x2apic() const;
 	u64 guest_tsc() const;
@@ -260,6 +260,10 @@ private:
 	Status lapic_msr(u32 index, u64 &value, bool write, bool host, ExitReason *exit);
 	bool is_lapic_msr(u32 index) const;
 	Status lapic_ioctl(unsigned int cmd, void *arg);
+	// KVM_GET/SET_SREGS: the backend's registers, and the APIC base and
+	// TPR where the in-kernel local APIC holds them (x86_irqchip.cpp).
+	void sregs_ioctl_get(axvm_sregs &s);
+	Status sregs_ioctl_set(const axvm_sregs &s);
 	Status get_mp_state(axvm_mp_state &s);
 	Status set_mp_state(const axvm_mp_state &s);
 	void fill_irqchip_run_state(axvm_run &run);

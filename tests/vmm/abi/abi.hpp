@@ -195,6 +195,7 @@ bool guest_hypercall();
 bool guest_cpuid_from_table();
 bool guest_mmio();
 bool sregs_checked_like_kvm();
+bool sregs_cr4_and_apic_base_like_kvm();
 bool guest_outside_memory();
 bool vcpus_in_threads_migrating();
 bool concurrent_run_is_busy();

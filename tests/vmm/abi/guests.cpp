@@ -206,6 +206,82 @@ bool sregs_checked_like_kvm()
 	return true;
 }
 
+// KVM's reserved CR4 bits: a feature's bit is refused where
+// KVM_GET_SUPPORTED_CPUID does not offer the feature (UMIP, LA57, PKE never
+// here; PCIDE without PCID), or where the vCPU's CPUID dropped it, and a
+// refused SET_SREGS changes nothing. The APIC base goes through
+// kvm_set_apic_base()'s checks; with the in-kernel local APIC it is the
+// APIC's, and so is CR8 (its TPR). (KVM's set_sregs_test.)
+bool sregs_cr4_and_apic_base_like_kvm()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
+	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
+	uint32_t leaf1_ecx = 0, leaf7_ebx = 0;
+	axvm_cpuid_entry2 *leaf7 = nullptr;
+	for (uint32_t i = 0; i < c.nent; i++) {
+		if (c.entries[i].function == 1)
+			leaf1_ecx = c.entries[i].ecx;
+		if (c.entries[i].function == 7 && c.entries[i].index == 0)
+			leaf7 = &c.entries[i], leaf7_ebx = c.entries[i].ebx;
+	}
+	axvm_sregs s, now;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	std::vector<uint64_t> refused = {1ull << 11, 1ull << 12, 1ull << 22}; // UMIP, LA57, PKE
+	if (!(leaf1_ecx & (1u << 17)))
+		refused.push_back(1ull << 17); // PCIDE without PCID
+	for (uint64_t bit : refused) {
+		axvm_sregs bad = s;
+		bad.cr4 |= bit;
+		EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+		EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&now) == 0 && now.cr4 == s.cr4);
+	}
+	if (leaf7 && (leaf7_ebx & 1)) { // FSGSBASE: offered, then taken away by SET_CPUID2
+		axvm_sregs with = s;
+		with.cr4 |= 1ull << 16;
+		EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&with) == 0);
+		EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+		leaf7->ebx &= ~1u;
+		EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+		EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&with) == -EINVAL);
+	}
+	axvm_sregs b = s;
+	b.apic_base = 1ull << 10; // x2APIC without the enable bit
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&b) == -EINVAL);
+	b.apic_base = 0xfee00000ull | (1ull << 11) | 0x10; // a reserved bit
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&b) == -EINVAL);
+	b.apic_base = 1ull << 11;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&b) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&now) == 0 && now.apic_base == (1ull << 11));
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
+
+	// The same with the local APIC in the kernel: its base and TPR.
+	Fd vm(xioctl(m.dev, AXVM_CREATE_VM));
+	EXPECT(xioctl(vm, AXVM_CREATE_IRQCHIP) == 0);
+	EXPECT(set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0);
+	Fd vcpu;
+	axvm_run *run = nullptr;
+	size_t run_size = 0;
+	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
+	EXPECT(xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0 && s.apic_base == 0xfee00900);
+	b = s;
+	b.apic_base = 0xfee00000ull | (1ull << 10) | (1ull << 8); // x2APIC, not enabled
+	EXPECT(xioctl(vcpu, AXVM_SET_SREGS, (unsigned long)&b) == -EINVAL);
+	EXPECT(xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&now) == 0 && now.apic_base == 0xfee00900);
+	b.apic_base = 0xfee00000ull | (1ull << 11) | (1ull << 10) | (1ull << 8); // x2APIC
+	b.cr8 = 7;
+	EXPECT(xioctl(vcpu, AXVM_SET_SREGS, (unsigned long)&b) == 0);
+	EXPECT(xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&now) == 0 && now.apic_base == b.apic_base && now.cr8 == 7);
+	axvm_lapic_state lapic;
+	EXPECT(xioctl(vcpu, AXVM_GET_LAPIC, (unsigned long)&lapic) == 0);
+	EXPECT(static_cast<uint8_t>(lapic.regs[0x80]) == 0x70); // the TPR
+	munmap(run, run_size);
+	return true;
+}
+
 bool guest_outside_memory()
 {
 	Machine m;

@@ -147,6 +147,7 @@ int main(int argc, char **argv)
 		{"guest_cpuid_from_table", guest_cpuid_from_table},
 		{"guest_mmio", guest_mmio},
 		{"sregs_checked_like_kvm", sregs_checked_like_kvm},
+		{"sregs_cr4_and_apic_base_like_kvm", sregs_cr4_and_apic_base_like_kvm},
 		{"guest_outside_memory", guest_outside_memory},
 		{"spinning_guest_stopped_by_signal", spinning_guest_stopped_by_signal},
 		{"immediate_exit_keeps_last_exit", immediate_exit_keeps_last_exit},
