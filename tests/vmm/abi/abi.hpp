@@ -180,6 +180,7 @@ bool check_extension();
 bool create_vm();
 bool create_vcpu();
 bool max_vcpu_id_cap();
+bool nr_mmu_pages();
 bool run_page();
 bool close_in_every_order();
 bool thousand_cycles();

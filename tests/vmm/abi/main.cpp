@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 		{"create_vm", create_vm},
 		{"create_vcpu", create_vcpu},
 		{"max_vcpu_id_cap", max_vcpu_id_cap},
+		{"nr_mmu_pages", nr_mmu_pages},
 		{"run_page", run_page},
 		{"close_in_every_order", close_in_every_order},
 		{"thousand_cycles", thousand_cycles},
