@@ -88,6 +88,8 @@ u32 add_leaves(const Leaf *leaves, usize n, u32 host_max, u32 limit, axvm_cpuid_
 		}
 		if (l.function == 0x7 || l.function == 0xd)
 			e.flags = AXVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		if (l.function == 0x7)
+			e.ebx |= kCpuidTscAdjust;
 		if (l.function == 0x1 && !(xcr0 & 4))
 			e.ecx &= ~kLeaf1EcxXsave | (xcr0 ? 1u << 26 : 0); // AVX and friends need YMM in XCR0
 		if (l.function == 0x7 && !(xcr0 & 4))

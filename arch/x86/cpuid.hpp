@@ -11,6 +11,10 @@
 
 namespace axvm::x86 {
 
+// Leaf 7 EBX's TSC_ADJUST: IA32_TSC_ADJUST, which axvm emulates whatever
+// the host has (as KVM).
+constexpr u32 kCpuidTscAdjust = 1u << 1;
+
 // Fills @out with what a guest may be shown: the host's values, with every
 // feature axvm does not virtualize cleared. Returns the number of entries
 // there are, of which only the first @max are written.

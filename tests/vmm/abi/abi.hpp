@@ -233,6 +233,7 @@ bool unprivileged_denied();
 bool vmm_capabilities();
 bool msr_list_and_round_trip();
 bool msrs_like_kvm();
+bool tsc_adjust();
 bool guest_msrs_and_user_space_exits();
 bool fpu_xsave_and_xcrs();
 bool guest_xsetbv();

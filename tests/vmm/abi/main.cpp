@@ -177,6 +177,7 @@ int main(int argc, char **argv)
 		{"vmm_capabilities", vmm_capabilities},
 		{"msr_list_and_round_trip", msr_list_and_round_trip},
 		{"msrs_like_kvm", msrs_like_kvm},
+		{"tsc_adjust", tsc_adjust},
 		{"guest_msrs_and_user_space_exits", guest_msrs_and_user_space_exits},
 		{"fpu_xsave_and_xcrs", fpu_xsave_and_xcrs},
 		{"guest_xsetbv", guest_xsetbv},
