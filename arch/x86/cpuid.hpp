@@ -36,6 +36,8 @@ public:
 	Status set(const axvm_cpuid2 &cpuid, usize size);
 	// KVM_GET_CPUID2: -E2BIG (and cpuid.nent = count) if it does not fit.
 	Status get(axvm_cpuid2 &cpuid, usize size) const;
+	u32 count() const { return count_; }
+	const axvm_cpuid_entry2 *entry(u32 i) const { return i < count_ ? &entries_[i] : nullptr; }
 	// The entry for @function/@index, zeros if there is none.
 	CpuidResult lookup(u32 function, u32 index) const;
 	// The CR4 bits that come with a CPUID feature (FSGSBASE, PCIDE,

@@ -46,16 +46,67 @@ bool X86Vcpu::guest_alignment_check() const
 	return attrib_dpl(segment(kSs).attrib) == 3 && (cr0() & kCr0Am) && (rflags() & kRflagsAc);
 }
 
+// As KVM: OSXSAVE mirrors CR4 (where the host has XSAVE), the APIC bit the
+// APIC base's enable bit, and leaf 0xD's EBX is the XSAVE size for the
+// XCR0 the guest has now.
+void X86Vcpu::cpuid_runtime(u32 function, u32 index, CpuidResult &r) const
+{
+	if (function == 1) {
+		if (axvm_x86_host_xcr0())
+			r.ecx = (r.ecx & ~(1u << 27)) | (cr4() & kCr4Osxsave ? 1u << 27 : 0);
+		const u64 base = lapic_ ? lapic_->apic_base() : apic_base_;
+		r.edx = (r.edx & ~(1u << 9)) | (base & (1ull << 11) ? 1u << 9 : 0);
+	}
+	if (function == 0xd && index == 0 && r.eax)
+		r.ebx = xsave_size(xcr0_);
+}
+
+Status X86Vcpu::set_cpuid(const axvm_cpuid2 &c, usize size)
+{
+	if (!entered_)
+		return cpuid_.set(c, size);
+	// KVM 6.1's kvm_cpuid_check_equal(): after KVM_RUN a vCPU model is
+	// final; the same table (as the guest sees it) is accepted, any other
+	// is -EINVAL.
+	if (c.nent > AXVM_MAX_CPUID_ENTRIES || size < sizeof(c) + c.nent * sizeof(c.entries[0]))
+		return fail(err::E2BIG);
+	bool same = true;
+	for (u32 i = 0; i < c.nent && same; i++) {
+		const axvm_cpuid_entry2 &e = c.entries[i];
+		const axvm_cpuid_entry2 *o = cpuid_.entry(i);
+		if (!o || o->function != e.function || o->index != e.index || o->flags != e.flags) {
+			same = false;
+			break;
+		}
+		CpuidResult a{e.eax, e.ebx, e.ecx, e.edx}, b{o->eax, o->ebx, o->ecx, o->edx};
+		cpuid_runtime(e.function, e.index, a);
+		cpuid_runtime(o->function, o->index, b);
+		same = a.eax == b.eax && a.ebx == b.ebx && a.ecx == b.ecx && a.edx == b.edx;
+	}
+	if (!same || c.nent != cpuid_.count()) {
+		axvm_log(AXVM_LOG_WARN, "SET_CPUID2 after KVM_RUN: only the vCPU's own table again");
+		return fail(err::EINVAL);
+	}
+	return Status();
+}
+
+Status X86Vcpu::get_cpuid(axvm_cpuid2 &c, usize size) const
+{
+	TRY(cpuid_.get(c, size));
+	for (u32 i = 0; i < c.nent; i++) {
+		axvm_cpuid_entry2 &e = c.entries[i];
+		CpuidResult r{e.eax, e.ebx, e.ecx, e.edx};
+		cpuid_runtime(e.function, e.index, r);
+		e.eax = r.eax, e.ebx = r.ebx, e.ecx = r.ecx, e.edx = r.edx;
+	}
+	return Status();
+}
+
 ExitReason X86Vcpu::handle_cpuid()
 {
 	const u32 function = static_cast<u32>(gpr(kRax)), index = static_cast<u32>(gpr(kRcx));
 	CpuidResult r = cpuid_.lookup(function, index);
-	// What KVM updates as the guest runs: OSXSAVE mirrors CR4, and leaf
-	// 0xD's EBX is the XSAVE size for the XCR0 it has now.
-	if (function == 1 && (r.ecx & (1u << 26)))
-		r.ecx = (r.ecx & ~(1u << 27)) | (cr4() & kCr4Osxsave ? 1u << 27 : 0);
-	if (function == 0xd && index == 0 && r.eax)
-		r.ebx = xsave_size(xcr0_);
+	cpuid_runtime(function, index, r);
 	set_gpr(kRax, r.eax);
 	set_gpr(kRbx, r.ebx);
 	set_gpr(kRcx, r.ecx);

@@ -148,6 +148,7 @@ Result<ExitReason> X86Vcpu::irqchip_before_entry()
 
 void X86Vcpu::irqchip_after_exit()
 {
+	entered_ = true;
 	if (!lapic_ || cr8() == tpr_entered_)
 		return;
 	Irqchip::Guard g(irqchip());

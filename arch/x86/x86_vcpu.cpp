@@ -126,11 +126,11 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 	case AXVM_SET_SREGS:
 		return sregs_ioctl_set(*static_cast<const axvm_sregs *>(arg));
 	case AXVM_SET_CPUID2:
-		TRY(cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size));
+		TRY(set_cpuid(*static_cast<const axvm_cpuid2 *>(arg), size));
 		cpuid_set_ = true;
 		return configure_lapic();
 	case AXVM_GET_CPUID2:
-		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size);
+		return get_cpuid(*static_cast<axvm_cpuid2 *>(arg), size);
 	case AXVM_INTERRUPT:
 		// With the PIC in the kernel there is nothing for userspace to
 		// inject (KVM: -ENXIO); the split irqchip's is the PIC's ExtINT.

@@ -146,6 +146,13 @@ protected:
 	// The guest's own alignment checking is on (CPL 3, CR0.AM, RFLAGS.AC).
 	bool guest_alignment_check() const;
 	ExitReason handle_cpuid(); // RAX..RDX from the table; the caller skips CPUID
+	// What KVM's kvm_update_cpuid_runtime() keeps current in the vCPU's
+	// CPUID, applied to @r (leaf @function/@index): the guest sees it and
+	// KVM_GET_CPUID2 returns it.
+	void cpuid_runtime(u32 function, u32 index, CpuidResult &r) const;
+	// KVM_SET_CPUID2; once the vCPU has run, only the same table again.
+	Status set_cpuid(const axvm_cpuid2 &c, usize size);
+	Status get_cpuid(axvm_cpuid2 &c, usize size) const;
 	// IN/OUT whose next instruction is at @next_rip: RIP gets there when
 	// userspace has handled the exit (KVM's complete_fast_pio_*), so an
 	// exit in an STI shadow still reports the shadow, as KVM does.
@@ -281,6 +288,7 @@ private:
 	axvm_x86_fpu *fpu_ = nullptr; // the guest's FPU and extended state
 	u64 xcr0_ = 1;                // the guest's XCR0 (x87 at reset)
 	bool cpuid_set_ = false;      // KVM_SET_CPUID2 was done
+	bool entered_ = false;        // the guest ran (KVM's last_vmentry_cpu != -1)
 	// With an in-kernel irqchip:
 	Lapic *lapic_ = nullptr;
 	axvm_timer *lapic_timer_ = nullptr;

@@ -194,6 +194,7 @@ bool guest_string_in();
 bool guest_string_out_segments();
 bool guest_hypercall();
 bool guest_cpuid_from_table();
+bool cpuid_runtime_and_after_run();
 bool guest_mmio();
 bool sregs_checked_like_kvm();
 bool sregs_cr4_and_apic_base_like_kvm();

@@ -181,6 +181,53 @@ bool guest_mmio()
 	return true;
 }
 
+// KVM's kvm_update_cpuid_runtime(): KVM_GET_CPUID2 returns what the guest
+// sees (the APIC bit follows the APIC base's enable bit, OSXSAVE CR4, leaf
+// 0xD's EBX the XSAVE size for the guest's XCR0); once the vCPU has run,
+// KVM_SET_CPUID2 takes only the same table again (KVM's cpuid_test).
+bool cpuid_runtime_and_after_run()
+{
+	Machine m;
+	// mov eax,1 (66 b8 01 00 00 00); cpuid; out 0xe9,eax of EDX (66 89 d0; 66 e7 e9); hlt
+	EXPECT(m.start({0x66, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0x66, 0x89, 0xd0, 0x66, 0xe7, 0xe9, 0xf4}));
+	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
+	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+	auto leaf = [&](uint32_t f, uint32_t i) -> axvm_cpuid_entry2 * {
+		for (uint32_t n = 0; n < c.nent; n++)
+			if (c.entries[n].function == f && (c.entries[n].index == i || !(c.entries[n].flags & 1)))
+				return &c.entries[n];
+		return nullptr;
+	};
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_CPUID2, (unsigned long)&c) == 0);
+	EXPECT(leaf(1, 0) && (leaf(1, 0)->edx & (1u << 9)) && !(leaf(1, 0)->ecx & (1u << 27)));
+	if (leaf(0xd, 0) && leaf(0xd, 0)->eax)
+		EXPECT(leaf(0xd, 0)->ebx == 576); // XCR0 = x87 at reset: the legacy area and header
+	// A disabled APIC (userspace's write): no APIC bit, for the guest too.
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	s.apic_base = 0xfee00000;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_CPUID2, (unsigned long)&c) == 0);
+	EXPECT(leaf(1, 0) && !(leaf(1, 0)->edx & (1u << 9)));
+	const long edx = m.expect_out(0xe9, 4);
+	EXPECT(edx >= 0 && static_cast<uint32_t>(edx) == leaf(1, 0)->edx);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
+	// After KVM_RUN: the same table again, nothing else.
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+	axvm_cpuid_entry2 *l1 = leaf(1, 0);
+	l1->ecx ^= 1u << 0; // SSE3
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == -EINVAL);
+	l1->ecx ^= 1u << 0;
+	c.nent--;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == -EINVAL);
+	return true;
+}
+
 bool sregs_checked_like_kvm()
 {
 	Machine m;

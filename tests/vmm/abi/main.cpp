@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 		{"guest_string_out_segments", guest_string_out_segments},
 		{"guest_hypercall", guest_hypercall},
 		{"guest_cpuid_from_table", guest_cpuid_from_table},
+		{"cpuid_runtime_and_after_run", cpuid_runtime_and_after_run},
 		{"guest_mmio", guest_mmio},
 		{"sregs_checked_like_kvm", sregs_checked_like_kvm},
 		{"sregs_cr4_and_apic_base_like_kvm", sregs_cr4_and_apic_base_like_kvm},
