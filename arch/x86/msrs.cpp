@@ -21,7 +21,7 @@ constexpr u32 kSaved[] = {
 	msr::kSysenterCs, msr::kSysenterEsp, msr::kSysenterEip, msr::kStar,	     msr::kCstar,
 	msr::kKernelGsBase, msr::kSfmask,    msr::kLstar,	msr::kTsc,	     msr::kTscAux,
 	msr::kMiscEnable,  msr::kMcgStatus, msr::kMcgCtl,	msr::kPlatformInfo, msr::kUcodeRev,
-	msr::kHwcr,	    msr::kVmHsavePa,	msr::kTscAdjust,
+	msr::kHwcr,	    msr::kVmHsavePa,	msr::kTscAdjust,	msr::kPowerCtl,
 };
 
 // What the backend switches for the guest (switched_msr), FS/GS base aside
@@ -264,6 +264,9 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 	case msr::kHwcr:
 		value = msrs_.hwcr;
 		return Status();
+	case msr::kPowerCtl:
+		value = msrs_.power_ctl;
+		return Status();
 	case msr::kVmHsavePa:
 		value = msrs_.hsave_pa;
 		return Status();
@@ -385,6 +388,11 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 		if (!host && ((value & 0xfff) || (value >> guest_phys_bits())))
 			return fail(err::EINVAL);
 		msrs_.hsave_pa = value & ~0xfffull;
+		return Status();
+	case msr::kPowerCtl:
+		// KVM keeps any value, for the guest and userspace alike (no
+		// power management behind it).
+		msrs_.power_ctl = value;
 		return Status();
 	case msr::kHwcr:
 		// McStatusWrEn (bit 18); TscFreqSel (bit 24) from userspace; the
