@@ -128,8 +128,20 @@ u32 xsave_size(u64 xcr0)
 u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max, bool rdtscp)
 {
 	u32 n = add_leaves(kBasic, array_size(kBasic), cpuid(0).eax, kMaxBasic, out, 0, max, rdtscp);
-	return add_leaves(kExtended, array_size(kExtended), cpuid(0x80000000).eax, kMaxExtended, out, n, max,
-			  rdtscp);
+	n = add_leaves(kExtended, array_size(kExtended), cpuid(0x80000000).eax, kMaxExtended, out, n, max, rdtscp);
+	// KVM's signature leaf and its paravirtual features, as KVM offers
+	// them: "KVMKVMKVM", the highest leaf 0x40000001, and none of the
+	// features (no kvmclock, steal time, PV EOI or PV hypercalls here).
+	const axvm_cpuid_entry2 kvm[] = {
+		{0x40000000, 0, 0, 0x40000001, 0x4b4d564b, 0x564b4d56, 0x4d, {}},
+		{0x40000001, 0, 0, 0, 0, 0, 0, {}},
+	};
+	for (const axvm_cpuid_entry2 &e : kvm) {
+		if (n < max)
+			out[n] = e;
+		n++;
+	}
+	return n;
 }
 
 void CpuidTable::reset(bool rdtscp)

@@ -119,7 +119,7 @@ bool guest_cpuid_from_table()
 	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == -E2BIG && c.nent > 1);
 	c.nent = AXVM_MAX_CPUID_ENTRIES;
 	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0 && c.nent >= 2);
-	bool leaf1 = false, xsave = false, leaf_d = false;
+	bool leaf1 = false, xsave = false, leaf_d = false, kvm_leaf = false;
 	for (uint32_t i = 0; i < c.nent; i++) {
 		if (c.entries[i].function == 1) {
 			leaf1 = !(c.entries[i].ecx & (1u << 5)) && (c.entries[i].ecx & (1u << 31)) &&
@@ -128,7 +128,11 @@ bool guest_cpuid_from_table()
 		}
 		if (c.entries[i].function == 0xd && c.entries[i].index == 0)
 			leaf_d = (c.entries[i].eax & 3) == 3; // x87 and SSE in XCR0
+		if (c.entries[i].function == 0x40000000) // KVM's signature, as KVM offers it
+			kvm_leaf = c.entries[i].eax == 0x40000001 && c.entries[i].ebx == 0x4b4d564b &&
+				   c.entries[i].ecx == 0x564b4d56 && c.entries[i].edx == 0x4d;
 	}
+	EXPECT(kvm_leaf);
 	EXPECT(leaf1);           // no VMX, the hypervisor bit
 	EXPECT(xsave == leaf_d); // XSAVE comes with its leaf
 	// The guest sees exactly the table userspace set.
@@ -314,6 +318,9 @@ bool sregs_cr4_and_apic_base_like_kvm()
 	size_t run_size = 0;
 	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
 	EXPECT(xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0 && s.apic_base == 0xfee00900);
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
+	EXPECT(xioctl(vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0); // x2APIC in CPUID: the mode may be set
 	b = s;
 	b.apic_base = 0xfee00000ull | (1ull << 10) | (1ull << 8); // x2APIC, not enabled
 	EXPECT(xioctl(vcpu, AXVM_SET_SREGS, (unsigned long)&b) == -EINVAL);
