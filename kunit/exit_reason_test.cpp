@@ -17,7 +17,7 @@ int nonnull_accessors(const ExitReason &e)
 	       !!e.as_nested_page_fault() + !!e.as_send_ipi() + !!e.as_fail_entry() + !!e.as_internal_error();
 }
 
-axvm_run *new_run() { return static_cast<axvm_run *>(axvm_kzalloc(kPageSize)); }
+axvm_run *new_run() { return static_cast<axvm_run *>(axvm_kzalloc(AXVM_RUN_PAGES * kPageSize)); }
 
 const u8 *io_data(const axvm_run *run) { return reinterpret_cast<const u8 *>(run) + run->io.data_offset; }
 

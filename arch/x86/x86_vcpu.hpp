@@ -9,6 +9,7 @@
 #pragma once
 
 #include <axvm/arch_vcpu.hpp>
+#include <axvm/exit_to_run.hpp>
 #include <axvm/vm.hpp>
 
 #include "cpuid.hpp"
@@ -49,6 +50,7 @@ struct StringIo {
 class X86Vcpu : public ArchVcpu {
 public:
 	void complete_userspace_exit(u64 value, bool failed) final;
+	void take_io_batch(const u8 *data, u32 len) final;
 	Status arch_ioctl(unsigned int cmd, void *arg, usize size) final;
 
 	void set_interrupt_window_request(bool wanted) final;
@@ -282,6 +284,7 @@ private:
 	void set_pending(Pending p, u64 next_rip);
 	// INS: the element userspace read goes to ES:rDI; rDI, rCX and RIP move.
 	void complete_string_in(u64 value);
+	void store_string_in(u64 value);
 	void advance_rep();
 	static Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
 
@@ -302,6 +305,11 @@ private:
 	MmioInstruction mmio_ = {};
 	StringIo string_ = {}; // StringIn: the instruction being repeated
 	u8 io_size_ = 0;       // PortIn element size
+	// A batched string IN (KVM's read-ahead): elements asked for, and the
+	// data userspace gave, copied once (take_io_batch).
+	u32 string_count_ = 1;
+	u32 string_len_ = 0;
+	u8 string_buf_[kMaxIoBatch] = {};
 };
 
 } // namespace axvm::x86

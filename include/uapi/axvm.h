@@ -679,8 +679,11 @@ struct axvm_userspace_memory_region {
 #define AXVM_MEMORY_FAULT_WRITE (1u << 1)
 #define AXVM_MEMORY_FAULT_EXEC  (1u << 2)
 
-/* Port I/O data lives in the run page itself, right after struct axvm_run. */
-#define AXVM_RUN_IO_DATA_OFFSET 2560
+/* The vCPU's mapping (KVM_GET_VCPU_MMAP_SIZE): the run page, then the page
+ * that holds port I/O data (run->io.data_offset), as in KVM. A string IN
+ * may carry several elements (run->io.count), as KVM batches them. */
+#define AXVM_RUN_PAGES 2
+#define AXVM_RUN_IO_DATA_OFFSET 4096
 
 #define AXVM_EXIT_IO_IN  0
 #define AXVM_EXIT_IO_OUT 1

@@ -191,6 +191,7 @@ bool memory_regions();
 // guests.cpp
 bool guest_port_io_and_hlt();
 bool guest_string_in();
+bool guest_string_in_batches();
 bool guest_string_out_segments();
 bool guest_hypercall();
 bool guest_cpuid_from_table();

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 		{"memory_regions", memory_regions},
 		{"guest_port_io_and_hlt", guest_port_io_and_hlt},
 		{"guest_string_in", guest_string_in},
+		{"guest_string_in_batches", guest_string_in_batches},
 		{"guest_string_out_segments", guest_string_out_segments},
 		{"guest_hypercall", guest_hypercall},
 		{"guest_cpuid_from_table", guest_cpuid_from_table},
