@@ -106,6 +106,8 @@ extern "C" long axvm_core_check_extension(long cap)
 		return 1;
 	case AXVM_CAP_SET_TSS_ADDR:
 		return !kArm64;
+	case AXVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+		return !kArm64 && hw;
 	case AXVM_CAP_USER_NMI:
 	case AXVM_CAP_VCPU_EVENTS:
 	case AXVM_CAP_QUEUE_INTERRUPT:

@@ -26,10 +26,10 @@ ExitReason ExitReason::mmio_write(u64 addr, Width width, u64 data)
 	return e;
 }
 
-ExitReason ExitReason::io_read(u16 port, Width width)
+ExitReason ExitReason::io_read(u16 port, Width width, u16 count)
 {
 	ExitReason e(ExitKind::IoRead);
-	e.u_.io_read = {port, width};
+	e.u_.io_read = {port, width, count ? count : static_cast<u16>(1)};
 	return e;
 }
 

@@ -7,9 +7,18 @@
 namespace axvm {
 
 static_assert(sizeof(axvm_run) <= AXVM_RUN_IO_DATA_OFFSET, "I/O data would overlap the run struct");
-static_assert(AXVM_RUN_IO_DATA_OFFSET + 8 <= kPageSize);
+static_assert(AXVM_RUN_IO_DATA_OFFSET + kMaxIoBatch <= AXVM_RUN_PAGES * kPageSize);
 
 static u8 *io_data(axvm_run &run) { return reinterpret_cast<u8 *>(&run) + AXVM_RUN_IO_DATA_OFFSET; }
+
+const u8 *io_in_data(const axvm_run &run, const ExitReason &exit, u32 *len)
+{
+	const IoReadExit *in = exit.as_io_read();
+	*len = in ? in->count * bytes(in->width) : 0;
+	if (*len > kMaxIoBatch)
+		*len = kMaxIoBatch;
+	return reinterpret_cast<const u8 *>(&run) + AXVM_RUN_IO_DATA_OFFSET;
+}
 
 // Little-endian, as both x86 and arm64 guests see memory.
 static void store_le(u8 *dst, u64 value, u32 n)
@@ -26,13 +35,13 @@ static u64 load_le(const u8 *src, u32 n)
 	return value;
 }
 
-static void set_io(axvm_run &run, u8 direction, u16 port, Width w)
+static void set_io(axvm_run &run, u8 direction, u16 port, Width w, u16 count = 1)
 {
 	run.exit_reason = AXVM_EXIT_IO;
 	run.io.direction = direction;
 	run.io.size = static_cast<u8>(bytes(w));
 	run.io.port = port;
-	run.io.count = 1;
+	run.io.count = count;
 	run.io.data_offset = AXVM_RUN_IO_DATA_OFFSET;
 }
 
@@ -71,8 +80,9 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 	}
 	case ExitKind::IoRead: {
 		const IoReadExit &io = *exit.as_io_read();
-		set_io(run, AXVM_EXIT_IO_IN, io.port, io.width);
-		store_le(io_data(run), 0, bytes(io.width));
+		set_io(run, AXVM_EXIT_IO_IN, io.port, io.width, io.count);
+		for (u32 i = 0; i < io.count && (i + 1) * bytes(io.width) <= kMaxIoBatch; i++)
+			store_le(io_data(run) + i * bytes(io.width), 0, bytes(io.width));
 		return true;
 	}
 	case ExitKind::IoWrite: {

@@ -66,6 +66,12 @@ Status KernelVcpu::run(axvm_exit_record *record)
 	// The exit userspace handled completes first (its value goes in); KVM
 	// does the same, so that immediate_exit can complete an exit cleanly.
 	if (has_pending_) {
+		const IoReadExit *in = pending_.as_io_read();
+		if (in && in->count > 1) {
+			u32 len = 0;
+			const u8 *data = io_in_data(run_, pending_, &len);
+			vcpu_.arch()->take_io_batch(data, len);
+		}
 		vcpu_.arch()->complete_userspace_exit(read_return_value(pending_, run_), read_failed(pending_, run_));
 		has_pending_ = false;
 	}

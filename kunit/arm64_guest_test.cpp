@@ -34,7 +34,7 @@ extern "C" void axvm_test_arm64_guest_in_kernel(struct kunit *t)
 		return;
 	}
 	Vm *vm = new Vm();
-	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
+	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(AXVM_RUN_PAGES * kPageSize));
 	u64 code_pa = 0;
 	u32 *code = static_cast<u32 *>(axvm_alloc_page(&code_pa));
 	if (vm && run && code && vm->init().ok()) {

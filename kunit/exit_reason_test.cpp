@@ -17,7 +17,7 @@ int nonnull_accessors(const ExitReason &e)
 	       !!e.as_nested_page_fault() + !!e.as_send_ipi() + !!e.as_fail_entry() + !!e.as_internal_error();
 }
 
-axvm_run *new_run() { return static_cast<axvm_run *>(axvm_kzalloc(kPageSize)); }
+axvm_run *new_run() { return static_cast<axvm_run *>(axvm_kzalloc(AXVM_RUN_PAGES * kPageSize)); }
 
 const u8 *io_data(const axvm_run *run) { return reinterpret_cast<const u8 *>(run) + run->io.data_offset; }
 
@@ -93,6 +93,17 @@ extern "C" void axvm_test_exit_reason_to_run_page(struct kunit *t)
 	CHECK(t, exit_to_run(ExitReason::io_read(0x71, Width::Word), *run));
 	CHECK_EQ(t, run->io.direction, AXVM_EXIT_IO_IN);
 	CHECK_EQ(t, run->io.size, 2);
+	CHECK_EQ(t, run->io.data_offset, static_cast<u64>(AXVM_RUN_IO_DATA_OFFSET));
+
+	// A batched string IN: the count, and the data userspace leaves for it.
+	const ExitReason batch = ExitReason::io_read(0x80, Width::Word, 600);
+	CHECK(t, exit_to_run(batch, *run));
+	CHECK_EQ(t, run->io.count, 600u);
+	u32 len = 0;
+	CHECK(t, io_in_data(*run, batch, &len) == io_data(run));
+	CHECK_EQ(t, len, kMaxIoBatch); // 1200 bytes asked: never more than the batch
+	io_in_data(*run, ExitReason::io_read(0x80, Width::Dword, 3), &len);
+	CHECK_EQ(t, len, 12u);
 
 	CHECK(t, exit_to_run(ExitReason::mmio_write(0xd0000008, Width::Dword, 0x11223344), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_MMIO));

@@ -114,7 +114,7 @@ extern "C" void axvm_test_interrupts_blocked_in_run_loop(struct kunit *t)
 		// A wake of a vCPU that is not Blocked is illegal: Invalid, as every edge.
 		CHECK(t, f.vcpu->wake().error() == -err::EINVAL && f.vcpu->state() == VcpuState::Invalid);
 	}
-	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
+	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(AXVM_RUN_PAGES * kPageSize));
 	FakeVcpu f;
 	const bool halt_in_kernel = true;
 	KernelVcpu *loop = f.ok() && run && f.vcpu->setup().ok() ? new KernelVcpu(f.give_away(), *run, halt_in_kernel) : nullptr;

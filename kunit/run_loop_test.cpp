@@ -15,7 +15,7 @@ namespace {
 struct Fixture {
 	bool halt_in_kernel = false;
 	FakeVcpu f;
-	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
+	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(AXVM_RUN_PAGES * kPageSize));
 	KernelVcpu *loop = nullptr;
 
 	Fixture()
@@ -114,7 +114,7 @@ extern "C" void axvm_test_run_loop_failure(struct kunit *t)
 	CHECK_EQ(t, x.f.arch->run_calls, 1);
 
 	Vcpu *bare = new Vcpu(9, nullptr);
-	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
+	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(AXVM_RUN_PAGES * kPageSize));
 	KernelVcpu *loop = bare && run ? new KernelVcpu(bare, *run) : nullptr;
 	CHECK(t, loop);
 	if (loop)

@@ -44,7 +44,7 @@ extern "C" void axvm_test_x86_guest_in_kernel(struct kunit *t)
 	CHECK(t, on_other.ok());
 	CHECK_EQ(t, axvm_kunit_move_to_cpu(0), 0);
 	Vm *vm = new Vm();
-	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
+	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(AXVM_RUN_PAGES * kPageSize));
 	u64 code_pa = 0;
 	u8 *code = static_cast<u8 *>(axvm_alloc_page(&code_pa));
 	if (on.ok() && vm && run && code && vm->init().ok()) {
@@ -122,7 +122,7 @@ namespace {
 // in real mode at 0x1000 of a kernel page mapped into stage 2.
 struct LoopVm {
 	Vm *vm = new Vm();
-	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(kPageSize));
+	axvm_run *run = static_cast<axvm_run *>(axvm_kzalloc(AXVM_RUN_PAGES * kPageSize));
 	u64 code_pa = 0;
 	u8 *code = static_cast<u8 *>(axvm_alloc_page(&code_pa));
 	KernelVcpu *loop = nullptr;

@@ -18,6 +18,7 @@
 #include <linux/spinlock.h>
 
 #include <axvm/boundary.h>
+#include <uapi/axvm.h>
 
 /*
  * Every allocation a VMM causes: charged to its memory cgroup, and failing
@@ -43,7 +44,10 @@ struct axvm_vcpu {
 	struct axvm_vm *vm;    /* a reference, dropped when the fd closes */
 	struct axvm_core_vcpu *core;
 	u32 id;
-	struct page *run_page; /* struct axvm_run, mmap-ed at offset 0 */
+	/* struct axvm_run, then the I/O data page: two pages, one mapping of
+	 * both for the core (run). */
+	struct page *run_pages[AXVM_RUN_PAGES];
+	void *run;
 	/* KVM_SET_SIGNAL_MASK: the signals blocked while inside KVM_RUN. */
 	spinlock_t sigset_lock;
 	bool sigset_active;
@@ -101,6 +105,7 @@ static inline void axvm_vm_get(struct axvm_vm *vm)
 void axvm_vm_put(struct axvm_vm *vm);
 /* -EIO (and one dmesg line) unless the caller is in the VM's process. */
 int axvm_vm_check_owner(struct axvm_vm *vm);
+int axvm_vcpu_alloc_run(struct axvm_vcpu *vcpu);
 void axvm_vcpu_free(struct axvm_vcpu *vcpu);
 
 /* stats.c */

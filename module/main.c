@@ -112,7 +112,7 @@ static long axvm_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	case AXVM_GET_VCPU_MMAP_SIZE:
 		if (arg)
 			break;
-		return PAGE_SIZE;
+		return AXVM_RUN_PAGES * PAGE_SIZE;
 	default:
 		pr_info_ratelimited("unknown ioctl 0x%x on /dev/axvm\n", cmd);
 		return -ENOTTY;

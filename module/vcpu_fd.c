@@ -308,10 +308,10 @@ static vm_fault_t axvm_run_page_fault(struct vm_fault *vmf)
 {
 	struct axvm_vcpu *vcpu = vmf->vma->vm_file->private_data;
 
-	if (vmf->pgoff != 0)
+	if (vmf->pgoff >= AXVM_RUN_PAGES)
 		return VM_FAULT_SIGBUS;
-	get_page(vcpu->run_page);
-	vmf->page = vcpu->run_page;
+	vmf->page = vcpu->run_pages[vmf->pgoff];
+	get_page(vmf->page);
 	return 0;
 }
 
@@ -321,8 +321,10 @@ static const struct vm_operations_struct axvm_run_page_ops = {
 
 static int axvm_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	if (vma->vm_pgoff != 0 || vma_pages(vma) != 1) {
-		pr_warn_ratelimited("vCPU mmap: only the one run page at offset 0 exists\n");
+	/* As KVM: any part of the run page and the port I/O data page. */
+	if (vma->vm_pgoff >= AXVM_RUN_PAGES || vma_pages(vma) > AXVM_RUN_PAGES - vma->vm_pgoff) {
+		pr_warn_ratelimited("vCPU mmap: pages %lu+%lu, only the run and I/O data pages exist\n",
+				    vma->vm_pgoff, vma_pages(vma));
 		return -EINVAL;
 	}
 	vma->vm_ops = &axvm_run_page_ops;
@@ -359,10 +361,11 @@ int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 	vcpu = kzalloc(sizeof(*vcpu), AXVM_GFP);
 	if (!vcpu)
 		return -ENOMEM;
-	vcpu->run_page = alloc_page(AXVM_GFP | __GFP_ZERO);
-	if (!vcpu->run_page) {
+	/* The run page and the I/O data page, contiguous for the core. */
+	err = axvm_vcpu_alloc_run(vcpu);
+	if (err) {
 		kfree(vcpu);
-		return -ENOMEM;
+		return err;
 	}
 	vcpu->vm = vm;
 	vcpu->id = id;
@@ -389,7 +392,7 @@ int axvm_vcpu_create(struct axvm_vm *vm, u32 id)
 
 	err = mutex_lock_killable(&vm->lock);
 	if (!err) {
-		err = axvm_core_vcpu_create(vm->core, id, page_address(vcpu->run_page), &vcpu->core);
+		err = axvm_core_vcpu_create(vm->core, id, vcpu->run, &vcpu->core);
 		if (!err) {
 			list_add_tail(&vcpu->link, &vm->vcpus);
 			axvm_vcpu_debugfs_create(vcpu);

@@ -11,6 +11,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "glue.h"
 
@@ -34,9 +35,31 @@ void axvm_vm_put(struct axvm_vm *vm)
 	kref_put(&vm->ref, axvm_vm_release_ref);
 }
 
+int axvm_vcpu_alloc_run(struct axvm_vcpu *vcpu)
+{
+	int i;
+
+	for (i = 0; i < AXVM_RUN_PAGES; i++) {
+		vcpu->run_pages[i] = alloc_page(AXVM_GFP | __GFP_ZERO);
+		if (!vcpu->run_pages[i])
+			goto fail;
+	}
+	vcpu->run = vmap(vcpu->run_pages, AXVM_RUN_PAGES, VM_MAP, PAGE_KERNEL);
+	if (vcpu->run)
+		return 0;
+fail:
+	while (i--)
+		__free_page(vcpu->run_pages[i]);
+	return -ENOMEM;
+}
+
 void axvm_vcpu_free(struct axvm_vcpu *vcpu)
 {
-	__free_page(vcpu->run_page);
+	int i;
+
+	vunmap(vcpu->run);
+	for (i = 0; i < AXVM_RUN_PAGES; i++)
+		__free_page(vcpu->run_pages[i]);
 	kfree(vcpu);
 }
 

@@ -283,8 +283,10 @@ static long axvm_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		if (arg)
 			return -EINVAL;
 		return axvm_vm_arch_ioctl(vm, cmd, NULL, 0, 0);
+	case AXVM_SET_NR_MMU_PAGES:
+	case AXVM_GET_NR_MMU_PAGES:
 	case AXVM_SET_BOOT_CPU_ID: {
-		/* The id by value; handed to the core as a u64. */
+		/* The argument by value; handed to the core as a u64. */
 		u64 id = arg;
 		long err;
 

@@ -88,6 +88,8 @@ u32 add_leaves(const Leaf *leaves, usize n, u32 host_max, u32 limit, axvm_cpuid_
 		}
 		if (l.function == 0x7 || l.function == 0xd)
 			e.flags = AXVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		if (l.function == 0x7)
+			e.ebx |= kCpuidTscAdjust;
 		if (l.function == 0x1 && !(xcr0 & 4))
 			e.ecx &= ~kLeaf1EcxXsave | (xcr0 ? 1u << 26 : 0); // AVX and friends need YMM in XCR0
 		if (l.function == 0x7 && !(xcr0 & 4))
@@ -126,14 +128,58 @@ u32 xsave_size(u64 xcr0)
 u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max, bool rdtscp)
 {
 	u32 n = add_leaves(kBasic, array_size(kBasic), cpuid(0).eax, kMaxBasic, out, 0, max, rdtscp);
-	return add_leaves(kExtended, array_size(kExtended), cpuid(0x80000000).eax, kMaxExtended, out, n, max,
-			  rdtscp);
+	n = add_leaves(kExtended, array_size(kExtended), cpuid(0x80000000).eax, kMaxExtended, out, n, max, rdtscp);
+	// KVM's signature leaf and its paravirtual features, as KVM offers
+	// them: "KVMKVMKVM", the highest leaf 0x40000001, and none of the
+	// features (no kvmclock, steal time, PV EOI or PV hypercalls here).
+	const axvm_cpuid_entry2 kvm[] = {
+		{0x40000000, 0, 0, 0x40000001, 0x4b4d564b, 0x564b4d56, 0x4d, {}},
+		{0x40000001, 0, 0, 0, 0, 0, 0, {}},
+	};
+	for (const axvm_cpuid_entry2 &e : kvm) {
+		if (n < max)
+			out[n] = e;
+		n++;
+	}
+	return n;
 }
 
 void CpuidTable::reset(bool rdtscp)
 {
 	const u32 n = supported_cpuid(entries_, AXVM_MAX_CPUID_ENTRIES, rdtscp);
 	count_ = n < AXVM_MAX_CPUID_ENTRIES ? n : AXVM_MAX_CPUID_ENTRIES;
+	update_cr4_features();
+}
+
+namespace {
+
+// CR4's bits for the features of leaf 1 ECX and leaf 7 EBX.
+u64 cr4_bits_of(u32 leaf1_ecx, u32 leaf7_ebx)
+{
+	u64 bits = 0;
+	if (leaf1_ecx & (1u << 17))
+		bits |= 1ull << 17; // PCID: PCIDE
+	if (leaf1_ecx & (1u << 26))
+		bits |= kCr4Osxsave; // XSAVE
+	if (leaf7_ebx & (1u << 0))
+		bits |= 1ull << 16; // FSGSBASE
+	if (leaf7_ebx & (1u << 7))
+		bits |= 1ull << 20; // SMEP
+	if (leaf7_ebx & (1u << 20))
+		bits |= 1ull << 21; // SMAP
+	return bits;
+}
+
+} // namespace
+
+void CpuidTable::update_cr4_features()
+{
+	// What axvm offers at most: the host's bits under supported_cpuid()'s
+	// masks (OSXSAVE only with XSAVE on in the host).
+	const u32 host_ecx = cpuid(1, 0).ecx & (kLeaf1Ecx | (supported_xcr0() ? 1u << 26 : 0));
+	const u32 host_ebx = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ebx & kLeaf7Ebx : 0;
+	const u64 supported = cr4_bits_of(host_ecx, host_ebx);
+	cr4_features_ = supported & cr4_bits_of(lookup(1, 0).ecx, lookup(7, 0).ebx);
 }
 
 Status CpuidTable::set(const axvm_cpuid2 &c, usize size)
@@ -143,6 +189,7 @@ Status CpuidTable::set(const axvm_cpuid2 &c, usize size)
 	for (u32 i = 0; i < c.nent; i++)
 		entries_[i] = c.entries[i];
 	count_ = c.nent;
+	update_cr4_features();
 	return Status();
 }
 

@@ -11,6 +11,10 @@
 
 namespace axvm::x86 {
 
+// Leaf 7 EBX's TSC_ADJUST: IA32_TSC_ADJUST, which axvm emulates whatever
+// the host has (as KVM).
+constexpr u32 kCpuidTscAdjust = 1u << 1;
+
 // Fills @out with what a guest may be shown: the host's values, with every
 // feature axvm does not virtualize cleared. Returns the number of entries
 // there are, of which only the first @max are written.
@@ -32,12 +36,22 @@ public:
 	Status set(const axvm_cpuid2 &cpuid, usize size);
 	// KVM_GET_CPUID2: -E2BIG (and cpuid.nent = count) if it does not fit.
 	Status get(axvm_cpuid2 &cpuid, usize size) const;
+	u32 count() const { return count_; }
+	const axvm_cpuid_entry2 *entry(u32 i) const { return i < count_ ? &entries_[i] : nullptr; }
 	// The entry for @function/@index, zeros if there is none.
 	CpuidResult lookup(u32 function, u32 index) const;
+	// The CR4 bits that come with a CPUID feature (FSGSBASE, PCIDE,
+	// OSXSAVE, SMEP, SMAP) which this table offers and axvm supports: as
+	// KVM's reserved CR4 bits (its kvm_cpu_caps and, once set, the guest's
+	// CPUID), so a bit KVM_GET_SUPPORTED_CPUID does not offer is refused.
+	u64 cr4_feature_bits() const { return cr4_features_; }
 
 private:
+	void update_cr4_features();
+
 	axvm_cpuid_entry2 entries_[AXVM_MAX_CPUID_ENTRIES];
 	u32 count_ = 0;
+	u64 cr4_features_ = 0;
 };
 
 } // namespace axvm::x86

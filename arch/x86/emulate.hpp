@@ -12,11 +12,12 @@
 
 namespace axvm::x86 {
 
-// CR4 bits a guest may always set, through SET_SREGS or MOV to CR4: none
-// that needs emulation axvm lacks (no LA57: stage 2 is 4-level here; no
-// PKE: PKRU is not switched; no VMXE/SMXE). OSXSAVE comes on top where the
-// guest's CPUID offers XSAVE (X86Vcpu::cr4_extra()).
-constexpr u64 kCr4Allowed = 0x7ff | (1ull << 16) | (1ull << 17) | (1ull << 20) | (1ull << 21);
+// CR4 bits a guest may always set, through SET_SREGS or MOV to CR4 (VME to
+// OSXMMEXCPT): none that needs emulation axvm lacks (no LA57: stage 2 is
+// 4-level here; no PKE: PKRU is not switched; no VMXE/SMXE; no UMIP).
+// FSGSBASE, PCIDE, OSXSAVE, SMEP and SMAP come on top where the vCPU's
+// CPUID and axvm's offer the feature (X86Vcpu::cr4_extra()), as in KVM.
+constexpr u64 kCr4Allowed = 0x7ff;
 constexpr u64 kCr4Pge = 1ull << 7, kCr4Pcide = 1ull << 17, kCr4Smep = 1ull << 20;
 // CR4 bits whose change flushes the TLB (SDM vol. 3A, 4.10.4.1).
 constexpr u64 kCr4FlushBits = kCr4Pse | kCr4Pae | kCr4Pge | kCr4Pcide | kCr4Smep;

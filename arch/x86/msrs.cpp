@@ -21,7 +21,7 @@ constexpr u32 kSaved[] = {
 	msr::kSysenterCs, msr::kSysenterEsp, msr::kSysenterEip, msr::kStar,	     msr::kCstar,
 	msr::kKernelGsBase, msr::kSfmask,    msr::kLstar,	msr::kTsc,	     msr::kTscAux,
 	msr::kMiscEnable,  msr::kMcgStatus, msr::kMcgCtl,	msr::kPlatformInfo, msr::kUcodeRev,
-	msr::kHwcr,	    msr::kVmHsavePa,
+	msr::kHwcr,	    msr::kVmHsavePa,	msr::kTscAdjust,	msr::kPowerCtl,
 };
 
 // What the backend switches for the guest (switched_msr), FS/GS base aside
@@ -234,6 +234,9 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 	case msr::kTsc:
 		value = guest_tsc();
 		return Status();
+	case msr::kTscAdjust:
+		value = msrs_.tsc_adjust;
+		return Status();
 	case msr::kFsBase:
 	case msr::kGsBase:
 		value = segment(index == msr::kFsBase ? kFs : kGs).base;
@@ -260,6 +263,9 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 		return Status();
 	case msr::kHwcr:
 		value = msrs_.hwcr;
+		return Status();
+	case msr::kPowerCtl:
+		value = msrs_.power_ctl;
 		return Status();
 	case msr::kVmHsavePa:
 		value = msrs_.hsave_pa;
@@ -315,8 +321,27 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 		return Status();
 	}
 	switch (index) {
-	case msr::kTsc:
-		set_tsc_offset(host ? vm_arch().tsc_offset_for_write(value) : value - rdtsc());
+	case msr::kTsc: {
+		// KVM: userspace's write synchronizes the TSC (the VM's offset);
+		// the guest's moves its TSC and, by as much, IA32_TSC_ADJUST.
+		if (host) {
+			set_tsc_offset(vm_arch().tsc_offset_for_write(value));
+			return Status();
+		}
+		const u64 offset = value - rdtsc();
+		msrs_.tsc_adjust += offset - tsc_offset();
+		set_tsc_offset(offset);
+		return Status();
+	}
+	case msr::kTscAdjust:
+		// KVM: only with TSC_ADJUST in the guest's CPUID (else the
+		// write is dropped); the guest's write moves its TSC by the
+		// difference, userspace's only sets the MSR.
+		if (!(cpuid_.lookup(7, 0).ebx & kCpuidTscAdjust))
+			return Status();
+		if (!host)
+			set_tsc_offset(tsc_offset() + (value - msrs_.tsc_adjust));
+		msrs_.tsc_adjust = value;
 		return Status();
 	case msr::kFsBase:
 	case msr::kGsBase:
@@ -363,6 +388,11 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 		if (!host && ((value & 0xfff) || (value >> guest_phys_bits())))
 			return fail(err::EINVAL);
 		msrs_.hsave_pa = value & ~0xfffull;
+		return Status();
+	case msr::kPowerCtl:
+		// KVM keeps any value, for the guest and userspace alike (no
+		// power management behind it).
+		msrs_.power_ctl = value;
 		return Status();
 	case msr::kHwcr:
 		// McStatusWrEn (bit 18); TscFreqSel (bit 24) from userspace; the

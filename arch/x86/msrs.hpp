@@ -10,6 +10,7 @@
 namespace axvm::x86 {
 
 namespace msr {
+constexpr u32 kTscAdjust = 0x3b, kPowerCtl = 0x1fc;
 constexpr u32 kP5McAddr = 0x0, kP5McType = 0x1, kTsc = 0x10, kKvmWallClock = 0x11, kKvmSystemTime = 0x12;
 constexpr u32 kPlatformId = 0x17, kApicBase = 0x1b, kEblCrPoweron = 0x2a, kUcodeRev = 0x8b;
 constexpr u32 kFsbFreq = 0xcd, kPlatformInfo = 0xce, kMtrrCap = 0xfe;
@@ -59,6 +60,8 @@ struct MsrState {
 	u64 mce_banks[kMaxMceBanks * 4] = {}; // CTL, STATUS, ADDR, MISC
 	u64 hwcr = 0;
 	u64 tsc_aux = 0;
+	u64 tsc_adjust = 0; // IA32_TSC_ADJUST: what the guest's TSC writes added
+	u64 power_ctl = 0;  // MSR_IA32_POWER_CTL: kept, as KVM keeps it
 	u64 hsave_pa = 0;
 	u64 ucode_rev = kUcodeRevDefault;
 	u64 platform_info = 0;

@@ -46,16 +46,67 @@ bool X86Vcpu::guest_alignment_check() const
 	return attrib_dpl(segment(kSs).attrib) == 3 && (cr0() & kCr0Am) && (rflags() & kRflagsAc);
 }
 
+// As KVM: OSXSAVE mirrors CR4 (where the host has XSAVE), the APIC bit the
+// APIC base's enable bit, and leaf 0xD's EBX is the XSAVE size for the
+// XCR0 the guest has now.
+void X86Vcpu::cpuid_runtime(u32 function, u32 index, CpuidResult &r) const
+{
+	if (function == 1) {
+		if (axvm_x86_host_xcr0())
+			r.ecx = (r.ecx & ~(1u << 27)) | (cr4() & kCr4Osxsave ? 1u << 27 : 0);
+		const u64 base = lapic_ ? lapic_->apic_base() : apic_base_;
+		r.edx = (r.edx & ~(1u << 9)) | (base & (1ull << 11) ? 1u << 9 : 0);
+	}
+	if (function == 0xd && index == 0 && r.eax)
+		r.ebx = xsave_size(xcr0_);
+}
+
+Status X86Vcpu::set_cpuid(const axvm_cpuid2 &c, usize size)
+{
+	if (!entered_)
+		return cpuid_.set(c, size);
+	// KVM 6.1's kvm_cpuid_check_equal(): after KVM_RUN a vCPU model is
+	// final; the same table (as the guest sees it) is accepted, any other
+	// is -EINVAL.
+	if (c.nent > AXVM_MAX_CPUID_ENTRIES || size < sizeof(c) + c.nent * sizeof(c.entries[0]))
+		return fail(err::E2BIG);
+	bool same = true;
+	for (u32 i = 0; i < c.nent && same; i++) {
+		const axvm_cpuid_entry2 &e = c.entries[i];
+		const axvm_cpuid_entry2 *o = cpuid_.entry(i);
+		if (!o || o->function != e.function || o->index != e.index || o->flags != e.flags) {
+			same = false;
+			break;
+		}
+		CpuidResult a{e.eax, e.ebx, e.ecx, e.edx}, b{o->eax, o->ebx, o->ecx, o->edx};
+		cpuid_runtime(e.function, e.index, a);
+		cpuid_runtime(o->function, o->index, b);
+		same = a.eax == b.eax && a.ebx == b.ebx && a.ecx == b.ecx && a.edx == b.edx;
+	}
+	if (!same || c.nent != cpuid_.count()) {
+		axvm_log(AXVM_LOG_WARN, "SET_CPUID2 after KVM_RUN: only the vCPU's own table again");
+		return fail(err::EINVAL);
+	}
+	return Status();
+}
+
+Status X86Vcpu::get_cpuid(axvm_cpuid2 &c, usize size) const
+{
+	TRY(cpuid_.get(c, size));
+	for (u32 i = 0; i < c.nent; i++) {
+		axvm_cpuid_entry2 &e = c.entries[i];
+		CpuidResult r{e.eax, e.ebx, e.ecx, e.edx};
+		cpuid_runtime(e.function, e.index, r);
+		e.eax = r.eax, e.ebx = r.ebx, e.ecx = r.ecx, e.edx = r.edx;
+	}
+	return Status();
+}
+
 ExitReason X86Vcpu::handle_cpuid()
 {
 	const u32 function = static_cast<u32>(gpr(kRax)), index = static_cast<u32>(gpr(kRcx));
 	CpuidResult r = cpuid_.lookup(function, index);
-	// What KVM updates as the guest runs: OSXSAVE mirrors CR4, and leaf
-	// 0xD's EBX is the XSAVE size for the XCR0 it has now.
-	if (function == 1 && (r.ecx & (1u << 26)))
-		r.ecx = (r.ecx & ~(1u << 27)) | (cr4() & kCr4Osxsave ? 1u << 27 : 0);
-	if (function == 0xd && index == 0 && r.eax)
-		r.ebx = xsave_size(xcr0_);
+	cpuid_runtime(function, index, r);
 	set_gpr(kRax, r.eax);
 	set_gpr(kRbx, r.ebx);
 	set_gpr(kRcx, r.ecx);
@@ -85,8 +136,25 @@ Result<ExitReason> X86Vcpu::string_io(const StringIo &io)
 	}
 	string_ = io;
 	if (io.in) {
+		// KVM's pio_in_emulated() read-ahead: REP INS asks userspace for
+		// up to kMaxIoBatch bytes at once, never past RCX nor the page
+		// of ES:RDI.
+		u64 n = 1;
+		if (io.rep) {
+			const u64 off = (segment_base(kEs) + (gpr(kRdi) & io.amask)) & 0xfff;
+			const u64 in_page = rflags() & kRflagsDf ? off / io.size + 1 : (0x1000 - off) / io.size;
+			n = gpr(kRcx) & io.amask;
+			if (n > in_page)
+				n = in_page;
+			if (n > kMaxIoBatch / io.size)
+				n = kMaxIoBatch / io.size;
+			if (!n)
+				n = 1;
+		}
+		string_count_ = static_cast<u32>(n);
+		string_len_ = 0;
 		set_pending(Pending::StringIn, io.next_rip);
-		return ExitReason::io_read(io.port, width_of(io.size));
+		return ExitReason::io_read(io.port, width_of(io.size), static_cast<u16>(n));
 	}
 	u64 value = 0;
 	TRY(access_linear(segment_base(static_cast<Seg>(io.segment)) + (gpr(kRsi) & io.amask), &value, io.size,
@@ -97,7 +165,47 @@ Result<ExitReason> X86Vcpu::string_io(const StringIo &io)
 	return ExitReason::io_write(io.port, width_of(io.size), value);
 }
 
+void X86Vcpu::take_io_batch(const u8 *data, u32 len)
+{
+	if (len > sizeof(string_buf_))
+		len = sizeof(string_buf_);
+	// The run area is userspace's, changing under us: one copy, then only it.
+	for (u32 i = 0; i < len; i++)
+		string_buf_[i] = __atomic_load_n(&data[i], __ATOMIC_RELAXED);
+	string_len_ = len;
+}
+
+// The elements userspace gave for the IN of string_: with a batch, as many
+// as RCX still asks for (userspace may have changed it, as KVM allows),
+// each stored at ES:RDI in turn; the instruction ends when RCX does.
 void X86Vcpu::complete_string_in(u64 value)
+{
+	const u32 asked = string_count_;
+	string_count_ = 1;
+	if (asked <= 1) {
+		store_string_in(value);
+		advance_rep();
+		return;
+	}
+	u64 n = string_.rep ? gpr(kRcx) & string_.amask : 1;
+	if (n > asked)
+		n = asked;
+	for (u64 i = 0; i < n; i++) {
+		u64 v = 0;
+		for (u32 b = 0; b < string_.size; b++) {
+			const u64 at = i * string_.size + b;
+			v |= static_cast<u64>(at < string_len_ ? string_buf_[at] : 0) << (8 * b);
+		}
+		store_string_in(v);
+		if (string_.rep)
+			set_gpr(kRcx, step_index(gpr(kRcx), -1, string_.amask));
+	}
+	if (string_.rep && (gpr(kRcx) & string_.amask))
+		return; // the instruction runs again for the rest
+	advance_rip(string_.next_rip);
+}
+
+void X86Vcpu::store_string_in(u64 value)
 {
 	const u64 linear = segment_base(kEs) + (gpr(kRdi) & string_.amask);
 	if (!access_linear(linear, &value, string_.size, true).ok()) {
@@ -107,7 +215,6 @@ void X86Vcpu::complete_string_in(u64 value)
 	}
 	const i64 delta = rflags() & kRflagsDf ? -static_cast<i64>(string_.size) : string_.size;
 	set_gpr(kRdi, step_index(gpr(kRdi), delta, string_.amask));
-	advance_rep();
 }
 
 // One element done: with REP and elements left, the instruction runs again.

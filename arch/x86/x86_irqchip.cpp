@@ -8,6 +8,7 @@
 // inject_pending_event).
 #include "x86_vcpu.hpp"
 
+#include "emulate.hpp"
 #include "x86_vm.hpp"
 
 namespace axvm::x86 {
@@ -154,6 +155,7 @@ Result<ExitReason> X86Vcpu::irqchip_before_entry()
 
 void X86Vcpu::irqchip_after_exit()
 {
+	entered_ = true;
 	if (!lapic_ || cr8() == tpr_entered_)
 		return;
 	Irqchip::Guard g(irqchip());
@@ -353,6 +355,39 @@ Status X86Vcpu::lapic_ioctl(unsigned int cmd, void *arg)
 	TRY(lapic_->set_state(*static_cast<const axvm_lapic_state *>(arg), now));
 	run_lapic_timer(now);
 	return Status();
+}
+
+void X86Vcpu::sregs_ioctl_get(axvm_sregs &s)
+{
+	get_sregs(s);
+	if (!lapic_)
+		return;
+	Irqchip::Guard g(irqchip());
+	s.apic_base = lapic_->apic_base();
+	s.cr8 = lapic_->get_cr8();
+}
+
+// KVM's __set_sregs_common: kvm_is_valid_sregs(), then the APIC base as a
+// host write (-EINVAL where kvm_set_apic_base() refuses it: reserved bits,
+// x2APIC without the enable bit or without x2APIC in CPUID), before any
+// register changes; with the local APIC in the kernel CR8 is its TPR.
+Status X86Vcpu::sregs_ioctl_set(const axvm_sregs &s)
+{
+	if (!sregs_valid(s, cr4_extra()))
+		return fail(err::EINVAL);
+	if (lapic_) {
+		Irqchip::Guard g(irqchip());
+		if (!lapic_->set_apic_base(s.apic_base, true).ok()) {
+			axvm_log(AXVM_LOG_WARN, "SET_SREGS: APIC base 0x%llx refused", s.apic_base);
+			return fail(err::EINVAL);
+		}
+		if (s.cr8 <= 15)
+			lapic_->set_cr8(s.cr8);
+	} else if (!set_apic_base(s.apic_base, true).ok()) {
+		axvm_log(AXVM_LOG_WARN, "SET_SREGS: APIC base 0x%llx refused", s.apic_base);
+		return fail(err::EINVAL);
+	}
+	return set_sregs(s);
 }
 
 Status X86Vcpu::get_mp_state(axvm_mp_state &s)

@@ -121,28 +121,16 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		set_regs(*static_cast<const axvm_regs *>(arg));
 		return Status();
 	case AXVM_GET_SREGS:
-		get_sregs(*static_cast<axvm_sregs *>(arg));
-		if (lapic_) {
-			// The in-kernel local APIC's base, as KVM's (the boot CPU
-			// bit only on the boot CPU).
-			Irqchip::Guard g(irqchip());
-			static_cast<axvm_sregs *>(arg)->apic_base = lapic_->apic_base();
-		}
+		sregs_ioctl_get(*static_cast<axvm_sregs *>(arg));
 		return Status();
 	case AXVM_SET_SREGS:
-		if (lapic_) {
-			// KVM's __set_sregs_common: the base goes to the local APIC
-			// (host-initiated), -EINVAL if it refuses it.
-			Irqchip::Guard g(irqchip());
-			TRY(lapic_->set_apic_base(static_cast<const axvm_sregs *>(arg)->apic_base, true));
-		}
-		return set_sregs(*static_cast<const axvm_sregs *>(arg));
+		return sregs_ioctl_set(*static_cast<const axvm_sregs *>(arg));
 	case AXVM_SET_CPUID2:
-		TRY(cpuid_.set(*static_cast<const axvm_cpuid2 *>(arg), size));
+		TRY(set_cpuid(*static_cast<const axvm_cpuid2 *>(arg), size));
 		cpuid_set_ = true;
 		return configure_lapic();
 	case AXVM_GET_CPUID2:
-		return cpuid_.get(*static_cast<axvm_cpuid2 *>(arg), size);
+		return get_cpuid(*static_cast<axvm_cpuid2 *>(arg), size);
 	case AXVM_INTERRUPT:
 		// With the PIC in the kernel there is nothing for userspace to
 		// inject (KVM: -ENXIO, after the vector's range, -EINVAL); the
@@ -249,7 +237,7 @@ bool X86Vcpu::has_rdtscp() const { return cpuid_.lookup(0x80000001, 0).edx & (1u
 
 u64 X86Vcpu::cr4_extra() const
 {
-	return (cpuid_.lookup(1, 0).ecx & (1u << 26)) && axvm_x86_host_xcr0() ? kCr4Osxsave : 0;
+	return cpuid_.cr4_feature_bits();
 }
 
 bool X86Vcpu::has_x2apic() const { return cpuid_.lookup(1, 0).ecx & (1u << 21); }

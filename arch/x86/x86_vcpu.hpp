@@ -9,6 +9,7 @@
 #pragma once
 
 #include <axvm/arch_vcpu.hpp>
+#include <axvm/exit_to_run.hpp>
 #include <axvm/vm.hpp>
 
 #include "cpuid.hpp"
@@ -49,6 +50,7 @@ struct StringIo {
 class X86Vcpu : public ArchVcpu {
 public:
 	void complete_userspace_exit(u64 value, bool failed) final;
+	void take_io_batch(const u8 *data, u32 len) final;
 	Status arch_ioctl(unsigned int cmd, void *arg, usize size) final;
 
 	void set_interrupt_window_request(bool wanted) final;
@@ -147,6 +149,13 @@ protected:
 	// The guest's own alignment checking is on (CPL 3, CR0.AM, RFLAGS.AC).
 	bool guest_alignment_check() const;
 	ExitReason handle_cpuid(); // RAX..RDX from the table; the caller skips CPUID
+	// What KVM's kvm_update_cpuid_runtime() keeps current in the vCPU's
+	// CPUID, applied to @r (leaf @function/@index): the guest sees it and
+	// KVM_GET_CPUID2 returns it.
+	void cpuid_runtime(u32 function, u32 index, CpuidResult &r) const;
+	// KVM_SET_CPUID2; once the vCPU has run, only the same table again.
+	Status set_cpuid(const axvm_cpuid2 &c, usize size);
+	Status get_cpuid(axvm_cpuid2 &c, usize size) const;
 	// IN/OUT whose next instruction is at @next_rip: RIP gets there when
 	// userspace has handled the exit (KVM's complete_fast_pio_*), so an
 	// exit in an STI shadow still reports the shadow, as KVM does.
@@ -211,8 +220,8 @@ protected:
 	// Guest-physical address width (CPUID 0x80000008, 36 without it).
 	u32 guest_phys_bits() const;
 	bool has_rdtscp() const;
-	// CR4 bits this guest may set beyond kCr4Allowed: OSXSAVE where its
-	// CPUID offers XSAVE and the host has it.
+	// CR4 bits this guest may set beyond kCr4Allowed: those of the
+	// features its CPUID and axvm offer (CpuidTable::cr4_feature_bits()).
 	u64 cr4_extra() const;
 	bool has_x2apic() const;
 	u64 guest_tsc() const;
@@ -261,6 +270,10 @@ private:
 	Status lapic_msr(u32 index, u64 &value, bool write, bool host, ExitReason *exit);
 	bool is_lapic_msr(u32 index) const;
 	Status lapic_ioctl(unsigned int cmd, void *arg);
+	// KVM_GET/SET_SREGS: the backend's registers, and the APIC base and
+	// TPR where the in-kernel local APIC holds them (x86_irqchip.cpp).
+	void sregs_ioctl_get(axvm_sregs &s);
+	Status sregs_ioctl_set(const axvm_sregs &s);
 	Status get_mp_state(axvm_mp_state &s);
 	Status set_mp_state(const axvm_mp_state &s);
 	void fill_irqchip_run_state(axvm_run &run);
@@ -272,12 +285,14 @@ private:
 	void set_pending(Pending p, u64 next_rip);
 	// INS: the element userspace read goes to ES:rDI; rDI, rCX and RIP move.
 	void complete_string_in(u64 value);
+	void store_string_in(u64 value);
 	void advance_rep();
 	static Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
 
 	axvm_x86_fpu *fpu_ = nullptr; // the guest's FPU and extended state
 	u64 xcr0_ = 1;                // the guest's XCR0 (x87 at reset)
 	bool cpuid_set_ = false;      // KVM_SET_CPUID2 was done
+	bool entered_ = false;        // the guest ran (KVM's last_vmentry_cpu != -1)
 	// With an in-kernel irqchip:
 	Lapic *lapic_ = nullptr;
 	axvm_timer *lapic_timer_ = nullptr;
@@ -292,6 +307,11 @@ private:
 	MmioInstruction mmio_ = {};
 	StringIo string_ = {}; // StringIn: the instruction being repeated
 	u8 io_size_ = 0;       // PortIn element size
+	// A batched string IN (KVM's read-ahead): elements asked for, and the
+	// data userspace gave, copied once (take_io_batch).
+	u32 string_count_ = 1;
+	u32 string_len_ = 0;
+	u8 string_buf_[kMaxIoBatch] = {};
 };
 
 } // namespace axvm::x86

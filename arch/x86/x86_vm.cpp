@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "x86_vm.hpp"
 
+#include <axvm/vm.hpp>
+
 #include "host.h"
 #include "msrs.hpp"
 #include "x86.hpp"
@@ -165,6 +167,8 @@ bool X86Vm::msr_allowed(u32 index, bool write) const
 	return !f || f->allows(index, write);
 }
 
+constexpr u64 kMinMmuPages = 64; // KVM_MIN_ALLOC_MMU_PAGES
+
 static Result<long> done(Status s)
 {
 	if (!s.ok())
@@ -197,6 +201,28 @@ Result<long> X86Vm::ioctl(unsigned int cmd, void *arg, usize)
 			return fail(err::EBUSY);
 		boot_cpu_id_ = static_cast<u32>(*static_cast<const u64 *>(arg));
 		return 0L;
+	}
+	case AXVM_SET_NR_MMU_PAGES: {
+		// KVM: at least KVM_MIN_ALLOC_MMU_PAGES. Nested paging has no
+		// shadow pages to bound: the number is kept for GET only.
+		const u64 n = *static_cast<const u64 *>(arg);
+		if (n < kMinMmuPages) {
+			axvm_log(AXVM_LOG_WARN, "SET_NR_MMU_PAGES %llu: fewer than %llu", n, kMinMmuPages);
+			return fail(err::EINVAL);
+		}
+		nr_mmu_pages_ = n;
+		return 0L;
+	}
+	case AXVM_GET_NR_MMU_PAGES: {
+		if (nr_mmu_pages_)
+			return static_cast<long>(nr_mmu_pages_);
+		// KVM's kvm_mmu_calculate_default_mmu_pages(): 20 per 1000
+		// pages of the memory slots, at least 64.
+		u64 pages = 0;
+		for (u32 i = 0; i < MemoryMap::kMaxSlots; i++)
+			pages += vm_.memory().slot(i).size >> 12;
+		const u64 n = pages * 20 / 1000;
+		return static_cast<long>(n > kMinMmuPages ? n : kMinMmuPages);
 	}
 	case AXVM_CREATE_PIT2: {
 		// KVM creates a PIT without an irqchip too (its ports answer in

@@ -78,6 +78,7 @@ private:
 	Irqchip *irqchip_ = nullptr; // owned
 	Irqchip *pit_only_ = nullptr; // owned
 	u32 boot_cpu_id_ = 0;
+	u64 nr_mmu_pages_ = 0; // KVM_SET_NR_MMU_PAGES (0: never set)
 	u32 x2apic_api_ = 0;
 	u32 user_space_msr_ = 0; // AXVM_MSR_EXIT_REASON_*
 	MsrFilter *filter_ = nullptr; // replaced whole, freed after an RCU grace period

@@ -28,6 +28,9 @@ public:
 	// needed it (ExitReason::completes_on_next_run), a read with @value.
 	// @failed: userspace refused the access (an MSR exit's msr.error).
 	virtual void complete_userspace_exit(u64 value, bool failed) = 0;
+	// Before complete_userspace_exit() of a port IN of several elements
+	// (x86's batched string IN): the @len bytes userspace left, read once.
+	virtual void take_io_batch(const u8 * /*data*/, u32 /*len*/) {}
 	// At the start of each RUN: what userspace may set in the run page for
 	// the vCPU (x86: cr8, the TPR of a local APIC it emulates), read once.
 	virtual Status take_run_state(const axvm_run & /*run*/) { return Status(); }

@@ -59,6 +59,7 @@ struct MmioWriteExit {
 struct IoReadExit {
 	u16 port;
 	Width width;
+	u16 count; // elements of a string IN batched into one exit (KVM's run->io.count)
 };
 struct IoWriteExit {
 	u16 port;
@@ -130,7 +131,7 @@ public:
 	static ExitReason hypercall(u64 nr, const u64 (&args)[6]);
 	static ExitReason mmio_read(u64 addr, Width width, u8 reg, Width reg_width, bool sign_extend);
 	static ExitReason mmio_write(u64 addr, Width width, u64 data);
-	static ExitReason io_read(u16 port, Width width);
+	static ExitReason io_read(u16 port, Width width, u16 count = 1);
 	static ExitReason io_write(u16 port, Width width, u64 data);
 	static ExitReason sys_reg_read(u64 addr, u8 reg, u32 reason = 0);
 	static ExitReason sys_reg_write(u64 addr, u64 value, u32 reason = 0);

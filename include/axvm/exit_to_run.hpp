@@ -15,6 +15,13 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run);
 
 // Reads the value userspace left in @run for the read exit @exit.
 u64 read_return_value(const ExitReason &exit, const axvm_run &run);
+// The most bytes of port I/O data one exit carries (a batched string IN:
+// KVM's read-ahead cache is as large).
+constexpr u32 kMaxIoBatch = 1024;
+// The data userspace left for the port IN @exit (a batch of
+// IoReadExit::count elements), in the run area's I/O page: @len bytes.
+const u8 *io_in_data(const axvm_run &run, const ExitReason &exit, u32 *len);
+
 // Whether userspace failed the access (KVM_EXIT_X86_RDMSR/WRMSR msr.error).
 bool read_failed(const ExitReason &exit, const axvm_run &run);
 

@@ -48,6 +48,11 @@ typedef unsigned long long __u64;
 #define AXVM_CREATE_VCPU           _IO(AXVMIO, 0x41) /* arg: vCPU id */
 #define AXVM_SET_USER_MEMORY_REGION _IOW(AXVMIO, 0x46, struct axvm_userspace_memory_region)
 #define AXVM_SET_TSS_ADDR          _IO(AXVMIO, 0x47) /* accepted and ignored: SVM needs no TSS */
+/* x86, arg by value: the shadow-page budget, 64 at least; advisory (nested
+ * paging has no shadow pages), GET answers it, or KVM's default from the
+ * slots' size. */
+#define AXVM_SET_NR_MMU_PAGES      _IO(AXVMIO, 0x44)
+#define AXVM_GET_NR_MMU_PAGES      _IO(AXVMIO, 0x45)
 #define AXVM_ENABLE_CAP            _IOW(AXVMIO, 0xa3, struct axvm_enable_cap) /* axvm's own caps; x86: KVM_CAP_MAX_VCPU_ID */
 #define AXVM_ARM_PREFERRED_TARGET  _IOR(AXVMIO, 0xaf, struct axvm_vcpu_init) /* arm64 */
 #define AXVM_IRQ_LINE              _IOW(AXVMIO, 0x61, struct axvm_irq_level) /* x86: a GSI; arm64: a vCPU's IRQ/FIQ line */
@@ -81,6 +86,7 @@ typedef unsigned long long __u64;
 #define AXVM_QUEUE_INTERRUPT       _IOW(AXVM_OWN_IO, 0x01, struct axvm_queue_interrupt)
 
 /* Capabilities (KVM_CAP_* numbers) that CHECK_EXTENSION answers non-zero. */
+#define AXVM_CAP_MMU_SHADOW_CACHE_CONTROL 2 /* x86: SET/GET_NR_MMU_PAGES */
 #define AXVM_CAP_USER_MEMORY   3
 #define AXVM_CAP_SET_TSS_ADDR  4
 #define AXVM_CAP_EXT_CPUID     7
@@ -676,8 +682,11 @@ struct axvm_userspace_memory_region {
 #define AXVM_MEMORY_FAULT_WRITE (1u << 1)
 #define AXVM_MEMORY_FAULT_EXEC  (1u << 2)
 
-/* Port I/O data lives in the run page itself, right after struct axvm_run. */
-#define AXVM_RUN_IO_DATA_OFFSET 2560
+/* The vCPU's mapping (KVM_GET_VCPU_MMAP_SIZE): the run page, then the page
+ * that holds port I/O data (run->io.data_offset), as in KVM. A string IN
+ * may carry several elements (run->io.count), as KVM batches them. */
+#define AXVM_RUN_PAGES 2
+#define AXVM_RUN_IO_DATA_OFFSET 4096
 
 #define AXVM_EXIT_IO_IN  0
 #define AXVM_EXIT_IO_OUT 1

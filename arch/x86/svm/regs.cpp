@@ -144,7 +144,6 @@ Status SvmVcpu::set_sregs(const axvm_sregs &in)
 	s.cr0 = in.cr0, s.cr2 = in.cr2, s.cr3 = in.cr3, s.cr4 = in.cr4;
 	s.efer = in.efer | x86::kEferSvme;
 	vmcb_->control.int_control = (vmcb_->control.int_control & ~0xfull) | (in.cr8 & 0xf);
-	apic_base_ = in.apic_base;
 	// New control registers: translations cached under the old ones go.
 	vmcb_->control.tlb_control = tlb_flush_;
 	shut_down_ = false;

@@ -273,7 +273,6 @@ Status VmxVcpu::set_sregs(const axvm_sregs &in)
 	}
 	cr2_ = in.cr2;
 	cr8_ = in.cr8 & 0xf;
-	apic_base_ = in.apic_base;
 	// New control registers: translations cached under the old ones go.
 	flush_vpid_ = true;
 	state_dirty_ = true;

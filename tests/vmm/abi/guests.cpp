@@ -57,17 +57,64 @@ bool guest_string_in()
 	// mov cx,3; mov dx,0xe9; rep outsb; hlt
 	EXPECT(m.start({0xbf, 0x00, 0x20, 0xb9, 0x03, 0x00, 0xba, 0x60, 0x00, 0xfc, 0xf3, 0x6c, 0xbe, 0x00,
 			0x20, 0xb9, 0x03, 0x00, 0xba, 0xe9, 0x00, 0xf3, 0x6e, 0xf4}));
-	for (uint8_t c : {'a', 'b', 'c'}) {
-		EXPECT(m.run_to(AXVM_EXIT_IO));
-		EXPECT(m.run->io.direction == AXVM_EXIT_IO_IN && m.run->io.port == 0x60 && m.run->io.count == 1);
-		*m.io_data() = c;
-	}
+	// One exit for the three elements (KVM batches REP INS).
+	EXPECT(m.run_to(AXVM_EXIT_IO));
+	EXPECT(m.run->io.direction == AXVM_EXIT_IO_IN && m.run->io.port == 0x60 && m.run->io.count == 3);
+	EXPECT(m.run->io.size == 1 && m.run->io.data_offset == 4096);
+	memcpy(m.io_data(), "abc", 3);
 	for (uint8_t c : {'a', 'b', 'c'})
 		EXPECT(m.expect_out(0xe9, 1) == c);
 	EXPECT(m.run_to(AXVM_EXIT_HLT));
 	EXPECT(memcmp(static_cast<uint8_t *>(m.mem) + 0x2000, "abc", 3) == 0);
 	axvm_regs regs;
 	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0 && regs.rcx == 0 && regs.rsi == 0x2003);
+	return true;
+}
+
+// REP INS batches as KVM's read-ahead does: never past the page of ES:DI,
+// nor RCX, nor 1024 bytes; what RCX asks for when userspace changed it is
+// what is stored (KVM's userspace_io_test).
+bool guest_string_in_batches()
+{
+	{
+		Machine m;
+		// mov di,0x2ffe; mov cx,6; mov dx,0x60; cld; rep insb; hlt
+		EXPECT(m.start({0xbf, 0xfe, 0x2f, 0xb9, 0x06, 0x00, 0xba, 0x60, 0x00, 0xfc, 0xf3, 0x6c, 0xf4}));
+		EXPECT(m.run_to(AXVM_EXIT_IO) && m.run->io.count == 2); // up to the page's end
+		memcpy(m.io_data(), "ab", 2);
+		EXPECT(m.run_to(AXVM_EXIT_IO) && m.run->io.count == 4);
+		memcpy(m.io_data(), "cdef", 4);
+		EXPECT(m.run_to(AXVM_EXIT_HLT));
+		EXPECT(memcmp(static_cast<uint8_t *>(m.mem) + 0x2ffe, "abcdef", 6) == 0);
+	}
+	{
+		Machine m;
+		// mov di,0x2000; mov cx,0x300; mov dx,0x60; cld; rep insw; hlt
+		EXPECT(m.start({0xbf, 0x00, 0x20, 0xb9, 0x00, 0x03, 0xba, 0x60, 0x00, 0xfc, 0xf3, 0x6d, 0xf4}));
+		EXPECT(m.run_to(AXVM_EXIT_IO) && m.run->io.count == 512 && m.run->io.size == 2); // 1024 bytes
+		memset(m.io_data(), 0x11, 1024);
+		EXPECT(m.run_to(AXVM_EXIT_IO) && m.run->io.count == 0x300 - 512);
+		memset(m.io_data(), 0x22, 4096); // the whole I/O page is userspace's
+		EXPECT(m.run_to(AXVM_EXIT_HLT));
+		const uint8_t *mem = static_cast<uint8_t *>(m.mem);
+		EXPECT(mem[0x2000] == 0x11 && mem[0x23ff] == 0x11 && mem[0x2400] == 0x22 && mem[0x25ff] == 0x22);
+		EXPECT(mem[0x2600] == 0);
+	}
+	{
+		Machine m;
+		// mov di,0x2000; mov cx,3; mov dx,0x60; cld; rep insb; hlt
+		EXPECT(m.start({0xbf, 0x00, 0x20, 0xb9, 0x03, 0x00, 0xba, 0x60, 0x00, 0xfc, 0xf3, 0x6c, 0xf4}));
+		EXPECT(m.run_to(AXVM_EXIT_IO) && m.run->io.count == 3);
+		memcpy(m.io_data(), "xyz", 3);
+		axvm_regs regs;
+		EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0 && regs.rcx == 3);
+		regs.rcx = 1; // userspace shortens the count: one element is taken
+		EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
+		EXPECT(m.run_to(AXVM_EXIT_HLT));
+		const uint8_t *mem = static_cast<uint8_t *>(m.mem);
+		EXPECT(mem[0x2000] == 'x' && mem[0x2001] == 0);
+		EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0 && regs.rcx == 0 && regs.rdi == 0x2001);
+	}
 	return true;
 }
 
@@ -119,7 +166,7 @@ bool guest_cpuid_from_table()
 	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == -E2BIG && c.nent > 1);
 	c.nent = AXVM_MAX_CPUID_ENTRIES;
 	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0 && c.nent >= 2);
-	bool leaf1 = false, xsave = false, leaf_d = false;
+	bool leaf1 = false, xsave = false, leaf_d = false, kvm_leaf = false;
 	for (uint32_t i = 0; i < c.nent; i++) {
 		if (c.entries[i].function == 1) {
 			leaf1 = !(c.entries[i].ecx & (1u << 5)) && (c.entries[i].ecx & (1u << 31)) &&
@@ -128,7 +175,11 @@ bool guest_cpuid_from_table()
 		}
 		if (c.entries[i].function == 0xd && c.entries[i].index == 0)
 			leaf_d = (c.entries[i].eax & 3) == 3; // x87 and SSE in XCR0
+		if (c.entries[i].function == 0x40000000) // KVM's signature, as KVM offers it
+			kvm_leaf = c.entries[i].eax == 0x40000001 && c.entries[i].ebx == 0x4b4d564b &&
+				   c.entries[i].ecx == 0x564b4d56 && c.entries[i].edx == 0x4d;
 	}
+	EXPECT(kvm_leaf);
 	EXPECT(leaf1);           // no VMX, the hypervisor bit
 	EXPECT(xsave == leaf_d); // XSAVE comes with its leaf
 	// The guest sees exactly the table userspace set.
@@ -181,6 +232,53 @@ bool guest_mmio()
 	return true;
 }
 
+// KVM's kvm_update_cpuid_runtime(): KVM_GET_CPUID2 returns what the guest
+// sees (the APIC bit follows the APIC base's enable bit, OSXSAVE CR4, leaf
+// 0xD's EBX the XSAVE size for the guest's XCR0); once the vCPU has run,
+// KVM_SET_CPUID2 takes only the same table again (KVM's cpuid_test).
+bool cpuid_runtime_and_after_run()
+{
+	Machine m;
+	// mov eax,1 (66 b8 01 00 00 00); cpuid; out 0xe9,eax of EDX (66 89 d0; 66 e7 e9); hlt
+	EXPECT(m.start({0x66, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0x66, 0x89, 0xd0, 0x66, 0xe7, 0xe9, 0xf4}));
+	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
+	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+	auto leaf = [&](uint32_t f, uint32_t i) -> axvm_cpuid_entry2 * {
+		for (uint32_t n = 0; n < c.nent; n++)
+			if (c.entries[n].function == f && (c.entries[n].index == i || !(c.entries[n].flags & 1)))
+				return &c.entries[n];
+		return nullptr;
+	};
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_CPUID2, (unsigned long)&c) == 0);
+	EXPECT(leaf(1, 0) && (leaf(1, 0)->edx & (1u << 9)) && !(leaf(1, 0)->ecx & (1u << 27)));
+	if (leaf(0xd, 0) && leaf(0xd, 0)->eax)
+		EXPECT(leaf(0xd, 0)->ebx == 576); // XCR0 = x87 at reset: the legacy area and header
+	// A disabled APIC (userspace's write): no APIC bit, for the guest too.
+	axvm_sregs s;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	s.apic_base = 0xfee00000;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_CPUID2, (unsigned long)&c) == 0);
+	EXPECT(leaf(1, 0) && !(leaf(1, 0)->edx & (1u << 9)));
+	const long edx = m.expect_out(0xe9, 4);
+	EXPECT(edx >= 0 && static_cast<uint32_t>(edx) == leaf(1, 0)->edx);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
+	// After KVM_RUN: the same table again, nothing else.
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+	axvm_cpuid_entry2 *l1 = leaf(1, 0);
+	l1->ecx ^= 1u << 0; // SSE3
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == -EINVAL);
+	l1->ecx ^= 1u << 0;
+	c.nent--;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == -EINVAL);
+	return true;
+}
+
 bool sregs_checked_like_kvm()
 {
 	Machine m;
@@ -203,6 +301,85 @@ bool sregs_checked_like_kvm()
 	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, 0) == -EFAULT);
 	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, 1) == -EFAULT);
 	EXPECT(m.run_to(AXVM_EXIT_HLT));
+	return true;
+}
+
+// KVM's reserved CR4 bits: a feature's bit is refused where
+// KVM_GET_SUPPORTED_CPUID does not offer the feature (UMIP, LA57, PKE never
+// here; PCIDE without PCID), or where the vCPU's CPUID dropped it, and a
+// refused SET_SREGS changes nothing. The APIC base goes through
+// kvm_set_apic_base()'s checks; with the in-kernel local APIC it is the
+// APIC's, and so is CR8 (its TPR). (KVM's set_sregs_test.)
+bool sregs_cr4_and_apic_base_like_kvm()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
+	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
+	uint32_t leaf1_ecx = 0, leaf7_ebx = 0;
+	axvm_cpuid_entry2 *leaf7 = nullptr;
+	for (uint32_t i = 0; i < c.nent; i++) {
+		if (c.entries[i].function == 1)
+			leaf1_ecx = c.entries[i].ecx;
+		if (c.entries[i].function == 7 && c.entries[i].index == 0)
+			leaf7 = &c.entries[i], leaf7_ebx = c.entries[i].ebx;
+	}
+	axvm_sregs s, now;
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
+	std::vector<uint64_t> refused = {1ull << 11, 1ull << 12, 1ull << 22}; // UMIP, LA57, PKE
+	if (!(leaf1_ecx & (1u << 17)))
+		refused.push_back(1ull << 17); // PCIDE without PCID
+	for (uint64_t bit : refused) {
+		axvm_sregs bad = s;
+		bad.cr4 |= bit;
+		EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&bad) == -EINVAL);
+		EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&now) == 0 && now.cr4 == s.cr4);
+	}
+	if (leaf7 && (leaf7_ebx & 1)) { // FSGSBASE: offered, then taken away by SET_CPUID2
+		axvm_sregs with = s;
+		with.cr4 |= 1ull << 16;
+		EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&with) == 0);
+		EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
+		leaf7->ebx &= ~1u;
+		EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+		EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&with) == -EINVAL);
+	}
+	axvm_sregs b = s;
+	b.apic_base = 1ull << 10; // x2APIC without the enable bit
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&b) == -EINVAL);
+	b.apic_base = 0xfee00000ull | (1ull << 11) | 0x10; // a reserved bit
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&b) == -EINVAL);
+	b.apic_base = 1ull << 11;
+	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&b) == 0);
+	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&now) == 0 && now.apic_base == (1ull << 11));
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
+
+	// The same with the local APIC in the kernel: its base and TPR.
+	Fd vm(xioctl(m.dev, AXVM_CREATE_VM));
+	EXPECT(xioctl(vm, AXVM_CREATE_IRQCHIP) == 0);
+	EXPECT(set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0);
+	Fd vcpu;
+	axvm_run *run = nullptr;
+	size_t run_size = 0;
+	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
+	EXPECT(xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0 && s.apic_base == 0xfee00900);
+	c.nent = AXVM_MAX_CPUID_ENTRIES;
+	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
+	EXPECT(xioctl(vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0); // x2APIC in CPUID: the mode may be set
+	b = s;
+	b.apic_base = 0xfee00000ull | (1ull << 10) | (1ull << 8); // x2APIC, not enabled
+	EXPECT(xioctl(vcpu, AXVM_SET_SREGS, (unsigned long)&b) == -EINVAL);
+	EXPECT(xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&now) == 0 && now.apic_base == 0xfee00900);
+	b.apic_base = 0xfee00000ull | (1ull << 11) | (1ull << 10) | (1ull << 8); // x2APIC
+	b.cr8 = 7;
+	EXPECT(xioctl(vcpu, AXVM_SET_SREGS, (unsigned long)&b) == 0);
+	EXPECT(xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&now) == 0 && now.apic_base == b.apic_base && now.cr8 == 7);
+	axvm_lapic_state lapic;
+	EXPECT(xioctl(vcpu, AXVM_GET_LAPIC, (unsigned long)&lapic) == 0);
+	EXPECT(static_cast<uint8_t>(lapic.regs[0x80]) == 0x70); // the TPR
+	munmap(run, run_size);
 	return true;
 }
 
