@@ -35,29 +35,33 @@ void axvm_vm_put(struct axvm_vm *vm)
 	kref_put(&vm->ref, axvm_vm_release_ref);
 }
 
+/*
+ * The run page and the I/O data page after it, physically contiguous (one
+ * allocation, split so that each page is mapped and freed on its own): the
+ * core sees one linear area through the direct map. Not vmap(): a vmap's
+ * area, and KASAN's shadow of it, are freed lazily, so VM cycles looked like
+ * a leak of kernel memory.
+ */
 int axvm_vcpu_alloc_run(struct axvm_vcpu *vcpu)
 {
+	const unsigned int order = get_order(AXVM_RUN_PAGES * PAGE_SIZE);
+	struct page *pages = alloc_pages(AXVM_GFP | __GFP_ZERO, order);
 	int i;
 
-	for (i = 0; i < AXVM_RUN_PAGES; i++) {
-		vcpu->run_pages[i] = alloc_page(AXVM_GFP | __GFP_ZERO);
-		if (!vcpu->run_pages[i])
-			goto fail;
-	}
-	vcpu->run = vmap(vcpu->run_pages, AXVM_RUN_PAGES, VM_MAP, PAGE_KERNEL);
-	if (vcpu->run)
-		return 0;
-fail:
-	while (i--)
-		__free_page(vcpu->run_pages[i]);
-	return -ENOMEM;
+	BUILD_BUG_ON(AXVM_RUN_PAGES != 1 << get_order(AXVM_RUN_PAGES * PAGE_SIZE));
+	if (!pages)
+		return -ENOMEM;
+	split_page(pages, order);
+	for (i = 0; i < AXVM_RUN_PAGES; i++)
+		vcpu->run_pages[i] = pages + i;
+	vcpu->run = page_address(pages);
+	return 0;
 }
 
 void axvm_vcpu_free(struct axvm_vcpu *vcpu)
 {
 	int i;
 
-	vunmap(vcpu->run);
 	for (i = 0; i < AXVM_RUN_PAGES; i++)
 		__free_page(vcpu->run_pages[i]);
 	kfree(vcpu);
