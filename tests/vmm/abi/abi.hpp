@@ -222,6 +222,7 @@ bool huge_slots_refused();
 bool vm_owned_by_creator();
 bool memlock_limit();
 bool pinned_memory_outlives_munmap();
+bool readonly_slot_sees_later_writes();
 bool code_crossing_into_mmio();
 bool page_tables_beyond_ram();
 bool memcg_bounds_vmm();

@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 		{"vm_owned_by_creator", vm_owned_by_creator},
 		{"memlock_limit", memlock_limit},
 		{"pinned_memory_outlives_munmap", pinned_memory_outlives_munmap},
+		{"readonly_slot_sees_later_writes", readonly_slot_sees_later_writes},
 		{"code_crossing_into_mmio", code_crossing_into_mmio},
 		{"page_tables_beyond_ram", page_tables_beyond_ram},
 		{"memcg_bounds_vmm", memcg_bounds_vmm},
