@@ -210,6 +210,7 @@ bool interrupted_delivery_is_reinjected();
 bool queue_interrupt_checks();
 bool send_ipi_exit();
 bool vcpu_events();
+bool vapic_and_tpr_reporting_off();
 
 // isolation.cpp
 bool guest_isolation();

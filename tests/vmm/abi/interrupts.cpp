@@ -264,4 +264,36 @@ bool vcpu_events()
 	return true;
 }
 
+// What QEMU sends at every reset with an in-kernel irqchip: TPR access
+// reporting off and the VAPIC (its TPR shadow page) at 0. axvm has neither
+// feature, so only "off" is taken; anything else is refused, not ignored.
+bool vapic_and_tpr_reporting_off()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	axvm_tpr_access_ctl tac{};
+	EXPECT(xioctl(m.vcpu, AXVM_TPR_ACCESS_REPORTING, (unsigned long)&tac) == 0);
+	tac.enabled = 1;
+	EXPECT(xioctl(m.vcpu, AXVM_TPR_ACCESS_REPORTING, (unsigned long)&tac) == -EOPNOTSUPP);
+	tac = axvm_tpr_access_ctl{};
+	tac.flags = 1;
+	EXPECT(xioctl(m.vcpu, AXVM_TPR_ACCESS_REPORTING, (unsigned long)&tac) == -EINVAL);
+	EXPECT(xioctl(m.vcpu, AXVM_TPR_ACCESS_REPORTING, 8) == -EFAULT);
+	axvm_vapic_addr va{};
+	EXPECT(xioctl(m.vcpu, AXVM_SET_VAPIC_ADDR, (unsigned long)&va) == -EINVAL); // no in-kernel APIC: KVM's answer
+	Fd vm(xioctl(m.dev, AXVM_CREATE_VM));
+	EXPECT(xioctl(vm, AXVM_CREATE_IRQCHIP) == 0);
+	EXPECT(set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0);
+	Fd vcpu;
+	axvm_run *run = nullptr;
+	size_t run_size = 0;
+	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
+	EXPECT(xioctl(vcpu, AXVM_SET_VAPIC_ADDR, (unsigned long)&va) == 0);
+	va.vapic_addr = 0x2000;
+	EXPECT(xioctl(vcpu, AXVM_SET_VAPIC_ADDR, (unsigned long)&va) == -EOPNOTSUPP);
+	EXPECT(xioctl(vcpu, AXVM_SET_VAPIC_ADDR, 8) == -EFAULT);
+	munmap(run, run_size);
+	return true;
+}
+
 } // namespace abi
