@@ -186,7 +186,9 @@ Delivery X86Vcpu::decide_delivery()
 				const int v = extint ? chip.pic_acknowledge() : vector;
 				if (!extint)
 					lapic_->on_inject(static_cast<u8>(v));
-				(void)events_.queue(static_cast<u32>(v));
+				// (A PIC vector may be below 32: refusing it here
+				// lost an interrupt the PIC had already put in service.)
+				events_.queue_external(static_cast<u8>(v));
 			} else {
 				window = true;
 			}

@@ -211,6 +211,7 @@ bool queue_interrupt_checks();
 bool send_ipi_exit();
 bool vcpu_events();
 bool vapic_and_tpr_reporting_off();
+bool pic_vector_below_32();
 
 // isolation.cpp
 bool guest_isolation();

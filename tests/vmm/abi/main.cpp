@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 		{"send_ipi_exit", send_ipi_exit},
 		{"vcpu_events", vcpu_events},
 		{"vapic_and_tpr_reporting_off", vapic_and_tpr_reporting_off},
+		{"pic_vector_below_32", pic_vector_below_32},
 		{"concurrent_run_is_busy", concurrent_run_is_busy},
 		{"unprivileged_denied", unprivileged_denied},
 		{"guest_isolation", guest_isolation},
