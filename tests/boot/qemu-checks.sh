@@ -140,7 +140,9 @@ linux() {
 			-initrd "$linux_initrd" -append "console=ttyS0 quiet panic=-1")
 		[ "$hv" = axvm ] && cmd=(axvm exec "${cmd[@]}")
 		run "$name" "$linux_timeout" "${cmd[@]}"
-		ms=$(ms_to "$name" "AXVM-GUEST-SHELL cpus=$n\$")
+		# The whole line, anchored here: through ms_to (which puts ".*"
+		# after its pattern) the "$" was a literal and no boot "reached" it.
+		ms=$(sed -n "s/^\([0-9]*\) .*AXVM-GUEST-SHELL cpus=$n\$/\1/p" "$name.log" | head -n 1)
 		test -n "$ms"
 		check $? "$hv.linux_${linux_name}_${n}cpu_irqchip_${irq}_reaches_shell"
 		echo "time: $hv linux=$linux_name vcpus=$n irqchip=$irq shell_ms=${ms:-none} status=$(status "$name")"
