@@ -176,6 +176,12 @@ Delivery X86Vcpu::decide_delivery()
 	if (lapic_) {
 		Irqchip &chip = irqchip();
 		Irqchip::Guard guard(chip);
+		// KVM's req_int_win: userspace's request (the split irqchip's
+		// PIC) counts only while the local APIC takes the PIC's ExtINT.
+		// Opened otherwise, the window fired at once with nothing it
+		// could deliver, entry after entry (Linux masks LVT0 when it
+		// switches to the IOAPIC, with QEMU's PIC still asking).
+		window = window && lapic_->accepts_pic_interrupts();
 		if (lapic_->take_nmi())
 			events_.queue_nmi();
 		const bool extint = chip.pic_output() && lapic_->accepts_pic_interrupts();

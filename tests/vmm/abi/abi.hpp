@@ -212,6 +212,7 @@ bool send_ipi_exit();
 bool vcpu_events();
 bool vapic_and_tpr_reporting_off();
 bool pic_vector_below_32();
+bool split_window_needs_extint();
 
 // isolation.cpp
 bool guest_isolation();

@@ -161,6 +161,7 @@ int main(int argc, char **argv)
 		{"vcpu_events", vcpu_events},
 		{"vapic_and_tpr_reporting_off", vapic_and_tpr_reporting_off},
 		{"pic_vector_below_32", pic_vector_below_32},
+		{"split_window_needs_extint", split_window_needs_extint},
 		{"concurrent_run_is_busy", concurrent_run_is_busy},
 		{"unprivileged_denied", unprivileged_denied},
 		{"guest_isolation", guest_isolation},
