@@ -5,6 +5,14 @@
  * cannot move or vanish under the nested page tables while a slot exists.
  * Like VFIO, pinned pages count against the owner's RLIMIT_MEMLOCK (unless
  * it has CAP_IPC_LOCK), so an unprivileged VMM cannot pin the host's RAM.
+ *
+ * A read-only slot is pinned for writing too where the mapping allows it:
+ * a read pin of anonymous memory nobody touched yet takes the shared zero
+ * page, and the VMM's later writes (QEMU registers its ROMs, then copies the
+ * BIOS in at reset) go to a fresh copy the guest would never see. KVM
+ * follows such changes with MMU notifiers; a pinned slot must hold the
+ * pages the VMM will write. Only where the mapping refuses a write pin
+ * (read-only or a shared read-only file) is the read pin kept.
  */
 #include <linux/io.h>
 #include <linux/mm.h>
@@ -41,7 +49,7 @@ static void axvm_unpin_user_pages_partial(struct axvm_pinned *p, unsigned long c
 
 int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable, struct axvm_pinned **out)
 {
-	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+	unsigned int flags = FOLL_LONGTERM | FOLL_WRITE;
 	struct axvm_pinned *p;
 	unsigned long done = 0;
 
@@ -69,6 +77,9 @@ int axvm_pin_user_pages(axvm_u64 uaddr, axvm_u64 npages, int writable, struct ax
 		unsigned long n = min(npages - done, AXVM_PIN_CHUNK);
 		int got = pin_user_pages_fast(uaddr + done * PAGE_SIZE, n, flags, p->pages + done);
 
+		/* A read-only slot over memory that cannot be written: read pins. */
+		if (got == -EFAULT && !writable)
+			got = pin_user_pages_fast(uaddr + done * PAGE_SIZE, 1, FOLL_LONGTERM, p->pages + done);
 		if (got <= 0) {
 			p->npages = done;
 			axvm_unpin_user_pages_partial(p, npages, false);

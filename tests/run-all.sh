@@ -343,6 +343,14 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 	record $? "$name.no_kernel_reports" "$reports"
 }
 
+# Debian's QEMU inside a Debian 6.1 boot runs the multiboot guest on kvm_amd,
+# then on axvm through `axvm exec`: the same serial output (tests/harness/qemu-in-vm.sh).
+qemu_in_vm() {
+	note "== QEMU on KVM and on axvm inside Debian 6.1 (${out#$top/}/qemu-in-vm/)"
+	"$top/tests/harness/qemu-in-vm.sh" --module "$top/build/debian-6.1/axvm.ko" --tools "$out" \
+		--out "$out/qemu-in-vm" small | tee "$out/qemu-in-vm.log" | grep -E '^(ok|not ok|skip) - ' | tee -a "$results"
+}
+
 # ---- 5. the lanes ----
 # Three lanes share the two CPUs: the x86 lane (builds, packaging, the QEMU
 # boots one after the other), the Bochs boot (the longest, so it starts as
@@ -403,6 +411,7 @@ test)
 	cmdline="axvm.suite=smoke" timed boot.debian-6.12 boot debian-6.12 "$deb612_image" "$top/build/debian-6.12" \
 		"/lib/modules/${deb612_image#*vmlinuz-}"
 	check_boot debian-6.12
+	timed qemu-in-vm qemu_in_vm
 	note "== Bochs (VMX)"
 	finish boot.bochs
 	check_boot bochs-vmx-kunit "$test_kdir"

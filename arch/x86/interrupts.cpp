@@ -18,9 +18,14 @@ Status PendingEvents::queue(u32 vector)
 	// 0-31 are exceptions, not interrupts a device can raise.
 	if (vector < 32 || vector > 255)
 		return fail(err::EINVAL);
+	queue_external(static_cast<u8>(vector));
+	return Status();
+}
+
+void PendingEvents::queue_external(u8 vector)
+{
 	__atomic_fetch_or(&queued_[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
 	request_kick();
-	return Status();
 }
 
 void PendingEvents::clear()

@@ -31,6 +31,10 @@ public:
 	Status set_user_interrupt(u32 vector);
 	// AXVM_QUEUE_INTERRUPT (any thread): like an IRR bit; vectors 32-255.
 	Status queue(u32 vector);
+	// What an interrupt controller answered (the in-kernel PIC's INTA, the
+	// local APIC's vector, one taken back after an entry): any vector, as
+	// the 8259's base is the guest's choice (8 for IRQ 0 under a BIOS).
+	void queue_external(u8 vector);
 	// KVM_NMI or AXVM_QUEUE_INTERRUPT with AXVM_QUEUE_NMI (any thread).
 	void queue_nmi() { __atomic_store_n(&nmi_, true, __ATOMIC_SEQ_CST); }
 	void set_nmi_pending(bool pending) { __atomic_store_n(&nmi_, pending, __ATOMIC_SEQ_CST); }

@@ -201,6 +201,12 @@ Delivery X86Vcpu::decide_delivery()
 	if (lapic_) {
 		Irqchip &chip = irqchip();
 		Irqchip::Guard guard(chip);
+		// KVM's req_int_win: userspace's request (the split irqchip's
+		// PIC) counts only while the local APIC takes the PIC's ExtINT.
+		// Opened otherwise, the window fired at once with nothing it
+		// could deliver, entry after entry (Linux masks LVT0 when it
+		// switches to the IOAPIC, with QEMU's PIC still asking).
+		window = window && lapic_->accepts_pic_interrupts();
 		if (lapic_->take_nmi())
 			events_.queue_nmi();
 		const bool extint = chip.pic_output() && lapic_->accepts_pic_interrupts();
@@ -211,7 +217,9 @@ Delivery X86Vcpu::decide_delivery()
 				const int v = extint ? chip.pic_acknowledge() : vector;
 				if (!extint)
 					lapic_->on_inject(static_cast<u8>(v));
-				(void)events_.queue(static_cast<u32>(v));
+				// (A PIC vector may be below 32: refusing it here
+				// lost an interrupt the PIC had already put in service.)
+				events_.queue_external(static_cast<u8>(v));
 			} else {
 				window = true;
 			}

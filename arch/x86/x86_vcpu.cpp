@@ -166,6 +166,10 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 	case AXVM_GET_LAPIC:
 	case AXVM_SET_LAPIC:
 		return lapic_ioctl(cmd, arg);
+	case AXVM_TPR_ACCESS_REPORTING:
+		return tpr_access_reporting(*static_cast<const axvm_tpr_access_ctl *>(arg));
+	case AXVM_SET_VAPIC_ADDR:
+		return set_vapic_addr(static_cast<const axvm_vapic_addr *>(arg)->vapic_addr);
 	case AXVM_GET_TSC_KHZ:
 		*static_cast<u32 *>(arg) = axvm_x86_tsc_khz();
 		return Status();
@@ -203,6 +207,40 @@ Status X86Vcpu::set_debugregs(const axvm_debugregs &d)
 		dr_[i] = d.db[i];
 	dr6_ = d.dr6;
 	dr7_ = d.dr7;
+	return Status();
+}
+
+// KVM's TPR patching for 32-bit Windows, which QEMU's kvmvapic asks for
+// whatever the guest: TPR access exits (KVM_EXIT_TPR_ACCESS) that let QEMU
+// patch the guest's TPR instructions, then a guest page (the VAPIC) that
+// mirrors the TPR on every entry and exit. axvm offers neither: reporting
+// goes off (QEMU sends that at every reset) and the VAPIC to 0 (also at
+// every APIC reset), nothing else. Without reports QEMU never patches, so
+// it never has a VAPIC to set; the guest's TPR accesses stay ordinary APIC
+// accesses, which is all the optimization ever changed.
+Status X86Vcpu::tpr_access_reporting(const axvm_tpr_access_ctl &c)
+{
+	if (c.flags) {
+		axvm_log(AXVM_LOG_WARN, "TPR_ACCESS_REPORTING: flags 0x%x", c.flags);
+		return fail(err::EINVAL);
+	}
+	if (c.enabled) {
+		axvm_log(AXVM_LOG_WARN, "TPR_ACCESS_REPORTING: axvm reports no TPR accesses (only 0 is taken)");
+		return fail(err::EOPNOTSUPP);
+	}
+	return Status();
+}
+
+Status X86Vcpu::set_vapic_addr(u64 gpa)
+{
+	if (!lapic_) { // as KVM: only with an in-kernel local APIC
+		axvm_log(AXVM_LOG_WARN, "SET_VAPIC_ADDR: no in-kernel local APIC (KVM_CREATE_IRQCHIP)");
+		return fail(err::EINVAL);
+	}
+	if (gpa) {
+		axvm_log(AXVM_LOG_WARN, "SET_VAPIC_ADDR 0x%llx: axvm keeps no TPR shadow page (only 0 is taken)", gpa);
+		return fail(err::EOPNOTSUPP);
+	}
 	return Status();
 }
 

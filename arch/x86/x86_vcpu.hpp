@@ -241,6 +241,8 @@ private:
 	void get_debugregs(axvm_debugregs &d) const;
 	Status set_debugregs(const axvm_debugregs &d);
 	Status set_tsc_khz(u32 khz);
+	Status tpr_access_reporting(const axvm_tpr_access_ctl &c);
+	Status set_vapic_addr(u64 gpa);
 	// KVM_GET/SET_FPU, _XSAVE, _XCRS (fpu.cpp).
 	Status fpu_ioctl(unsigned int cmd, void *arg);
 

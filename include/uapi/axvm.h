@@ -457,6 +457,8 @@ struct axvm_msr_filter {
 #define AXVM_SIGNAL_MSI            _IOW(AXVMIO, 0xa5, struct axvm_msi)
 #define AXVM_GET_LAPIC             _IOR(AXVMIO, 0x8e, struct axvm_lapic_state)
 #define AXVM_SET_LAPIC             _IOW(AXVMIO, 0x8f, struct axvm_lapic_state)
+#define AXVM_TPR_ACCESS_REPORTING  _IOWR(AXVMIO, 0x92, struct axvm_tpr_access_ctl)
+#define AXVM_SET_VAPIC_ADDR        _IOW(AXVMIO, 0x93, struct axvm_vapic_addr)
 #define AXVM_GET_MP_STATE          _IOR(AXVMIO, 0x98, struct axvm_mp_state)
 #define AXVM_SET_MP_STATE          _IOW(AXVMIO, 0x99, struct axvm_mp_state)
 
@@ -510,6 +512,18 @@ struct axvm_irqchip {
  * the low 4 bytes of its 16-byte slot). */
 struct axvm_lapic_state {
 	char regs[0x400];
+};
+
+/* KVM's TPR patching for 32-bit Windows (QEMU's kvmvapic): axvm takes them
+ * switched off only (no TPR access exits, no TPR shadow page). */
+struct axvm_tpr_access_ctl {
+	__u32 enabled;
+	__u32 flags;
+	__u32 reserved[8];
+};
+
+struct axvm_vapic_addr {
+	__u64 vapic_addr;
 };
 
 #define AXVM_MP_STATE_RUNNABLE      0

@@ -2,7 +2,11 @@
 # `make bench`: boots Debian's 6.1 kernel under QEMU (-cpu EPYC) with both
 # Debian's kvm_amd and axvm.ko loaded, runs tests/bench/bench.cpp against
 # /dev/kvm and /dev/axvm in the same boot, prints its table and keeps the
-# JSON in build/bench/results.json. Not part of `make test`.
+# JSON in build/bench/results.json. Then a second boot runs Debian's QEMU
+# there with the multiboot guest, on KVM and on axvm alternately, and prints
+# the median times to the guest's last line and their ratio
+# (tests/harness/qemu-in-vm.sh bench). Not part of `make test`; numbers are
+# never pass/fail.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,3 +58,7 @@ sed -n '/^case /,/^BENCH-JSON-BEGIN/p' "$out/console.log" | sed '$d'
 sed -n '/^BENCH-JSON-BEGIN/,/^BENCH-JSON-END/p' "$out/console.log" | sed '1d;$d' >"$out/results.json"
 grep -q . "$out/results.json" || { echo "no results; see $out/console.log"; exit 1; }
 echo "(JSON: build/bench/results.json)"
+
+echo "== Debian's QEMU inside the same kind of boot: the multiboot guest on KVM and on axvm ($rounds rounds each)"
+"$top/tests/harness/qemu-in-vm.sh" --module "$out/src/axvm.ko" --out "$out/qemu" bench >"$out/qemu.log" 2>&1 || true
+grep -E '^not ok - |^qemu small guest' "$out/qemu.log" || echo "no QEMU numbers; see build/bench/qemu.log"

@@ -5,8 +5,9 @@
 # qemu.conf, which says what to do (tests/harness/qemu-in-vm.sh writes it):
 #
 #   what=small  the multiboot guest (tools/guests/multiboot.S) on KVM, then
-#               on axvm through `axvm exec` with KVM unloaded: both must exit
-#               through isa-debug-exit and print the same bytes
+#               on axvm through `axvm exec` with KVM unloaded, each with
+#               QEMU's default in-kernel irqchip and with kernel_irqchip=off:
+#               all must exit through isa-debug-exit and print the same bytes
 #   what=linux  a Linux kernel to its /init's shell marker, for each run in
 #               $linux_runs (HYPERVISOR:VCPUS:IRQCHIP, KVM's runs first)
 #   what=bench  the multiboot guest's time to its last line, on KVM and on
@@ -27,10 +28,12 @@ note() { sed 's/^/# /'; }
 
 # Only the devices the guests use: the serial port on stdio and QEMU's
 # isa-debug-exit (a write of V ends QEMU with status V * 2 + 1). The PIC,
-# PIT and local APIC are QEMU's own with kernel_irqchip=off.
+# PIT and local APIC are QEMU's own with kernel_irqchip=off, the kernel's
+# (KVM's or axvm's) with QEMU's default.
 qemu=(qemu-system-x86_64 -accel kvm -cpu EPYC -m 256 -nodefaults -display none -monitor none -serial stdio
 	-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4)
 small_guest=(-machine q35,kernel_irqchip=off -kernel "$dir/guests/multiboot.elf")
+small_irqchips="on off" # on: QEMU's default
 SMALL_OK=33 # multiboot.S's EXIT_OK (0x10) * 2 + 1
 
 # run NAME TIMEOUT COMMAND...: the serial lines, each with the milliseconds
@@ -81,31 +84,44 @@ axvm_on() {
 }
 
 small() {
+	local irq hv name guest
 	kvm_on
 	check $? kvm_amd_loaded
-	run kvm-small 120 "${qemu[@]}" "${small_guest[@]}"
-	test "$(status kvm-small)" = $SMALL_OK
-	check $? kvm.small_guest_exit_status
-	cmp -s kvm-small.serial expected/multiboot.out
-	check $? kvm.small_guest_output
-	[ "$(status kvm-small)" = $SMALL_OK ] || diagnose kvm-small "${qemu[@]}" "${small_guest[@]}"
-	echo "time: kvm small_guest_ms=$(ms_to kvm-small "all modes done" | grep . || echo none)"
-
-	axvm_on
-	check $? axvm_loaded_kvm_unloaded
-	run axvm-small 120 axvm exec "${qemu[@]}" "${small_guest[@]}"
-	test "$(status axvm-small)" = $SMALL_OK
-	check $? axvm.small_guest_exit_status
-	cmp -s kvm-small.serial axvm-small.serial
-	check $? axvm.small_guest_same_as_kvm
-	if ! cmp -s kvm-small.serial axvm-small.serial; then
-		echo "--- on KVM" | note
-		note <kvm-small.serial
-		echo "--- on axvm" | note
-		note <axvm-small.serial
-	fi
-	[ "$(status axvm-small)" = $SMALL_OK ] || diagnose axvm-small axvm exec "${qemu[@]}" "${small_guest[@]}"
-	echo "time: axvm small_guest_ms=$(ms_to axvm-small "all modes done" | grep . || echo none)"
+	for hv in kvm axvm; do
+		if [ $hv = axvm ]; then
+			axvm_on
+			check $? axvm_loaded_kvm_unloaded
+		fi
+		for irq in $small_irqchips; do
+			name=$hv-small-irqchip-$irq
+			guest=(-machine "q35,kernel_irqchip=$irq" -kernel "$dir/guests/multiboot.elf")
+			if [ $hv = kvm ]; then
+				run "$name" 120 "${qemu[@]}" "${guest[@]}"
+			else
+				run "$name" 120 axvm exec "${qemu[@]}" "${guest[@]}"
+			fi
+			test "$(status "$name")" = $SMALL_OK
+			check $? "$hv.small_guest_irqchip_${irq}_exit_status"
+			if [ $hv = kvm ]; then
+				cmp -s "$name.serial" expected/multiboot.out
+				check $? "kvm.small_guest_irqchip_${irq}_output"
+			else
+				cmp -s "kvm-small-irqchip-$irq.serial" "$name.serial"
+				check $? "axvm.small_guest_irqchip_${irq}_same_as_kvm"
+				if ! cmp -s "kvm-small-irqchip-$irq.serial" "$name.serial"; then
+					echo "--- on KVM" | note
+					note <"kvm-small-irqchip-$irq.serial"
+					echo "--- on axvm" | note
+					note <"$name.serial"
+				fi
+			fi
+			if [ "$(status "$name")" != $SMALL_OK ]; then
+				if [ $hv = kvm ]; then diagnose "$name" "${qemu[@]}" "${guest[@]}"
+				else diagnose "$name" axvm exec "${qemu[@]}" "${guest[@]}"; fi
+			fi
+			echo "time: $hv irqchip=$irq small_guest_ms=$(ms_to "$name" "all modes done" | grep . || echo none)"
+		done
+	done
 }
 
 # Linux to the shell: $linux_kernel with $linux_initrd, whose /init prints
@@ -124,7 +140,9 @@ linux() {
 			-initrd "$linux_initrd" -append "console=ttyS0 quiet panic=-1")
 		[ "$hv" = axvm ] && cmd=(axvm exec "${cmd[@]}")
 		run "$name" "$linux_timeout" "${cmd[@]}"
-		ms=$(ms_to "$name" "AXVM-GUEST-SHELL cpus=$n\$")
+		# The whole line, anchored here: through ms_to (which puts ".*"
+		# after its pattern) the "$" was a literal and no boot "reached" it.
+		ms=$(sed -n "s/^\([0-9]*\) .*AXVM-GUEST-SHELL cpus=$n\$/\1/p" "$name.log" | head -n 1)
 		test -n "$ms"
 		check $? "$hv.linux_${linux_name}_${n}cpu_irqchip_${irq}_reaches_shell"
 		echo "time: $hv linux=$linux_name vcpus=$n irqchip=$irq shell_ms=${ms:-none} status=$(status "$name")"

@@ -7,7 +7,8 @@
 #
 # Usage: tests/harness/qemu-in-vm.sh [options] small|linux|bench
 #   small   the multiboot guest (tools/guests/multiboot.S): exit status and
-#           serial output on KVM, the same bytes on axvm (part of `make test`)
+#           serial output on KVM, the same bytes on axvm, with QEMU's default
+#           in-kernel irqchip and with kernel_irqchip=off (part of `make test`)
 #   linux   a Linux guest to its shell (`make qemu-test`): one boot with 1
 #           vCPU (outer TCG single-threaded), one with 2 (multi-threaded:
 #           two inner vCPUs need it); times to the shell marker
@@ -21,7 +22,7 @@
 # Environment: AXVM_QEMU_LINUX=tiny|debian (tiny: our lean kernel,
 # tests/kernel/x86_64-qemu-guest.config, built once and cached; debian:
 # /boot/vmlinuz-6.1*), AXVM_QEMU_LINUX_RUNS_1 / _2 (the runs of each Linux
-# boot, HYPERVISOR:VCPUS:IRQCHIP ...), AXVM_QEMU_LINUX_TIMEOUT (seconds per
+# boot, HYPERVISOR:VCPUS:IRQCHIP ...; empty: no such boot), AXVM_QEMU_LINUX_TIMEOUT (seconds per
 # inner boot), AXVM_BENCH_ROUNDS.
 #
 # Prints one "ok - qemu-in-vm.BOOT.NAME" / "not ok - ..." line per check,
@@ -150,16 +151,16 @@ small)
 	;;
 linux)
 	tmo=${AXVM_QEMU_LINUX_TIMEOUT:-240}
-	boot linux-1cpu single what=linux linux_name="$linux_name" linux_kernel="$linux_kernel" \
-		linux_initrd=/tmp/axvm/linux-initrd.gz linux_timeout="$tmo" \
-		linux_runs="'${AXVM_QEMU_LINUX_RUNS_1:-kvm:1:off axvm:1:off}'"
+	runs=${AXVM_QEMU_LINUX_RUNS_1-kvm:1:off axvm:1:off}
+	[ -z "$runs" ] || boot linux-1cpu single what=linux linux_name="$linux_name" linux_kernel="$linux_kernel" \
+		linux_initrd=/tmp/axvm/linux-initrd.gz linux_timeout="$tmo" linux_runs="'$runs'"
 	# Two inner vCPUs need the outer QEMU multi-threaded; QEMU's userspace
 	# local APIC does not bring a second vCPU up under KVM (recipes), so
 	# KVM's reference uses its in-kernel irqchip; axvm offers none yet and
 	# QEMU then falls back to its own, silently.
-	boot linux-2cpu multi what=linux linux_name="$linux_name" linux_kernel="$linux_kernel" \
-		linux_initrd=/tmp/axvm/linux-initrd.gz linux_timeout="$tmo" \
-		linux_runs="'${AXVM_QEMU_LINUX_RUNS_2:-kvm:2:on axvm:2:on}'"
+	runs=${AXVM_QEMU_LINUX_RUNS_2-kvm:2:on axvm:2:on}
+	[ -z "$runs" ] || boot linux-2cpu multi what=linux linux_name="$linux_name" linux_kernel="$linux_kernel" \
+		linux_initrd=/tmp/axvm/linux-initrd.gz linux_timeout="$tmo" linux_runs="'$runs'"
 	;;
 bench)
 	boot bench single what=bench bench_rounds="${AXVM_BENCH_ROUNDS:-5}"

@@ -140,7 +140,7 @@ void SvmVcpu::after_exit_interrupts()
 			if (virq_from_user_)
 				(void)events_.set_user_interrupt(static_cast<u32>(virq_vector_));
 			else
-				(void)events_.queue(static_cast<u32>(virq_vector_));
+				events_.queue_external(static_cast<u8>(virq_vector_));
 		}
 		c.int_control &= ~(kIntVIrq | kIntVIntrPrioMax | kIntVIgnTpr | kIntVIntrVector);
 		virq_vector_ = -1;

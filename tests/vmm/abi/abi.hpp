@@ -214,6 +214,9 @@ bool interrupted_delivery_is_reinjected();
 bool queue_interrupt_checks();
 bool send_ipi_exit();
 bool vcpu_events();
+bool vapic_and_tpr_reporting_off();
+bool pic_vector_below_32();
+bool split_window_needs_extint();
 
 // isolation.cpp
 bool guest_isolation();
@@ -226,6 +229,7 @@ bool huge_slots_refused();
 bool vm_owned_by_creator();
 bool memlock_limit();
 bool pinned_memory_outlives_munmap();
+bool readonly_slot_sees_later_writes();
 bool code_crossing_into_mmio();
 bool page_tables_beyond_ram();
 bool memcg_bounds_vmm();

@@ -193,6 +193,33 @@ bool pinned_memory_outlives_munmap()
 	return true;
 }
 
+// A read-only slot over memory the VMM fills after registering it (QEMU
+// registers its ROMs, then copies the BIOS in at reset): the guest reads
+// what the VMM wrote, not the zero page the untouched memory was. A
+// mapping the VMM itself cannot write still makes a read-only slot.
+bool readonly_slot_sees_later_writes()
+{
+	Machine m;
+	// mov ax,0x1000; mov ds,ax; mov al,[0]; out 0xe9,al; mov al,[0xfff]; out 0xe9,al; hlt
+	EXPECT(m.start({0xb8, 0x00, 0x10, 0x8e, 0xd8, 0xa0, 0x00, 0x00, 0xe6, 0xe9, 0xa0, 0xff, 0x0f, 0xe6, 0xe9,
+			0xf4}));
+	uint8_t *rom = static_cast<uint8_t *>(map_anon(0x1000)); // never touched: reads are the zero page
+	EXPECT(rom);
+	EXPECT(set_region(m.vm, region(1, 0x10000, 0x1000, rom, AXVM_MEM_READONLY)) == 0);
+	rom[0] = 'R', rom[0xfff] = 'O';
+	EXPECT(m.expect_out(0xe9, 1) == 'R');
+	EXPECT(m.expect_out(0xe9, 1) == 'O');
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
+	void *ro = mmap(nullptr, 0x1000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	EXPECT(ro != MAP_FAILED);
+	EXPECT(set_region(m.vm, region(2, 0x20000, 0x1000, ro, AXVM_MEM_READONLY)) == 0);
+	EXPECT(set_region(m.vm, region(2, 0x20000, 0, ro)) == 0);
+	EXPECT(set_region(m.vm, region(1, 0x10000, 0, rom)) == 0);
+	munmap(ro, 0x1000);
+	munmap(rom, 0x1000);
+	return true;
+}
+
 // Code modified by the guest so that an instruction runs from the last
 // byte of RAM into unbacked space: a memory-fault exit, every time.
 bool code_crossing_into_mmio()
