@@ -274,13 +274,14 @@ boot_bochs() { # boot_bochs NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR [CM
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/iso/isolinux/initrd.gz"
 	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$dir/iso/isolinux/"
 	cp "$2" "$dir/iso/isolinux/vmlinuz"
-	# loglevel=5: warnings reach the console (quiet would hide them). No
+	# loglevel=7: warnings and the reboot notifier's line (an info) reach
+	# the console, as in the QEMU boots (no quiet there). No
 	# fuzzing (it counts seconds of the guest's clock, which runs so slowly
 	# here that five took a third of the boot), 100,000 rather than a million
 	# exits in a row and 200 VM cycles rather than 1,000: every emulated
 	# instruction costs here.
 	printf '%s\n' 'default linux' 'prompt 0' 'timeout 0' 'label linux' '  kernel vmlinuz' \
-		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=5 panic=-1 oops=panic noxsave axvm.short_fuzz_seconds=0 axvm.hostile_exits=100000 axvm.abi_cycles=200 axvm.hotplug=0 axvm.spinners=0 axvm.hostile_under_kvm=0 '"${5:-}" \
+		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=7 panic=-1 oops=panic noxsave axvm.short_fuzz_seconds=0 axvm.hostile_exits=100000 axvm.abi_cycles=200 axvm.hotplug=0 axvm.spinners=0 axvm.hostile_under_kvm=0 '"${5:-}" \
 		>"$dir/iso/isolinux/isolinux.cfg"
 	genisoimage -quiet -o "$dir/boot.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot \
 		-boot-load-size 4 -boot-info-table "$dir/iso"

@@ -32,6 +32,8 @@ struct PerCpu {
 	bool on;
 	LoadedVmcs *loaded; // VMCSs VMPTRLD-ed here and not cleared since
 	LoadedVmcs *current; // the one VMPTRLD made current last
+	bool in_run;         // a vCPU's run() is on this CPU (run_begins)
+	bool off_pending;    // disable_cpu came during it: run_ends does it
 };
 PerCpu *per_cpu;
 unsigned nr_cpus;
@@ -254,6 +256,12 @@ void disable_cpu(unsigned int cpu)
 	PerCpu &c = per_cpu[cpu];
 	axvm_preempt_disable();
 	const u64 flags = irq_save();
+	if (c.in_run) { // an interrupt in a vCPU's run() here: it finishes first
+		c.off_pending = true;
+		irq_restore(flags);
+		axvm_preempt_enable();
+		return;
+	}
 	while (c.loaded) {
 		axvm_vmclear(c.loaded->pa);
 		unlink(c, *c.loaded);
@@ -266,6 +274,27 @@ void disable_cpu(unsigned int cpu)
 	if (c.vmxon_region)
 		axvm_free_page(c.vmxon_region);
 	c = PerCpu{};
+}
+
+void run_begins(unsigned int cpu)
+{
+	if (cpu < nr_cpus)
+		__atomic_store_n(&per_cpu[cpu].in_run, true, __ATOMIC_RELAXED); // this CPU alone reads it
+}
+
+bool run_ends(unsigned int cpu)
+{
+	if (cpu >= nr_cpus)
+		return false;
+	PerCpu &c = per_cpu[cpu];
+	const u64 flags = irq_save();
+	c.in_run = false;
+	const bool off = c.off_pending;
+	c.off_pending = false;
+	irq_restore(flags);
+	if (off)
+		disable_cpu(cpu);
+	return off;
 }
 
 u64 msr_bitmap_pa(bool all) { return all ? msr_bitmap_all_phys : msr_bitmap_phys; }

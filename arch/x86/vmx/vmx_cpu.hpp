@@ -56,6 +56,13 @@ Status enable_cpu(unsigned int cpu);
 void disable_cpu(unsigned int cpu);
 bool cpu_on(unsigned int cpu);
 
+// A vCPU's run() on this CPU (preemption off) between these two: a
+// disable_cpu() that interrupts it (the reboot notifier's IPI, taken with
+// interrupts on after a VM exit) is left to run_ends(), since VMXOFF under
+// it would make its next VMREAD fault. run_ends() says whether VMX went off.
+void run_begins(unsigned int cpu);
+bool run_ends(unsigned int cpu);
+
 // A VMCS that may be current on some CPU. The owner (VmxVcpu) keeps it;
 // this file keeps the per-CPU lists that VMXOFF must clear.
 struct LoadedVmcs {

@@ -102,6 +102,17 @@ Status VmxVcpu::check_runnable() const
 
 Result<ExitReason> VmxVcpu::run()
 {
+	// VMX stays on under this run (see run_begins); gone after it, the
+	// next run finds the CPU off and fails cleanly (load()).
+	struct InRun {
+		unsigned int cpu = axvm_this_cpu();
+		InRun() { run_begins(cpu); }
+		~InRun()
+		{
+			if (run_ends(cpu))
+				axvm_log(AXVM_LOG_WARN, "CPU %u: VMX switched off after a vCPU's exit", cpu);
+		}
+	} in_run;
 	const ExitReason first = TRY(irqchip_before_entry());
 	if (first.kind() != ExitKind::Nothing)
 		return first;
