@@ -74,6 +74,38 @@ static long axvm_vcpu_one_reg_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 	return err;
 }
 
+/*
+ * arm64 KVM_GET_REG_LIST: n goes back to userspace first, then -E2BIG if
+ * the ids do not fit in the n it gave (KVM's order), else the ids.
+ */
+static long axvm_vcpu_reg_list_ioctl(struct axvm_vcpu *vcpu, struct axvm_reg_list __user *argp)
+{
+	struct axvm_reg_list *buf;
+	u64 room;
+	long err;
+
+	if (get_user(room, &argp->n))
+		return -EFAULT;
+	buf = kzalloc(struct_size(buf, reg, AXVM_MAX_REG_LIST), AXVM_GFP);
+	if (!buf)
+		return -ENOMEM;
+	buf->n = AXVM_MAX_REG_LIST;
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, AXVM_GET_REG_LIST, buf,
+					struct_size(buf, reg, AXVM_MAX_REG_LIST));
+	if (err)
+		goto out;
+	err = -EFAULT;
+	if (put_user(buf->n, &argp->n))
+		goto out;
+	err = -E2BIG;
+	if (room < buf->n)
+		goto out;
+	err = copy_to_user(argp->reg, buf->reg, buf->n * sizeof(buf->reg[0])) ? -EFAULT : 0;
+out:
+	kfree(buf);
+	return err;
+}
+
 /* KVM_SET_CPUID2 / KVM_GET_CPUID2: a header and nent entries. */
 static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 				  struct axvm_cpuid2 __user *argp)
@@ -281,6 +313,8 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_GET_ONE_REG:
 	case AXVM_SET_ONE_REG:
 		return axvm_vcpu_one_reg_ioctl(vcpu, cmd, (void __user *)arg);
+	case AXVM_GET_REG_LIST:
+		return axvm_vcpu_reg_list_ioctl(vcpu, (void __user *)arg);
 	case AXVM_NMI:
 		return axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, NULL, 0);
 	case AXVM_QUEUE_INTERRUPT:

@@ -10,6 +10,9 @@
 #include "stage2_tables.hpp"
 #include "sysreg.hpp"
 #include "vcpu.hpp"
+#include "vm.hpp"
+
+#include <uapi/axvm.h>
 
 namespace axvm::arch {
 
@@ -95,13 +98,14 @@ u32 supported_cpuid(axvm_cpuid_entry2 *, u32) { return 0; }
 
 u32 msr_index_list(u32 *, u32) { return 0; }
 
-// Nothing of its own per VM yet (the vGIC will be).
-Result<ArchVm *> create_arch_vm(Vm &)
+Result<ArchVm *> create_arch_vm(Vm &vm)
 {
-	ArchVm *vm = new ArchVm;
-	if (!vm)
+	auto *arch = new arm64::Arm64Vm(vm);
+	if (!arch || !arch->init()) {
+		delete arch;
 		return fail(err::ENOMEM);
-	return vm;
+	}
+	return static_cast<ArchVm *>(arch);
 }
 
 Result<Stage2 *> create_stage2()
@@ -142,6 +146,28 @@ Result<ArchVcpu *> create_vcpu(Vm &vm, u32 id)
 } // namespace axvm::arch
 
 namespace axvm::arm64 {
+
+Arm64Vm::~Arm64Vm()
+{
+	if (psci_lock_)
+		axvm_spinlock_destroy(psci_lock_);
+}
+
+bool Arm64Vm::init()
+{
+	psci_lock_ = axvm_spinlock_create();
+	return psci_lock_ != nullptr;
+}
+
+// KVM_CAP_ARM_SYSTEM_SUSPEND takes no argument (KVM ignores args[0]) and
+// stays on for the VM's life.
+Status Arm64Vm::enable_cap(u32 cap, u64)
+{
+	if (cap != AXVM_CAP_ARM_SYSTEM_SUSPEND)
+		return fail(err::EINVAL);
+	__atomic_store_n(&system_suspend_, true, __ATOMIC_RELAXED);
+	return Status();
+}
 
 const HostFeatures &host_features() { return arch::features_value; }
 

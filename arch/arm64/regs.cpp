@@ -8,6 +8,7 @@
 
 #include "backend.hpp"
 #include "sysreg.hpp"
+#include "vm.hpp"
 
 #include <uapi/axvm.h>
 
@@ -28,36 +29,116 @@ enum : u64 {
 };
 
 // KVM_REG_ARM64_SYSREG ids: op0:op1:CRn:CRm:op2 in the low 16 bits.
-constexpr u64 kSysRegGroup = 0x0013ull << 16;
+constexpr u64 kSysRegGroup = AXVM_REG_ARM64_SYSREG;
 constexpr u64 sysreg(u64 op0, u64 op1, u64 crn, u64 crm, u64 op2)
 {
 	return op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2;
 }
 
-// The EL1 (and EL0) registers El1State keeps, by the encoding KVM names
-// them with: their *_EL1 one, not the *_EL12 alias the switch uses. ELR,
-// SPSR and SP_EL1 are core registers in KVM's ABI. The virtual timer by
-// KVM's own ids (KVM_REG_ARM_TIMER_CTL and _CVAL: the latter is, as in
-// KVM, the encoding of CNTVCT_EL0).
-struct El1Reg {
+// The system registers a vCPU has, KVM's set for a vCPU without PMU, SVE
+// or pointer authentication (6.1's sys_regs.c): KVM_GET_REG_LIST lists
+// exactly these, GET/SET_ONE_REG take exactly these, and the guest's
+// trapped accesses reach the ones it may touch (guest_sys_reg_read/write).
+// One table of named registers, plus two ranges: the debug breakpoint and
+// watchpoint registers (all 16 of each, as KVM, whatever the CPU has) and
+// the ID space of op0 3, op1 0, CRn 0, CRm 1-7.
+enum class RegKind : u8 {
+	None,
+	State,        // el1_.*field: the guest's value, taken and given as is
+	Oslsr,        // OSLSR_EL1: only OSLK changes (KVM's set_oslsr_el1)
+	Debug,        // DBGBVR/DBGBCR/DBGWVR/DBGWCR<n>_EL1: debug_slot()
+	Invariant,    // the host's, which the guest reads untrapped; a write must match
+	Id,           // guest_id(); a write must match (KVM 6.1)
+	Mpidr,        // MPIDR_EL1 (VMPIDR_EL2)
+	VirtualCount, // KVM_REG_ARM_TIMER_CNT: CNTVCT, through the VM's CNTVOFF_EL2
+};
+struct SysReg {
 	u64 encoding;
+	RegKind kind;
 	u64 El1State::*field;
 };
-constexpr El1Reg kEl1Regs[] = {
-	{sysreg(3, 0, 1, 0, 0), &El1State::sctlr},      {sysreg(3, 0, 1, 0, 2), &El1State::cpacr},
-	{sysreg(3, 0, 2, 0, 0), &El1State::ttbr0},      {sysreg(3, 0, 2, 0, 1), &El1State::ttbr1},
-	{sysreg(3, 0, 2, 0, 2), &El1State::tcr},        {sysreg(3, 0, 5, 1, 0), &El1State::afsr0},
-	{sysreg(3, 0, 5, 1, 1), &El1State::afsr1},      {sysreg(3, 0, 5, 2, 0), &El1State::esr},
-	{sysreg(3, 0, 6, 0, 0), &El1State::far},        {sysreg(3, 0, 7, 4, 0), &El1State::par},
-	{sysreg(3, 0, 10, 2, 0), &El1State::mair},      {sysreg(3, 0, 10, 3, 0), &El1State::amair},
-	{sysreg(3, 0, 12, 0, 0), &El1State::vbar},      {sysreg(3, 0, 13, 0, 1), &El1State::contextidr},
-	{sysreg(3, 0, 13, 0, 4), &El1State::tpidr_el1}, {sysreg(3, 0, 14, 1, 0), &El1State::cntkctl},
-	{sysreg(3, 2, 0, 0, 0), &El1State::csselr},     {sysreg(3, 3, 13, 0, 2), &El1State::tpidr_el0},
-	{sysreg(3, 3, 13, 0, 3), &El1State::tpidrro_el0},
-	{sysreg(3, 3, 14, 3, 1), &El1State::cntv_ctl},  {sysreg(3, 3, 14, 0, 2), &El1State::cntv_cval},
-};
+constexpr SysReg st(u64 encoding, u64 El1State::*field) { return {encoding, RegKind::State, field}; }
+constexpr SysReg of(u64 encoding, RegKind kind) { return {encoding, kind, nullptr}; }
 
 constexpr u64 kMidr = sysreg(3, 0, 0, 0, 0), kMpidr = sysreg(3, 0, 0, 0, 5), kRevidr = sysreg(3, 0, 0, 0, 6);
+constexpr u64 kClidr = sysreg(3, 1, 0, 0, 1), kAidr = sysreg(3, 1, 0, 0, 7), kCtr = sysreg(3, 3, 0, 0, 1);
+constexpr u64 kActlr = sysreg(3, 0, 1, 0, 1);
+constexpr u64 kMdccint = sysreg(2, 0, 0, 2, 0), kMdscr = sysreg(2, 0, 0, 2, 2);
+constexpr u64 kOslar = sysreg(2, 0, 1, 0, 4), kOslsr = sysreg(2, 0, 1, 1, 4);
+constexpr u64 kOsdlr = sysreg(2, 0, 1, 3, 4), kDbgprcr = sysreg(2, 0, 1, 4, 4);
+constexpr u64 kOslsrOslk = 1ull << 1, kOslsrOslmImplemented = 1ull << 3;
+
+// By the encoding KVM names them with: the *_EL1 one, not the *_EL12 alias
+// the switch uses. ELR, SPSR and SP_EL1 are core registers in KVM's ABI.
+// The virtual timer by KVM's own ids (KVM_REG_ARM_TIMER_CTL, _CVAL and
+// _CNT: as in KVM, CVAL is the encoding of CNTVCT_EL0 and CNT that of
+// CNTV_CVAL_EL0).
+constexpr SysReg kSysRegs[] = {
+	st(sysreg(3, 0, 1, 0, 0), &El1State::sctlr),      st(kActlr, &El1State::actlr),
+	st(sysreg(3, 0, 1, 0, 2), &El1State::cpacr),      st(sysreg(3, 0, 2, 0, 0), &El1State::ttbr0),
+	st(sysreg(3, 0, 2, 0, 1), &El1State::ttbr1),      st(sysreg(3, 0, 2, 0, 2), &El1State::tcr),
+	st(sysreg(3, 0, 5, 1, 0), &El1State::afsr0),      st(sysreg(3, 0, 5, 1, 1), &El1State::afsr1),
+	st(sysreg(3, 0, 5, 2, 0), &El1State::esr),        st(sysreg(3, 0, 6, 0, 0), &El1State::far),
+	st(sysreg(3, 0, 7, 4, 0), &El1State::par),        st(sysreg(3, 0, 10, 2, 0), &El1State::mair),
+	st(sysreg(3, 0, 10, 3, 0), &El1State::amair),     st(sysreg(3, 0, 12, 0, 0), &El1State::vbar),
+	st(sysreg(3, 0, 12, 1, 1), &El1State::disr),      st(sysreg(3, 0, 13, 0, 1), &El1State::contextidr),
+	st(sysreg(3, 0, 13, 0, 4), &El1State::tpidr_el1), st(sysreg(3, 0, 14, 1, 0), &El1State::cntkctl),
+	st(sysreg(3, 2, 0, 0, 0), &El1State::csselr),     st(sysreg(3, 3, 13, 0, 2), &El1State::tpidr_el0),
+	st(sysreg(3, 3, 13, 0, 3), &El1State::tpidrro_el0),
+	st(sysreg(3, 3, 14, 3, 1), &El1State::cntv_ctl),  st(sysreg(3, 3, 14, 0, 2), &El1State::cntv_cval),
+	of(sysreg(3, 3, 14, 3, 2), RegKind::VirtualCount),
+	st(sysreg(3, 4, 3, 0, 0), &El1State::dacr32),     st(sysreg(3, 4, 5, 0, 1), &El1State::ifsr32),
+	st(sysreg(3, 4, 5, 3, 0), &El1State::fpexc32),    st(sysreg(2, 4, 0, 7, 0), &El1State::dbgvcr32),
+	st(kMdccint, &El1State::mdccint),                 st(kMdscr, &El1State::mdscr),
+	{kOslsr, RegKind::Oslsr, &El1State::oslsr},
+	of(kMidr, RegKind::Invariant),                    of(kRevidr, RegKind::Invariant),
+	of(kClidr, RegKind::Invariant),                   of(kAidr, RegKind::Invariant),
+	of(kCtr, RegKind::Invariant),                     of(kMpidr, RegKind::Mpidr),
+};
+
+// DBGBVR<n>_EL1 (op2 4), DBGBCR (5), DBGWVR (6), DBGWCR (7): op0 2, op1 0,
+// CRn 0, CRm n.
+constexpr bool is_debug_point(u64 encoding) { return (encoding >> 7) == (2u << 7) && (encoding & 7) >= 4; }
+
+SysReg find_sys_reg(u64 encoding)
+{
+	for (const SysReg &r : kSysRegs)
+		if (r.encoding == encoding)
+			return r;
+	if (is_debug_point(encoding))
+		return of(encoding, RegKind::Debug);
+	if (is_id_register(encoding))
+		return of(encoding, RegKind::Id);
+	return of(encoding, RegKind::None);
+}
+
+// The registers the guest reads straight from the CPU (MIDR through
+// VPIDR_EL2): what it sees is the host's.
+u64 invariant_value(u64 encoding)
+{
+	switch (encoding) {
+	case kMidr:
+		return AXVM_SYSREG_READ(SYS_MIDR_EL1);
+	case kRevidr:
+		return AXVM_SYSREG_READ("s3_0_c0_c0_6");
+	case kClidr:
+		return AXVM_SYSREG_READ("s3_1_c0_c0_1");
+	case kAidr:
+		return AXVM_SYSREG_READ("s3_1_c0_c0_7");
+	default:
+		return AXVM_SYSREG_READ("s3_3_c0_c0_1"); // CTR_EL0
+	}
+}
+
+u64 physical_count() { return AXVM_SYSREG_READ("s3_3_c14_c0_1"); } // CNTPCT_EL0
+
+// The firmware pseudo-registers (KVM_REG_ARM_FW_REG, _FW_FEAT_BMAP_REG).
+constexpr u64 kFw = AXVM_REG_ARM64 | AXVM_REG_SIZE_U64 | AXVM_REG_ARM_FW;
+constexpr u64 kFwBmap = AXVM_REG_ARM64 | AXVM_REG_SIZE_U64 | AXVM_REG_ARM_FW_FEAT_BMAP;
+constexpr u64 kFwPsciVersion = kFw | 0, kFwWorkaround1 = kFw | 1, kFwWorkaround2 = kFw | 2,
+	      kFwWorkaround3 = kFw | 3;
+constexpr u64 kFwLevelMask = 0xf, kFwWorkaround2Enabled = 1u << 4;
+constexpr u64 kFwWorkaround2Unknown = 1;
 
 // MPIDR_EL1 as KVM derives it from the vCPU id: Aff0 4 bits, then Aff1, Aff2.
 u64 reset_mpidr(u32 id) { return (1ull << 31) | (id & 0xf) | ((id >> 4) & 0xff) << 8 | ((u64)(id >> 12) & 0xff) << 16; }
@@ -77,56 +158,245 @@ void Arm64Vcpu::reset()
 	el1_ = El1State{};
 	ctx_.pstate = kPstateEl1hMasked;
 	el1_.sctlr = kSctlrReset;
+	// KVM's reset values: the OS lock implemented and clear, FPEXC32's
+	// 0x700, ACTLR the CPU's (ACTLR_EL1 is not redirected under VHE).
+	el1_.oslsr = kOslsrOslmImplemented;
+	el1_.fpexc32 = 0x700;
+	el1_.actlr = AXVM_SYSREG_READ("s3_0_c1_c0_1");
 	mpidr_ = reset_mpidr(id_);
 	pending_ = false;
 }
 
-// The system registers: those El1State keeps (read and written), MPIDR_EL1
-// (writable, as in KVM), and the identification registers, which read as the
-// guest sees them (MIDR and REVIDR the host's, the ID space of op0 3, op1 0,
-// CRn 0, CRm 1-7 through guest_id()) and, as in KVM, take a write only of
-// the value they have. Anything else: -ENOENT.
+const u64 *Arm64Vcpu::debug_slot(u64 encoding) const
+{
+	if (!is_debug_point(encoding))
+		return nullptr;
+	const u64 n = (encoding >> 3) & 0xf;
+	switch (encoding & 7) {
+	case 4:
+		return &el1_.dbgbvr[n];
+	case 5:
+		return &el1_.dbgbcr[n];
+	case 6:
+		return &el1_.dbgwvr[n];
+	default:
+		return &el1_.dbgwcr[n];
+	}
+}
+
+u64 *Arm64Vcpu::debug_slot(u64 encoding)
+{
+	return const_cast<u64 *>(static_cast<const Arm64Vcpu *>(this)->debug_slot(encoding));
+}
+
+// Anything not in the table (and its two ranges): -ENOENT, as in KVM.
 Status Arm64Vcpu::get_sys_reg(u64 encoding, u64 &value) const
 {
-	for (const El1Reg &r : kEl1Regs) {
-		if (r.encoding == encoding) {
-			value = el1_.*r.field;
-			return Status();
-		}
-	}
-	if (encoding == kMpidr)
-		value = mpidr_;
-	else if (encoding == kMidr)
-		value = AXVM_SYSREG_READ(SYS_MIDR_EL1);
-	else if (encoding == kRevidr)
-		value = AXVM_SYSREG_READ("s3_0_c0_c0_6");
-	else if (is_id_register(encoding))
+	const SysReg r = find_sys_reg(encoding);
+	switch (r.kind) {
+	case RegKind::State:
+	case RegKind::Oslsr:
+		value = el1_.*r.field;
+		break;
+	case RegKind::Debug:
+		value = *debug_slot(encoding);
+		break;
+	case RegKind::Invariant:
+		value = invariant_value(encoding);
+		break;
+	case RegKind::Id:
 		value = guest_id(encoding);
-	else
+		break;
+	case RegKind::Mpidr:
+		value = mpidr_;
+		break;
+	case RegKind::VirtualCount:
+		value = physical_count() - static_cast<const Arm64Vm *>(vm_.arch())->cntvoff();
+		break;
+	case RegKind::None:
 		return fail(err::ENOENT);
+	}
 	return Status();
 }
 
 Status Arm64Vcpu::set_sys_reg(u64 encoding, u64 value)
 {
-	for (const El1Reg &r : kEl1Regs) {
-		if (r.encoding == encoding) {
-			el1_.*r.field = value;
-			return Status();
-		}
-	}
-	if (encoding == kMpidr) {
-		mpidr_ = value;
+	const SysReg r = find_sys_reg(encoding);
+	switch (r.kind) {
+	case RegKind::State:
+		el1_.*r.field = value;
 		return Status();
-	}
-	u64 now = 0;
-	TRY(get_sys_reg(encoding, now));
-	if (value != now) {
+	case RegKind::Oslsr:
+		if ((value ^ el1_.oslsr) & ~kOslsrOslk)
+			return fail(err::EINVAL);
+		el1_.oslsr = value;
+		return Status();
+	case RegKind::Debug:
+		*debug_slot(encoding) = value;
+		return Status();
+	case RegKind::Mpidr:
+		__atomic_store_n(&mpidr_, value, __ATOMIC_RELAXED); // PSCI reads it from other vCPUs
+		return Status();
+	case RegKind::VirtualCount:
+		// The offset that makes the count read @value now (KVM 6.1's
+		// update_vtimer_cntvoff), for every vCPU of the VM.
+		static_cast<Arm64Vm *>(vm_.arch())->set_cntvoff(physical_count() - value);
+		return Status();
+	case RegKind::Invariant:
+	case RegKind::Id: {
+		u64 now = 0;
+		TRY(get_sys_reg(encoding, now));
+		if (value == now)
+			return Status();
 		axvm_log(AXVM_LOG_WARN, "SET_ONE_REG: identification register 0x%llx is 0x%llx, not 0x%llx", encoding,
 			 now, value);
 		return fail(err::EINVAL);
 	}
+	case RegKind::None:
+		break;
+	}
+	return fail(err::ENOENT);
+}
+
+// What the firmware axvm plays offers (KVM's kvm_arm_get/set_fw_reg): the
+// VM's PSCI version; no SMCCC_ARCH_WORKAROUND_1/2/3 (axvm answers no SMCCC
+// calls of its own, so the guest finds no workaround to call: NOT_AVAIL,
+// 0), and none of the services the bitmaps govern (TRNG, PV time, KVM's
+// vendor calls: those hypercalls go to userspace). A write may choose
+// what KVM allows below that: a lower level, fewer services.
+Status Arm64Vcpu::get_fw_reg(u64 id, u64 &value) const
+{
+	if (id == kFwPsciVersion)
+		value = static_cast<const Arm64Vm *>(vm_.arch())->psci_version();
+	else if (id == kFwWorkaround1 || id == kFwWorkaround2 || id == kFwWorkaround3)
+		value = 0;
+	else if (id >= kFwBmap && id <= (kFwBmap | 2))
+		value = 0;
+	else
+		return fail(err::ENOENT);
 	return Status();
+}
+
+Status Arm64Vcpu::set_fw_reg(u64 id, u64 value)
+{
+	if (id == kFwPsciVersion) {
+		if (value != kPsci02 && value != kPsci10 && value != kPsci11)
+			return fail(err::EINVAL);
+		static_cast<Arm64Vm *>(vm_.arch())->set_psci_version(static_cast<u32>(value));
+		return Status();
+	}
+	if (id == kFwWorkaround1 || id == kFwWorkaround3)
+		return value == 0 ? Status() : fail(err::EINVAL);
+	if (id == kFwWorkaround2) {
+		// UNKNOWN counts as NOT_AVAIL; AVAIL, NOT_REQUIRED and the
+		// enable bit claim more than axvm has.
+		return value == 0 || value == kFwWorkaround2Unknown ? Status() : fail(err::EINVAL);
+	}
+	if (id >= kFwBmap && id <= (kFwBmap | 2))
+		return value == 0 ? Status() : fail(err::EINVAL);
+	return fail(err::ENOENT);
+}
+
+void Arm64Vcpu::reg_list(u64 *ids, u64 room, u64 &n) const
+{
+	n = 0;
+	const auto add = [&](u64 id) {
+		if (n < room)
+			ids[n] = id;
+		n++;
+	};
+	for (u64 x = 0; x < 31; x++)
+		add(AXVM_ARM64_X(x));
+	add(AXVM_ARM64_SP);
+	add(AXVM_ARM64_PC);
+	add(AXVM_ARM64_PSTATE);
+	add(AXVM_ARM64_SP_EL1);
+	add(AXVM_ARM64_ELR_EL1);
+	for (u64 i = 0; i < 5; i++)
+		add(AXVM_REG_ARM_CORE_REG(kCoreSpsr + 2 * i, AXVM_REG_SIZE_U64));
+	for (u64 v = 0; v < 32; v++)
+		add(AXVM_ARM64_V(v));
+	add(AXVM_ARM64_FPSR);
+	add(AXVM_ARM64_FPCR);
+	for (u64 i = 0; i < 4; i++)
+		add(kFw | i);
+	for (u64 i = 0; i < 3; i++)
+		add(kFwBmap | i);
+	constexpr u64 kSys = AXVM_REG_ARM64 | AXVM_REG_SIZE_U64 | kSysRegGroup;
+	for (const SysReg &r : kSysRegs)
+		add(kSys | r.encoding);
+	for (u64 crm = 0; crm < 16; crm++)
+		for (u64 op2 = 4; op2 < 8; op2++)
+			add(kSys | sysreg(2, 0, 0, crm, op2));
+	for (u64 crm = 1; crm < 8; crm++)
+		for (u64 op2 = 0; op2 < 8; op2++)
+			add(kSys | sysreg(3, 0, 0, crm, op2));
+}
+
+// The guest's trapped accesses (HCR_EL2.TID3, TACR, TERR; MDCR_EL2.TDA,
+// TDOSA) to registers axvm keeps, as KVM answers them: the ID registers
+// and the error records read-only (error records: none, RAZ/WI), ACTLR
+// read from the vCPU's copy with writes ignored (the CPU's is the host's),
+// the debug registers kept per vCPU, the OS lock through OSLAR into
+// OSLSR.OSLK, OSDLR and DBGPRCR RAZ/WI. The debug registers are never
+// loaded into the CPU (MDSCR_EL1 is 0 while the guest runs): a guest's
+// breakpoints, watchpoints and single-step do not fire.
+bool Arm64Vcpu::guest_sys_reg_read(u64 encoding, u64 &value) const
+{
+	if (is_id_register(encoding)) {
+		value = guest_id(encoding);
+		return true;
+	}
+	if (const u64 *slot = debug_slot(encoding)) {
+		value = *slot;
+		return true;
+	}
+	switch (encoding) {
+	case kMdccint:
+		value = el1_.mdccint;
+		return true;
+	case kMdscr:
+		value = el1_.mdscr;
+		return true;
+	case kOslsr:
+		value = el1_.oslsr;
+		return true;
+	case kActlr:
+		value = el1_.actlr;
+		return true;
+	case kOsdlr:
+	case kDbgprcr:
+		value = 0;
+		return true;
+	default:
+		value = 0;
+		return is_error_record_register(encoding);
+	}
+}
+
+bool Arm64Vcpu::guest_sys_reg_write(u64 encoding, u64 value)
+{
+	if (u64 *slot = debug_slot(encoding)) {
+		*slot = value;
+		return true;
+	}
+	switch (encoding) {
+	case kMdccint:
+		el1_.mdccint = value;
+		return true;
+	case kMdscr:
+		el1_.mdscr = value;
+		return true;
+	case kOslar:
+		el1_.oslsr = (el1_.oslsr & ~kOslsrOslk) | (value & 1 ? kOslsrOslk : 0);
+		return true;
+	case kActlr:
+	case kOsdlr:
+	case kDbgprcr:
+		return true;
+	default:
+		return is_error_record_register(encoding);
+	}
 }
 
 Status Arm64Vcpu::init(const axvm_vcpu_init &init)
@@ -152,6 +422,11 @@ Status Arm64Vcpu::init(const axvm_vcpu_init &init)
 Status Arm64Vcpu::get_one_reg(axvm_reg_value &r) const
 {
 	const u64 size = r.id & AXVM_REG_SIZE_MASK;
+	const u64 group = r.id & ~(AXVM_REG_SIZE_MASK | 0xffff);
+	if (group == (AXVM_REG_ARM64 | AXVM_REG_ARM_FW) || group == (AXVM_REG_ARM64 | AXVM_REG_ARM_FW_FEAT_BMAP)) {
+		r.value[1] = 0;
+		return get_fw_reg(r.id, r.value[0]);
+	}
 	if ((r.id & ~(AXVM_REG_SIZE_MASK | 0xffff)) == (AXVM_REG_ARM64 | kSysRegGroup)) {
 		if (size != AXVM_REG_SIZE_U64)
 			return fail(err::ENOENT);
@@ -203,8 +478,11 @@ Status Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
 	// Validate through the getter: same ids, same sizes.
 	axvm_reg_value probe = {r.id, {}};
 	TRY(get_one_reg(probe));
-	if ((r.id & ~(AXVM_REG_SIZE_MASK | 0xffff)) == (AXVM_REG_ARM64 | kSysRegGroup))
+	const u64 group = r.id & ~(AXVM_REG_SIZE_MASK | 0xffff);
+	if (group == (AXVM_REG_ARM64 | kSysRegGroup))
 		return set_sys_reg(r.id & 0xffff, r.value[0]);
+	if (group == (AXVM_REG_ARM64 | AXVM_REG_ARM_FW) || group == (AXVM_REG_ARM64 | AXVM_REG_ARM_FW_FEAT_BMAP))
+		return set_fw_reg(r.id, r.value[0]);
 	const u64 word = r.id & 0xffff;
 	const u64 v = r.value[0];
 	if (word >= kCoreV && word < kCoreV + 4 * 32) {
@@ -258,6 +536,21 @@ Status Arm64Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		if (ret.error() == -err::ENOENT)
 			axvm_log(AXVM_LOG_WARN, "ONE_REG: register 0x%llx is not one axvm knows", r.id);
 		return ret;
+	}
+	case AXVM_GET_REG_LIST: {
+		if (size != sizeof(axvm_reg_list) + AXVM_MAX_REG_LIST * sizeof(u64))
+			return fail(err::EINVAL);
+		if (!initialized_) {
+			axvm_log(AXVM_LOG_WARN, "GET_REG_LIST: vcpu %u has not been through KVM_ARM_VCPU_INIT", id_);
+			return fail(err::ENOEXEC);
+		}
+		auto &list = *static_cast<axvm_reg_list *>(arg);
+		u64 n = 0;
+		reg_list(list.reg, AXVM_MAX_REG_LIST, n);
+		if (n > AXVM_MAX_REG_LIST) // AXVM_MAX_REG_LIST is too small: a bug here
+			return fail(err::ERANGE);
+		list.n = n;
+		return Status();
 	}
 	default:
 		return fail(err::ENOTTY);

@@ -38,6 +38,7 @@ namespace axvm::arm64 {
 #define SYS_HFGRTR_EL2 "s3_4_c1_c1_4"
 #define SYS_HFGWTR_EL2 "s3_4_c1_c1_5"
 #define SYS_HCRX_EL2 "s3_4_c1_c2_2"
+#define SYS_VDISR_EL2 "s3_4_c12_c1_1" // FEAT_RAS
 // The guest's EL1 registers (VHE aliases)
 #define SYS_SCTLR_EL12 "s3_5_c1_c0_0"
 #define SYS_CPACR_EL12 "s3_5_c1_c0_2"

@@ -8,6 +8,7 @@
 
 #include "backend.hpp"
 #include "sysreg.hpp"
+#include "vm.hpp"
 
 extern "C" {
 axvm_u64 axvm_arm64_enter(axvm::arm64::Context *ctx);
@@ -230,7 +231,11 @@ void Arm64Vcpu::enter_and_exit()
 		AXVM_SYSREG_WRITE(SYS_HCRX_EL2, 0);
 	AXVM_SYSREG_WRITE(SYS_HSTR_EL2, 0);
 	AXVM_SYSREG_WRITE(SYS_CNTHCTL_EL2, (host.cnthctl & ~kCnthctlEl1Pten) | kCnthctlEl1Pcten);
-	AXVM_SYSREG_WRITE(SYS_CNTVOFF_EL2, 0);
+	AXVM_SYSREG_WRITE(SYS_CNTVOFF_EL2, static_cast<const Arm64Vm *>(vm_.arch())->cntvoff());
+	// With RAS the guest's DISR_EL1 is VDISR_EL2 (HCR_EL2.AMO set): its own.
+	const u64 host_vdisr = f.ras ? AXVM_SYSREG_READ(SYS_VDISR_EL2) : 0;
+	if (f.ras)
+		AXVM_SYSREG_WRITE(SYS_VDISR_EL2, el1_.disr);
 	AXVM_SYSREG_WRITE(SYS_VPIDR_EL2, AXVM_SYSREG_READ(SYS_MIDR_EL1));
 	AXVM_SYSREG_WRITE(SYS_VMPIDR_EL2, mpidr_);
 	asm volatile("isb" : : : "memory");
@@ -247,6 +252,10 @@ void Arm64Vcpu::enter_and_exit()
 	if (serror_pending_ && !(AXVM_SYSREG_READ(SYS_HCR_EL2) & kHcrVse))
 		serror_pending_ = false; // the guest took it
 	save_guest(el1_);
+	if (f.ras) {
+		el1_.disr = AXVM_SYSREG_READ(SYS_VDISR_EL2);
+		AXVM_SYSREG_WRITE(SYS_VDISR_EL2, host_vdisr);
+	}
 	if (f.fgt) {
 		AXVM_SYSREG_WRITE(SYS_HFGRTR_EL2, host_hfgrtr);
 		AXVM_SYSREG_WRITE(SYS_HFGWTR_EL2, host_hfgwtr);
@@ -303,18 +312,18 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 		break;
 	case ExitKind::SysRegRead: {
 		const SysRegReadExit &r = *d.exit.as_sys_reg_read();
-		if (is_id_register(r.addr)) // answered here, from the host's
-			set_x(r.reg, guest_id(r.addr));
-		else if (is_error_record_register(r.addr))
-			set_x(r.reg, 0);
-		else
+		u64 value = 0;
+		if (!guest_sys_reg_read(r.addr, value))
 			return unknown_sys_reg(r.addr);
+		set_x(r.reg, value);
 		return ExitReason::nothing();
 	}
-	case ExitKind::SysRegWrite:
-		if (is_error_record_register(d.exit.as_sys_reg_write()->addr))
-			return ExitReason::nothing();
-		return unknown_sys_reg(d.exit.as_sys_reg_write()->addr);
+	case ExitKind::SysRegWrite: {
+		const SysRegWriteExit &w = *d.exit.as_sys_reg_write();
+		if (!guest_sys_reg_write(w.addr, w.value))
+			return unknown_sys_reg(w.addr);
+		return ExitReason::nothing();
+	}
 	default:
 		break;
 	}

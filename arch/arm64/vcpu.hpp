@@ -59,6 +59,15 @@ struct El1State {
 	AXVM_GUEST_SYSREGS(AXVM_FIELD)
 #undef AXVM_FIELD
 	u64 spsr32[4]; // KVM's AArch32 banked SPSRs: kept for ONE_REG only
+	// AArch32 EL1 state KVM keeps (DACR32_EL2, IFSR32_EL2, FPEXC32_EL2,
+	// DBGVCR32_EL2): with EL1 always AArch64 nothing reads them; ONE_REG only.
+	u64 dacr32, ifsr32, fpexc32, dbgvcr32;
+	u64 actlr; // what a guest read of ACTLR_EL1 (trapped, TACR) returns
+	u64 disr;  // DISR_EL1: VDISR_EL2 while the guest runs (with RAS)
+	// The debug registers as the guest reads and writes them (trapped,
+	// MDCR_EL2.TDA/TDOSA); never loaded into the hardware (regs.cpp).
+	u64 dbgbvr[16], dbgbcr[16], dbgwvr[16], dbgwcr[16];
+	u64 mdccint, mdscr, oslsr;
 };
 
 class Arm64Vcpu final : public ArchVcpu {
@@ -84,6 +93,17 @@ private:
 	Status set_one_reg(const axvm_reg_value &r);
 	Status get_sys_reg(u64 encoding, u64 &value) const;
 	Status set_sys_reg(u64 encoding, u64 value);
+	Status get_fw_reg(u64 id, u64 &value) const;
+	Status set_fw_reg(u64 id, u64 value);
+	// KVM_GET_REG_LIST: every id get_one_reg() takes, at most @room of
+	// them into @ids; @n the total.
+	void reg_list(u64 *ids, u64 room, u64 &n) const;
+	// A trapped guest MRS/MSR of a register regs.cpp keeps: false if it is
+	// not one (the guest then gets UNDEF).
+	bool guest_sys_reg_read(u64 encoding, u64 &value) const;
+	bool guest_sys_reg_write(u64 encoding, u64 value);
+	u64 *debug_slot(u64 encoding);
+	const u64 *debug_slot(u64 encoding) const;
 
 	// vcpu.cpp
 	void enter_and_exit(); // one world switch, DAIF masked

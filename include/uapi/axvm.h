@@ -73,6 +73,7 @@ typedef unsigned long long __u64;
 #define AXVM_GET_ONE_REG           _IOW(AXVMIO, 0xab, struct axvm_one_reg) /* arm64 */
 #define AXVM_SET_ONE_REG           _IOW(AXVMIO, 0xac, struct axvm_one_reg) /* arm64 */
 #define AXVM_ARM_VCPU_INIT         _IOW(AXVMIO, 0xae, struct axvm_vcpu_init) /* arm64 */
+#define AXVM_GET_REG_LIST          _IOWR(AXVMIO, 0xb0, struct axvm_reg_list) /* arm64 */
 
 /*
  * axvm's own ioctls: their own type byte, so that no future KVM number can
@@ -105,6 +106,7 @@ typedef unsigned long long __u64;
 #define AXVM_CAP_ARM_PSCI_0_2  102
 #define AXVM_CAP_ARM_VM_IPA_SIZE 165 /* the IPA bits a VM gets */
 #define AXVM_CAP_ARM_NISV_TO_USER 177 /* always on: ENABLE_CAP accepts it */
+#define AXVM_CAP_ARM_SYSTEM_SUSPEND 216 /* VM: PSCI SYSTEM_SUSPEND exits (KVM_SYSTEM_EVENT_SUSPEND) */
 
 /* x86 in-kernel interrupt controllers and timers (see the section below). */
 #define AXVM_CAP_IRQCHIP          0
@@ -137,7 +139,9 @@ typedef unsigned long long __u64;
 
 /* arm64 vCPU setup (KVM_ARM_VCPU_INIT, KVM_ARM_PREFERRED_TARGET). */
 #define AXVM_ARM_TARGET_GENERIC_V8 5
-#define AXVM_ARM_VCPU_PSCI_0_2 2 /* features[0] bit: the only feature axvm offers */
+/* features[0] bits, the only features axvm offers: */
+#define AXVM_ARM_VCPU_POWER_OFF 0 /* the vCPU starts powered off (MP state STOPPED) */
+#define AXVM_ARM_VCPU_PSCI_0_2 2  /* PSCI 0.2 and later (axvm answers PSCI 0.2 either way) */
 
 struct axvm_vcpu_init {
 	__u32 target;
@@ -189,6 +193,21 @@ struct axvm_one_reg {
 #define AXVM_ARM64_V(n)     AXVM_REG_ARM_CORE_REG(84 + 4 * (n), AXVM_REG_SIZE_U128) /* q0-q31 */
 #define AXVM_ARM64_FPSR     AXVM_REG_ARM_CORE_REG(212, AXVM_REG_SIZE_U32)
 #define AXVM_ARM64_FPCR     AXVM_REG_ARM_CORE_REG(213, AXVM_REG_SIZE_U32)
+/* A system register: op0:op1:CRn:CRm:op2 in bits 15-0. */
+#define AXVM_REG_ARM64_SYSREG   (0x0013ULL << 16)
+/* KVM's firmware pseudo-registers: PSCI_VERSION (0), the SMCCC
+ * ARCH_WORKAROUND_1/2/3 levels (1-3); and the hypercall service bitmaps
+ * (STD, STD_HYP, VENDOR_HYP: 0-2). */
+#define AXVM_REG_ARM_FW         (0x0014ULL << 16)
+#define AXVM_REG_ARM_FW_FEAT_BMAP (0x0016ULL << 16)
+
+/* KVM_GET_REG_LIST: @n in is the room in @reg, out how many ids the vCPU
+ * has (-E2BIG, nothing else written, when they do not fit). */
+struct axvm_reg_list {
+	__u64 n;
+	__u64 reg[];
+};
+#define AXVM_MAX_REG_LIST 512 /* more than an arm64 vCPU of axvm has */
 
 /* x86 registers (KVM_GET/SET_REGS, KVM_GET/SET_SREGS). */
 struct axvm_regs {
@@ -531,6 +550,7 @@ struct axvm_vapic_addr {
 #define AXVM_MP_STATE_INIT_RECEIVED 2
 #define AXVM_MP_STATE_HALTED        3
 #define AXVM_MP_STATE_SIPI_RECEIVED 4
+#define AXVM_MP_STATE_STOPPED       5 /* arm64: powered off (PSCI CPU_OFF), until CPU_ON */
 #define AXVM_MP_STATE_AP_RESET_HOLD 9 /* halted until an event, as HALTED */
 
 struct axvm_mp_state {
@@ -683,6 +703,8 @@ struct axvm_userspace_memory_region {
 
 #define AXVM_SYSTEM_EVENT_SHUTDOWN 1
 #define AXVM_SYSTEM_EVENT_RESET    2
+#define AXVM_SYSTEM_EVENT_SUSPEND  5 /* arm64 PSCI SYSTEM_SUSPEND, x0-x2 the call */
+#define AXVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2 (1ULL << 0) /* data[0] of a RESET */
 
 /*
  * x86: an access outside guest memory that no MMIO exit can describe (an

@@ -92,6 +92,58 @@ static long long vcpu_stat(const char *name)
 	return value;
 }
 
+/* KVM_GET_REG_LIST as KVM answers it: a list too small is -E2BIG with n
+ * set to what is needed; every id listed reads and takes its own value
+ * back; the firmware and identification registers refuse what axvm does
+ * not have. */
+static void reg_list_checks(void)
+{
+	static struct {
+		uint64_t n;
+		uint64_t reg[AXVM_MAX_REG_LIST];
+	} list;
+	char detail[160];
+	list.n = 1;
+	int r = ioctl(vcpu, AXVM_GET_REG_LIST, &list);
+	snprintf(detail, sizeof(detail), "ret %d (%s) n %llu", r, strerror(errno), (unsigned long long)list.n);
+	check(r < 0 && errno == E2BIG && list.n > 1 && list.n <= AXVM_MAX_REG_LIST && !list.reg[0],
+	      "reg_list_too_small_is_e2big_with_n", detail);
+	const uint64_t n = list.n;
+	r = ioctl(vcpu, AXVM_GET_REG_LIST, &list);
+	check(r == 0 && list.n == n, "reg_list", strerror(errno));
+	uint64_t bad_get = 0, bad_set = 0, pc_listed = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v[2] = {0, 0};
+		bad_get += reg(AXVM_GET_ONE_REG, list.reg[i], v) != 0;
+		bad_set += reg(AXVM_SET_ONE_REG, list.reg[i], v) != 0;
+		pc_listed |= list.reg[i] == AXVM_ARM64_PC;
+	}
+	snprintf(detail, sizeof(detail), "%llu ids, %llu failed get, %llu failed set", (unsigned long long)n,
+		 (unsigned long long)bad_get, (unsigned long long)bad_set);
+	check(!bad_get && !bad_set && pc_listed, "reg_list_every_id_reads_and_writes_back", detail);
+
+	const uint64_t fw = AXVM_REG_ARM64 | AXVM_REG_SIZE_U64 | AXVM_REG_ARM_FW;
+	const uint64_t bmap = AXVM_REG_ARM64 | AXVM_REG_SIZE_U64 | AXVM_REG_ARM_FW_FEAT_BMAP;
+	const uint64_t midr = AXVM_REG_ARM64 | AXVM_REG_SIZE_U64 | AXVM_REG_ARM64_SYSREG | 3u << 14;
+	uint64_t v = 0x10001; /* PSCI 1.1, KVM 6.1's default */
+	check(reg(AXVM_GET_ONE_REG, fw, &v) == 0 && v == 0x10001, "psci_version_reg_is_1_1", "");
+	v = 0x10002;
+	r = reg(AXVM_SET_ONE_REG, fw, &v);
+	check(r < 0 && errno == EINVAL, "psci_version_reg_refuses_unknown", strerror(errno));
+	v = 1; /* ARCH_WORKAROUND_1 AVAIL: more than NOT_AVAIL */
+	r = reg(AXVM_SET_ONE_REG, fw | 1, &v);
+	check(r < 0 && errno == EINVAL, "workaround_reg_refuses_more", strerror(errno));
+	v = 1; /* TRNG */
+	r = reg(AXVM_SET_ONE_REG, bmap, &v);
+	check(r < 0 && errno == EINVAL, "service_bitmap_refuses_unoffered", strerror(errno));
+	reg(AXVM_GET_ONE_REG, midr, &v);
+	v ^= 1;
+	r = reg(AXVM_SET_ONE_REG, midr, &v);
+	check(r < 0 && errno == EINVAL, "midr_refuses_other_value", strerror(errno));
+	r = reg(AXVM_GET_ONE_REG, fw | 4, &v);
+	check(r < 0 && errno == ENOENT, "fw_reg_unknown_is_enoent", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	char detail[160];
@@ -128,6 +180,7 @@ int main(int argc, char **argv)
 	check(reg(AXVM_GET_ONE_REG, AXVM_ARM64_PC & ~AXVM_REG_SIZE_MASK, &pc) < 0 && errno == EINVAL,
 	      "one_reg_wrong_size_is_einval", strerror(errno));
 	check(ioctl(vm, AXVM_CHECK_EXTENSION, AXVM_CAP_ARM_VM_IPA_SIZE) >= 40, "ipa_size_reported", "");
+	reg_list_checks();
 
 	int r = next_exit();
 	check(r == AXVM_EXIT_HLT && tag == 'W', "wfi_is_hlt", "");

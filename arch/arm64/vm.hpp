@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+// What an arm64 VM keeps beside memory and vCPUs: the PSCI version its
+// guest sees, whether SYSTEM_SUSPEND goes to userspace, the virtual
+// counter's offset its vCPUs share, and the lock under which PSCI moves
+// vCPUs between on and off (psci.cpp).
+#pragma once
+
+#include <axvm/arch_vm.hpp>
+
+namespace axvm {
+class Vm;
+}
+
+namespace axvm::arm64 {
+
+// PSCI versions (DEN0022D 5.1.1: major in bits 31:16, minor in 15:0).
+constexpr u32 kPsci02 = 2, kPsci10 = 0x10000, kPsci11 = 0x10001;
+
+class Arm64Vm final : public ArchVm {
+public:
+	explicit Arm64Vm(Vm &vm) : vm_(vm) {}
+	~Arm64Vm() override;
+	bool init(); // false: no memory for the lock
+	Status enable_cap(u32 cap, u64 arg0) override;
+
+	Vm &vm() const { return vm_; }
+	axvm_spinlock *psci_lock() const { return psci_lock_; }
+
+	// KVM_REG_ARM_PSCI_VERSION: KVM 6.1's default is 1.1; 0.2, 1.0 and 1.1
+	// may be chosen (axvm has no PSCI 0.1).
+	u32 psci_version() const { return __atomic_load_n(&psci_version_, __ATOMIC_RELAXED); }
+	void set_psci_version(u32 v) { __atomic_store_n(&psci_version_, v, __ATOMIC_RELAXED); }
+	// KVM_CAP_ARM_SYSTEM_SUSPEND enabled.
+	bool system_suspend() const { return __atomic_load_n(&system_suspend_, __ATOMIC_RELAXED); }
+	// CNTVOFF_EL2 for every vCPU (a write of KVM_REG_ARM_TIMER_CNT on any
+	// vCPU moves them all, as in KVM 6.1).
+	u64 cntvoff() const { return __atomic_load_n(&cntvoff_, __ATOMIC_RELAXED); }
+	void set_cntvoff(u64 v) { __atomic_store_n(&cntvoff_, v, __ATOMIC_RELAXED); }
+
+private:
+	Vm &vm_;
+	axvm_spinlock *psci_lock_ = nullptr;
+	u32 psci_version_ = kPsci11;
+	bool system_suspend_ = false;
+	u64 cntvoff_ = 0;
+};
+
+} // namespace axvm::arm64
