@@ -113,7 +113,6 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_QUEUE_INTERRUPT:
 	case AXVM_CAP_HALT_IN_KERNEL:
 	case AXVM_CAP_EXT_CPUID:
-	case AXVM_CAP_MP_STATE:
 	case AXVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case AXVM_CAP_DEBUGREGS:
 	case AXVM_CAP_GET_TSC_KHZ:
@@ -151,11 +150,13 @@ extern "C" long axvm_core_check_extension(long cap)
 		// irqchip, as under KVM.
 		return !kArm64 && hw ? AXVM_MAX_IRQ_ROUTES : 0;
 	case AXVM_CAP_READONLY_MEM:
+	case AXVM_CAP_MP_STATE: // arm64: RUNNABLE and STOPPED (PSCI's power state)
 		return hw;
 	case AXVM_CAP_ONE_REG:
 	case AXVM_CAP_ARM_PSCI:
 	case AXVM_CAP_ARM_PSCI_0_2:
 	case AXVM_CAP_ARM_NISV_TO_USER:
+	case AXVM_CAP_ARM_SYSTEM_SUSPEND:
 		return kArm64 && hw;
 	case AXVM_CAP_ARM_VM_IPA_SIZE:
 		return kArm64 && hw ? arch::ipa_bits() : 0;

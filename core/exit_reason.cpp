@@ -82,10 +82,10 @@ ExitReason ExitReason::cpu_down(u64 state)
 	return e;
 }
 
-ExitReason ExitReason::system_down(SystemDownKind kind)
+ExitReason ExitReason::system_down(SystemDownKind kind, u64 flags)
 {
 	ExitReason e(ExitKind::SystemDown);
-	e.u_.system_down = {kind};
+	e.u_.system_down = {kind, flags};
 	return e;
 }
 

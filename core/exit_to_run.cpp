@@ -130,12 +130,20 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 			run.exit_reason = AXVM_EXIT_SHUTDOWN;
 			break;
 		case SystemDownKind::Reset:
-			run.exit_reason = AXVM_EXIT_SYSTEM_EVENT;
-			run.system_event.type = AXVM_SYSTEM_EVENT_RESET;
-			break;
 		case SystemDownKind::PowerOff:
+			// As KVM's PSCI: the flags in data[0] (PSCI_RESET2 or 0).
 			run.exit_reason = AXVM_EXIT_SYSTEM_EVENT;
-			run.system_event.type = AXVM_SYSTEM_EVENT_SHUTDOWN;
+			run.system_event.type = exit.as_system_down()->kind == SystemDownKind::Reset
+							? AXVM_SYSTEM_EVENT_RESET
+							: AXVM_SYSTEM_EVENT_SHUTDOWN;
+			run.system_event.ndata = 1;
+			run.system_event.data[0] = exit.as_system_down()->flags;
+			break;
+		case SystemDownKind::Suspend:
+			// The guest's registers hold the call (x0-x2) for the VMM.
+			run.exit_reason = AXVM_EXIT_SYSTEM_EVENT;
+			run.system_event.type = AXVM_SYSTEM_EVENT_SUSPEND;
+			run.system_event.ndata = 0;
 			break;
 		}
 		return true;

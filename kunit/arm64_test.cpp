@@ -6,6 +6,7 @@
 
 #include "../arch/arm64/esr.hpp"
 #include "../arch/arm64/stage2_format.hpp"
+#include <uapi/axvm.h>
 #include <axvm/page_table.hpp>
 
 using namespace axvm;
@@ -100,45 +101,69 @@ extern "C" void axvm_test_arm64_esr_decoder(struct kunit *t)
 
 extern "C" void axvm_test_arm64_psci(struct kunit *t)
 {
+	const PsciConfig v11{kPsci11, false}, v10_suspend{kPsci10, true}, v02{kPsci02, true};
 	u64 x[31] = {};
 	x[0] = kPsciVersion;
-	PsciCall p = psci_call(x);
-	CHECK(t, p.is_psci && p.exit.kind() == ExitKind::Nothing && p.x0 == 2);
+	PsciCall p = psci_call(x, v11);
+	CHECK(t, p.op == PsciOp::Answer && p.value == kPsci11);
+	CHECK(t, psci_call(x, v02).value == kPsci02);
 
 	// CPU_ON, SMC32 form: the arguments are 32 bits wide.
 	x[0] = kPsciCpuOn, x[1] = 0xffffffff00000001ull, x[2] = 0x100020000ull, x[3] = 0x99;
-	p = psci_call(x);
-	CHECK(t, p.exit.as_cpu_up() && p.exit.as_cpu_up()->target_cpu == 1 &&
-			 p.exit.as_cpu_up()->entry_point == 0x20000 && p.exit.as_cpu_up()->arg == 0x99 && p.x0 == 0);
+	p = psci_call(x, v11);
+	CHECK(t, p.op == PsciOp::CpuOn && p.smc32 && p.arg[0] == 1 && p.arg[1] == 0x20000 && p.arg[2] == 0x99);
 	x[0] = kPsciCpuOn64;
-	p = psci_call(x);
-	CHECK(t, p.exit.as_cpu_up() && p.exit.as_cpu_up()->entry_point == 0x100020000ull);
+	p = psci_call(x, v11);
+	CHECK(t, p.op == PsciOp::CpuOn && !p.smc32 && p.arg[1] == 0x100020000ull);
+	x[0] = kPsciAffinityInfo64, x[1] = 0x100, x[2] = 1;
+	p = psci_call(x, v02);
+	CHECK(t, p.op == PsciOp::AffinityInfo && p.arg[0] == 0x100 && p.arg[1] == 1);
 
 	x[0] = kPsciCpuOff;
-	CHECK(t, psci_call(x).exit.kind() == ExitKind::CpuDown);
+	CHECK(t, psci_call(x, v11).op == PsciOp::CpuOff);
 	x[0] = kPsciSystemOff;
-	p = psci_call(x);
-	CHECK(t, p.exit.as_system_down() && p.exit.as_system_down()->kind == SystemDownKind::PowerOff);
+	CHECK(t, psci_call(x, v11).op == PsciOp::SystemOff);
 	x[0] = kPsciSystemReset;
-	p = psci_call(x);
-	CHECK(t, p.exit.as_system_down() && p.exit.as_system_down()->kind == SystemDownKind::Reset);
+	p = psci_call(x, v11);
+	CHECK(t, p.op == PsciOp::SystemReset && p.arg[0] == 0);
 	x[0] = kPsciCpuSuspend64;
-	CHECK(t, psci_call(x).exit.kind() == ExitKind::Halt);
+	CHECK(t, psci_call(x, v11).op == PsciOp::CpuSuspend);
 	x[0] = kPsciMigrateInfoType;
-	CHECK(t, psci_call(x).x0 == kPsciTosNotPresent);
+	CHECK(t, psci_call(x, v11).value == kPsciTosNotPresent);
+
+	// 1.0: PSCI_FEATURES; SYSTEM_SUSPEND only with the capability.
+	x[0] = kPsciFeatures, x[1] = kPsciSystemSuspend64;
+	CHECK(t, psci_call(x, v11).value == kPsciNotSupported && psci_call(x, v10_suspend).value == kPsciSuccess);
+	CHECK(t, psci_call(x, v02).value == kPsciNotSupported); // no PSCI_FEATURES in 0.2
+	x[1] = kPsciCpuOn64;
+	CHECK(t, psci_call(x, v11).op == PsciOp::Answer && psci_call(x, v11).value == kPsciSuccess);
+	x[1] = 0x80000000; // SMCCC_VERSION: userspace's, so not offered
+	CHECK(t, psci_call(x, v11).value == kPsciNotSupported);
+	x[0] = kPsciSystemSuspend64;
+	CHECK(t, psci_call(x, v10_suspend).op == PsciOp::SystemSuspend);
+	CHECK(t, psci_call(x, v11).op == PsciOp::Answer && psci_call(x, v11).value == kPsciNotSupported);
+	// 1.1: SYSTEM_RESET2, warm or vendor resets; only with 1.1.
+	x[0] = kPsciSystemReset2, x[1] = 0xffffffff00000000ull;
+	p = psci_call(x, v11);
+	CHECK(t, p.op == PsciOp::SystemReset && p.arg[0] == AXVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2);
+	x[1] = 0x80000001;
+	CHECK(t, psci_call(x, v11).op == PsciOp::SystemReset);
+	x[1] = 1;
+	CHECK(t, psci_call(x, v11).value == kPsciInvalidParams);
+	CHECK(t, psci_call(x, v10_suspend).value == kPsciNotSupported);
 
 	// The rest of both PSCI ranges: NOT_SUPPORTED, answered here.
-	static const u64 unsupported[] = {0x84000005, 0x8400001f, 0xc4000004, 0xc400001f};
+	static const u64 unsupported[] = {0x84000005, 0x8400001f, 0xc4000005, 0xc400001f};
 	for (u64 fn : unsupported) {
 		x[0] = fn;
-		p = psci_call(x);
-		CHECK(t, p.is_psci && p.exit.kind() == ExitKind::Nothing && p.x0 == kPsciNotSupported);
+		p = psci_call(x, v11);
+		CHECK(t, p.op == PsciOp::Answer && p.value == kPsciNotSupported);
 	}
 	// Not PSCI: the hypercall goes to userspace.
 	static const u64 not_psci[] = {0, 0x1234, 0x84000020, 0xc6000000, 0x184000000};
 	for (u64 fn : not_psci) {
 		x[0] = fn;
-		CHECK(t, !psci_call(x).is_psci);
+		CHECK(t, psci_call(x, v11).op == PsciOp::NotPsci);
 	}
 }
 

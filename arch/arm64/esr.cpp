@@ -2,6 +2,8 @@
 // ESR_EL2 -> ExitReason, and PSCI 0.2 (see esr.hpp).
 #include "esr.hpp"
 
+#include <uapi/axvm.h>
+
 namespace axvm::arm64 {
 
 namespace {
@@ -88,37 +90,107 @@ Decoded decode_sync(const Trap &trap, const u64 (&x)[31])
 	}
 }
 
-PsciCall psci_call(const u64 (&x)[31])
+namespace {
+
+// PSCI_FEATURES (1.0) for @fn: 0 for a function this VM answers.
+// SMCCC_VERSION, which KVM answers, is not one: axvm passes SMCCC calls to
+// userspace, so the guest finds SMCCC 1.0 and no ARCH_FEATURES.
+u64 psci_features(u32 fn, const PsciConfig &config)
 {
-	const u64 fn = x[0];
-	const auto answer = [](u64 x0) { return PsciCall{true, ExitReason::nothing(), x0}; };
 	switch (fn) {
 	case kPsciVersion:
-		return answer(kPsciVersion02);
 	case kPsciCpuSuspend:
-	case kPsciCpuSuspend64: // a standby that may return at once: KVM treats it as WFI
-		return PsciCall{true, ExitReason::halt(), kPsciSuccess};
+	case kPsciCpuSuspend64:
 	case kPsciCpuOff:
-		return PsciCall{true, ExitReason::cpu_down(0), kPsciSuccess};
 	case kPsciCpuOn:
-	case kPsciCpuOn64: {
-		// SMC32 calling convention: 32-bit arguments.
-		const u64 mask = fn == kPsciCpuOn ? 0xffffffffull : ~0ull;
-		return PsciCall{true, ExitReason::cpu_up(x[1] & mask, x[2] & mask, x[3] & mask), kPsciSuccess};
-	}
+	case kPsciCpuOn64:
+	case kPsciAffinityInfo:
+	case kPsciAffinityInfo64:
 	case kPsciMigrateInfoType:
-		return answer(kPsciTosNotPresent);
 	case kPsciSystemOff:
-		return PsciCall{true, ExitReason::system_down(SystemDownKind::PowerOff), kPsciSuccess};
 	case kPsciSystemReset:
-		return PsciCall{true, ExitReason::system_down(SystemDownKind::Reset), kPsciSuccess};
+	case kPsciFeatures:
+		return kPsciSuccess;
+	case kPsciSystemSuspend:
+	case kPsciSystemSuspend64:
+		return config.system_suspend ? kPsciSuccess : kPsciNotSupported;
+	case kPsciSystemReset2:
+	case kPsciSystemReset2_64:
+		return config.version >= kPsci11 ? kPsciSuccess : kPsciNotSupported;
+	default:
+		return kPsciNotSupported;
+	}
+}
+
+PsciCall psci(PsciOp op, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0) { return PsciCall{op, 0, {a0, a1, a2}, false}; }
+PsciCall answer(u64 value) { return PsciCall{PsciOp::Answer, value, {}, false}; }
+
+} // namespace
+
+PsciCall psci_call(const u64 (&x)[31], const PsciConfig &config)
+{
+	const u64 fn = x[0];
+	// The PSCI ranges 0x84000000-0x8400001f and 0xc4000000-0xc400001f.
+	if (fn > 0xffffffffull || (fn & ~0x4000001full) != 0x84000000)
+		return PsciCall{PsciOp::NotPsci, 0, {}, false};
+	const bool smc32 = !(fn & 0x40000000);
+	const u64 mask = smc32 ? 0xffffffffull : ~0ull;
+	const u64 a1 = x[1] & mask, a2 = x[2] & mask, a3 = x[3] & mask;
+	const bool v1 = config.version >= kPsci10;
+	PsciCall call = answer(kPsciNotSupported);
+	switch (fn) {
+	case kPsciVersion:
+		call = answer(config.version);
+		break;
+	case kPsciCpuSuspend:
+	case kPsciCpuSuspend64:
+		call = psci(PsciOp::CpuSuspend);
+		break;
+	case kPsciCpuOff:
+		call = psci(PsciOp::CpuOff);
+		break;
+	case kPsciCpuOn:
+	case kPsciCpuOn64:
+		call = psci(PsciOp::CpuOn, a1, a2, a3);
+		break;
+	case kPsciAffinityInfo:
+	case kPsciAffinityInfo64:
+		call = psci(PsciOp::AffinityInfo, a1, a2);
+		break;
+	case kPsciMigrateInfoType:
+		call = answer(kPsciTosNotPresent);
+		break;
+	case kPsciSystemOff:
+		call = psci(PsciOp::SystemOff);
+		break;
+	case kPsciSystemReset:
+		call = psci(PsciOp::SystemReset);
+		break;
+	case kPsciFeatures:
+		if (v1)
+			call = answer(psci_features(static_cast<u32>(x[1]), config));
+		break;
+	case kPsciSystemSuspend:
+	case kPsciSystemSuspend64:
+		if (v1 && config.system_suspend)
+			call = psci(PsciOp::SystemSuspend);
+		break;
+	case kPsciSystemReset2:
+	case kPsciSystemReset2_64:
+		if (config.version < kPsci11)
+			break;
+		// Architectural types: only SYSTEM_WARM_RESET (0); vendor types
+		// from 0x80000000 (DEN0022D 5.12.1). KVM passes both on.
+		if (static_cast<u32>(x[1]) == 0 || static_cast<u32>(x[1]) >= 0x80000000u)
+			call = psci(PsciOp::SystemReset, AXVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2);
+		else
+			call = answer(kPsciInvalidParams);
+		break;
 	default:
 		break;
 	}
-	// The rest of the PSCI ranges (0x84000000-0x8400001f, 0xc4000000-0xc400001f).
-	if ((fn & ~0x4000001full) == 0x84000000 && fn <= 0xffffffffull)
-		return answer(kPsciNotSupported);
-	return PsciCall{false, ExitReason::nothing(), 0};
+	call.smc32 = smc32;
+	return call;
 }
 
 namespace {

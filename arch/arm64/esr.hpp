@@ -59,7 +59,7 @@ struct Decoded {
 // @x: the guest's x0-x30 at the exit.
 Decoded decode_sync(const Trap &trap, const u64 (&x)[31]);
 
-// PSCI 0.2 (DEN0022): an HVC or SMC whose x0 is a PSCI function.
+// PSCI (DEN0022D): an HVC or SMC whose x0 is a PSCI function.
 constexpr u32 kPsciVersion = 0x84000000;
 constexpr u32 kPsciCpuSuspend = 0x84000001, kPsciCpuSuspend64 = 0xc4000001;
 constexpr u32 kPsciCpuOff = 0x84000002;
@@ -68,20 +68,52 @@ constexpr u32 kPsciAffinityInfo = 0x84000004, kPsciAffinityInfo64 = 0xc4000004;
 constexpr u32 kPsciMigrateInfoType = 0x84000006;
 constexpr u32 kPsciSystemOff = 0x84000008;
 constexpr u32 kPsciSystemReset = 0x84000009;
+constexpr u32 kPsciFeatures = 0x8400000a;                                      // 1.0
+constexpr u32 kPsciSystemSuspend = 0x8400000e, kPsciSystemSuspend64 = 0xc400000e; // 1.0
+constexpr u32 kPsciSystemReset2 = 0x84000012, kPsciSystemReset2_64 = 0xc4000012;  // 1.1
+// Return values (DEN0022D 5.2.2) and AFFINITY_INFO's states.
 constexpr u64 kPsciSuccess = 0;
 constexpr u64 kPsciNotSupported = static_cast<u64>(-1);
-constexpr u64 kPsciVersion02 = 2; // major 0, minor 2
+constexpr u64 kPsciInvalidParams = static_cast<u64>(-2);
+constexpr u64 kPsciAlreadyOn = static_cast<u64>(-4);
+constexpr u64 kPsciInternalFailure = static_cast<u64>(-6);
+constexpr u64 kPsciAffinityOn = 0, kPsciAffinityOff = 1;
 constexpr u64 kPsciTosNotPresent = 2; // MIGRATE_INFO_TYPE: no trusted OS to migrate
+// The affinity fields of MPIDR_EL1 (Aff3, Aff2, Aff1, Aff0).
+constexpr u64 kMpidrHwidMask = 0xff00ffffffull;
 
-struct PsciCall {
-	bool is_psci;     // false: an ordinary hypercall for userspace
-	ExitReason exit;  // what userspace must see (Nothing: answered here)
-	u64 x0;           // the value the guest gets in x0
+// PSCI versions (DEN0022D 5.1.1: major in bits 31:16, minor in 15:0).
+constexpr u32 kPsci02 = 2, kPsci10 = 0x10000, kPsci11 = 0x10001;
+
+// What the VM offers: its PSCI version (0.2, 1.0 or 1.1) and whether
+// SYSTEM_SUSPEND goes to userspace (KVM_CAP_ARM_SYSTEM_SUSPEND).
+struct PsciConfig {
+	u32 version;
+	bool system_suspend;
 };
 
-// Classifies the call in x0..x3. CPU_ON and CPU_OFF go to userspace (the VMM
-// owns the other vCPUs), SYSTEM_OFF/RESET end the VM, the rest is answered here.
-PsciCall psci_call(const u64 (&x)[31]);
+// What a call asks of the hypervisor; the backend does what involves other
+// vCPUs (psci.cpp).
+enum class PsciOp : u8 {
+	NotPsci,       // an ordinary hypercall for userspace
+	Answer,        // just `value` in x0
+	CpuSuspend,    // a standby that may return at once: a WFI, as KVM has it
+	CpuOff,        // this vCPU powers off
+	CpuOn,         // arg: the target's MPIDR, the entry point, the context id
+	AffinityInfo,  // arg: the target affinity, the lowest affinity level
+	SystemOff,     // KVM_SYSTEM_EVENT_SHUTDOWN
+	SystemReset,   // KVM_SYSTEM_EVENT_RESET; arg[0] the flags (PSCI_RESET2)
+	SystemSuspend, // KVM_SYSTEM_EVENT_SUSPEND, the registers left as the call made them
+};
+struct PsciCall {
+	PsciOp op;
+	u64 value;    // Answer: the guest's x0
+	u64 arg[3];
+	bool smc32;   // an SMC32 function: its arguments are 32 bits wide
+};
+
+// Classifies the call in x0..x3 as KVM 6.1's psci.c would for @config.
+PsciCall psci_call(const u64 (&x)[31], const PsciConfig &config);
 
 // The guest's view of the ID registers (op0 3, op1 0, CRn 0, CRm 1-7; read
 // with HCR_EL2.TID3 set): the host's value with what axvm does not give a

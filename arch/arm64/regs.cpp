@@ -163,7 +163,7 @@ void Arm64Vcpu::reset()
 	el1_.oslsr = kOslsrOslmImplemented;
 	el1_.fpexc32 = 0x700;
 	el1_.actlr = AXVM_SYSREG_READ("s3_0_c1_c0_1");
-	mpidr_ = reset_mpidr(id_);
+	__atomic_store_n(&mpidr_, reset_mpidr(id_), __ATOMIC_RELAXED); // other vCPUs' PSCI reads it
 	pending_ = false;
 }
 
@@ -407,14 +407,17 @@ Status Arm64Vcpu::init(const axvm_vcpu_init &init)
 		return fail(err::EINVAL);
 	}
 	for (usize i = 0; i < array_size(init.features); i++) {
-		const u32 allowed = i == 0 ? 1u << AXVM_ARM_VCPU_PSCI_0_2 : 0;
+		const u32 allowed = i == 0 ? 1u << AXVM_ARM_VCPU_PSCI_0_2 | 1u << AXVM_ARM_VCPU_POWER_OFF : 0;
 		if (init.features[i] & ~allowed) {
-			axvm_log(AXVM_LOG_WARN, "ARM_VCPU_INIT: features[%zu] 0x%x: only PSCI 0.2 is offered", i,
-				 init.features[i]);
+			axvm_log(AXVM_LOG_WARN, "ARM_VCPU_INIT: features[%zu] 0x%x: only PSCI 0.2 and POWER_OFF are offered",
+				 i, init.features[i]);
 			return fail(err::EINVAL);
 		}
 	}
 	reset();
+	// Powered off until a CPU_ON with KVM_ARM_VCPU_POWER_OFF, else on; a
+	// CPU_ON not yet applied is dropped (the VMM's reset wins).
+	set_power(init.features[0] & 1u << AXVM_ARM_VCPU_POWER_OFF ? kPowerOff : kPowerOn);
 	initialized_ = true;
 	return Status();
 }
@@ -518,7 +521,16 @@ Status Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
 
 Status Arm64Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 {
+	// As KVM: a CPU_ON's reset comes before anything userspace reads or
+	// writes of this vCPU.
+	take_power_on();
 	switch (cmd) {
+	case AXVM_GET_MP_STATE:
+	case AXVM_SET_MP_STATE:
+		if (size != sizeof(axvm_mp_state))
+			return fail(err::EINVAL);
+		return cmd == AXVM_GET_MP_STATE ? get_mp_state(*static_cast<axvm_mp_state *>(arg))
+						: set_mp_state(*static_cast<const axvm_mp_state *>(arg));
 	case AXVM_ARM_VCPU_INIT:
 		if (size != sizeof(axvm_vcpu_init))
 			return fail(err::EINVAL);

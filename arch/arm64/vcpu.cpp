@@ -270,6 +270,12 @@ void Arm64Vcpu::enter_and_exit()
 
 Result<ExitReason> Arm64Vcpu::run()
 {
+	// Powered off: no entry; the halt blocks (can_block) until CPU_ON. A
+	// CPU_ON that lands after this look wakes the wait at once.
+	sleeping_ = power() == kPowerOff;
+	if (sleeping_)
+		return ExitReason::halt();
+	take_power_on();
 	enter_and_exit();
 	switch (last_exit_) {
 	case AXVM_ARM64_EXIT_SYNC:
@@ -330,18 +336,18 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 	return d.exit;
 }
 
-// PSCI calls are answered here or become CpuUp/CpuDown/SystemDown; any other
-// HVC or SMC is userspace's (KVM_EXIT_HYPERCALL, x0 from hypercall.ret).
+// PSCI calls are the kernel's (psci.cpp); any other HVC or SMC is
+// userspace's (KVM_EXIT_HYPERCALL, x0 from hypercall.ret).
 Result<ExitReason> Arm64Vcpu::handle_hypercall(const Decoded &d)
 {
-	const PsciCall psci = psci_call(ctx_.x);
-	if (!psci.is_psci) {
+	const Arm64Vm &vm = *static_cast<const Arm64Vm *>(vm_.arch());
+	const PsciCall psci = psci_call(ctx_.x, PsciConfig{vm.psci_version(), vm.system_suspend()});
+	if (psci.op == PsciOp::NotPsci) {
 		pending_reg_ = 0;
 		pending_ = true;
 		return d.exit;
 	}
-	ctx_.x[0] = psci.x0;
-	return psci.exit;
+	return handle_psci(psci);
 }
 
 u64 Arm64Vcpu::guest_id(u64 encoding)

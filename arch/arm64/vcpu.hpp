@@ -11,6 +11,7 @@
 #include "esr.hpp"
 #include "sysreg.hpp"
 
+struct axvm_mp_state;
 struct axvm_reg_value;
 struct axvm_vcpu_init;
 
@@ -82,6 +83,11 @@ public:
 	Status arch_ioctl(unsigned int cmd, void *arg, usize size) override;
 	Status check_runnable() const override;
 	Status set_irq_line(u32 line, bool level) override;
+	// A vCPU powered off (PSCI CPU_OFF, KVM_MP_STATE_STOPPED, or
+	// KVM_ARM_VCPU_POWER_OFF) sleeps in KVM_RUN until CPU_ON.
+	bool halts_in_kernel() const override { return true; }
+	bool can_block() const override { return sleeping_; }
+	bool has_wake_event() override;
 
 private:
 	Arm64Vcpu(Vm &vm, u32 id) : vm_(vm), id_(id) {}
@@ -109,6 +115,19 @@ private:
 	void enter_and_exit(); // one world switch, DAIF masked
 	Result<ExitReason> handle_sync();
 	Result<ExitReason> handle_hypercall(const Decoded &d);
+
+	// psci.cpp: PSCI in the kernel and the power state (KVM's MP state).
+	ExitReason handle_psci(const PsciCall &call);
+	u64 cpu_on(u64 target, u64 entry, u64 context_id);
+	u64 affinity_info(u64 target, u64 level) const;
+	// Applies a CPU_ON another vCPU made for this one: a reset, then the
+	// entry point and context id. Only on the thread that holds the vCPU.
+	void take_power_on();
+	void set_power(u32 state);
+	Status get_mp_state(axvm_mp_state &s);
+	Status set_mp_state(const axvm_mp_state &s);
+	u64 mpidr() const { return __atomic_load_n(&mpidr_, __ATOMIC_RELAXED); }
+	u32 power() const { return __atomic_load_n(&power_, __ATOMIC_ACQUIRE); }
 	void inject_undef();
 	ExitReason unknown_sys_reg(u64 encoding);
 	// The guest's view of ID register @encoding (is_id_register()).
@@ -132,6 +151,14 @@ private:
 	u64 last_exit_ = 0; // AXVM_ARM64_EXIT_*
 	u32 irq_lines_ = 0; // bit 0 IRQ, bit 1 FIQ: KVM_IRQ_LINE, from any thread
 	bool serror_pending_ = false; // a virtual SError for the guest (HCR_EL2.VSE)
+	// Power (psci.cpp): kPowerOn, kPowerOff, or kPowerOnPending (a CPU_ON
+	// whose reset is not yet applied, with on_*_). Other vCPUs change it
+	// only from off to on-pending, under the VM's PSCI lock.
+	enum : u32 { kPowerOn, kPowerOff, kPowerOnPending };
+	u32 power_ = kPowerOn;
+	u64 on_entry_ = 0, on_context_ = 0;
+	bool on_big_endian_ = false;
+	bool sleeping_ = false; // the last exit was a powered-off vCPU's: it blocks
 };
 
 } // namespace axvm::arm64

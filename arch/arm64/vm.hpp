@@ -7,14 +7,13 @@
 
 #include <axvm/arch_vm.hpp>
 
+#include "esr.hpp"
+
 namespace axvm {
 class Vm;
 }
 
 namespace axvm::arm64 {
-
-// PSCI versions (DEN0022D 5.1.1: major in bits 31:16, minor in 15:0).
-constexpr u32 kPsci02 = 2, kPsci10 = 0x10000, kPsci11 = 0x10001;
 
 class Arm64Vm final : public ArchVm {
 public:

@@ -91,9 +91,11 @@ enum class SystemDownKind : u8 {
 	PowerOff,    // the guest asked to be switched off (PSCI SYSTEM_OFF, ACPI)
 	Reset,       // ... or reset
 	TripleFault, // x86 shutdown: the CPU gave up (KVM_EXIT_SHUTDOWN)
+	Suspend,     // arm64 PSCI SYSTEM_SUSPEND: the VMM suspends the VM (KVM_SYSTEM_EVENT_SUSPEND)
 };
 struct SystemDownExit {
 	SystemDownKind kind;
+	u64 flags; // PowerOff/Reset: KVM's system_event.data[0] (PSCI SYSTEM_RESET2)
 };
 // Access bits of a nested page fault.
 enum : u32 { kAccessRead = 1, kAccessWrite = 2, kAccessExec = 4 };
@@ -139,7 +141,7 @@ public:
 	static ExitReason halt() { return ExitReason(ExitKind::Halt); }
 	static ExitReason cpu_up(u64 target_cpu, u64 entry_point, u64 arg);
 	static ExitReason cpu_down(u64 state);
-	static ExitReason system_down(SystemDownKind kind);
+	static ExitReason system_down(SystemDownKind kind, u64 flags = 0);
 	static ExitReason nested_page_fault(u64 addr, u32 access, u64 syndrome = 0);
 	static ExitReason send_ipi(u64 target_cpu, u64 target_cpu_aux, bool to_all, bool to_self,
 				   u64 vector);

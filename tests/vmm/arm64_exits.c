@@ -3,14 +3,16 @@
  * Every exit of the arm64 backend, through /dev/axvm, against the guest
  * tools/guests/arm64/exits.S: WFI, a trapped system-register read and
  * write, a data abort without syndrome (KVM_EXIT_ARM_NISV), PSCI calls the
- * kernel answers, an UNDEF the guest takes itself, CPU_ON and
- * SYSTEM_RESET; FP/SIMD state; then RUN ended by a signal and by
+ * kernel answers, an UNDEF the guest takes itself, PSCI CPU_ON, CPU_OFF and
+ * AFFINITY_INFO between two vCPUs in the kernel, SYSTEM_RESET; FP/SIMD
+ * state; KVM_GET_REG_LIST and MP states; then RUN ended by a signal and by
  * immediate_exit, and a vCPU whose thread moves between CPUs.
  *
  *   arm64_exits GUEST      prints "ok - arm64.NAME" or "not ok - ..."
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -34,6 +36,7 @@
 #define COUNT 0x30100
 #define UART 0x09000000
 #define DEVICE 0x0a000000
+#define CPU1_ENTRY 0x30200 /* vCPU 1's code: PSCI CPU_OFF (exits.S turns it on there) */
 
 static int failures;
 
@@ -67,10 +70,10 @@ static int next_exit(void)
 
 static void on_alarm(int sig) { (void)sig; }
 
-/* One statistic of the vCPU, by name, through KVM_GET_STATS_FD. */
-static long long vcpu_stat(const char *name)
+/* One statistic of a vCPU, by name, through KVM_GET_STATS_FD. */
+static long long vcpu_fd_stat(int cpu_fd, const char *name)
 {
-	int fd = ioctl(vcpu, AXVM_GET_STATS_FD, 0);
+	int fd = ioctl(cpu_fd, AXVM_GET_STATS_FD, 0);
 	struct axvm_stats_header h;
 	long long value = -1;
 	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h))
@@ -91,6 +94,27 @@ static long long vcpu_stat(const char *name)
 	close(fd);
 	return value;
 }
+
+static long long vcpu_stat(const char *name) { return vcpu_fd_stat(vcpu, name); }
+
+/* vCPU 1: created powered off (KVM_ARM_VCPU_POWER_OFF); its thread sits in
+ * one KVM_RUN, asleep in the kernel but for the moment between the guest's
+ * CPU_ON and its own CPU_OFF, until a signal ends it. */
+static int vcpu1;
+static struct axvm_run *run1;
+static int cpu1_ret, cpu1_errno;
+
+static void *cpu1_thread(void *arg)
+{
+	(void)arg;
+	cpu1_ret = ioctl(vcpu1, AXVM_RUN, 0);
+	cpu1_errno = errno;
+	return NULL;
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+static void reg1_get_pc(uint64_t *pc) { vmm_one_reg(vcpu1, AXVM_GET_ONE_REG, AXVM_ARM64_PC, pc); }
 
 /* KVM_GET_REG_LIST as KVM answers it: a list too small is -E2BIG with n
  * set to what is needed; every id listed reads and takes its own value
@@ -172,6 +196,27 @@ int main(int argc, char **argv)
 		return perror("vcpu"), 1;
 	vcpu = cpu.fd;
 	run = (struct axvm_run *)cpu.run;
+	struct vmm_vcpu cpu1;
+	struct axvm_vcpu_init init1;
+	if (vmm_vcpu_create(&cpu1, dev, vm, 1) || ioctl(vm, AXVM_ARM_PREFERRED_TARGET, &init1))
+		return perror("vcpu 1"), 1;
+	init1.features[0] |= 1u << AXVM_ARM_VCPU_PSCI_0_2 | 1u << AXVM_ARM_VCPU_POWER_OFF;
+	if (ioctl(cpu1.fd, AXVM_ARM_VCPU_INIT, &init1))
+		return perror("vcpu 1 init"), 1;
+	vcpu1 = cpu1.fd;
+	run1 = (struct axvm_run *)cpu1.run;
+	/* movz x0, #2; movk x0, #0x8400, lsl #16 (PSCI CPU_OFF); hvc #0; b . */
+	const uint32_t cpu_off[] = {0xd2800040, 0xf2b08000, 0xd4000002, 0x14000000};
+	memcpy(ram + CPU1_ENTRY, cpu_off, sizeof(cpu_off));
+	struct axvm_mp_state mp = {.mp_state = 99};
+	check(ioctl(vcpu1, AXVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == AXVM_MP_STATE_STOPPED,
+	      "power_off_feature_is_stopped", strerror(errno));
+	check(ioctl(dev, AXVM_CHECK_EXTENSION, AXVM_CAP_MP_STATE) == 1, "mp_state_offered", "");
+	struct sigaction usr1 = {.sa_handler = on_usr1}; /* no SA_RESTART: RUN returns -EINTR */
+	sigaction(SIGUSR1, &usr1, NULL);
+	pthread_t thread1;
+	if (pthread_create(&thread1, NULL, cpu1_thread, NULL))
+		return perror("vcpu 1 thread"), 1;
 	uint64_t pc = LOAD;
 	reg(AXVM_SET_ONE_REG, AXVM_ARM64_PC, &pc);
 
@@ -235,20 +280,45 @@ int main(int argc, char **argv)
 		      v8[0] == 0x1122334455667788ull,
 	      "fp_state_kept_for_host_and_guest", detail);
 
+	/* Tag C passed (else tag F): PSCI_VERSION, PSCI_FEATURES and the
+	 * unknown calls were answered in the kernel, the UNDEF went to the
+	 * guest's own vector, vCPU 1 was turned on, ran and turned itself off,
+	 * AFFINITY_INFO saw both, CPU_ON of a vCPU that is on or of no vCPU
+	 * failed as PSCI says. Then SYSTEM_RESET, x0 INTERNAL_FAILURE for a
+	 * VMM that would run the vCPU again, as KVM does. */
 	r = next_exit();
-	snprintf(detail, sizeof(detail), "exit %d tag %c target %llu entry 0x%llx arg 0x%llx", r, tag,
-		 (unsigned long long)run->cpu_up.target_cpu, (unsigned long long)run->cpu_up.entry_point,
-		 (unsigned long long)run->cpu_up.arg);
-	/* Tag C: PSCI_VERSION and the unknown PSCI call were answered in the
-	 * kernel and the UNDEF went to the guest's own vector (else tag F). */
-	check(r == AXVM_EXIT_CPU_UP && tag == 'C' && run->cpu_up.target_cpu == 1 &&
-		      run->cpu_up.entry_point == 0x20000 && run->cpu_up.arg == 0x99,
-	      "psci_in_kernel_undef_to_guest_cpu_on_exit", detail);
+	uint64_t x0_after = 0;
+	reg(AXVM_GET_ONE_REG, AXVM_ARM64_X(0), &x0_after);
+	snprintf(detail, sizeof(detail), "exit %d tag %c type %u ndata %u x0 0x%llx", r, tag, run->system_event.type,
+		 run->system_event.ndata, (unsigned long long)x0_after);
+	check(r == AXVM_EXIT_SYSTEM_EVENT && tag == 'S' && run->system_event.type == AXVM_SYSTEM_EVENT_RESET &&
+		      run->system_event.ndata == 1 && run->system_event.data[0] == 0 && x0_after == (uint64_t)-6,
+	      "psci_in_kernel_cpu_on_off_affinity_then_system_reset", detail);
 
-	r = next_exit();
-	snprintf(detail, sizeof(detail), "exit %d tag %c type %u", r, tag, run->system_event.type);
-	check(r == AXVM_EXIT_SYSTEM_EVENT && tag == 'S' && run->system_event.type == AXVM_SYSTEM_EVENT_RESET,
-	      "psci_system_reset", detail);
+	/* vCPU 1 is off again and asleep: no entry, no exit while it is. */
+	const long long exits1 = vcpu_fd_stat(vcpu1, "exits");
+	usleep(300000);
+	snprintf(detail, sizeof(detail), "exits %lld then %lld", exits1, vcpu_fd_stat(vcpu1, "exits"));
+	check(exits1 > 0 && vcpu_fd_stat(vcpu1, "exits") == exits1, "powered_off_vcpu_sleeps", detail);
+	pthread_kill(thread1, SIGUSR1);
+	pthread_join(thread1, NULL);
+	snprintf(detail, sizeof(detail), "ret %d (%s) exit %u", cpu1_ret, strerror(cpu1_errno), run1->exit_reason);
+	check(cpu1_ret < 0 && cpu1_errno == EINTR && run1->exit_reason == AXVM_EXIT_INTR,
+	      "signal_wakes_powered_off_vcpu", detail);
+	uint64_t pc1 = 0;
+	reg1_get_pc(&pc1);
+	mp.mp_state = 99;
+	ioctl(vcpu1, AXVM_GET_MP_STATE, &mp);
+	snprintf(detail, sizeof(detail), "mp_state %u pc 0x%llx", mp.mp_state, (unsigned long long)pc1);
+	check(mp.mp_state == AXVM_MP_STATE_STOPPED && pc1 == CPU1_ENTRY + 12, "cpu_off_leaves_stopped", detail);
+	mp.mp_state = 10; /* KVM's SUSPENDED: not offered */
+	r = ioctl(vcpu1, AXVM_SET_MP_STATE, &mp);
+	check(r < 0 && errno == EINVAL, "mp_state_suspended_refused", strerror(errno));
+	mp.mp_state = AXVM_MP_STATE_RUNNABLE;
+	r = ioctl(vcpu1, AXVM_SET_MP_STATE, &mp);
+	mp.mp_state = 99;
+	check(r == 0 && ioctl(vcpu1, AXVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == AXVM_MP_STATE_RUNNABLE,
+	      "mp_state_runnable", strerror(errno));
 
 	/* A guest spinning with interrupts masked: a signal still ends RUN. */
 	pc = SPIN;

@@ -9,8 +9,12 @@
 
 #define PSCI_VERSION 0x84000000
 #define PSCI_CPU_ON 0xc4000003
+#define PSCI_AFFINITY_INFO 0xc4000004
+#define PSCI_FEATURES 0x8400000a
+#define PSCI_SYSTEM_SUSPEND 0xc400000e
 #define PSCI_FEATURES_RESERVED 0x8400001f
 #define PSCI_SYSTEM_RESET 0x84000009
+#define CPU1_ENTRY 0x30200		/* arm64_exits puts a CPU_OFF there for vCPU 1 */
 
 	.text
 	.global _start
@@ -54,12 +58,22 @@ _start:
 	ldr	x4, =DEVICE
 	ldp	x0, x1, [x4]
 
-	tag	'V'			/* PSCI_VERSION, answered by the kernel: 0.2 */
+	tag	'V'			/* PSCI_VERSION, answered by the kernel: 1.1 */
 	ldr	x0, =PSCI_VERSION
 	hvc	#0
-	cmp	x0, #2
+	ldr	x1, =0x10001
+	cmp	x0, x1
 	b.ne	fail
 	ldr	x0, =PSCI_FEATURES_RESERVED	/* an unknown PSCI call: NOT_SUPPORTED */
+	hvc	#0
+	cmn	x0, #1
+	b.ne	fail
+	ldr	x0, =PSCI_FEATURES	/* SYSTEM_SUSPEND without KVM_CAP_ARM_SYSTEM_SUSPEND: */
+	ldr	x1, =PSCI_SYSTEM_SUSPEND	/* not offered, and the call NOT_SUPPORTED */
+	hvc	#0
+	cmn	x0, #1
+	b.ne	fail
+	ldr	x0, =PSCI_SYSTEM_SUSPEND
 	hvc	#0
 	cmn	x0, #1
 	b.ne	fail
@@ -100,13 +114,37 @@ _start:
 	cmp	x10, x9
 	b.ne	fail
 
-	tag	'C'			/* PSCI CPU_ON for MPIDR 1 at 0x20000 with context 0x99 */
-	ldr	x0, =PSCI_CPU_ON
+	tag	'C'			/* PSCI CPU_ON of vCPU 1 (MPIDR 1, powered off) */
+	ldr	x0, =PSCI_CPU_ON	/* at CPU1_ENTRY with context 0x99 */
 	mov	x1, #1
-	mov	x2, #0x20000
+	ldr	x2, =CPU1_ENTRY
 	mov	x3, #0x99
 	hvc	#0
 	cbnz	x0, fail
+	cbnz	x3, fail		/* x1-x3 zero after a call, as KVM leaves them */
+5:	ldr	x0, =PSCI_AFFINITY_INFO	/* ON until vCPU 1 ran its CPU_OFF, then OFF */
+	mov	x1, #1
+	mov	x2, #0
+	hvc	#0
+	cbz	x0, 5b
+	cmp	x0, #1
+	b.ne	fail
+	ldr	x0, =PSCI_CPU_ON	/* this vCPU (MPIDR 0): ALREADY_ON */
+	mov	x1, #0
+	hvc	#0
+	cmn	x0, #4
+	b.ne	fail
+	ldr	x0, =PSCI_CPU_ON	/* no vCPU has MPIDR 7: INVALID_PARAMETERS */
+	mov	x1, #7
+	hvc	#0
+	cmn	x0, #2
+	b.ne	fail
+	ldr	x0, =PSCI_AFFINITY_INFO	/* a level above 3: INVALID_PARAMETERS */
+	mov	x1, #1
+	mov	x2, #4
+	hvc	#0
+	cmn	x0, #2
+	b.ne	fail
 
 	tag	'S'			/* PSCI SYSTEM_RESET */
 	ldr	x0, =PSCI_SYSTEM_RESET
