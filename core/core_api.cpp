@@ -158,6 +158,14 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_ARM_NISV_TO_USER:
 	case AXVM_CAP_ARM_SYSTEM_SUSPEND:
 		return kArm64 && hw;
+	case AXVM_CAP_VCPU_ATTRIBUTES:
+		return kArm64 && hw;
+	case AXVM_CAP_STEAL_TIME: {
+		// PV time counts the vCPU thread's run-queue waits (the scheduler's
+		// sched_info), as KVM's kvm_arm_pvtime_supported().
+		u64 ns = 0;
+		return kArm64 && hw && !axvm_task_run_delay(&ns);
+	}
 	case AXVM_CAP_ARM_VM_IPA_SIZE:
 		return kArm64 && hw ? arch::ipa_bits() : 0;
 	case AXVM_CAP_NR_VCPUS:

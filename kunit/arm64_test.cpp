@@ -137,7 +137,9 @@ extern "C" void axvm_test_arm64_psci(struct kunit *t)
 	CHECK(t, psci_call(x, v02).value == kPsciNotSupported); // no PSCI_FEATURES in 0.2
 	x[1] = kPsciCpuOn64;
 	CHECK(t, psci_call(x, v11).op == PsciOp::Answer && psci_call(x, v11).value == kPsciSuccess);
-	x[1] = 0x80000000; // SMCCC_VERSION: userspace's, so not offered
+	x[1] = kSmcccVersion; // answered in the kernel (smccc.cpp)
+	CHECK(t, psci_call(x, v11).value == kPsciSuccess);
+	x[1] = kSmcccVersion + 2;
 	CHECK(t, psci_call(x, v11).value == kPsciNotSupported);
 	x[0] = kPsciSystemSuspend64;
 	CHECK(t, psci_call(x, v10_suspend).op == PsciOp::SystemSuspend);

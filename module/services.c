@@ -19,6 +19,10 @@
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
+#include <linux/clocksource_ids.h>
+#include <linux/random.h>
+#include <linux/timekeeping.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -332,6 +336,34 @@ void axvm_spin_unlock(struct axvm_spinlock *lock)
 axvm_u64 axvm_now_ns(void)
 {
 	return ktime_get_ns();
+}
+
+int axvm_task_run_delay(axvm_u64 *ns)
+{
+#ifdef CONFIG_SCHED_INFO
+	if (sched_info_on()) {
+		*ns = READ_ONCE(current->sched_info.run_delay);
+		return 0;
+	}
+#endif
+	return -ENODEV;
+}
+
+int axvm_clock_snapshot_arch_counter(axvm_u64 *real_ns, axvm_u64 *counter)
+{
+	struct system_time_snapshot snap;
+
+	ktime_get_snapshot(&snap);
+	if (snap.cs_id != CSID_ARM_ARCH_COUNTER)
+		return -ENODEV;
+	*real_ns = ktime_to_ns(snap.real);
+	*counter = snap.cycles;
+	return 0;
+}
+
+void axvm_random_bytes(void *buf, axvm_usize len)
+{
+	get_random_bytes(buf, len);
 }
 
 struct axvm_timer {

@@ -92,9 +92,8 @@ Decoded decode_sync(const Trap &trap, const u64 (&x)[31])
 
 namespace {
 
-// PSCI_FEATURES (1.0) for @fn: 0 for a function this VM answers.
-// SMCCC_VERSION, which KVM answers, is not one: axvm passes SMCCC calls to
-// userspace, so the guest finds SMCCC 1.0 and no ARCH_FEATURES.
+// PSCI_FEATURES (1.0) for @fn: 0 for a function this VM answers
+// (SMCCC_VERSION included: smccc.cpp).
 u64 psci_features(u32 fn, const PsciConfig &config)
 {
 	switch (fn) {
@@ -110,6 +109,7 @@ u64 psci_features(u32 fn, const PsciConfig &config)
 	case kPsciSystemOff:
 	case kPsciSystemReset:
 	case kPsciFeatures:
+	case kSmcccVersion:
 		return kPsciSuccess;
 	case kPsciSystemSuspend:
 	case kPsciSystemSuspend64:

@@ -115,6 +115,19 @@ struct PsciCall {
 // Classifies the call in x0..x3 as KVM 6.1's psci.c would for @config.
 PsciCall psci_call(const u64 (&x)[31], const PsciConfig &config);
 
+// The other SMCCC (DEN0028) services axvm answers in the kernel, KVM 6.1's
+// (hypercalls.c, trng.c, pvtime.c): every other HVC or SMC goes to userspace.
+constexpr u32 kSmcccVersion = 0x80000000, kSmcccArchFeatures = 0x80000001;
+constexpr u32 kTrngVersion = 0x84000050, kTrngFeatures = 0x84000051, kTrngGetUuid = 0x84000052,
+	      kTrngRnd32 = 0x84000053, kTrngRnd64 = 0xc4000053;
+constexpr u32 kPvTimeFeatures = 0xc5000020, kPvTimeSt = 0xc5000021;
+constexpr u32 kVendorHypFeatures = 0x86000000, kVendorHypPtp = 0x86000001, kVendorHypCallUid = 0x8600ff01;
+constexpr u64 kSmcccVersion11 = 0x10001, kTrngVersion10 = 0x10000;
+// The bits of the service bitmaps (KVM_REG_ARM_STD_BMAP_BIT_TRNG_V1_0, ...).
+constexpr u64 kStdTrng = 1, kStdHypPvTime = 1, kVendorFuncFeatures = 1, kVendorPtp = 2;
+// KVM_PTP's argument: which counter.
+constexpr u64 kPtpVirtualCounter = 0, kPtpPhysicalCounter = 1;
+
 // The guest's view of the ID registers (op0 3, op1 0, CRn 0, CRm 1-7; read
 // with HCR_EL2.TID3 set): the host's value with what axvm does not give a
 // guest taken out: SVE, SME, MTE, pointer authentication, the PMU, SPE,

@@ -259,11 +259,11 @@ Status Arm64Vcpu::set_sys_reg(u64 encoding, u64 value)
 }
 
 // What the firmware axvm plays offers (KVM's kvm_arm_get/set_fw_reg): the
-// VM's PSCI version; no SMCCC_ARCH_WORKAROUND_1/2/3 (axvm answers no SMCCC
-// calls of its own, so the guest finds no workaround to call: NOT_AVAIL,
-// 0), and none of the services the bitmaps govern (TRNG, PV time, KVM's
-// vendor calls: those hypercalls go to userspace). A write may choose
-// what KVM allows below that: a lower level, fewer services.
+// VM's PSCI version; no SMCCC_ARCH_WORKAROUND_1/2/3 (axvm does not
+// implement those calls: NOT_AVAIL, 0, and SMCCC_ARCH_FEATURES says so);
+// the services of smccc.cpp the bitmaps govern (TRNG; PV time where the
+// kernel counts run-queue waits; KVM's vendor calls and PTP). A write may
+// choose what KVM allows below that: a lower level, fewer services.
 Status Arm64Vcpu::get_fw_reg(u64 id, u64 &value) const
 {
 	if (id == kFwPsciVersion)
@@ -271,7 +271,7 @@ Status Arm64Vcpu::get_fw_reg(u64 id, u64 &value) const
 	else if (id == kFwWorkaround1 || id == kFwWorkaround2 || id == kFwWorkaround3)
 		value = 0;
 	else if (id >= kFwBmap && id <= (kFwBmap | 2))
-		value = 0;
+		value = static_cast<const Arm64Vm *>(vm_.arch())->services(static_cast<u32>(id - kFwBmap));
 	else
 		return fail(err::ENOENT);
 	return Status();
@@ -293,7 +293,7 @@ Status Arm64Vcpu::set_fw_reg(u64 id, u64 value)
 		return value == 0 || value == kFwWorkaround2Unknown ? Status() : fail(err::EINVAL);
 	}
 	if (id >= kFwBmap && id <= (kFwBmap | 2))
-		return value == 0 ? Status() : fail(err::EINVAL);
+		return static_cast<Arm64Vm *>(vm_.arch())->set_services(static_cast<u32>(id - kFwBmap), value);
 	return fail(err::ENOENT);
 }
 
@@ -353,16 +353,10 @@ bool Arm64Vcpu::guest_sys_reg_read(u64 encoding, u64 &value) const
 	}
 	switch (encoding) {
 	case kMdccint:
-		value = el1_.mdccint;
-		return true;
 	case kMdscr:
-		value = el1_.mdscr;
-		return true;
 	case kOslsr:
-		value = el1_.oslsr;
-		return true;
 	case kActlr:
-		value = el1_.actlr;
+		value = el1_.*find_sys_reg(encoding).field;
 		return true;
 	case kOsdlr:
 	case kDbgprcr:
@@ -382,10 +376,8 @@ bool Arm64Vcpu::guest_sys_reg_write(u64 encoding, u64 value)
 	}
 	switch (encoding) {
 	case kMdccint:
-		el1_.mdccint = value;
-		return true;
 	case kMdscr:
-		el1_.mdscr = value;
+		el1_.*find_sys_reg(encoding).field = value;
 		return true;
 	case kOslar:
 		el1_.oslsr = (el1_.oslsr & ~kOslsrOslk) | (value & 1 ? kOslsrOslk : 0);
@@ -549,6 +541,12 @@ Status Arm64Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 			axvm_log(AXVM_LOG_WARN, "ONE_REG: register 0x%llx is not one axvm knows", r.id);
 		return ret;
 	}
+	case AXVM_SET_DEVICE_ATTR:
+	case AXVM_GET_DEVICE_ATTR:
+	case AXVM_HAS_DEVICE_ATTR:
+		if (size != sizeof(axvm_attr_value))
+			return fail(err::EINVAL);
+		return device_attr(cmd, *static_cast<axvm_attr_value *>(arg));
 	case AXVM_GET_REG_LIST: {
 		if (size != sizeof(axvm_reg_list) + AXVM_MAX_REG_LIST * sizeof(u64))
 			return fail(err::EINVAL);

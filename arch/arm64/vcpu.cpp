@@ -276,6 +276,8 @@ Result<ExitReason> Arm64Vcpu::run()
 	if (sleeping_)
 		return ExitReason::halt();
 	take_power_on();
+	static_cast<Arm64Vm *>(vm_.arch())->note_ran(); // the service bitmaps are fixed from now on
+	record_steal();
 	enter_and_exit();
 	switch (last_exit_) {
 	case AXVM_ARM64_EXIT_SYNC:
@@ -336,13 +338,15 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 	return d.exit;
 }
 
-// PSCI calls are the kernel's (psci.cpp); any other HVC or SMC is
-// userspace's (KVM_EXIT_HYPERCALL, x0 from hypercall.ret).
+// PSCI calls are the kernel's (psci.cpp), and so are the SMCCC services of
+// smccc.cpp; any other HVC or SMC is userspace's (KVM_EXIT_HYPERCALL, x0 from hypercall.ret).
 Result<ExitReason> Arm64Vcpu::handle_hypercall(const Decoded &d)
 {
 	const Arm64Vm &vm = *static_cast<const Arm64Vm *>(vm_.arch());
 	const PsciCall psci = psci_call(ctx_.x, PsciConfig{vm.psci_version(), vm.system_suspend()});
 	if (psci.op == PsciOp::NotPsci) {
+		if (handle_smccc())
+			return ExitReason::nothing();
 		pending_reg_ = 0;
 		pending_ = true;
 		return d.exit;

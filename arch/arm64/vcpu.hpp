@@ -11,6 +11,7 @@
 #include "esr.hpp"
 #include "sysreg.hpp"
 
+struct axvm_attr_value;
 struct axvm_mp_state;
 struct axvm_reg_value;
 struct axvm_vcpu_init;
@@ -127,6 +128,14 @@ private:
 	Status get_mp_state(axvm_mp_state &s);
 	Status set_mp_state(const axvm_mp_state &s);
 	u64 mpidr() const { return __atomic_load_n(&mpidr_, __ATOMIC_RELAXED); }
+
+	// smccc.cpp: the other SMCCC services in the kernel. handle_smccc():
+	// false when x0 is none of them (the call is userspace's).
+	bool handle_smccc();
+	void pv_time(u64 fn, u64 a1, u64 (&r)[4]);
+	void record_steal();
+	void ptp(u64 a1, u64 (&r)[4]) const;
+	Status device_attr(unsigned int cmd, axvm_attr_value &a);
 	u32 power() const { return __atomic_load_n(&power_, __ATOMIC_ACQUIRE); }
 	void inject_undef();
 	ExitReason unknown_sys_reg(u64 encoding);
@@ -159,6 +168,11 @@ private:
 	u64 on_entry_ = 0, on_context_ = 0;
 	bool on_big_endian_ = false;
 	bool sleeping_ = false; // the last exit was a powered-off vCPU's: it blocks
+	// PV steal time (smccc.cpp): the record's address (~0: none), whether
+	// the guest started it (PV_TIME_ST), the thread's run-queue wait then.
+	u64 steal_ipa_ = ~0ull;
+	bool steal_active_ = false;
+	u64 last_run_delay_ = 0;
 };
 
 } // namespace axvm::arm64

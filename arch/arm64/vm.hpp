@@ -36,12 +36,23 @@ public:
 	u64 cntvoff() const { return __atomic_load_n(&cntvoff_, __ATOMIC_RELAXED); }
 	void set_cntvoff(u64 v) { __atomic_store_n(&cntvoff_, v, __ATOMIC_RELAXED); }
 
+	// The hypercall services KVM's bitmap firmware registers govern
+	// (KVM_REG_ARM_STD_BMAP, STD_HYP_BMAP, VENDOR_HYP_BMAP: @index 0-2):
+	// every service axvm has, until the VMM clears some; changed only
+	// before the VM first runs (-EBUSY after, as KVM).
+	u64 services(u32 index) const { return __atomic_load_n(&services_[index], __ATOMIC_RELAXED); }
+	Status set_services(u32 index, u64 value);
+	static u64 services_offered(u32 index);
+	void note_ran() { __atomic_store_n(&has_run_, true, __ATOMIC_RELAXED); }
+
 private:
 	Vm &vm_;
 	axvm_spinlock *psci_lock_ = nullptr;
 	u32 psci_version_ = kPsci11;
 	bool system_suspend_ = false;
 	u64 cntvoff_ = 0;
+	u64 services_[3] = {services_offered(0), services_offered(1), services_offered(2)};
+	bool has_run_ = false;
 };
 
 } // namespace axvm::arm64

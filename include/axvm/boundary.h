@@ -126,6 +126,16 @@ void axvm_spin_unlock(struct axvm_spinlock *lock);
 /* The monotonic clock (ktime_get), in ns; never 0 once booted. */
 axvm_u64 axvm_now_ns(void);
 
+/* The calling task's time spent waiting on a run queue, in ns
+ * (sched_info.run_delay): 0, or -ENODEV when the kernel does not count it. */
+int axvm_task_run_delay(axvm_u64 *ns);
+/* The realtime clock and the clocksource's count, read together
+ * (ktime_get_snapshot): 0, or -ENODEV when that clocksource is not the
+ * arm64 architected counter (KVM's PTP service needs exactly that pair). */
+int axvm_clock_snapshot_arch_counter(axvm_u64 *real_ns, axvm_u64 *counter);
+/* @len bytes from the kernel's random number generator (any context). */
+void axvm_random_bytes(void *buf, axvm_usize len);
+
 /* A one-shot timer on the monotonic clock. @fn runs in hard interrupt
  * context: it may only set flags, wake (axvm_waitq_wake), kick
  * (axvm_kick_cpu) and queue work (axvm_work_queue). start() re-arms at
@@ -198,6 +208,16 @@ struct axvm_vcpu_stats {
 
 struct axvm_run;
 struct axvm_userspace_memory_region;
+
+/* KVM_SET/GET/HAS_DEVICE_ATTR on a vCPU as the glue hands them to the
+ * core: the attribute and its 64-bit value (copied from the user's address
+ * for SET, to it after GET). */
+struct axvm_attr_value {
+	axvm_u32 group;
+	axvm_u32 pad;
+	axvm_u64 attr;
+	axvm_u64 value;
+};
 
 /* KVM_GET/SET_ONE_REG as the glue hands them to the core: the register's
  * id and value (as many bytes of @value as the id's size says; the glue

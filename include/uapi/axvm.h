@@ -74,6 +74,10 @@ typedef unsigned long long __u64;
 #define AXVM_SET_ONE_REG           _IOW(AXVMIO, 0xac, struct axvm_one_reg) /* arm64 */
 #define AXVM_ARM_VCPU_INIT         _IOW(AXVMIO, 0xae, struct axvm_vcpu_init) /* arm64 */
 #define AXVM_GET_REG_LIST          _IOWR(AXVMIO, 0xb0, struct axvm_reg_list) /* arm64 */
+/* vCPU attributes (arm64: steal time); the value lives at @addr. */
+#define AXVM_SET_DEVICE_ATTR       _IOW(AXVMIO, 0xe1, struct axvm_device_attr)
+#define AXVM_GET_DEVICE_ATTR       _IOW(AXVMIO, 0xe2, struct axvm_device_attr)
+#define AXVM_HAS_DEVICE_ATTR       _IOW(AXVMIO, 0xe3, struct axvm_device_attr)
 
 /*
  * axvm's own ioctls: their own type byte, so that no future KVM number can
@@ -106,6 +110,8 @@ typedef unsigned long long __u64;
 #define AXVM_CAP_ARM_PSCI_0_2  102
 #define AXVM_CAP_ARM_VM_IPA_SIZE 165 /* the IPA bits a VM gets */
 #define AXVM_CAP_ARM_NISV_TO_USER 177 /* always on: ENABLE_CAP accepts it */
+#define AXVM_CAP_STEAL_TIME    187 /* arm64: PV steal time (KVM_ARM_VCPU_PVTIME_CTRL) */
+#define AXVM_CAP_VCPU_ATTRIBUTES 127 /* KVM_HAS/SET/GET_DEVICE_ATTR on a vCPU fd */
 #define AXVM_CAP_ARM_SYSTEM_SUSPEND 216 /* VM: PSCI SYSTEM_SUSPEND exits (KVM_SYSTEM_EVENT_SUSPEND) */
 
 /* x86 in-kernel interrupt controllers and timers (see the section below). */
@@ -200,6 +206,18 @@ struct axvm_one_reg {
  * (STD, STD_HYP, VENDOR_HYP: 0-2). */
 #define AXVM_REG_ARM_FW         (0x0014ULL << 16)
 #define AXVM_REG_ARM_FW_FEAT_BMAP (0x0016ULL << 16)
+
+/* KVM_SET/GET/HAS_DEVICE_ATTR on a vCPU: arm64's PV steal time, group
+ * PVTIME_CTRL, attribute PVTIME_IPA: the guest-physical address (64-byte
+ * aligned, in a memory slot) of the vCPU's stolen-time record. */
+struct axvm_device_attr {
+	__u32 flags; /* 0 */
+	__u32 group;
+	__u64 attr;
+	__u64 addr; /* a __u64 in userspace */
+};
+#define AXVM_ARM_VCPU_PVTIME_CTRL 2
+#define AXVM_ARM_VCPU_PVTIME_IPA  0
 
 /* KVM_GET_REG_LIST: @n in is the room in @reg, out how many ids the vCPU
  * has (-E2BIG, nothing else written, when they do not fit). */

@@ -157,9 +157,34 @@ static void reg_list_checks(void)
 	v = 1; /* ARCH_WORKAROUND_1 AVAIL: more than NOT_AVAIL */
 	r = reg(AXVM_SET_ONE_REG, fw | 1, &v);
 	check(r < 0 && errno == EINVAL, "workaround_reg_refuses_more", strerror(errno));
-	v = 1; /* TRNG */
+	uint64_t std = 0, vendor = 0;
+	reg(AXVM_GET_ONE_REG, bmap, &std);
+	reg(AXVM_GET_ONE_REG, bmap | 2, &vendor);
+	snprintf(detail, sizeof(detail), "std 0x%llx vendor 0x%llx", (unsigned long long)std,
+		 (unsigned long long)vendor);
+	check(std == 1 && vendor == 3, "service_bitmaps_offer_trng_kvm_vendor_ptp", detail);
+	v = 2; /* bit 1 of the standard services: none */
 	r = reg(AXVM_SET_ONE_REG, bmap, &v);
 	check(r < 0 && errno == EINVAL, "service_bitmap_refuses_unoffered", strerror(errno));
+
+	/* The steal-time attribute: KVM's answers to bad input. */
+	uint64_t ipa = 0x1000 + 8;
+	struct axvm_device_attr attr = {.group = AXVM_ARM_VCPU_PVTIME_CTRL, .attr = AXVM_ARM_VCPU_PVTIME_IPA,
+					.addr = (uintptr_t)&ipa};
+	if (ioctl(vcpu, AXVM_HAS_DEVICE_ATTR, &attr) == 0) {
+		r = ioctl(vcpu, AXVM_SET_DEVICE_ATTR, &attr);
+		check(r < 0 && errno == EINVAL, "pvtime_ipa_misaligned_is_einval", strerror(errno));
+		ipa = 0x40000000; /* no memory there */
+		r = ioctl(vcpu, AXVM_SET_DEVICE_ATTR, &attr);
+		check(r < 0 && errno == EINVAL, "pvtime_ipa_outside_memory_is_einval", strerror(errno));
+		r = ioctl(vcpu, AXVM_GET_DEVICE_ATTR, &attr);
+		check(r == 0 && ipa == ~0ull, "pvtime_ipa_unset_reads_all_ones", strerror(errno));
+	} else {
+		check(errno == ENXIO, "pvtime_absent_is_enxio", strerror(errno));
+	}
+	attr.group = 0; /* the PMU's: not offered */
+	r = ioctl(vcpu, AXVM_HAS_DEVICE_ATTR, &attr);
+	check(r < 0 && errno == ENXIO, "vcpu_attr_unknown_group_is_enxio", strerror(errno));
 	reg(AXVM_GET_ONE_REG, midr, &v);
 	v ^= 1;
 	r = reg(AXVM_SET_ONE_REG, midr, &v);
@@ -229,6 +254,9 @@ int main(int argc, char **argv)
 
 	int r = next_exit();
 	check(r == AXVM_EXIT_HLT && tag == 'W', "wfi_is_hlt", "");
+	uint64_t none = 0; /* the VM ran: its services are fixed */
+	r = reg(AXVM_SET_ONE_REG, AXVM_REG_ARM64 | AXVM_REG_SIZE_U64 | AXVM_REG_ARM_FW_FEAT_BMAP, &none);
+	check(r < 0 && errno == EBUSY, "service_bitmap_fixed_once_run", strerror(errno));
 
 	/* Tags R and E pass without an exit to userspace: PMCR_EL0 is an UNDEF
 	 * the guest counts (else tag F), the error records are answered in the
@@ -281,7 +309,8 @@ int main(int argc, char **argv)
 	      "fp_state_kept_for_host_and_guest", detail);
 
 	/* Tag C passed (else tag F): PSCI_VERSION, PSCI_FEATURES and the
-	 * unknown calls were answered in the kernel, the UNDEF went to the
+	 * unknown calls were answered in the kernel, so were SMCCC_VERSION,
+	 * TRNG_RND64 and PV_TIME_FEATURES (tag T), the UNDEF went to the
 	 * guest's own vector, vCPU 1 was turned on, ran and turned itself off,
 	 * AFFINITY_INFO saw both, CPU_ON of a vCPU that is on or of no vCPU
 	 * failed as PSCI says. Then SYSTEM_RESET, x0 INTERNAL_FAILURE for a

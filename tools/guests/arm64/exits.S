@@ -14,6 +14,10 @@
 #define PSCI_SYSTEM_SUSPEND 0xc400000e
 #define PSCI_FEATURES_RESERVED 0x8400001f
 #define PSCI_SYSTEM_RESET 0x84000009
+#define SMCCC_VERSION 0x80000000
+#define TRNG_RND64 0xc4000053
+#define PV_TIME_FEATURES 0xc5000020
+#define PV_TIME_ST 0xc5000021
 #define CPU1_ENTRY 0x30200		/* arm64_exits puts a CPU_OFF there for vCPU 1 */
 
 	.text
@@ -74,6 +78,30 @@ _start:
 	cmn	x0, #1
 	b.ne	fail
 	ldr	x0, =PSCI_SYSTEM_SUSPEND
+	hvc	#0
+	cmn	x0, #1
+	b.ne	fail
+
+	tag	'T'			/* SMCCC services in the kernel: SMCCC 1.1, the */
+	ldr	x0, =SMCCC_VERSION	/* TRNG (192 random bits; 193 are too many), no */
+	hvc	#0			/* PV time before the VMM gave its address */
+	ldr	x1, =0x10001
+	cmp	x0, x1
+	b.ne	fail
+	ldr	x0, =TRNG_RND64
+	mov	x1, #192
+	hvc	#0
+	cbnz	x0, fail
+	orr	x4, x1, x2
+	orr	x4, x4, x3
+	cbz	x4, fail
+	ldr	x0, =TRNG_RND64
+	mov	x1, #193
+	hvc	#0
+	cmn	x0, #2
+	b.ne	fail
+	ldr	x0, =PV_TIME_FEATURES
+	ldr	x1, =PV_TIME_ST
 	hvc	#0
 	cmn	x0, #1
 	b.ne	fail
