@@ -140,9 +140,12 @@ bool exit_to_run(const ExitReason &exit, axvm_run &run)
 			run.system_event.data[0] = exit.as_system_down()->flags;
 			break;
 		case SystemDownKind::Suspend:
-			// The guest's registers hold the call (x0-x2) for the VMM.
+		case SystemDownKind::Wakeup:
+			// SUSPEND: the guest's registers hold the call (x0-x2) for the VMM.
 			run.exit_reason = AXVM_EXIT_SYSTEM_EVENT;
-			run.system_event.type = AXVM_SYSTEM_EVENT_SUSPEND;
+			run.system_event.type = exit.as_system_down()->kind == SystemDownKind::Suspend
+							? AXVM_SYSTEM_EVENT_SUSPEND
+							: AXVM_SYSTEM_EVENT_WAKEUP;
 			run.system_event.ndata = 0;
 			break;
 		}

@@ -133,6 +133,8 @@ extern "C" void axvm_test_exit_reason_to_run_page(struct kunit *t)
 	CHECK(t, run->system_event.ndata == 1 && run->system_event.data[0] == AXVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2);
 	CHECK(t, exit_to_run(ExitReason::system_down(SystemDownKind::Suspend), *run));
 	CHECK(t, run->system_event.type == AXVM_SYSTEM_EVENT_SUSPEND && run->system_event.ndata == 0);
+	CHECK(t, exit_to_run(ExitReason::system_down(SystemDownKind::Wakeup), *run));
+	CHECK(t, run->system_event.type == AXVM_SYSTEM_EVENT_WAKEUP && run->system_event.ndata == 0);
 	CHECK(t, exit_to_run(ExitReason::system_down(SystemDownKind::TripleFault), *run));
 	CHECK_EQ(t, run->exit_reason, static_cast<u32>(AXVM_EXIT_SHUTDOWN));
 	CHECK(t, exit_to_run(ExitReason::fail_entry(0x21), *run));

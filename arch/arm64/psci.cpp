@@ -3,7 +3,7 @@
 // and AFFINITY_INFO reach the other vCPUs of the VM, CPU_OFF puts this one
 // to sleep inside KVM_RUN until a CPU_ON, SYSTEM_OFF/RESET/RESET2 and
 // SYSTEM_SUSPEND go to userspace as KVM_EXIT_SYSTEM_EVENT; and KVM's
-// arm64 MP states (RUNNABLE, STOPPED) over the same power state.
+// arm64 MP states (RUNNABLE, STOPPED, SUSPENDED) over the same power state.
 //
 // Locking: every change of a vCPU's power state by another vCPU (CPU_ON)
 // and every look at the others' (CPU_ON, AFFINITY_INFO) happens under the
@@ -38,7 +38,11 @@ Arm64Vcpu *arm64_vcpu(Vm &vm, u32 id, KernelVcpu **kernel = nullptr)
 
 } // namespace
 
-bool Arm64Vcpu::has_wake_event() { return power() != kPowerOff; }
+bool Arm64Vcpu::has_wake_event()
+{
+	const u32 p = power();
+	return p != kPowerOff && (p != kPowerSuspended || __atomic_load_n(&irq_lines_, __ATOMIC_SEQ_CST));
+}
 
 void Arm64Vcpu::set_power(u32 state)
 {
@@ -159,13 +163,18 @@ ExitReason Arm64Vcpu::handle_psci(const PsciCall &call)
 }
 
 // KVM_GET/SET_MP_STATE on arm64 (arch_ioctl applied any CPU_ON first):
-// RUNNABLE or STOPPED. STOPPED powers the
-// vCPU off (a CPU_ON not yet applied is dropped); RUNNABLE powers it on
-// where it stopped, without a reset, as in KVM. KVM's SUSPENDED (a WFI
-// that ends in KVM_SYSTEM_EVENT_WAKEUP) is not offered: -EINVAL.
+// STOPPED powers the vCPU off; SUSPENDED makes its RUN wait for an
+// interrupt line and then exit with KVM_SYSTEM_EVENT_WAKEUP; RUNNABLE
+// powers it on where it stopped, without a reset, as in KVM.
 Status Arm64Vcpu::get_mp_state(axvm_mp_state &s)
 {
-	s.mp_state = power() == kPowerOff ? AXVM_MP_STATE_STOPPED : AXVM_MP_STATE_RUNNABLE;
+	const u32 p = power();
+	if (p == kPowerOff)
+		s.mp_state = AXVM_MP_STATE_STOPPED;
+	else if (p == kPowerSuspended)
+		s.mp_state = AXVM_MP_STATE_SUSPENDED;
+	else
+		s.mp_state = AXVM_MP_STATE_RUNNABLE;
 	return Status();
 }
 
@@ -175,6 +184,8 @@ Status Arm64Vcpu::set_mp_state(const axvm_mp_state &s)
 		set_power(kPowerOn);
 	else if (s.mp_state == AXVM_MP_STATE_STOPPED)
 		set_power(kPowerOff);
+	else if (s.mp_state == AXVM_MP_STATE_SUSPENDED)
+		set_power(kPowerSuspended);
 	else
 		return fail(err::EINVAL);
 	return Status();

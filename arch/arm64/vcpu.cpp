@@ -271,10 +271,16 @@ void Arm64Vcpu::enter_and_exit()
 Result<ExitReason> Arm64Vcpu::run()
 {
 	// Powered off: no entry; the halt blocks (can_block) until CPU_ON. A
-	// CPU_ON that lands after this look wakes the wait at once.
-	sleeping_ = power() == kPowerOff;
+	// CPU_ON that lands after this look wakes the wait at once. SUSPENDED
+	// (KVM's kvm_vcpu_suspend): the same wait for an interrupt line, then
+	// a wake-up exit, again at every RUN until userspace makes it RUNNABLE.
+	const u32 power_state = power();
+	const bool line_up = __atomic_load_n(&irq_lines_, __ATOMIC_SEQ_CST) != 0;
+	sleeping_ = power_state == kPowerOff || (power_state == kPowerSuspended && !line_up);
 	if (sleeping_)
 		return ExitReason::halt();
+	if (power_state == kPowerSuspended)
+		return ExitReason::system_down(SystemDownKind::Wakeup);
 	take_power_on();
 	static_cast<Arm64Vm *>(vm_.arch())->note_ran(); // the service bitmaps are fixed from now on
 	record_steal();

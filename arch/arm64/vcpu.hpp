@@ -85,7 +85,8 @@ public:
 	Status check_runnable() const override;
 	Status set_irq_line(u32 line, bool level) override;
 	// A vCPU powered off (PSCI CPU_OFF, KVM_MP_STATE_STOPPED, or
-	// KVM_ARM_VCPU_POWER_OFF) sleeps in KVM_RUN until CPU_ON.
+	// KVM_ARM_VCPU_POWER_OFF) sleeps in KVM_RUN until CPU_ON; one
+	// SUSPENDED until an interrupt line is up.
 	bool halts_in_kernel() const override { return true; }
 	bool can_block() const override { return sleeping_; }
 	bool has_wake_event() override;
@@ -160,10 +161,11 @@ private:
 	u64 last_exit_ = 0; // AXVM_ARM64_EXIT_*
 	u32 irq_lines_ = 0; // bit 0 IRQ, bit 1 FIQ: KVM_IRQ_LINE, from any thread
 	bool serror_pending_ = false; // a virtual SError for the guest (HCR_EL2.VSE)
-	// Power (psci.cpp): kPowerOn, kPowerOff, or kPowerOnPending (a CPU_ON
-	// whose reset is not yet applied, with on_*_). Other vCPUs change it
-	// only from off to on-pending, under the VM's PSCI lock.
-	enum : u32 { kPowerOn, kPowerOff, kPowerOnPending };
+	// Power (psci.cpp): kPowerOn, kPowerOff, kPowerOnPending (a CPU_ON
+	// whose reset is not yet applied, with on_*_), or kPowerSuspended
+	// (KVM_MP_STATE_SUSPENDED). Other vCPUs change it only from off to
+	// on-pending, under the VM's PSCI lock.
+	enum : u32 { kPowerOn, kPowerOff, kPowerOnPending, kPowerSuspended };
 	u32 power_ = kPowerOn;
 	u64 on_entry_ = 0, on_context_ = 0;
 	bool on_big_endian_ = false;

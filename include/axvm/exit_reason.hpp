@@ -92,6 +92,7 @@ enum class SystemDownKind : u8 {
 	Reset,       // ... or reset
 	TripleFault, // x86 shutdown: the CPU gave up (KVM_EXIT_SHUTDOWN)
 	Suspend,     // arm64 PSCI SYSTEM_SUSPEND: the VMM suspends the VM (KVM_SYSTEM_EVENT_SUSPEND)
+	Wakeup,      // arm64: a vCPU in KVM_MP_STATE_SUSPENDED has an interrupt (KVM_SYSTEM_EVENT_WAKEUP)
 };
 struct SystemDownExit {
 	SystemDownKind kind;

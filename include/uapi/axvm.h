@@ -570,6 +570,7 @@ struct axvm_vapic_addr {
 #define AXVM_MP_STATE_SIPI_RECEIVED 4
 #define AXVM_MP_STATE_STOPPED       5 /* arm64: powered off (PSCI CPU_OFF), until CPU_ON */
 #define AXVM_MP_STATE_AP_RESET_HOLD 9 /* halted until an event, as HALTED */
+#define AXVM_MP_STATE_SUSPENDED     10 /* arm64: waits for an interrupt, then KVM_SYSTEM_EVENT_WAKEUP */
 
 struct axvm_mp_state {
 	__u32 mp_state;
@@ -721,6 +722,7 @@ struct axvm_userspace_memory_region {
 
 #define AXVM_SYSTEM_EVENT_SHUTDOWN 1
 #define AXVM_SYSTEM_EVENT_RESET    2
+#define AXVM_SYSTEM_EVENT_WAKEUP   4 /* arm64: a vCPU in MP state SUSPENDED has an interrupt */
 #define AXVM_SYSTEM_EVENT_SUSPEND  5 /* arm64 PSCI SYSTEM_SUSPEND, x0-x2 the call */
 #define AXVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2 (1ULL << 0) /* data[0] of a RESET */
 

@@ -340,9 +340,35 @@ int main(int argc, char **argv)
 	ioctl(vcpu1, AXVM_GET_MP_STATE, &mp);
 	snprintf(detail, sizeof(detail), "mp_state %u pc 0x%llx", mp.mp_state, (unsigned long long)pc1);
 	check(mp.mp_state == AXVM_MP_STATE_STOPPED && pc1 == CPU1_ENTRY + 12, "cpu_off_leaves_stopped", detail);
-	mp.mp_state = 10; /* KVM's SUSPENDED: not offered */
+	mp.mp_state = 99; /* no such state */
 	r = ioctl(vcpu1, AXVM_SET_MP_STATE, &mp);
-	check(r < 0 && errno == EINVAL, "mp_state_suspended_refused", strerror(errno));
+	check(r < 0 && errno == EINVAL, "mp_state_unknown_refused", strerror(errno));
+	/* SUSPENDED: RUN waits in the kernel for an interrupt line (a signal
+	 * ends the wait), then exits with the wake-up, at every RUN until the
+	 * VMM makes the vCPU RUNNABLE. */
+	mp.mp_state = AXVM_MP_STATE_SUSPENDED;
+	r = ioctl(vcpu1, AXVM_SET_MP_STATE, &mp);
+	mp.mp_state = 99;
+	check(r == 0 && ioctl(vcpu1, AXVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == AXVM_MP_STATE_SUSPENDED,
+	      "mp_state_suspended", strerror(errno));
+	signal(SIGALRM, on_alarm);
+	struct itimerval wait = {.it_value = {.tv_usec = 200000}};
+	setitimer(ITIMER_REAL, &wait, NULL);
+	r = ioctl(vcpu1, AXVM_RUN, 0);
+	snprintf(detail, sizeof(detail), "ret %d (%s) exit %u", r, strerror(errno), run1->exit_reason);
+	check(r < 0 && errno == EINTR && run1->exit_reason == AXVM_EXIT_INTR, "suspended_waits_for_interrupt",
+	      detail);
+	alarm(30);
+	struct axvm_irq_level line = {.irq = AXVM_ARM_IRQ_TYPE_CPU << AXVM_ARM_IRQ_TYPE_SHIFT |
+					     1 << AXVM_ARM_IRQ_VCPU_SHIFT | AXVM_ARM_IRQ_CPU_IRQ,
+				      .level = 1};
+	int woken = ioctl(vm, AXVM_IRQ_LINE, &line) == 0;
+	for (int i = 0; i < 2; i++)
+		woken &= ioctl(vcpu1, AXVM_RUN, 0) == 0 && run1->exit_reason == AXVM_EXIT_SYSTEM_EVENT &&
+			 run1->system_event.type == AXVM_SYSTEM_EVENT_WAKEUP;
+	line.level = 0;
+	ioctl(vm, AXVM_IRQ_LINE, &line);
+	check(woken, "suspended_wakes_on_irq_line", "");
 	mp.mp_state = AXVM_MP_STATE_RUNNABLE;
 	r = ioctl(vcpu1, AXVM_SET_MP_STATE, &mp);
 	mp.mp_state = 99;
