@@ -67,31 +67,6 @@ static int next_exit(void)
 
 static void on_alarm(int sig) { (void)sig; }
 
-/* One statistic of the vCPU, by name, through KVM_GET_STATS_FD. */
-static long long vcpu_stat(const char *name)
-{
-	int fd = ioctl(vcpu, AXVM_GET_STATS_FD, 0);
-	struct axvm_stats_header h;
-	long long value = -1;
-	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h))
-		return -1;
-	const size_t size = sizeof(struct axvm_stats_desc) + h.name_size;
-	char desc[sizeof(struct axvm_stats_desc) + 256];
-	for (uint32_t i = 0; i < h.num_desc && size <= sizeof(desc); i++) {
-		if (pread(fd, desc, size, h.desc_offset + i * size) != (ssize_t)size)
-			break;
-		const struct axvm_stats_desc *d = (const struct axvm_stats_desc *)desc;
-		if (strcmp(desc + sizeof(*d), name))
-			continue;
-		uint64_t v;
-		if (pread(fd, &v, sizeof(v), h.data_offset + d->offset) == sizeof(v))
-			value = (long long)v;
-		break;
-	}
-	close(fd);
-	return value;
-}
-
 int main(int argc, char **argv)
 {
 	char detail[160];
@@ -135,16 +110,16 @@ int main(int argc, char **argv)
 	/* Tags R and E pass without an exit to userspace: PMCR_EL0 is an UNDEF
 	 * the guest counts (else tag F), the error records are answered in the
 	 * kernel: 200 exits there, each counted. */
-	const long long exits_before = vcpu_stat("exits");
+	const long long exits_before = vmm_stat(vcpu, "exits");
 	r = next_exit();
-	snprintf(detail, sizeof(detail), "exits in the kernel %lld", vcpu_stat("exits") - exits_before);
+	snprintf(detail, sizeof(detail), "exits in the kernel %lld", vmm_stat(vcpu, "exits") - exits_before);
 	uint64_t undefs = 0;
 	reg(AXVM_GET_ONE_REG, AXVM_ARM64_X(23), &undefs);
 	if (r == AXVM_EXIT_ARM_NISV && undefs == 200)
 		printf("skip - arm64.ras_error_records_raz_wi: the CPU has no error-record registers "
 		       "(each access an UNDEF without an exit, as under QEMU's TCG)\n");
 	else
-		check(r == AXVM_EXIT_ARM_NISV && !undefs && vcpu_stat("exits") - exits_before >= 200,
+		check(r == AXVM_EXIT_ARM_NISV && !undefs && vmm_stat(vcpu, "exits") - exits_before >= 200,
 		      "ras_error_records_raz_wi", detail);
 	snprintf(detail, sizeof(detail), "exit %d tag %c ipa 0x%llx iss 0x%llx", r, tag,
 		 (unsigned long long)run->arm_nisv.fault_ipa, (unsigned long long)run->arm_nisv.esr_iss);
@@ -210,7 +185,7 @@ int main(int argc, char **argv)
 	check(pc == SPIN, "spin_pc_kept", "");
 	/* The host's timer interrupted the spin many times; each came out as
 	 * an ExternalInterrupt, taken by the host, and the guest went on. */
-	const long long irqs = vcpu_stat("exit_external_interrupt");
+	const long long irqs = vmm_stat(vcpu, "exit_external_interrupt");
 	snprintf(detail, sizeof(detail), "%lld", irqs);
 	check(irqs > 0, "interrupts_exit_and_resume", detail);
 
