@@ -220,10 +220,16 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 		copy_kernel_modules "$kmods" "$dir/root/axvm/kvm" virt/lib/irqbypass drivers/crypto/ccp/ccp \
 			arch/x86/kvm/kvm arch/x86/kvm/kvm-amd
 	fi
+	local mem=512 args=$cmdline
+	if [ "$name" = debian-6.1 ] && [ -n "${st_x86:-}" ]; then # KVM's selftests first
+		"$top/tests/harness/selftests.sh" stage "$st_x86" "$dir/root"
+		mem=2048 # the tests' binaries in the initramfs, and their guests
+		args="$args axvm.selftests=1"
+	fi
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu EPYC \
-		-m 512 -smp 2 -nographic -no-reboot -kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic $cmdline" </dev/null >"$dir/console.raw" 2>&1
+		-m "$mem" -smp 2 -nographic -no-reboot -kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic $args" </dev/null >"$dir/console.raw" 2>&1
 	echo $? >"$dir/qemu.status"
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
@@ -242,11 +248,17 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/kvm_arm64_irq" "$out/arm64/arm64_exits" "$out/arm64/fuzz" \
 		"$dir/root/axvm/"
 	cp -r "$out/arm64/guests" "$top/tests/expected" "$dir/root/axvm/"
+	local mem=1024 args=${4:-}
+	if [ "$1" = debian-6.1-arm64 ] && [ -n "${st_arm64:-}" ]; then # KVM's selftests first
+		"$top/tests/harness/selftests.sh" stage "$st_arm64" "$dir/root"
+		mem=2048
+		args="$args axvm.selftests=1"
+	fi
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -accel tcg,thread=single \
-		-cpu max,pauth-impdef=on -m 1024 -smp 2 -nographic -no-reboot \
+		-cpu max,pauth-impdef=on -m "$mem" -smp 2 -nographic -no-reboot \
 		-kernel "$3" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyAMA0 panic=-1 oops=panic ${4:-}" </dev/null >"$dir/console.raw" 2>&1
+		-append "console=ttyAMA0 panic=-1 oops=panic $args" </dev/null >"$dir/console.raw" 2>&1
 	echo $? >"$dir/qemu.status"
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
@@ -337,8 +349,10 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 	# Anything the kernel reported after the module came in is a failure.
 	local reports
 	# (The memory-cgroup test makes its group's OOM killer kill a VMM on
-	# purpose: that report, up to the kill, is not one.)
-	reports=$(sed -n '/^AXVM-BEGIN/,$p' "$dir/console.log" | grep -Ev '^(ok|not ok) - ' |
+	# purpose: that report, up to the kill, is not one. KVM's selftests are
+	# selftests-report.py's to judge: it tells the kernel's KVM from axvm.)
+	reports=$(sed -n '/^AXVM-BEGIN/,$p' "$dir/console.log" | sed '/^selftest-begin /,/^selftest-end/d' |
+		grep -Ev '^(ok|not ok) - ' |
 		sed '/invoked oom-killer:.*oom_score_adj/,/Killed process\|oom_reaper/d' | grep -E \
 		'WARNING:|BUG:|Oops|general protection|Call Trace|lockdep|circular locking|recursive locking|inconsistent lock|sleeping function called|scheduling while atomic|UBSAN|KASAN|kmemleak|RIP:|Kernel panic' |
 		head -5)
@@ -371,6 +385,8 @@ arm64_lane() {
 	test -f "$top/build/arm64-testkernel/axvm_kunit.ko"
 	record $? build.arm64-testkernel.kunit_module
 	timed build.arm64_userspace build_arm64_userspace
+	st_arm64=$(timed build.selftests_aarch64 nice -n 10 "$top/tests/harness/selftests.sh" build aarch64 | tail -n 1)
+	record $? build.selftests_aarch64 || st_arm64=""
 	local image=$arm64_root/boot/vmlinuz-$arm64_abi-arm64
 	timed boot.arm64-testkernel boot_arm64 arm64-testkernel arm64-testkernel "$arm64_kdir/arch/arm64/boot/Image" &
 	timed boot.debian-6.1-arm64 boot_arm64 debian-6.1-arm64 debian-6.1-arm64 "$image"
@@ -391,6 +407,16 @@ bochs_lane() {
 		"$top/build/testkernel" "" "kmemleak=off axvm.mode=kunit"
 }
 
+# KVM's selftests, from both machines' consoles: check lines, and the table
+# in build/test/selftests.md and README.md.
+selftests_report() {
+	note "== KVM's selftests on KVM and on axvm (tests/harness/selftests-report.py)"
+	python3 "$top/tests/harness/selftests-report.py" --results "$results" --table "$out/selftests.md" \
+		--readme "$top/README.md" debian-6.1="$out/debian-6.1/console.log" \
+		debian-6.1-arm64="$out/debian-6.1-arm64/console.log" >"$out/selftests.log"
+	grep -E '^(not ok|skip) - |^selftests: ' "$out/selftests.log"
+}
+
 case $mode in
 test)
 	timed build.x86_userspace build_x86_userspace
@@ -400,6 +426,8 @@ test)
 	timed build.debian-6.1 build_module debian-6.1 "$deb61_kdir"
 	bg boot.bochs bochs_lane
 	bg arm64 arm64_lane
+	st_x86=$(timed build.selftests_x86_64 "$top/tests/harness/selftests.sh" build x86_64 | tail -n 1)
+	record $? build.selftests_x86_64 || st_x86=""
 	timed build.debian-6.12 build_module debian-6.12 "$deb612_kdir"
 	note "== packaging: make deb, the packages installed and purged (tests/harness/packaging.sh)"
 	timed packaging "$top/tests/harness/packaging.sh" "$out" "${deb61_kdir#/usr/src/linux-headers-}" \
@@ -421,6 +449,7 @@ test)
 	check_boot bochs-vmx
 	note "== arm64"
 	finish arm64
+	selftests_report
 	;;
 fuzz)
 	timed build.x86_userspace build_x86_userspace
