@@ -223,7 +223,7 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 	local mem=512 args=$cmdline
 	# KVM's selftests in a boot of their own: 2 GiB (the tests' binaries in
 	# the initramfs, and their guests) would blur the memory checks of the
-	# main suite (more free pages parked in per-CPU lists).
+	# main suite (abi.thousand_cycles failed when they shared a boot).
 	if [ "$name" = debian-6.1-selftests ]; then
 		"$top/tests/harness/selftests.sh" stage "$st_x86" "$dir/root"
 		mem=2048
