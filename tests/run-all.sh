@@ -220,10 +220,19 @@ boot() { # boot NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR]
 		copy_kernel_modules "$kmods" "$dir/root/axvm/kvm" virt/lib/irqbypass drivers/crypto/ccp/ccp \
 			arch/x86/kvm/kvm arch/x86/kvm/kvm-amd
 	fi
+	local mem=512 args=$cmdline
+	# KVM's selftests in a boot of their own: 2 GiB (the tests' binaries in
+	# the initramfs, and their guests) would blur the memory checks of the
+	# main suite (abi.thousand_cycles failed when they shared a boot).
+	if [ "$name" = debian-6.1-selftests ]; then
+		"$top/tests/harness/selftests.sh" stage "$st_x86" "$dir/root"
+		mem=2048
+		args="$args axvm.selftests=only"
+	fi
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu EPYC \
-		-m 512 -smp 2 -nographic -no-reboot -kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic $cmdline" </dev/null >"$dir/console.raw" 2>&1
+		-m "$mem" -smp 2 -nographic -no-reboot -kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic $args" </dev/null >"$dir/console.raw" 2>&1
 	echo $? >"$dir/qemu.status"
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
@@ -242,11 +251,17 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/kvm_arm64_irq" "$out/arm64/arm64_exits" "$out/arm64/fuzz" \
 		"$dir/root/axvm/"
 	cp -r "$out/arm64/guests" "$top/tests/expected" "$dir/root/axvm/"
+	local mem=1024 args=${4:-}
+	if [ "$1" = debian-6.1-arm64 ] && [ -n "${st_arm64:-}" ]; then # KVM's selftests first
+		"$top/tests/harness/selftests.sh" stage "$st_arm64" "$dir/root"
+		mem=2048
+		args="$args axvm.selftests=1"
+	fi
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
 	timeout "$boot_timeout" qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -accel tcg,thread=single \
-		-cpu max,pauth-impdef=on -m 1024 -smp 2 -nographic -no-reboot \
+		-cpu max,pauth-impdef=on -m "$mem" -smp 2 -nographic -no-reboot \
 		-kernel "$3" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyAMA0 panic=-1 oops=panic ${4:-}" </dev/null >"$dir/console.raw" 2>&1
+		-append "console=ttyAMA0 panic=-1 oops=panic $args" </dev/null >"$dir/console.raw" 2>&1
 	echo $? >"$dir/qemu.status"
 	tr -d '\r' <"$dir/console.raw" >"$dir/console.log"
 }
@@ -337,8 +352,10 @@ check_boot() { # check_boot NAME [KUNIT_TREE]
 	# Anything the kernel reported after the module came in is a failure.
 	local reports
 	# (The memory-cgroup test makes its group's OOM killer kill a VMM on
-	# purpose: that report, up to the kill, is not one.)
-	reports=$(sed -n '/^AXVM-BEGIN/,$p' "$dir/console.log" | grep -Ev '^(ok|not ok) - ' |
+	# purpose: that report, up to the kill, is not one. KVM's selftests are
+	# selftests-report.py's to judge: it tells the kernel's KVM from axvm.)
+	reports=$(sed -n '/^AXVM-BEGIN/,$p' "$dir/console.log" | sed '/^selftest-begin /,/^selftest-end/d' |
+		grep -Ev '^(ok|not ok) - ' |
 		sed '/invoked oom-killer:.*oom_score_adj/,/Killed process\|oom_reaper/d' | grep -E \
 		'WARNING:|BUG:|Oops|general protection|Call Trace|lockdep|circular locking|recursive locking|inconsistent lock|sleeping function called|scheduling while atomic|UBSAN|KASAN|kmemleak|RIP:|Kernel panic' |
 		head -5)
@@ -357,8 +374,9 @@ qemu_in_vm() {
 # ---- 5. the lanes ----
 # Three lanes share the two CPUs: the x86 lane (builds, packaging, the QEMU
 # boots one after the other), the Bochs boot (the longest, so it starts as
-# soon as the test kernel's module exists), and the arm64 lane, whose kernel
-# build runs niced: it takes what the emulators leave.
+# soon as the test kernel's module exists), and the side lane: arm64, whose
+# kernel build runs niced (it takes what the emulators leave), then KVM's
+# x86 selftests.
 arm64_lane() {
 	arm64_root=$(timed kernel.debian_arm64 "$top/tests/harness/arm64-kernel.sh" "$arm64_abi" | tail -n 1)
 	record $? kernel.debian_arm64_fetched
@@ -371,6 +389,8 @@ arm64_lane() {
 	test -f "$top/build/arm64-testkernel/axvm_kunit.ko"
 	record $? build.arm64-testkernel.kunit_module
 	timed build.arm64_userspace build_arm64_userspace
+	st_arm64=$(timed build.selftests_aarch64 nice -n 10 "$top/tests/harness/selftests.sh" build aarch64 | tail -n 1)
+	record $? build.selftests_aarch64 || st_arm64=""
 	local image=$arm64_root/boot/vmlinuz-$arm64_abi-arm64
 	timed boot.arm64-testkernel boot_arm64 arm64-testkernel arm64-testkernel "$arm64_kdir/arch/arm64/boot/Image" &
 	timed boot.debian-6.1-arm64 boot_arm64 debian-6.1-arm64 debian-6.1-arm64 "$image"
@@ -379,6 +399,16 @@ arm64_lane() {
 	check_boot debian-6.1-arm64
 	check_boot debian-6.1-arm64-nvhe
 	check_boot arm64-testkernel "$arm64_kdir"
+}
+
+# The arm64 lane ends long before the others: KVM's x86 selftests follow
+# it, in a Debian 6.1 boot of their own.
+side_lane() {
+	arm64_lane
+	st_x86=$(timed build.selftests_x86_64 nice -n 10 "$top/tests/harness/selftests.sh" build x86_64 | tail -n 1)
+	record $? build.selftests_x86_64 || return
+	timed boot.debian-6.1-selftests boot debian-6.1-selftests "$deb61_image" "$top/build/debian-6.1" \
+		"/lib/modules/${deb61_image#*vmlinuz-}"
 }
 
 # Bochs (VMX): Debian's 6.1 for the whole end-to-end suite, then our debug
@@ -391,6 +421,16 @@ bochs_lane() {
 		"$top/build/testkernel" "" "kmemleak=off axvm.mode=kunit"
 }
 
+# KVM's selftests, from both machines' consoles: check lines, and the table
+# in build/test/selftests.md and README.md.
+selftests_report() {
+	note "== KVM's selftests on KVM and on axvm (tests/harness/selftests-report.py)"
+	python3 "$top/tests/harness/selftests-report.py" --results "$results" --table "$out/selftests.md" \
+		--readme "$top/README.md" debian-6.1="$out/debian-6.1-selftests/console.log" \
+		debian-6.1-arm64="$out/debian-6.1-arm64/console.log" >"$out/selftests.log"
+	grep -E '^(not ok|skip) - |^selftests: ' "$out/selftests.log"
+}
+
 case $mode in
 test)
 	timed build.x86_userspace build_x86_userspace
@@ -399,7 +439,7 @@ test)
 	record $? build.testkernel.kunit_module
 	timed build.debian-6.1 build_module debian-6.1 "$deb61_kdir"
 	bg boot.bochs bochs_lane
-	bg arm64 arm64_lane
+	bg arm64 side_lane
 	timed build.debian-6.12 build_module debian-6.12 "$deb612_kdir"
 	note "== packaging: make deb, the packages installed and purged (tests/harness/packaging.sh)"
 	timed packaging "$top/tests/harness/packaging.sh" "$out" "${deb61_kdir#/usr/src/linux-headers-}" \
@@ -419,8 +459,9 @@ test)
 	finish boot.bochs
 	check_boot bochs-vmx-kunit "$test_kdir"
 	check_boot bochs-vmx
-	note "== arm64"
+	note "== arm64, then KVM's x86 selftests"
 	finish arm64
+	selftests_report
 	;;
 fuzz)
 	timed build.x86_userspace build_x86_userspace

@@ -147,7 +147,26 @@ linux() {
 		check $? "$hv.linux_${linux_name}_${n}cpu_irqchip_${irq}_reaches_shell"
 		echo "time: $hv linux=$linux_name vcpus=$n irqchip=$irq shell_ms=${ms:-none} status=$(status "$name")"
 		[ -n "$ms" ] || diagnose "$name" "${cmd[@]}"
+		[ "$hv" = axvm ] && [ -n "$ms" ] && same_console "kvm-${name#axvm-}" "$name" \
+			"axvm.linux_${linux_name}_${n}cpu_irqchip_${irq}_console_same_as_kvm"
 	done
+}
+
+# The guest's console up to its marker (timestamps of kernel messages
+# stripped) on axvm against KVM's in the same machine; a skip when KVM's
+# run did not reach the marker, so there is nothing to compare with.
+same_console() { # same_console KVM_RUN AXVM_RUN CHECK
+	local f
+	for f in "$1" "$2"; do
+		sed -e 's/^\[ *[0-9]*\.[0-9]*\] //' -e '/AXVM-GUEST-SHELL/q' "$f.serial" >"$f.console"
+	done
+	if ! grep -q AXVM-GUEST-SHELL "$1.console" 2>/dev/null; then
+		echo "skip - $3: KVM's run did not reach the shell"
+		return
+	fi
+	cmp -s "$1.console" "$2.console"
+	check $? "$3"
+	cmp -s "$1.console" "$2.console" || diff "$1.console" "$2.console" | head -n 20 | note
 }
 
 # The multiboot guest to its last line, KVM and axvm alternately. KVM stays

@@ -92,6 +92,33 @@ uint8_t *vmm_io_data(struct kvm_run *run)
 	return (uint8_t *)run + run->io.data_offset;
 }
 
+long long vmm_stat(int fd, const char *name)
+{
+	int stats = ioctl(fd, KVM_GET_STATS_FD, 0);
+	struct kvm_stats_header h;
+	long long value = -1;
+	if (stats < 0)
+		return -1;
+	if (pread(stats, &h, sizeof(h), 0) != sizeof(h) || h.name_size > 256)
+		goto out;
+	const size_t size = sizeof(struct kvm_stats_desc) + h.name_size;
+	char desc[sizeof(struct kvm_stats_desc) + 256];
+	for (uint32_t i = 0; i < h.num_desc; i++) {
+		if (pread(stats, desc, size, h.desc_offset + i * size) != (ssize_t)size)
+			break;
+		const struct kvm_stats_desc *d = (const struct kvm_stats_desc *)desc;
+		if (strncmp(d->name, name, h.name_size))
+			continue;
+		uint64_t v;
+		if (pread(stats, &v, sizeof(v), h.data_offset + d->offset) == sizeof(v))
+			value = (long long)v;
+		break;
+	}
+out:
+	close(stats);
+	return value;
+}
+
 int vmm_run_expect(int vcpu, const struct kvm_run *run, uint32_t reason)
 {
 	return ioctl(vcpu, KVM_RUN, 0) == 0 && run->exit_reason == reason;

@@ -65,6 +65,10 @@ void vmm_vcpu_destroy(struct vmm_vcpu *vcpu);
 /* The data of a KVM_EXIT_IO exit, in the run page. */
 uint8_t *vmm_io_data(struct kvm_run *run);
 
+/* The cumulative statistic @name of a VM or vCPU (@fd), read through
+ * KVM_GET_STATS_FD; -1 if there is no such statistic. */
+long long vmm_stat(int fd, const char *name);
+
 /* KVM_RUN once: true if it returned 0 with exit @reason. */
 int vmm_run_expect(int vcpu, const struct kvm_run *run, uint32_t reason);
 

@@ -70,33 +70,6 @@ static int next_exit(void)
 
 static void on_alarm(int sig) { (void)sig; }
 
-/* One statistic of a vCPU, by name, through KVM_GET_STATS_FD. */
-static long long vcpu_fd_stat(int cpu_fd, const char *name)
-{
-	int fd = ioctl(cpu_fd, AXVM_GET_STATS_FD, 0);
-	struct axvm_stats_header h;
-	long long value = -1;
-	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h))
-		return -1;
-	const size_t size = sizeof(struct axvm_stats_desc) + h.name_size;
-	char desc[sizeof(struct axvm_stats_desc) + 256];
-	for (uint32_t i = 0; i < h.num_desc && size <= sizeof(desc); i++) {
-		if (pread(fd, desc, size, h.desc_offset + i * size) != (ssize_t)size)
-			break;
-		const struct axvm_stats_desc *d = (const struct axvm_stats_desc *)desc;
-		if (strcmp(desc + sizeof(*d), name))
-			continue;
-		uint64_t v;
-		if (pread(fd, &v, sizeof(v), h.data_offset + d->offset) == sizeof(v))
-			value = (long long)v;
-		break;
-	}
-	close(fd);
-	return value;
-}
-
-static long long vcpu_stat(const char *name) { return vcpu_fd_stat(vcpu, name); }
-
 /* vCPU 1: created powered off (KVM_ARM_VCPU_POWER_OFF); its thread sits in
  * one KVM_RUN, asleep in the kernel but for the moment between the guest's
  * CPU_ON and its own CPU_OFF, until a signal ends it. */
@@ -261,16 +234,16 @@ int main(int argc, char **argv)
 	/* Tags R and E pass without an exit to userspace: PMCR_EL0 is an UNDEF
 	 * the guest counts (else tag F), the error records are answered in the
 	 * kernel: 200 exits there, each counted. */
-	const long long exits_before = vcpu_stat("exits");
+	const long long exits_before = vmm_stat(vcpu, "exits");
 	r = next_exit();
-	snprintf(detail, sizeof(detail), "exits in the kernel %lld", vcpu_stat("exits") - exits_before);
+	snprintf(detail, sizeof(detail), "exits in the kernel %lld", vmm_stat(vcpu, "exits") - exits_before);
 	uint64_t undefs = 0;
 	reg(AXVM_GET_ONE_REG, AXVM_ARM64_X(23), &undefs);
 	if (r == AXVM_EXIT_ARM_NISV && undefs == 200)
 		printf("skip - arm64.ras_error_records_raz_wi: the CPU has no error-record registers "
 		       "(each access an UNDEF without an exit, as under QEMU's TCG)\n");
 	else
-		check(r == AXVM_EXIT_ARM_NISV && !undefs && vcpu_stat("exits") - exits_before >= 200,
+		check(r == AXVM_EXIT_ARM_NISV && !undefs && vmm_stat(vcpu, "exits") - exits_before >= 200,
 		      "ras_error_records_raz_wi", detail);
 	snprintf(detail, sizeof(detail), "exit %d tag %c ipa 0x%llx iss 0x%llx", r, tag,
 		 (unsigned long long)run->arm_nisv.fault_ipa, (unsigned long long)run->arm_nisv.esr_iss);
@@ -325,10 +298,10 @@ int main(int argc, char **argv)
 	      "psci_in_kernel_cpu_on_off_affinity_then_system_reset", detail);
 
 	/* vCPU 1 is off again and asleep: no entry, no exit while it is. */
-	const long long exits1 = vcpu_fd_stat(vcpu1, "exits");
+	const long long exits1 = vmm_stat(vcpu1, "exits");
 	usleep(300000);
-	snprintf(detail, sizeof(detail), "exits %lld then %lld", exits1, vcpu_fd_stat(vcpu1, "exits"));
-	check(exits1 > 0 && vcpu_fd_stat(vcpu1, "exits") == exits1, "powered_off_vcpu_sleeps", detail);
+	snprintf(detail, sizeof(detail), "exits %lld then %lld", exits1, vmm_stat(vcpu1, "exits"));
+	check(exits1 > 0 && vmm_stat(vcpu1, "exits") == exits1, "powered_off_vcpu_sleeps", detail);
 	pthread_kill(thread1, SIGUSR1);
 	pthread_join(thread1, NULL);
 	snprintf(detail, sizeof(detail), "ret %d (%s) exit %u", cpu1_ret, strerror(cpu1_errno), run1->exit_reason);
@@ -388,7 +361,7 @@ int main(int argc, char **argv)
 	check(pc == SPIN, "spin_pc_kept", "");
 	/* The host's timer interrupted the spin many times; each came out as
 	 * an ExternalInterrupt, taken by the host, and the guest went on. */
-	const long long irqs = vcpu_stat("exit_external_interrupt");
+	const long long irqs = vmm_stat(vcpu, "exit_external_interrupt");
 	snprintf(detail, sizeof(detail), "%lld", irqs);
 	check(irqs > 0, "interrupts_exit_and_resume", detail);
 

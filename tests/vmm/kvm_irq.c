@@ -17,6 +17,9 @@
 
 #define MEM_SIZE 0x10000
 
+#define SHADOW_OUT 0xb0, 'e', 0xfa, 0xfb, 0xe6, 0xe9
+#define SHADOW_OUT_TRIES 3
+
 static const uint8_t main_code[] = {
 	0xfa,             /* 1000 cli */
 	0xb0, 'a',        /* 1001 mov al,'a' */
@@ -36,12 +39,12 @@ static const uint8_t main_code[] = {
 	 * the shadow ends with it and the guest is ready for an interrupt. */
 	0xfa, 0xfb,       /* 1016 cli; sti */
 	0xf4,             /* 1018 hlt, in the STI shadow */
-	0xb0, 'e',        /* 1019 mov al,'e' */
-	0xfa, 0xfb,       /* 101b cli; sti */
-	0xe6, 0xe9,       /* 101d out 0xe9,al, in the STI shadow */
-	0x8c, 0xd0,       /* 101f mov ax,ss */
-	0x8e, 0xd0,       /* 1021 mov ss,ax */
-	0xf4,             /* 1023 hlt, in the MOV SS shadow */
+	SHADOW_OUT,       /* 1019 mov al,'e'; cli; sti; out 0xe9,al (in the */
+	SHADOW_OUT,       /* 101f  STI shadow), three times: see shadow_out() */
+	SHADOW_OUT,       /* 1025 */
+	0x8c, 0xd0,       /* 102b mov ax,ss */
+	0x8e, 0xd0,       /* 102d mov ss,ax */
+	0xf4,             /* 102f hlt, in the MOV SS shadow */
 };
 /* push ax; mov al,C; out 0xe9,al; pop ax; iret */
 #define HANDLER(c) {0x50, 0xb0, c, 0xe6, 0xe9, 0x58, 0xcf}
@@ -56,33 +59,72 @@ static void ivt(uint8_t *mem, int vector, uint16_t offset)
 	memcpy(mem + 4 * vector, &offset, 2); /* segment 0 */
 }
 
-/* RUN once and print what came back. */
-static int step(void)
+/* RUN once and describe what came back in @line. */
+static int run_once(char *line, size_t size)
 {
 	if (ioctl(vcpu, KVM_RUN, 0)) {
-		printf("RUN failed: %s\n", strerror(errno));
+		snprintf(line, size, "RUN failed: %s\n", strerror(errno));
 		return -1;
 	}
+	int n = 0;
 	struct kvm_regs regs;
 	ioctl(vcpu, KVM_GET_REGS, &regs);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		printf("io '%c'", *vmm_io_data(run));
+		n = snprintf(line, size, "io '%c'", *vmm_io_data(run));
 		break;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		/* 0x1007 after the STI shadow; KVM under QEMU was seen (once, under
 		 * load) to report 0x1006, inside it, when a host interrupt exit
 		 * landed there: the window is "after sti" either way. */
-		printf("irq window open %s", regs.rip == 0x1006 || regs.rip == 0x1007 ? "after sti" : "elsewhere");
+		n = snprintf(line, size, "irq window open %s", regs.rip == 0x1006 || regs.rip == 0x1007 ? "after sti" : "elsewhere");
 		break;
 	case KVM_EXIT_HLT:
-		printf("hlt");
+		n = snprintf(line, size, "hlt");
 		break;
 	default:
-		printf("exit %u\n", run->exit_reason);
+		snprintf(line, size, "exit %u\n", run->exit_reason);
 		return -1;
 	}
-	printf(" if_flag=%u ready=%u\n", run->if_flag, run->ready_for_interrupt_injection);
+	snprintf(line + n, size - n, " if_flag=%u ready=%u\n", run->if_flag, run->ready_for_interrupt_injection);
+	return 0;
+}
+
+/* RUN once and print what came back. */
+static int step(void)
+{
+	char line[96];
+	int r = run_once(line, sizeof(line));
+	fputs(line, stdout);
+	return r;
+}
+
+/* An OUT in the STI shadow exits before it completes, so the guest is not
+ * yet ready for an interrupt (KVM: ready=0). QEMU's SVM before 9.1 drops
+ * the shadow when a host interrupt exits the guest between STI and OUT
+ * (its VMRUN does not reload it from the VMCB's int_state; QEMU commit
+ * "target/i386: fix INHIBIT_IRQ/TF/RF handling for VMRUN"), and then
+ * reports ready=1 under KVM and axvm alike. So the guest tries three times
+ * and the first try that took no other exit (the vCPU's "exits" statistic
+ * grew by one) is the one printed; a wrong answer in an undisturbed try
+ * still fails. */
+static int shadow_out(void)
+{
+	int printed = 0;
+	for (int i = 0; i < SHADOW_OUT_TRIES; i++) {
+		char line[96];
+		const long long before = vmm_stat(vcpu, "exits");
+		if (run_once(line, sizeof(line))) {
+			fputs(line, stdout);
+			return -1;
+		}
+		if (!printed && before >= 0 && vmm_stat(vcpu, "exits") == before + 1) {
+			fputs(line, stdout);
+			printed = 1;
+		}
+	}
+	if (!printed)
+		printf("io 'e': another exit came in each of %d tries\n", SHADOW_OUT_TRIES);
 	return 0;
 }
 
@@ -126,8 +168,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)                  /* 'N', 'd', hlt */
 		if (step())
 			return 1;
-	for (int i = 0; i < 3; i++)                  /* sti; hlt, sti; out, mov ss; hlt */
-		if (step())
-			return 1;
+	if (step() || shadow_out() || step())        /* sti; hlt, sti; out, mov ss; hlt */
+		return 1;
 	return 0;
 }
