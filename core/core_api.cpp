@@ -144,6 +144,8 @@ extern "C" long axvm_core_check_extension(long cap)
 		return !kArm64 && hw ? AXVM_MSR_EXIT_REASON_INVAL | AXVM_MSR_EXIT_REASON_UNKNOWN |
 					       AXVM_MSR_EXIT_REASON_FILTER
 				     : 0;
+	case AXVM_CAP_SYNC_REGS:
+		return !kArm64 && hw ? AXVM_SYNC_X86_VALID_FIELDS : 0;
 	case AXVM_CAP_MCE:
 		return !kArm64 && hw ? 32 : 0; // banks (x86::kMaxMceBanks)
 	case AXVM_CAP_IRQ_ROUTING:

@@ -341,6 +341,7 @@ struct axvm_enable_cap {
 #define AXVM_CAP_MSR_PLATFORM_INFO 159
 #define AXVM_CAP_X86_USER_SPACE_MSR 188
 #define AXVM_CAP_X86_MSR_FILTER   189
+#define AXVM_CAP_SYNC_REGS        74  /* answer: AXVM_SYNC_X86_VALID_FIELDS */
 
 struct axvm_msr_entry {
 	__u32 index;
@@ -705,6 +706,19 @@ struct axvm_userspace_memory_region {
 #define AXVM_EXIT_IO_IN  0
 #define AXVM_EXIT_IO_OUT 1
 
+/* KVM_CAP_SYNC_REGS (x86): register sets in the run page (kvm_valid_regs,
+ * kvm_dirty_regs). CHECK_EXTENSION answers the valid sets. */
+#define AXVM_SYNC_X86_REGS   (1ull << 0)
+#define AXVM_SYNC_X86_SREGS  (1ull << 1)
+#define AXVM_SYNC_X86_EVENTS (1ull << 2)
+#define AXVM_SYNC_X86_VALID_FIELDS (AXVM_SYNC_X86_REGS | AXVM_SYNC_X86_SREGS | AXVM_SYNC_X86_EVENTS)
+
+struct axvm_sync_regs {
+	struct axvm_regs regs;
+	struct axvm_sregs sregs;
+	struct axvm_vcpu_events events;
+};
+
 /*
  * The run page, mmap-ed from the vCPU fd at offset 0 (struct kvm_run).
  * Only the members axvm fills are named; the rest is padding of KVM's size.
@@ -797,9 +811,13 @@ struct axvm_run {
 		char padding[256];
 	};
 
+	/* x86 (AXVM_CAP_SYNC_REGS): the AXVM_SYNC_X86_* sets RUN stores into
+	 * s.regs on its way out (valid) and takes from there on its way in
+	 * (dirty, cleared as they are taken). */
 	__u64 kvm_valid_regs;
 	__u64 kvm_dirty_regs;
 	union {
+		struct axvm_sync_regs regs;
 		char padding[2048];
 	} s;
 };

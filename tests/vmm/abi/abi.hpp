@@ -248,6 +248,10 @@ bool run_cr8_and_apic_base();
 bool signal_mask_during_run();
 bool dirty_log();
 
+// sync_regs.cpp
+bool sync_regs_like_kvm();
+bool sync_regs_rewritten_during_run();
+
 // eventfds.cpp
 bool ioeventfds();
 bool irqfds();

@@ -77,6 +77,12 @@ SAME_FIELD(axvm_run, kvm_run, msr);
 SAME_FIELD(axvm_run, kvm_run, kvm_valid_regs);
 SAME_FIELD(axvm_run, kvm_run, kvm_dirty_regs);
 SAME_FIELD(axvm_run, kvm_run, s);
+SAME_FIELD(axvm_run, kvm_run, s.regs.regs);
+SAME_FIELD(axvm_run, kvm_run, s.regs.sregs);
+SAME_FIELD(axvm_run, kvm_run, s.regs.events);
+static_assert(AXVM_CAP_SYNC_REGS == KVM_CAP_SYNC_REGS && AXVM_SYNC_X86_VALID_FIELDS == KVM_SYNC_X86_VALID_FIELDS);
+static_assert(AXVM_SYNC_X86_REGS == KVM_SYNC_X86_REGS && AXVM_SYNC_X86_SREGS == KVM_SYNC_X86_SREGS &&
+	      AXVM_SYNC_X86_EVENTS == KVM_SYNC_X86_EVENTS);
 static_assert(sizeof(axvm_run) == sizeof(kvm_run));
 
 // x86 in-kernel interrupt controllers and timers.

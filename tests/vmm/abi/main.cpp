@@ -191,6 +191,8 @@ int main(int argc, char **argv)
 		{"run_cr8_and_apic_base", run_cr8_and_apic_base},
 		{"signal_mask_during_run", signal_mask_during_run},
 		{"dirty_log", dirty_log},
+		{"sync_regs_like_kvm", sync_regs_like_kvm},
+		{"sync_regs_rewritten_during_run", sync_regs_rewritten_during_run},
 		{"ioeventfds", ioeventfds},
 		{"irqfds", irqfds},
 	};
