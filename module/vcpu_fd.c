@@ -113,9 +113,10 @@ static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 #ifdef CONFIG_X86
 /*
  * KVM_GET/SET_MSRS: a header and nmsrs entries (at most AXVM_MAX_MSR_IO, as
- * KVM's MAX_IO_MSRS); returns how many entries were processed, as KVM.
+ * KVM's MAX_IO_MSRS); returns how many entries were processed, as KVM. A
+ * vCPU's MSRs, or without @core (GET on /dev/axvm) the feature MSRs.
  */
-static long axvm_vcpu_msrs_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, struct axvm_msrs __user *argp)
+long axvm_msrs_ioctl(struct axvm_core_vcpu *core, unsigned int cmd, struct axvm_msrs __user *argp)
 {
 	struct axvm_msrs header, *buf;
 	size_t size;
@@ -136,7 +137,7 @@ static long axvm_vcpu_msrs_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, struc
 	if (copy_from_user(buf, argp, size))
 		goto out;
 	buf->nmsrs = header.nmsrs; /* read once */
-	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, buf, size);
+	err = core ? axvm_core_vcpu_arch_ioctl(core, cmd, buf, size) : axvm_core_feature_msrs(buf);
 	if (err)
 		goto out;
 	err = buf->nmsrs;
@@ -254,7 +255,7 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 #ifdef CONFIG_X86
 	case AXVM_GET_MSRS:
 	case AXVM_SET_MSRS:
-		return axvm_vcpu_msrs_ioctl(vcpu, cmd, (void __user *)arg);
+		return axvm_msrs_ioctl(vcpu->core, cmd, (void __user *)arg);
 	case AXVM_X86_SETUP_MCE:
 	case AXVM_GET_DEBUGREGS:
 	case AXVM_SET_DEBUGREGS:

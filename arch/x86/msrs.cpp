@@ -105,17 +105,32 @@ bool write_ignored(u32 index)
 	}
 }
 
+template <usize N> u32 copy_index_list(const u32 (&list)[N], u32 *out, u32 max)
+{
+	for (u32 i = 0; i < N && i < max; i++)
+		out[i] = list[i];
+	return N;
+}
+
+// Of KVM's feature MSRs, the one axvm's vCPUs have: IA32_UCODE_REV (KVM
+// also lists ARCH_CAPABILITIES, PERF_CAPABILITIES, AMD's DE_CFG and the
+// VMX capability MSRs, none of which an axvm vCPU has).
+constexpr u32 kFeatures[] = {msr::kUcodeRev};
+
 } // namespace
 
-u32 msr_index_list(u32 *out, u32 max)
+u32 msr_index_list(u32 *out, u32 max) { return copy_index_list(kSaved, out, max); }
+
+u32 feature_msr_index_list(u32 *out, u32 max) { return copy_index_list(kFeatures, out, max); }
+
+// The host's microcode revision, as KVM reads it, for a VMM that shows its
+// guests the host's (a vCPU starts with KVM's default, kUcodeRevDefault).
+bool feature_msr(u32 index, u64 *value)
 {
-	u32 n = 0;
-	for (u32 index : kSaved) {
-		if (n < max)
-			out[n] = index;
-		n++;
-	}
-	return n;
+	if (index != msr::kUcodeRev)
+		return false;
+	*value = axvm_x86_host_ucode_rev();
+	return true;
 }
 
 u64 X86Vcpu::guest_tsc() const { return rdtsc() + tsc_offset(); }

@@ -72,4 +72,10 @@ struct MsrState {
 // KVM_GET/SET_MSRS save and restore, returns how many there are.
 u32 msr_index_list(u32 *out, u32 max);
 
+// KVM_GET_MSR_FEATURE_INDEX_LIST, and KVM_GET_MSRS on the device: the
+// feature MSRs of the vCPUs axvm makes (KVM's msr_based_features for what
+// axvm has), with the host's values a VMM may hand its guests.
+u32 feature_msr_index_list(u32 *out, u32 max);
+bool feature_msr(u32 index, u64 *value);
+
 } // namespace axvm::x86

@@ -315,7 +315,7 @@ struct axvm_enable_cap {
 #define AXVM_SET_IDENTITY_MAP_ADDR _IOW(AXVMIO, 0x48, __u64) /* VM: accepted before vCPUs exist */
 #define AXVM_GET_DIRTY_LOG         _IOW(AXVMIO, 0x42, struct axvm_dirty_log) /* VM */
 #define AXVM_X86_SET_MSR_FILTER    _IOW(AXVMIO, 0xc6, struct axvm_msr_filter) /* VM */
-#define AXVM_GET_MSRS              _IOWR(AXVMIO, 0x88, struct axvm_msrs)
+#define AXVM_GET_MSRS              _IOWR(AXVMIO, 0x88, struct axvm_msrs) /* vCPU; system: the feature MSRs */
 #define AXVM_SET_MSRS              _IOW(AXVMIO, 0x89, struct axvm_msrs)
 #define AXVM_SET_SIGNAL_MASK       _IOW(AXVMIO, 0x8b, struct axvm_signal_mask)
 #define AXVM_GET_FPU               _IOR(AXVMIO, 0x8c, struct axvm_fpu)
@@ -342,6 +342,7 @@ struct axvm_enable_cap {
 #define AXVM_CAP_X86_USER_SPACE_MSR 188
 #define AXVM_CAP_X86_MSR_FILTER   189
 #define AXVM_CAP_SYNC_REGS        74  /* answer: AXVM_SYNC_X86_VALID_FIELDS */
+#define AXVM_CAP_GET_MSR_FEATURES 153 /* GET_MSR_FEATURE_INDEX_LIST, GET_MSRS on /dev/axvm */
 
 struct axvm_msr_entry {
 	__u32 index;

@@ -238,6 +238,7 @@ bool unprivileged_denied();
 // vmm_state.cpp
 bool vmm_capabilities();
 bool msr_list_and_round_trip();
+bool feature_msrs();
 bool msrs_like_kvm();
 bool tsc_adjust();
 bool guest_msrs_and_user_space_exits();

@@ -80,6 +80,7 @@ SAME_FIELD(axvm_run, kvm_run, s);
 SAME_FIELD(axvm_run, kvm_run, s.regs.regs);
 SAME_FIELD(axvm_run, kvm_run, s.regs.sregs);
 SAME_FIELD(axvm_run, kvm_run, s.regs.events);
+static_assert(AXVM_CAP_GET_MSR_FEATURES == KVM_CAP_GET_MSR_FEATURES);
 static_assert(AXVM_CAP_SYNC_REGS == KVM_CAP_SYNC_REGS && AXVM_SYNC_X86_VALID_FIELDS == KVM_SYNC_X86_VALID_FIELDS);
 static_assert(AXVM_SYNC_X86_REGS == KVM_SYNC_X86_REGS && AXVM_SYNC_X86_SREGS == KVM_SYNC_X86_SREGS &&
 	      AXVM_SYNC_X86_EVENTS == KVM_SYNC_X86_EVENTS);

@@ -182,6 +182,7 @@ int main(int argc, char **argv)
 		{"huge_slots_refused", huge_slots_refused},
 		{"vmm_capabilities", vmm_capabilities},
 		{"msr_list_and_round_trip", msr_list_and_round_trip},
+		{"feature_msrs", feature_msrs},
 		{"msrs_like_kvm", msrs_like_kvm},
 		{"tsc_adjust", tsc_adjust},
 		{"guest_msrs_and_user_space_exits", guest_msrs_and_user_space_exits},
