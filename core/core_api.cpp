@@ -157,6 +157,7 @@ extern "C" long axvm_core_check_extension(long cap)
 					       AXVM_MSR_EXIT_REASON_FILTER
 				     : 0;
 	case AXVM_CAP_GET_MSR_FEATURES:
+	case AXVM_CAP_VCPU_ATTRIBUTES:
 		return !kArm64 && hw;
 	case AXVM_CAP_SYNC_REGS:
 		return !kArm64 && hw ? AXVM_SYNC_X86_VALID_FIELDS : 0;

@@ -150,6 +150,43 @@ out:
 }
 #endif
 
+#ifdef CONFIG_X86
+/*
+ * KVM_HAS/GET/SET_DEVICE_ATTR on a vCPU: whether the attribute exists
+ * (-ENXIO, as KVM) is settled before its value, a __u64 at attr.addr, is
+ * read or written.
+ */
+static long axvm_vcpu_attr_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
+				 struct axvm_device_attr __user *argp)
+{
+	struct axvm_attr_value v = {};
+	struct axvm_device_attr attr;
+	u64 __user *addr;
+	long err;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.flags) {
+		pr_warn_ratelimited("vCPU DEVICE_ATTR: flags 0x%x, none are defined\n", attr.flags);
+		return -EINVAL;
+	}
+	v.group = attr.group;
+	v.attr = attr.attr;
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, AXVM_HAS_DEVICE_ATTR, &v, sizeof(v));
+	if (err == -ENXIO && cmd != AXVM_HAS_DEVICE_ATTR)
+		pr_warn_ratelimited("vCPU DEVICE_ATTR: no attribute %llu in group %u\n", attr.attr, attr.group);
+	if (err || cmd == AXVM_HAS_DEVICE_ATTR)
+		return err;
+	addr = u64_to_user_ptr(attr.addr);
+	if (cmd == AXVM_SET_DEVICE_ATTR && get_user(v.value, addr))
+		return -EFAULT;
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, &v, sizeof(v));
+	if (!err && cmd == AXVM_GET_DEVICE_ATTR && put_user(v.value, addr))
+		err = -EFAULT;
+	return err;
+}
+#endif
+
 /*
  * KVM_SET_SIGNAL_MASK: with an argument, the signals blocked while the
  * thread is inside KVM_RUN (SIGKILL and SIGSTOP never are); without one,
@@ -266,6 +303,10 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_GET_XCRS:
 	case AXVM_SET_XCRS:
 		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_HAS_DEVICE_ATTR:
+	case AXVM_GET_DEVICE_ATTR:
+	case AXVM_SET_DEVICE_ATTR:
+		return axvm_vcpu_attr_ioctl(vcpu, cmd, (void __user *)arg);
 	case AXVM_GET_TSC_KHZ:
 	case AXVM_SET_TSC_KHZ: {
 		/* The frequency goes by value both ways; the core sees a u32. */

@@ -234,6 +234,10 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 	case AXVM_GET_TSC_KHZ:
 		*static_cast<u32 *>(arg) = axvm_x86_tsc_khz();
 		return Status();
+	case AXVM_HAS_DEVICE_ATTR:
+	case AXVM_GET_DEVICE_ATTR:
+	case AXVM_SET_DEVICE_ATTR:
+		return device_attr(cmd, *static_cast<axvm_attr_value *>(arg));
 	case AXVM_SET_TSC_KHZ:
 		return set_tsc_khz(*static_cast<const u32 *>(arg));
 	case AXVM_GET_FPU:
@@ -316,6 +320,20 @@ Status X86Vcpu::set_tsc_khz(u32 khz)
 			 khz, host);
 		return fail(err::EINVAL);
 	}
+	return Status();
+}
+
+// The vCPU's one attribute, KVM_VCPU_TSC_OFFSET of KVM_VCPU_TSC_CTRL (KVM's
+// kvm_arch_tsc_*_attr): the guest's TSC minus the host's. Setting it also
+// makes it the VM's last TSC write, which vCPUs created later match.
+Status X86Vcpu::device_attr(unsigned int cmd, axvm_attr_value &a)
+{
+	if (a.group != AXVM_VCPU_TSC_CTRL || a.attr != AXVM_VCPU_TSC_OFFSET)
+		return fail(err::ENXIO);
+	if (cmd == AXVM_GET_DEVICE_ATTR)
+		a.value = tsc_offset();
+	else if (cmd == AXVM_SET_DEVICE_ATTR)
+		set_tsc_offset(vm_arch().tsc_offset_set(a.value));
 	return Status();
 }
 

@@ -242,6 +242,8 @@ private:
 	void get_debugregs(axvm_debugregs &d) const;
 	Status set_debugregs(const axvm_debugregs &d);
 	Status set_tsc_khz(u32 khz);
+	// KVM_HAS/GET/SET_DEVICE_ATTR: -ENXIO for an attribute it has not.
+	Status device_attr(unsigned int cmd, axvm_attr_value &a);
 	Status tpr_access_reporting(const axvm_tpr_access_ctl &c);
 	Status set_vapic_addr(u64 gpa);
 	// KVM_GET/SET_FPU, _XSAVE, _XCRS (fpu.cpp).

@@ -206,6 +206,15 @@ struct axvm_reg_value {
 	axvm_u64 id;
 	axvm_u64 value[2];
 };
+/* KVM_HAS/GET/SET_DEVICE_ATTR on a vCPU as the glue hands them to the core:
+ * the attribute and its __u64 value (the glue copies it from or to the
+ * user's address). */
+struct axvm_attr_value {
+	axvm_u32 group;
+	axvm_u32 pad;
+	axvm_u64 attr;
+	axvm_u64 value;
+};
 struct axvm_cpuid2;
 struct axvm_core_vm;
 struct axvm_core_vcpu;

@@ -343,6 +343,22 @@ struct axvm_enable_cap {
 #define AXVM_CAP_X86_MSR_FILTER   189
 #define AXVM_CAP_SYNC_REGS        74  /* answer: AXVM_SYNC_X86_VALID_FIELDS */
 #define AXVM_CAP_GET_MSR_FEATURES 153 /* GET_MSR_FEATURE_INDEX_LIST, GET_MSRS on /dev/axvm */
+#define AXVM_CAP_VCPU_ATTRIBUTES  127 /* HAS/GET/SET_DEVICE_ATTR on a vCPU fd */
+
+/* vCPU device attributes (x86: the TSC offset, KVM_VCPU_TSC_CTRL). The
+ * value is a __u64 at the user address @addr. @flags must be 0. */
+#define AXVM_SET_DEVICE_ATTR       _IOW(AXVMIO, 0xe1, struct axvm_device_attr)
+#define AXVM_GET_DEVICE_ATTR       _IOW(AXVMIO, 0xe2, struct axvm_device_attr)
+#define AXVM_HAS_DEVICE_ATTR       _IOW(AXVMIO, 0xe3, struct axvm_device_attr)
+#define AXVM_VCPU_TSC_CTRL   0 /* group */
+#define AXVM_VCPU_TSC_OFFSET 0 /* attribute: the guest's TSC minus the host's */
+
+struct axvm_device_attr {
+	__u32 flags;
+	__u32 group;
+	__u64 attr;
+	__u64 addr;
+};
 
 struct axvm_msr_entry {
 	__u32 index;

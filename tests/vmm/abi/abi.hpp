@@ -240,6 +240,7 @@ bool vmm_capabilities();
 bool msr_list_and_round_trip();
 bool feature_msrs();
 bool msrs_like_kvm();
+bool tsc_offset_attribute();
 bool tsc_adjust();
 bool guest_msrs_and_user_space_exits();
 bool fpu_xsave_and_xcrs();

@@ -185,6 +185,7 @@ int main(int argc, char **argv)
 		{"feature_msrs", feature_msrs},
 		{"msrs_like_kvm", msrs_like_kvm},
 		{"tsc_adjust", tsc_adjust},
+		{"tsc_offset_attribute", tsc_offset_attribute},
 		{"guest_msrs_and_user_space_exits", guest_msrs_and_user_space_exits},
 		{"fpu_xsave_and_xcrs", fpu_xsave_and_xcrs},
 		{"guest_xsetbv", guest_xsetbv},

@@ -195,6 +195,57 @@ bool msrs_like_kvm()
 // CPUID, saved and restored; the guest's TSC write moves it by as much, the
 // guest's write to it moves the TSC, userspace's writes to either leave the
 // other alone.
+// KVM_CAP_VCPU_ATTRIBUTES: the vCPU's TSC offset (KVM_VCPU_TSC_CTRL,
+// KVM_VCPU_TSC_OFFSET), the attribute checked before its address.
+bool tsc_offset_attribute()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	EXPECT(xioctl(m.dev, AXVM_CHECK_EXTENSION, AXVM_CAP_VCPU_ATTRIBUTES) == 1);
+	uint64_t value = 0;
+	axvm_device_attr a{0, AXVM_VCPU_TSC_CTRL, AXVM_VCPU_TSC_OFFSET, reinterpret_cast<uintptr_t>(&value)};
+	auto attr = [&](unsigned long cmd) { return xioctl(m.vcpu, cmd, reinterpret_cast<unsigned long>(&a)); };
+	EXPECT(attr(AXVM_HAS_DEVICE_ATTR) == 0);
+	// The guest's TSC is the host's plus the offset set (here 180 s back
+	// at 1 GHz, negative as a u64).
+	const uint64_t offset = -180000000000ull;
+	value = offset;
+	const uint64_t before = __builtin_ia32_rdtsc();
+	EXPECT(attr(AXVM_SET_DEVICE_ATTR) == 0);
+	uint64_t tsc = 0;
+	EXPECT(get_msr(m.vcpu, 0x10, tsc));
+	const uint64_t after = __builtin_ia32_rdtsc();
+	EXPECT(tsc - offset >= before && tsc - offset <= after);
+	value = 0;
+	EXPECT(attr(AXVM_GET_DEVICE_ATTR) == 0 && value == offset);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
+	// A vCPU created afterwards joins that TSC (KVM's synchronization).
+	Vcpu second;
+	EXPECT(add_vcpu(m, 1, VMM_CODE, second));
+	value = 0;
+	EXPECT(xioctl(second.fd, AXVM_GET_DEVICE_ATTR, reinterpret_cast<unsigned long>(&a)) == 0 && value == offset);
+	// Bad input: no such group or attribute (-ENXIO, before the address),
+	// flags, the value's address, the struct's.
+	a.group = 1;
+	EXPECT(attr(AXVM_HAS_DEVICE_ATTR) == -ENXIO && attr(AXVM_SET_DEVICE_ATTR) == -ENXIO);
+	a.group = AXVM_VCPU_TSC_CTRL;
+	a.attr = 1;
+	a.addr = 8;
+	EXPECT(attr(AXVM_HAS_DEVICE_ATTR) == -ENXIO && attr(AXVM_GET_DEVICE_ATTR) == -ENXIO);
+	a.attr = AXVM_VCPU_TSC_OFFSET;
+	EXPECT(attr(AXVM_GET_DEVICE_ATTR) == -EFAULT && attr(AXVM_SET_DEVICE_ATTR) == -EFAULT);
+	a.addr = reinterpret_cast<uintptr_t>(&value);
+	a.flags = 1;
+	EXPECT(attr(AXVM_HAS_DEVICE_ATTR) == -EINVAL && attr(AXVM_SET_DEVICE_ATTR) == -EINVAL);
+	EXPECT(xioctl(m.vcpu, AXVM_HAS_DEVICE_ATTR, 16) == -EFAULT);
+	// Not a VM or device ioctl.
+	a.flags = 0;
+	EXPECT(xioctl(m.vm, AXVM_HAS_DEVICE_ATTR, reinterpret_cast<unsigned long>(&a)) == -ENOTTY);
+	value = 0;
+	EXPECT(attr(AXVM_GET_DEVICE_ATTR) == 0 && value == offset);
+	return true;
+}
+
 bool tsc_adjust()
 {
 	constexpr uint64_t k36 = 1ull << 36, k37 = 1ull << 37, kSlack = 1ull << 34;
