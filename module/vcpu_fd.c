@@ -45,6 +45,24 @@ out:
 }
 
 /*
+ * A GET or SET whose value lives at a user address (ONE_REG, DEVICE_ATTR):
+ * @size bytes of it in @value, which the core's argument @arg holds, copied
+ * in before the core's handler for a SET (@set), out after it for a GET.
+ */
+static long axvm_vcpu_value_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, void *arg, size_t arg_size,
+				  void *value, size_t size, void __user *addr, bool set)
+{
+	long err;
+
+	if (set && copy_from_user(value, addr, size))
+		return -EFAULT;
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, arg, arg_size);
+	if (!err && !set && copy_to_user(addr, value, size))
+		err = -EFAULT;
+	return err;
+}
+
+/*
  * arm64 KVM_GET/SET_ONE_REG: the value lives at a user address and is as
  * wide as the register id says (up to 128 bits here).
  */
@@ -53,9 +71,7 @@ static long axvm_vcpu_one_reg_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 {
 	struct axvm_reg_value value = {};
 	struct axvm_one_reg reg;
-	void __user *addr;
 	size_t size;
-	long err;
 
 	if (copy_from_user(&reg, argp, sizeof(reg)))
 		return -EFAULT;
@@ -64,14 +80,9 @@ static long axvm_vcpu_one_reg_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 		pr_warn_ratelimited("ONE_REG: register 0x%llx is %zu bytes wide\n", reg.id, size);
 		return -EINVAL;
 	}
-	addr = u64_to_user_ptr(reg.addr);
 	value.id = reg.id;
-	if (cmd == AXVM_SET_ONE_REG && copy_from_user(value.value, addr, size))
-		return -EFAULT;
-	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, &value, sizeof(value));
-	if (!err && cmd == AXVM_GET_ONE_REG && copy_to_user(addr, value.value, size))
-		err = -EFAULT;
-	return err;
+	return axvm_vcpu_value_ioctl(vcpu, cmd, &value, sizeof(value), value.value, size, u64_to_user_ptr(reg.addr),
+				     cmd == AXVM_SET_ONE_REG);
 }
 
 /* KVM_SET_CPUID2 / KVM_GET_CPUID2: a header and nent entries. */
@@ -161,7 +172,6 @@ static long axvm_vcpu_attr_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 {
 	struct axvm_attr_value v = {};
 	struct axvm_device_attr attr;
-	u64 __user *addr;
 	long err;
 
 	if (copy_from_user(&attr, argp, sizeof(attr)))
@@ -177,13 +187,8 @@ static long axvm_vcpu_attr_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 		pr_warn_ratelimited("vCPU DEVICE_ATTR: no attribute %llu in group %u\n", attr.attr, attr.group);
 	if (err || cmd == AXVM_HAS_DEVICE_ATTR)
 		return err;
-	addr = u64_to_user_ptr(attr.addr);
-	if (cmd == AXVM_SET_DEVICE_ATTR && get_user(v.value, addr))
-		return -EFAULT;
-	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, &v, sizeof(v));
-	if (!err && cmd == AXVM_GET_DEVICE_ATTR && put_user(v.value, addr))
-		err = -EFAULT;
-	return err;
+	return axvm_vcpu_value_ioctl(vcpu, cmd, &v, sizeof(v), &v.value, sizeof(v.value), u64_to_user_ptr(attr.addr),
+				     cmd == AXVM_SET_DEVICE_ATTR);
 }
 #endif
 
