@@ -123,7 +123,7 @@ static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 
 #ifdef CONFIG_X86
 /*
- * KVM_GET/SET_MSRS: a header and nmsrs entries (at most AXVM_MAX_MSR_IO, as
+ * KVM_GET/SET_MSRS: a header and nmsrs entries (fewer than AXVM_MAX_MSR_IO, as
  * KVM's MAX_IO_MSRS); returns how many entries were processed, as KVM. A
  * vCPU's MSRs, or without @core (GET on /dev/axvm) the feature MSRs.
  */
@@ -135,8 +135,8 @@ long axvm_msrs_ioctl(struct axvm_core_vcpu *core, unsigned int cmd, struct axvm_
 
 	if (copy_from_user(&header, argp, sizeof(header)))
 		return -EFAULT;
-	if (header.nmsrs > AXVM_MAX_MSR_IO) {
-		pr_warn_ratelimited("%s_MSRS: %u entries, at most %u\n", cmd == AXVM_GET_MSRS ? "GET" : "SET",
+	if (header.nmsrs >= AXVM_MAX_MSR_IO) {
+		pr_warn_ratelimited("%s_MSRS: %u entries, fewer than %u\n", cmd == AXVM_GET_MSRS ? "GET" : "SET",
 				    header.nmsrs, AXVM_MAX_MSR_IO);
 		return -E2BIG;
 	}

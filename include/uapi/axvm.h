@@ -378,7 +378,7 @@ struct axvm_msr_list {
 	__u32 indices[];
 };
 
-#define AXVM_MAX_MSR_IO 256 /* entries one GET/SET_MSRS may carry (KVM's MAX_IO_MSRS) */
+#define AXVM_MAX_MSR_IO 256 /* KVM's MAX_IO_MSRS: one GET/SET_MSRS carries fewer entries */
 
 struct axvm_signal_mask {
 	__u32 len; /* 8: the kernel's sigset_t on x86-64 and arm64 */

@@ -126,7 +126,7 @@ bool feature_msrs()
 	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x8b, 0}, {0x10, 0}, {0x8b, 0}}) == 1 && b.entries[0].data == rev);
 	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x10, 0}, {0x8b, 0}}) == 0);
 	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {}) == 0);
-	b.nmsrs = AXVM_MAX_MSR_IO + 1;
+	b.nmsrs = AXVM_MAX_MSR_IO;
 	EXPECT(xioctl(dev, AXVM_GET_MSRS, reinterpret_cast<unsigned long>(&b)) == -E2BIG);
 	EXPECT(xioctl(dev, AXVM_GET_MSRS, 16) == -EFAULT);
 	EXPECT(msr_io(dev, AXVM_SET_MSRS, b, {{0x8b, 0}}) == -ENOTTY);
@@ -151,8 +151,12 @@ bool msrs_like_kvm()
 	EXPECT(msr_io(m.vcpu, AXVM_GET_MSRS, b, {{0xc0000081, 0}, {0x1234, 0}}) == 1);
 	EXPECT(b.entries[0].data == 0x0023001000000000ull);
 	EXPECT(msr_io(m.vcpu, AXVM_SET_MSRS, b, {}) == 0); // QEMU's empty batch at vCPU init
-	b.nmsrs = AXVM_MAX_MSR_IO + 1;
+	b.nmsrs = AXVM_MAX_MSR_IO; // KVM: fewer than MAX_IO_MSRS
 	EXPECT(xioctl(m.vcpu, AXVM_GET_MSRS, reinterpret_cast<unsigned long>(&b)) == -E2BIG);
+	b.nmsrs = AXVM_MAX_MSR_IO - 1;
+	for (uint32_t i = 0; i < b.nmsrs; i++)
+		b.entries[i] = axvm_msr_entry{0xc0000081, 0, 0};
+	EXPECT(xioctl(m.vcpu, AXVM_GET_MSRS, reinterpret_cast<unsigned long>(&b)) == AXVM_MAX_MSR_IO - 1);
 	EXPECT(xioctl(m.vcpu, AXVM_GET_MSRS, 16) == -EFAULT);
 	// Non-canonical LSTAR, a reserved EFER bit, a bad PAT or MTRR type,
 	// MCi_CTL other than 0 or all ones: refused.
