@@ -112,12 +112,12 @@ bool feature_msrs()
 	EXPECT(xioctl(dev, AXVM_CHECK_EXTENSION, AXVM_CAP_GET_MSR_FEATURES) == 1);
 	std::vector<uint32_t> buf(1 + 16);
 	auto *list = reinterpret_cast<axvm_msr_list *>(buf.data());
-	list->nmsrs = 0;
+	list->nmsrs = 1;
 	EXPECT(xioctl(dev, AXVM_GET_MSR_FEATURE_INDEX_LIST, reinterpret_cast<unsigned long>(list)) == -E2BIG);
-	EXPECT(list->nmsrs == 1);
+	EXPECT(list->nmsrs == 2);
 	list->nmsrs = 16;
 	EXPECT(xioctl(dev, AXVM_GET_MSR_FEATURE_INDEX_LIST, reinterpret_cast<unsigned long>(list)) == 0);
-	EXPECT(list->nmsrs == 1 && list->indices[0] == 0x8b);
+	EXPECT(list->nmsrs == 2 && list->indices[0] == 0x8b && list->indices[1] == 0x345);
 	EXPECT(xioctl(dev, AXVM_GET_MSR_FEATURE_INDEX_LIST, 8) == -EFAULT);
 	// Values up to the first MSR that is not a feature MSR (the TSC).
 	static Msrs b;
@@ -125,6 +125,7 @@ bool feature_msrs()
 	const uint64_t rev = b.entries[0].data;
 	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x8b, 0}, {0x10, 0}, {0x8b, 0}}) == 1 && b.entries[0].data == rev);
 	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x10, 0}, {0x8b, 0}}) == 0);
+	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x345, 1}}) == 1 && b.entries[0].data == 0); // no vPMU
 	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {}) == 0);
 	b.nmsrs = AXVM_MAX_MSR_IO;
 	EXPECT(xioctl(dev, AXVM_GET_MSRS, reinterpret_cast<unsigned long>(&b)) == -E2BIG);
@@ -137,6 +138,11 @@ bool feature_msrs()
 	EXPECT(get_msr(m.vcpu, 0x8b, v) && v == 0x100000000ull);
 	EXPECT(msr_io(m.vcpu, AXVM_SET_MSRS, b, {{0x8b, rev}}) == 1);
 	EXPECT(get_msr(m.vcpu, 0x8b, v) && v == rev);
+	// PERF_CAPABILITIES: userspace's, within the feature value (0); the
+	// guest's RDMSR a #GP without PDCM in its CPUID.
+	EXPECT(msr_io(m.vcpu, AXVM_SET_MSRS, b, {{0x345, 0}}) == 1);
+	EXPECT(msr_io(m.vcpu, AXVM_SET_MSRS, b, {{0x345, 1}}) == 0);
+	EXPECT(get_msr(m.vcpu, 0x345, v) && v == 0);
 	return true;
 }
 
@@ -314,6 +320,11 @@ bool guest_msrs_and_user_space_exits()
 	{ // An MSR no CPU has: #GP.
 		Machine m;
 		EXPECT(msr_guest(m, 0x1234, false));
+		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO && m.io_value() == 'G');
+	}
+	for (bool write : {false, true}) { // PERF_CAPABILITIES without PDCM, and any write: #GP
+		Machine m;
+		EXPECT(msr_guest(m, 0x345, write));
 		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO && m.io_value() == 'G');
 	}
 	{ // ... unless userspace asked for it: an exit, its value, or its refusal.
