@@ -137,6 +137,10 @@ u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max)
 
 u32 msr_index_list(u32 *out, u32 max) { return x86::msr_index_list(out, max); }
 
+u32 feature_msr_index_list(u32 *out, u32 max) { return x86::feature_msr_index_list(out, max); }
+
+bool feature_msr(u32 index, u64 *value) { return x86::feature_msr(index, value); }
+
 Result<ArchVm *> create_arch_vm(Vm &owner)
 {
 	ArchVm *vm = new x86::X86Vm(owner);

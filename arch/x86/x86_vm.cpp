@@ -96,10 +96,20 @@ u64 X86Vm::tsc_offset_for_write(u64 value)
 		const u64 expected = last_tsc_write_ + (now - last_tsc_host_);
 		matched = value == 0 || (value < expected + hz && value + hz > expected);
 	}
-	const u64 offset = matched ? last_tsc_offset_ : value - now;
+	return note_tsc_write(value, now, matched ? last_tsc_offset_ : value - now);
+}
+
+u64 X86Vm::tsc_offset_set(u64 offset)
+{
+	const u64 now = rdtsc();
+	return note_tsc_write(now + offset, now, offset);
+}
+
+u64 X86Vm::note_tsc_write(u64 value, u64 host_tsc, u64 offset)
+{
 	tsc_written_ = true;
 	last_tsc_write_ = value;
-	last_tsc_host_ = now;
+	last_tsc_host_ = host_tsc;
 	last_tsc_offset_ = offset;
 	return offset;
 }

@@ -59,6 +59,9 @@ public:
 	// far along as the time since, within a second) takes the same
 	// offset, so vCPUs set one after the other keep one TSC.
 	u64 tsc_offset_for_write(u64 value);
+	// A vCPU's offset set as such (KVM_VCPU_TSC_OFFSET): it becomes the
+	// last write, the TSC value it gives now; returns @offset.
+	u64 tsc_offset_set(u64 offset);
 
 	// ---- MSR settings (KVM_CAP_X86_USER_SPACE_MSR, the filter) ----
 	u32 user_space_msr() const { return user_space_msr_; }
@@ -73,6 +76,7 @@ private:
 	Status set_msr_filter(const axvm_msr_filter &f);
 	// @reserved_pins: the split irqchip's GSIs of userspace's IOAPIC.
 	Status create_irqchip(IrqchipMode mode, u32 reserved_pins = 0);
+	u64 note_tsc_write(u64 value, u64 host_tsc, u64 offset);
 
 	Vm &vm_;
 	Irqchip *irqchip_ = nullptr; // owned

@@ -238,7 +238,9 @@ bool unprivileged_denied();
 // vmm_state.cpp
 bool vmm_capabilities();
 bool msr_list_and_round_trip();
+bool feature_msrs();
 bool msrs_like_kvm();
+bool tsc_offset_attribute();
 bool tsc_adjust();
 bool guest_msrs_and_user_space_exits();
 bool fpu_xsave_and_xcrs();
@@ -247,6 +249,10 @@ bool debugregs_mp_state_tsc_khz();
 bool run_cr8_and_apic_base();
 bool signal_mask_during_run();
 bool dirty_log();
+
+// sync_regs.cpp
+bool sync_regs_like_kvm();
+bool sync_regs_rewritten_during_run();
 
 // eventfds.cpp
 bool ioeventfds();
