@@ -143,10 +143,15 @@ bool feature_msr(u32 index, u64 *value) { return x86::feature_msr(index, value);
 
 Result<ArchVm *> create_arch_vm(Vm &owner)
 {
-	ArchVm *vm = new x86::X86Vm(owner);
+	x86::X86Vm *vm = new x86::X86Vm(owner);
 	if (!vm)
 		return fail(err::ENOMEM);
-	return vm;
+	Status s = vm->init();
+	if (!s.ok()) {
+		delete vm;
+		return Error{s.error()};
+	}
+	return static_cast<ArchVm *>(vm);
 }
 
 } // namespace axvm::arch

@@ -36,6 +36,8 @@ class X86Vm final : public ArchVm {
 public:
 	explicit X86Vm(Vm &vm) : vm_(vm) {}
 	~X86Vm() override;
+	// What may fail in setting up: the lock of the TSC record.
+	Status init();
 	Result<long> ioctl(unsigned int cmd, void *arg, usize size) override;
 	Status enable_cap(u32 cap, u64 arg0) override;
 	Status irqfd_allowed(bool resample) const override;
@@ -89,6 +91,9 @@ private:
 	bool filters_pass_through_ = false;
 	bool platform_info_readable_ = true;
 	u64 identity_map_addr_ = 0xfffbc000; // KVM's default; VMX without unrestricted guest would use it
+	// The last TSC write, which vCPU threads (guest WRMSRs, SET_MSRS, the
+	// TSC offset attribute) read and update together: under tsc_lock_.
+	axvm_spinlock *tsc_lock_ = nullptr;
 	bool tsc_written_ = false;
 	u64 last_tsc_write_ = 0, last_tsc_host_ = 0, last_tsc_offset_ = 0;
 };

@@ -50,4 +50,16 @@ public:
 	PreemptGuard &operator=(const PreemptGuard &) = delete;
 };
 
+// A spinlock held for a scope (axvm_spin_lock/unlock).
+class SpinGuard {
+public:
+	explicit SpinGuard(axvm_spinlock *lock) : lock_(lock) { axvm_spin_lock(lock_); }
+	~SpinGuard() { axvm_spin_unlock(lock_); }
+	SpinGuard(const SpinGuard &) = delete;
+	SpinGuard &operator=(const SpinGuard &) = delete;
+
+private:
+	axvm_spinlock *lock_;
+};
+
 } // namespace axvm
