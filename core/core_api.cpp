@@ -47,11 +47,23 @@ extern "C" int axvm_core_supported_cpuid(axvm_cpuid2 *cpuid, axvm_u32 max)
 	return n > max ? -err::E2BIG : 0;
 }
 
-extern "C" int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max)
+extern "C" int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max, int features)
 {
 	if (kArm64)
 		return -err::ENOTTY;
-	return static_cast<int>(arch::msr_index_list(indices, max));
+	return static_cast<int>(features ? arch::feature_msr_index_list(indices, max)
+					 : arch::msr_index_list(indices, max));
+}
+
+extern "C" int axvm_core_feature_msrs(axvm_msrs *msrs)
+{
+	if (kArm64)
+		return -err::ENOTTY;
+	u32 done = 0;
+	while (done < msrs->nmsrs && arch::feature_msr(msrs->entries[done].index, &msrs->entries[done].data))
+		done++;
+	msrs->nmsrs = done;
+	return 0;
 }
 
 extern "C" long axvm_core_vm_arch_ioctl(axvm_core_vm *vm, unsigned int cmd, void *arg, axvm_usize size)
@@ -143,6 +155,11 @@ extern "C" long axvm_core_check_extension(long cap)
 		return !kArm64 && hw ? AXVM_MSR_EXIT_REASON_INVAL | AXVM_MSR_EXIT_REASON_UNKNOWN |
 					       AXVM_MSR_EXIT_REASON_FILTER
 				     : 0;
+	case AXVM_CAP_GET_MSR_FEATURES:
+	case AXVM_CAP_VCPU_ATTRIBUTES:
+		return !kArm64 && hw;
+	case AXVM_CAP_SYNC_REGS:
+		return !kArm64 && hw ? AXVM_SYNC_X86_VALID_FIELDS : 0;
 	case AXVM_CAP_MCE:
 		return !kArm64 && hw ? 32 : 0; // banks (x86::kMaxMceBanks)
 	case AXVM_CAP_IRQ_ROUTING:

@@ -62,6 +62,15 @@ Status KernelVcpu::run(axvm_exit_record *record)
 	}
 	TRY(vcpu_.arch()->check_runnable());
 
+	// Whatever enter() returns, the run page gets the registers userspace
+	// asked for (KVM's store_regs() on every way out of KVM_RUN).
+	Status result = enter(record);
+	vcpu_.arch()->store_run_state(run_);
+	return result;
+}
+
+Status KernelVcpu::enter(axvm_exit_record *record)
+{
 	TRY(vcpu_.arch()->take_run_state(run_));
 	// The exit userspace handled completes first (its value goes in); KVM
 	// does the same, so that immediate_exit can complete an exit cleanly.

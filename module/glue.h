@@ -114,6 +114,10 @@ int axvm_vcpu_stats_fd(struct axvm_vcpu *vcpu);
 
 /* vcpu_fd.c */
 int axvm_vcpu_create(struct axvm_vm *vm, u32 id);
+#ifdef CONFIG_X86
+/* KVM_GET/SET_MSRS of vCPU @core, or without one KVM_GET_MSRS on /dev/axvm. */
+long axvm_msrs_ioctl(struct axvm_core_vcpu *core, unsigned int cmd, struct axvm_msrs __user *argp);
+#endif
 
 /* vm_fd.c */
 int axvm_vm_create(void);

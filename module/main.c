@@ -39,10 +39,9 @@ static long axvm_dev_supported_cpuid(struct axvm_cpuid2 __user *argp)
 
 #ifdef CONFIG_X86
 /*
- * KVM_GET_MSR_INDEX_LIST: nmsrs in is the room, out the count; -E2BIG
- * (with the count) when the room is short, as KVM answers the nmsrs = 0
- * probe VMMs make first. The feature MSR list (KVM_GET_MSR_FEATURE_INDEX_LIST)
- * is empty: axvm offers no feature MSRs (KVM_CAP_GET_MSR_FEATURES is 0).
+ * KVM_GET_MSR_INDEX_LIST and KVM_GET_MSR_FEATURE_INDEX_LIST: nmsrs in is
+ * the room, out the count; -E2BIG (with the count) when the room is short,
+ * as KVM answers the nmsrs = 0 probe VMMs make first.
  */
 static long axvm_dev_msr_list(struct axvm_msr_list __user *argp, bool features)
 {
@@ -52,7 +51,7 @@ static long axvm_dev_msr_list(struct axvm_msr_list __user *argp, bool features)
 
 	if (copy_from_user(&header, argp, sizeof(header)))
 		return -EFAULT;
-	n = features ? 0 : axvm_core_msr_index_list(indices, ARRAY_SIZE(indices));
+	n = axvm_core_msr_index_list(indices, ARRAY_SIZE(indices), features);
 	if (n < 0)
 		return n;
 	if (WARN_ON_ONCE(n > ARRAY_SIZE(indices)))
@@ -88,6 +87,8 @@ static long axvm_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	case AXVM_GET_MSR_INDEX_LIST:
 	case AXVM_GET_MSR_FEATURE_INDEX_LIST:
 		return axvm_dev_msr_list((void __user *)arg, cmd == AXVM_GET_MSR_FEATURE_INDEX_LIST);
+	case AXVM_GET_MSRS: /* the feature MSRs' values */
+		return axvm_msrs_ioctl(NULL, cmd, (void __user *)arg);
 	case AXVM_GET_EMULATED_CPUID:
 		return axvm_dev_emulated_cpuid((void __user *)arg);
 	case AXVM_X86_GET_MCE_CAP_SUPPORTED: {

@@ -45,6 +45,24 @@ out:
 }
 
 /*
+ * A GET or SET whose value lives at a user address (ONE_REG, DEVICE_ATTR):
+ * @size bytes of it in @value, which the core's argument @arg holds, copied
+ * in before the core's handler for a SET (@set), out after it for a GET.
+ */
+static long axvm_vcpu_value_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, void *arg, size_t arg_size,
+				  void *value, size_t size, void __user *addr, bool set)
+{
+	long err;
+
+	if (set && copy_from_user(value, addr, size))
+		return -EFAULT;
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, arg, arg_size);
+	if (!err && !set && copy_to_user(addr, value, size))
+		err = -EFAULT;
+	return err;
+}
+
+/*
  * arm64 KVM_GET/SET_ONE_REG: the value lives at a user address and is as
  * wide as the register id says (up to 128 bits here).
  */
@@ -53,9 +71,7 @@ static long axvm_vcpu_one_reg_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 {
 	struct axvm_reg_value value = {};
 	struct axvm_one_reg reg;
-	void __user *addr;
 	size_t size;
-	long err;
 
 	if (copy_from_user(&reg, argp, sizeof(reg)))
 		return -EFAULT;
@@ -64,14 +80,9 @@ static long axvm_vcpu_one_reg_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 		pr_warn_ratelimited("ONE_REG: register 0x%llx is %zu bytes wide\n", reg.id, size);
 		return -EINVAL;
 	}
-	addr = u64_to_user_ptr(reg.addr);
 	value.id = reg.id;
-	if (cmd == AXVM_SET_ONE_REG && copy_from_user(value.value, addr, size))
-		return -EFAULT;
-	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, &value, sizeof(value));
-	if (!err && cmd == AXVM_GET_ONE_REG && copy_to_user(addr, value.value, size))
-		err = -EFAULT;
-	return err;
+	return axvm_vcpu_value_ioctl(vcpu, cmd, &value, sizeof(value), value.value, size, u64_to_user_ptr(reg.addr),
+				     cmd == AXVM_SET_ONE_REG);
 }
 
 /*
@@ -170,10 +181,11 @@ static long axvm_vcpu_cpuid_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 
 #ifdef CONFIG_X86
 /*
- * KVM_GET/SET_MSRS: a header and nmsrs entries (at most AXVM_MAX_MSR_IO, as
- * KVM's MAX_IO_MSRS); returns how many entries were processed, as KVM.
+ * KVM_GET/SET_MSRS: a header and nmsrs entries (fewer than AXVM_MAX_MSR_IO, as
+ * KVM's MAX_IO_MSRS); returns how many entries were processed, as KVM. A
+ * vCPU's MSRs, or without @core (GET on /dev/axvm) the feature MSRs.
  */
-static long axvm_vcpu_msrs_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, struct axvm_msrs __user *argp)
+long axvm_msrs_ioctl(struct axvm_core_vcpu *core, unsigned int cmd, struct axvm_msrs __user *argp)
 {
 	struct axvm_msrs header, *buf;
 	size_t size;
@@ -181,8 +193,8 @@ static long axvm_vcpu_msrs_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, struc
 
 	if (copy_from_user(&header, argp, sizeof(header)))
 		return -EFAULT;
-	if (header.nmsrs > AXVM_MAX_MSR_IO) {
-		pr_warn_ratelimited("%s_MSRS: %u entries, at most %u\n", cmd == AXVM_GET_MSRS ? "GET" : "SET",
+	if (header.nmsrs >= AXVM_MAX_MSR_IO) {
+		pr_warn_ratelimited("%s_MSRS: %u entries, fewer than %u\n", cmd == AXVM_GET_MSRS ? "GET" : "SET",
 				    header.nmsrs, AXVM_MAX_MSR_IO);
 		return -E2BIG;
 	}
@@ -194,7 +206,7 @@ static long axvm_vcpu_msrs_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, struc
 	if (copy_from_user(buf, argp, size))
 		goto out;
 	buf->nmsrs = header.nmsrs; /* read once */
-	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, buf, size);
+	err = core ? axvm_core_vcpu_arch_ioctl(core, cmd, buf, size) : axvm_core_feature_msrs(buf);
 	if (err)
 		goto out;
 	err = buf->nmsrs;
@@ -204,6 +216,37 @@ static long axvm_vcpu_msrs_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, struc
 out:
 	kfree(buf);
 	return err;
+}
+#endif
+
+#ifdef CONFIG_X86
+/*
+ * KVM_HAS/GET/SET_DEVICE_ATTR on a vCPU: whether the attribute exists
+ * (-ENXIO, as KVM) is settled before its value, a __u64 at attr.addr, is
+ * read or written.
+ */
+static long axvm_vcpu_attr_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
+				 struct axvm_device_attr __user *argp)
+{
+	struct axvm_attr_value v = {};
+	struct axvm_device_attr attr;
+	long err;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.flags) {
+		pr_warn_ratelimited("vCPU DEVICE_ATTR: flags 0x%x, none are defined\n", attr.flags);
+		return -EINVAL;
+	}
+	v.group = attr.group;
+	v.attr = attr.attr;
+	err = axvm_core_vcpu_arch_ioctl(vcpu->core, AXVM_HAS_DEVICE_ATTR, &v, sizeof(v));
+	if (err == -ENXIO && cmd != AXVM_HAS_DEVICE_ATTR)
+		pr_warn_ratelimited("vCPU DEVICE_ATTR: no attribute %llu in group %u\n", attr.attr, attr.group);
+	if (err || cmd == AXVM_HAS_DEVICE_ATTR)
+		return err;
+	return axvm_vcpu_value_ioctl(vcpu, cmd, &v, sizeof(v), &v.value, sizeof(v.value), u64_to_user_ptr(attr.addr),
+				     cmd == AXVM_SET_DEVICE_ATTR);
 }
 #endif
 
@@ -312,7 +355,7 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 #ifdef CONFIG_X86
 	case AXVM_GET_MSRS:
 	case AXVM_SET_MSRS:
-		return axvm_vcpu_msrs_ioctl(vcpu, cmd, (void __user *)arg);
+		return axvm_msrs_ioctl(vcpu->core, cmd, (void __user *)arg);
 	case AXVM_X86_SETUP_MCE:
 	case AXVM_GET_DEBUGREGS:
 	case AXVM_SET_DEBUGREGS:
@@ -323,6 +366,10 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_GET_XCRS:
 	case AXVM_SET_XCRS:
 		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
+	case AXVM_HAS_DEVICE_ATTR:
+	case AXVM_GET_DEVICE_ATTR:
+	case AXVM_SET_DEVICE_ATTR:
+		return axvm_vcpu_attr_ioctl(vcpu, cmd, (void __user *)arg);
 	case AXVM_GET_TSC_KHZ:
 	case AXVM_SET_TSC_KHZ: {
 		/* The frequency goes by value both ways; the core sees a u32. */

@@ -113,11 +113,19 @@ timed deps.kernel_build "$top/tests/harness/install-deps.sh" kernel
 record $? deps.kernel_build_installed || { summary; exit 1; }
 bg deps.rest "$top/tests/harness/install-deps.sh"
 
+# The test kernel builds in the background: with a cold cache that is the
+# longest build, and the Bochs lane (Debian's kernel first) need not wait
+# for it. test_kernel waits for it.
 note "== test kernel (cached in ${AXVM_CACHE:-/var/cache/axvm})"
-test_kdir=$(timed kernel.x86_64 "$top/tests/harness/build-test-kernel.sh" x86_64 | tail -n 1)
-record $? kernel.test_kernel_built || { summary; exit 1; }
+bg kernel.x86_64 "$top/tests/harness/build-test-kernel.sh" x86_64
 finish deps.rest
-record $? deps.installed || { summary; exit 1; }
+record $? deps.installed || { wait; summary; exit 1; }
+test_kdir=""
+test_kernel() { # sets test_kdir, or fails
+	finish kernel.x86_64 >/dev/null
+	record $? kernel.test_kernel_built || return 1
+	test_kdir=$(tail -n 1 "$out/kernel.x86_64.log")
+}
 
 newest() { ls -d $1 2>/dev/null | sort -V | tail -n 1; }
 deb61_kdir=$(newest "/usr/src/linux-headers-6.1.*-amd64")
@@ -373,8 +381,9 @@ qemu_in_vm() {
 
 # ---- 5. the lanes ----
 # Three lanes share the two CPUs: the x86 lane (builds, packaging, the QEMU
-# boots one after the other), the Bochs boot (the longest, so it starts as
-# soon as the test kernel's module exists), and the side lane: arm64, whose
+# boots one after the other), the Bochs boots (the longest, so they start as
+# soon as Debian 6.1's module exists; the debug kernel's boot comes second),
+# and the side lane: arm64, whose
 # kernel build runs niced (it takes what the emulators leave), then KVM's
 # x86 selftests.
 arm64_lane() {
@@ -414,10 +423,16 @@ side_lane() {
 # Bochs (VMX): Debian's 6.1 for the whole end-to-end suite, then our debug
 # kernel for the KUnit suites alone (the in-kernel guest on VMX, hopping
 # CPUs, VMX switched off and on under it).
+# The x86 lane says when the debug kernel and its module are there (or
+# not): OUT/testkernel.ready holds the kernel's tree, or nothing.
 bochs_lane() {
+	local kdir
 	timed boot.bochs-vmx boot_bochs bochs-vmx "$deb61_image" "$top/build/debian-6.1" \
 		"/lib/modules/${deb61_image#*vmlinuz-}"
-	timed boot.bochs-vmx-kunit boot_bochs bochs-vmx-kunit "$test_kdir/arch/x86/boot/bzImage" \
+	while [ ! -f "$out/testkernel.ready" ]; do sleep 5; done
+	kdir=$(cat "$out/testkernel.ready")
+	[ -n "$kdir" ] || return
+	timed boot.bochs-vmx-kunit boot_bochs bochs-vmx-kunit "$kdir/arch/x86/boot/bzImage" \
 		"$top/build/testkernel" "" "kmemleak=off axvm.mode=kunit"
 }
 
@@ -434,19 +449,25 @@ selftests_report() {
 case $mode in
 test)
 	timed build.x86_userspace build_x86_userspace
-	timed build.testkernel build_module testkernel "$test_kdir"
-	test -f "$top/build/testkernel/axvm_kunit.ko"
-	record $? build.testkernel.kunit_module
 	timed build.debian-6.1 build_module debian-6.1 "$deb61_kdir"
 	bg boot.bochs bochs_lane
 	bg arm64 side_lane
+	if test_kernel && timed build.testkernel build_module testkernel "$test_kdir"; then
+		test -f "$top/build/testkernel/axvm_kunit.ko"
+		record $? build.testkernel.kunit_module
+		echo "$test_kdir" >"$out/testkernel.ready"
+	else
+		: >"$out/testkernel.ready"
+	fi
 	timed build.debian-6.12 build_module debian-6.12 "$deb612_kdir"
 	note "== packaging: make deb, the packages installed and purged (tests/harness/packaging.sh)"
 	timed packaging "$top/tests/harness/packaging.sh" "$out" "${deb61_kdir#/usr/src/linux-headers-}" \
 		"${deb612_kdir#/usr/src/linux-headers-}" | tee -a "$results"
 	note "== booting (QEMU -cpu EPYC, TCG)"
-	timed boot.testkernel boot testkernel "$test_kdir/arch/x86/boot/bzImage" "$top/build/testkernel"
-	check_boot testkernel "$test_kdir"
+	if [ -s "$out/testkernel.ready" ]; then
+		timed boot.testkernel boot testkernel "$test_kdir/arch/x86/boot/bzImage" "$top/build/testkernel"
+		check_boot testkernel "$test_kdir"
+	fi
 	timed boot.debian-6.1 boot debian-6.1 "$deb61_image" "$top/build/debian-6.1" "/lib/modules/${deb61_image#*vmlinuz-}"
 	check_boot debian-6.1
 	# 6.12: whether axvm builds, loads and works there, and the module DKMS
@@ -457,7 +478,7 @@ test)
 	timed qemu-in-vm qemu_in_vm
 	note "== Bochs (VMX)"
 	finish boot.bochs
-	check_boot bochs-vmx-kunit "$test_kdir"
+	[ ! -s "$out/testkernel.ready" ] || check_boot bochs-vmx-kunit "$test_kdir"
 	check_boot bochs-vmx
 	note "== arm64, then KVM's x86 selftests"
 	finish arm64
@@ -465,6 +486,7 @@ test)
 	;;
 fuzz)
 	timed build.x86_userspace build_x86_userspace
+	test_kernel || { summary; exit 1; }
 	timed build.testkernel build_module testkernel "$test_kdir"
 	note "fuzzing for $fuzz_seconds s from seed $fuzz_seed on the debug kernel"
 	cmdline="axvm.mode=fuzz axvm.fuzz_seconds=$fuzz_seconds axvm.fuzz_seed=$fuzz_seed"
@@ -477,6 +499,7 @@ fuzz)
 		sed 's/^fuzz: case seed/the first kernel report came during the case with seed/'
 	;;
 soak)
+	test_kernel # (not needed here, but not left building either)
 	timed build.x86_userspace build_x86_userspace
 	timed build.debian-6.12 build_module debian-6.12 "$deb612_kdir"
 	cmdline="axvm.mode=soak"

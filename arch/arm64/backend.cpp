@@ -98,6 +98,10 @@ u32 supported_cpuid(axvm_cpuid_entry2 *, u32) { return 0; }
 
 u32 msr_index_list(u32 *, u32) { return 0; }
 
+u32 feature_msr_index_list(u32 *, u32) { return 0; }
+
+bool feature_msr(u32, u64 *) { return false; }
+
 Result<ArchVm *> create_arch_vm(Vm &vm)
 {
 	auto *arch = new arm64::Arm64Vm(vm);

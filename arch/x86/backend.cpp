@@ -137,12 +137,21 @@ u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max)
 
 u32 msr_index_list(u32 *out, u32 max) { return x86::msr_index_list(out, max); }
 
+u32 feature_msr_index_list(u32 *out, u32 max) { return x86::feature_msr_index_list(out, max); }
+
+bool feature_msr(u32 index, u64 *value) { return x86::feature_msr(index, value); }
+
 Result<ArchVm *> create_arch_vm(Vm &owner)
 {
-	ArchVm *vm = new x86::X86Vm(owner);
+	x86::X86Vm *vm = new x86::X86Vm(owner);
 	if (!vm)
 		return fail(err::ENOMEM);
-	return vm;
+	Status s = vm->init();
+	if (!s.ok()) {
+		delete vm;
+		return Error{s.error()};
+	}
+	return static_cast<ArchVm *>(vm);
 }
 
 } // namespace axvm::arch

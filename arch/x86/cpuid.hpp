@@ -14,6 +14,9 @@ namespace axvm::x86 {
 // Leaf 7 EBX's TSC_ADJUST: IA32_TSC_ADJUST, which axvm emulates whatever
 // the host has (as KVM).
 constexpr u32 kCpuidTscAdjust = 1u << 1;
+// Leaf 1 ECX's PDCM: IA32_PERF_CAPABILITIES for the guest (never offered,
+// but a VMM may set it).
+constexpr u32 kCpuidPdcm = 1u << 15;
 
 // Fills @out with what a guest may be shown: the host's values, with every
 // feature axvm does not virtualize cleared. Returns the number of entries

@@ -107,6 +107,15 @@ void axvm_x86_machine_check(void)
 #endif
 }
 
+axvm_u64 axvm_x86_host_ucode_rev(void)
+{
+	u64 rev = 0;
+
+	if (rdmsrl_safe(MSR_IA32_UCODE_REV, &rev))
+		rev = 0;
+	return rev;
+}
+
 axvm_u32 axvm_x86_tsc_khz(void)
 {
 	return tsc_khz;

@@ -44,6 +44,9 @@ axvm_u64 axvm_x86_host_xcr0(void);
  * goes to the guest (no detection) or a SIGBUS is on its way (fatal mode). */
 int axvm_x86_split_lock(axvm_u64 rip);
 
+/* The host's IA32_UCODE_REV, as this CPU reads it (0 where it cannot). */
+axvm_u64 axvm_x86_host_ucode_rev(void);
+
 /* The host's TSC frequency in kHz (the kernel's tsc_khz). */
 axvm_u32 axvm_x86_tsc_khz(void);
 

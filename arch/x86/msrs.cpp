@@ -21,7 +21,7 @@ constexpr u32 kSaved[] = {
 	msr::kSysenterCs, msr::kSysenterEsp, msr::kSysenterEip, msr::kStar,	     msr::kCstar,
 	msr::kKernelGsBase, msr::kSfmask,    msr::kLstar,	msr::kTsc,	     msr::kTscAux,
 	msr::kMiscEnable,  msr::kMcgStatus, msr::kMcgCtl,	msr::kPlatformInfo, msr::kUcodeRev,
-	msr::kHwcr,	    msr::kVmHsavePa,	msr::kTscAdjust,	msr::kPowerCtl,
+	msr::kHwcr,	    msr::kVmHsavePa,	msr::kTscAdjust,	msr::kPowerCtl,      msr::kPerfCapabilities,
 };
 
 // What the backend switches for the guest (switched_msr), FS/GS base aside
@@ -105,17 +105,39 @@ bool write_ignored(u32 index)
 	}
 }
 
+template <usize N> u32 copy_index_list(const u32 (&list)[N], u32 *out, u32 max)
+{
+	for (u32 i = 0; i < N && i < max; i++)
+		out[i] = list[i];
+	return N;
+}
+
+// Of KVM's feature MSRs, those axvm's vCPUs have: IA32_UCODE_REV and
+// IA32_PERF_CAPABILITIES (KVM also lists ARCH_CAPABILITIES, AMD's DE_CFG
+// and the VMX capability MSRs, which an axvm vCPU has not).
+constexpr u32 kFeatures[] = {msr::kUcodeRev, msr::kPerfCapabilities};
+
 } // namespace
 
-u32 msr_index_list(u32 *out, u32 max)
+u32 msr_index_list(u32 *out, u32 max) { return copy_index_list(kSaved, out, max); }
+
+u32 feature_msr_index_list(u32 *out, u32 max) { return copy_index_list(kFeatures, out, max); }
+
+// The host's microcode revision, as KVM reads it, for a VMM that shows its
+// guests the host's (a vCPU starts with KVM's default, kUcodeRevDefault);
+// no performance-monitoring capabilities, axvm having no vPMU.
+bool feature_msr(u32 index, u64 *value)
 {
-	u32 n = 0;
-	for (u32 index : kSaved) {
-		if (n < max)
-			out[n] = index;
-		n++;
+	switch (index) {
+	case msr::kUcodeRev:
+		*value = axvm_x86_host_ucode_rev();
+		return true;
+	case msr::kPerfCapabilities:
+		*value = 0;
+		return true;
+	default:
+		return false;
 	}
-	return n;
 }
 
 u64 X86Vcpu::guest_tsc() const { return rdtsc() + tsc_offset(); }
@@ -275,6 +297,12 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 			return fail(err::EINVAL);
 		value = msrs_.platform_info;
 		return Status();
+	case msr::kPerfCapabilities:
+		// KVM: the guest reads it only with PDCM in its CPUID.
+		if (!host && !(cpuid_.lookup(1, 0).ecx & kCpuidPdcm))
+			return fail(err::EINVAL);
+		value = msrs_.perf_capabilities;
+		return Status();
 	case msr::kFsbFreq:
 		value = 3;
 		return Status();
@@ -407,6 +435,15 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 			return fail(err::EINVAL);
 		msrs_.platform_info = value;
 		return Status();
+	case msr::kPerfCapabilities: {
+		// KVM: userspace's only, within the feature MSR's value.
+		u64 offered = 0;
+		feature_msr(index, &offered);
+		if (!host || (value & ~offered))
+			return fail(err::EINVAL);
+		msrs_.perf_capabilities = value;
+		return Status();
+	}
 	case msr::kMmioConfBase:
 		return value ? fail(err::EINVAL) : Status();
 	case msr::kKvmWallClock:

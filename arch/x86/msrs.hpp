@@ -20,7 +20,7 @@ constexpr u32 kPerfStatus = 0x198, kPerfCtl = 0x199, kMiscEnable = 0x1a0;
 constexpr u32 kMtrrVarFirst = 0x200, kMtrrVarLast = 0x20f;
 constexpr u32 kMtrrFix64k = 0x250, kMtrrFix16k80 = 0x258, kMtrrFix16kA0 = 0x259;
 constexpr u32 kMtrrFix4kFirst = 0x268, kMtrrFix4kLast = 0x26f;
-constexpr u32 kPat = 0x277, kMtrrDefType = 0x2ff;
+constexpr u32 kPat = 0x277, kMtrrDefType = 0x2ff, kPerfCapabilities = 0x345;
 constexpr u32 kMc0Ctl = 0x400;
 constexpr u32 kEfer = 0xc0000080, kStar = 0xc0000081, kLstar = 0xc0000082, kCstar = 0xc0000083;
 constexpr u32 kSfmask = 0xc0000084, kFsBase = 0xc0000100, kGsBase = 0xc0000101, kKernelGsBase = 0xc0000102;
@@ -65,11 +65,18 @@ struct MsrState {
 	u64 hsave_pa = 0;
 	u64 ucode_rev = kUcodeRevDefault;
 	u64 platform_info = 0;
+	u64 perf_capabilities = 0; // within what feature_msr() offers: none
 	u64 kvm_wall_clock = 0, kvm_system_time = 0; // kept for userspace only
 };
 
 // KVM_GET_MSR_INDEX_LIST: writes up to @max indices of the MSRs
 // KVM_GET/SET_MSRS save and restore, returns how many there are.
 u32 msr_index_list(u32 *out, u32 max);
+
+// KVM_GET_MSR_FEATURE_INDEX_LIST, and KVM_GET_MSRS on the device: the
+// feature MSRs of the vCPUs axvm makes (KVM's msr_based_features for what
+// axvm has), with the host's values a VMM may hand its guests.
+u32 feature_msr_index_list(u32 *out, u32 max);
+bool feature_msr(u32 index, u64 *value);
 
 } // namespace axvm::x86

@@ -170,8 +170,7 @@ void X86Vcpu::take_io_batch(const u8 *data, u32 len)
 	if (len > sizeof(string_buf_))
 		len = sizeof(string_buf_);
 	// The run area is userspace's, changing under us: one copy, then only it.
-	for (u32 i = 0; i < len; i++)
-		string_buf_[i] = __atomic_load_n(&data[i], __ATOMIC_RELAXED);
+	copy_once(string_buf_, data, len);
 	string_len_ = len;
 }
 

@@ -19,9 +19,11 @@ Status X86Vcpu::init()
 }
 
 // With the local APIC in userspace, its TPR is the VMM's: KVM loads
-// run->cr8 into the vCPU on every KVM_RUN (-EINVAL above 15).
-Status X86Vcpu::take_run_state(const axvm_run &run)
+// run->cr8 into the vCPU on every KVM_RUN (-EINVAL above 15), after the
+// registers of kvm_dirty_regs (so it wins over their CR8).
+Status X86Vcpu::take_run_state(axvm_run &run)
 {
+	TRY(take_sync_regs(run));
 	if (lapic_)
 		return Status(); // the TPR is the in-kernel local APIC's
 	const u64 tpr = __atomic_load_n(&run.cr8, __ATOMIC_RELAXED);
@@ -31,6 +33,65 @@ Status X86Vcpu::take_run_state(const axvm_run &run)
 	}
 	set_cr8(tpr);
 	return Status();
+}
+
+// KVM's sync_regs(): the sets of kvm_dirty_regs, in the order REGS, SREGS,
+// EVENTS, each cleared in kvm_dirty_regs once taken; a set refused as its
+// ioctl would refuse it ends RUN with -EINVAL, the later ones untouched.
+// The run page is userspace's, changing under us: both words and each set
+// are copied once, and only the copies are checked and used.
+Status X86Vcpu::take_sync_regs(axvm_run &run)
+{
+	const u64 valid = __atomic_load_n(&run.kvm_valid_regs, __ATOMIC_RELAXED);
+	const u64 dirty = __atomic_load_n(&run.kvm_dirty_regs, __ATOMIC_RELAXED);
+	sync_valid_ = 0;
+	if ((valid | dirty) & ~static_cast<u64>(AXVM_SYNC_X86_VALID_FIELDS)) {
+		axvm_log(AXVM_LOG_WARN, "RUN: kvm_valid_regs 0x%llx, kvm_dirty_regs 0x%llx: unknown register sets",
+			 valid, dirty);
+		return fail(err::EINVAL);
+	}
+	sync_valid_ = valid;
+	// A vCPU waiting for INIT leaves the sets for the RUN that gets past
+	// the wait (KVM returns before sync_regs() then).
+	if (!dirty || mp_state_ == AXVM_MP_STATE_UNINITIALIZED)
+		return Status();
+	u64 left = dirty;
+	Status s;
+	if (dirty & AXVM_SYNC_X86_REGS) {
+		axvm_regs r;
+		copy_once(&r, &run.s.regs.regs, sizeof(r));
+		set_regs(r);
+		left &= ~static_cast<u64>(AXVM_SYNC_X86_REGS);
+	}
+	if (dirty & AXVM_SYNC_X86_SREGS) {
+		axvm_sregs sr;
+		copy_once(&sr, &run.s.regs.sregs, sizeof(sr));
+		s = sregs_ioctl_set(sr);
+		if (s.ok())
+			left &= ~static_cast<u64>(AXVM_SYNC_X86_SREGS);
+	}
+	if (s.ok() && (dirty & AXVM_SYNC_X86_EVENTS)) {
+		axvm_vcpu_events e;
+		copy_once(&e, &run.s.regs.events, sizeof(e));
+		s = set_events(e);
+		if (s.ok())
+			left &= ~static_cast<u64>(AXVM_SYNC_X86_EVENTS);
+	}
+	__atomic_store_n(&run.kvm_dirty_regs, left, __ATOMIC_RELAXED);
+	// The refusal said why, as the ioctl's does; KVM answers -EINVAL.
+	return s.ok() ? Status() : fail(err::EINVAL);
+}
+
+// KVM's store_regs(): the sets this RUN's kvm_valid_regs named.
+void X86Vcpu::store_run_state(axvm_run &run)
+{
+	if (sync_valid_ & AXVM_SYNC_X86_REGS)
+		get_regs(run.s.regs.regs);
+	if (sync_valid_ & AXVM_SYNC_X86_SREGS)
+		sregs_ioctl_get(run.s.regs.sregs);
+	if (sync_valid_ & AXVM_SYNC_X86_EVENTS)
+		get_events(run.s.regs.events);
+	sync_valid_ = 0;
 }
 
 void X86Vcpu::get_regs(axvm_regs &r) const
@@ -173,6 +234,10 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 	case AXVM_GET_TSC_KHZ:
 		*static_cast<u32 *>(arg) = axvm_x86_tsc_khz();
 		return Status();
+	case AXVM_HAS_DEVICE_ATTR:
+	case AXVM_GET_DEVICE_ATTR:
+	case AXVM_SET_DEVICE_ATTR:
+		return device_attr(cmd, *static_cast<axvm_attr_value *>(arg));
 	case AXVM_SET_TSC_KHZ:
 		return set_tsc_khz(*static_cast<const u32 *>(arg));
 	case AXVM_GET_FPU:
@@ -255,6 +320,20 @@ Status X86Vcpu::set_tsc_khz(u32 khz)
 			 khz, host);
 		return fail(err::EINVAL);
 	}
+	return Status();
+}
+
+// The vCPU's one attribute, KVM_VCPU_TSC_OFFSET of KVM_VCPU_TSC_CTRL (KVM's
+// kvm_arch_tsc_*_attr): the guest's TSC minus the host's. Setting it also
+// makes it the VM's last TSC write, which vCPUs created later match.
+Status X86Vcpu::device_attr(unsigned int cmd, axvm_attr_value &a)
+{
+	if (a.group != AXVM_VCPU_TSC_CTRL || a.attr != AXVM_VCPU_TSC_OFFSET)
+		return fail(err::ENXIO);
+	if (cmd == AXVM_GET_DEVICE_ATTR)
+		a.value = tsc_offset();
+	else if (cmd == AXVM_SET_DEVICE_ATTR)
+		set_tsc_offset(vm_arch().tsc_offset_set(a.value));
 	return Status();
 }
 

@@ -55,7 +55,8 @@ public:
 
 	void set_interrupt_window_request(bool wanted) final;
 	bool window_open_for_user() const final;
-	Status take_run_state(const axvm_run &run) final;
+	Status take_run_state(axvm_run &run) final;
+	void store_run_state(axvm_run &run) final;
 	bool ready_for_interrupt() const final { return events_.ready_for_user_interrupt(interrupt_state()); }
 	bool has_wake_event() final;
 	Status after_wake() final;
@@ -241,6 +242,8 @@ private:
 	void get_debugregs(axvm_debugregs &d) const;
 	Status set_debugregs(const axvm_debugregs &d);
 	Status set_tsc_khz(u32 khz);
+	// KVM_HAS/GET/SET_DEVICE_ATTR: -ENXIO for an attribute it has not.
+	Status device_attr(unsigned int cmd, axvm_attr_value &a);
 	Status tpr_access_reporting(const axvm_tpr_access_ctl &c);
 	Status set_vapic_addr(u64 gpa);
 	// KVM_GET/SET_FPU, _XSAVE, _XCRS (fpu.cpp).
@@ -282,6 +285,9 @@ private:
 
 	void get_regs(axvm_regs &r) const;
 	void set_regs(const axvm_regs &r);
+	// KVM_CAP_SYNC_REGS at the start of RUN: kvm_valid_regs kept for
+	// store_run_state(), the kvm_dirty_regs sets taken.
+	Status take_sync_regs(axvm_run &run);
 	void get_events(axvm_vcpu_events &e) const;
 	Status set_events(const axvm_vcpu_events &e);
 	void set_pending(Pending p, u64 next_rip);
@@ -302,6 +308,7 @@ private:
 	u64 timer_armed_ = 0;       // when the host timer fires (0: not armed)
 	u32 mp_state_ = AXVM_MP_STATE_RUNNABLE;
 	bool waited_uninitialized_ = false; // this RUN blocked in UNINITIALIZED
+	u64 sync_valid_ = 0; // this RUN's kvm_valid_regs, checked
 	u64 tpr_entered_ = 0;       // the TPR the last entry gave the guest
 	Pending pending_ = Pending::None;
 	u64 pending_rip_ = 0; // the linear RIP of the exit: a vCPU moved elsewhere drops it

@@ -33,6 +33,14 @@ X86Vm::~X86Vm()
 	delete irqchip_;
 	delete pit_only_;
 	delete filter_;
+	if (tsc_lock_)
+		axvm_spinlock_destroy(tsc_lock_);
+}
+
+Status X86Vm::init()
+{
+	tsc_lock_ = axvm_spinlock_create();
+	return tsc_lock_ ? Status() : fail(err::ENOMEM);
 }
 
 Status X86Vm::create_irqchip(IrqchipMode mode, u32 reserved_pins)
@@ -89,17 +97,29 @@ Status X86Vm::set_gsi_routing(const axvm_irq_routing &r)
 
 u64 X86Vm::tsc_offset_for_write(u64 value)
 {
-	const u64 now = rdtsc();
 	const u64 hz = static_cast<u64>(axvm_x86_tsc_khz()) * 1000;
+	SpinGuard guard(tsc_lock_);
+	const u64 now = rdtsc();
 	bool matched = false;
 	if (tsc_written_) {
 		const u64 expected = last_tsc_write_ + (now - last_tsc_host_);
 		matched = value == 0 || (value < expected + hz && value + hz > expected);
 	}
-	const u64 offset = matched ? last_tsc_offset_ : value - now;
+	return note_tsc_write(value, now, matched ? last_tsc_offset_ : value - now);
+}
+
+u64 X86Vm::tsc_offset_set(u64 offset)
+{
+	SpinGuard guard(tsc_lock_);
+	const u64 now = rdtsc();
+	return note_tsc_write(now + offset, now, offset);
+}
+
+u64 X86Vm::note_tsc_write(u64 value, u64 host_tsc, u64 offset)
+{
 	tsc_written_ = true;
 	last_tsc_write_ = value;
-	last_tsc_host_ = now;
+	last_tsc_host_ = host_tsc;
 	last_tsc_offset_ = offset;
 	return offset;
 }

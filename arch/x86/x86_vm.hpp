@@ -36,6 +36,8 @@ class X86Vm final : public ArchVm {
 public:
 	explicit X86Vm(Vm &vm) : vm_(vm) {}
 	~X86Vm() override;
+	// What may fail in setting up: the lock of the TSC record.
+	Status init();
 	Result<long> ioctl(unsigned int cmd, void *arg, usize size) override;
 	Status enable_cap(u32 cap, u64 arg0) override;
 	Status irqfd_allowed(bool resample) const override;
@@ -59,6 +61,9 @@ public:
 	// far along as the time since, within a second) takes the same
 	// offset, so vCPUs set one after the other keep one TSC.
 	u64 tsc_offset_for_write(u64 value);
+	// A vCPU's offset set as such (KVM_VCPU_TSC_OFFSET): it becomes the
+	// last write, the TSC value it gives now; returns @offset.
+	u64 tsc_offset_set(u64 offset);
 
 	// ---- MSR settings (KVM_CAP_X86_USER_SPACE_MSR, the filter) ----
 	u32 user_space_msr() const { return user_space_msr_; }
@@ -73,6 +78,7 @@ private:
 	Status set_msr_filter(const axvm_msr_filter &f);
 	// @reserved_pins: the split irqchip's GSIs of userspace's IOAPIC.
 	Status create_irqchip(IrqchipMode mode, u32 reserved_pins = 0);
+	u64 note_tsc_write(u64 value, u64 host_tsc, u64 offset);
 
 	Vm &vm_;
 	Irqchip *irqchip_ = nullptr; // owned
@@ -85,6 +91,9 @@ private:
 	bool filters_pass_through_ = false;
 	bool platform_info_readable_ = true;
 	u64 identity_map_addr_ = 0xfffbc000; // KVM's default; VMX without unrestricted guest would use it
+	// The last TSC write, which vCPU threads (guest WRMSRs, SET_MSRS, the
+	// TSC offset attribute) read and update together: under tsc_lock_.
+	axvm_spinlock *tsc_lock_ = nullptr;
 	bool tsc_written_ = false;
 	u64 last_tsc_write_ = 0, last_tsc_host_ = 0, last_tsc_offset_ = 0;
 };

@@ -50,6 +50,12 @@ u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max);
 // returns the count, writing at most @max.
 u32 msr_index_list(u32 *out, u32 max);
 
+// KVM_GET_MSR_FEATURE_INDEX_LIST (x86): the MSRs that say what the host
+// offers guests (returns the count, writing at most @max), and KVM_GET_MSRS
+// on the device: the value of one of them, false for any other index.
+u32 feature_msr_index_list(u32 *out, u32 max);
+bool feature_msr(u32 index, u64 *value);
+
 // The architecture's part of a new VM (VM ioctls and state of its own).
 Result<ArchVm *> create_arch_vm(Vm &vm);
 

@@ -32,8 +32,13 @@ public:
 	// (x86's batched string IN): the @len bytes userspace left, read once.
 	virtual void take_io_batch(const u8 * /*data*/, u32 /*len*/) {}
 	// At the start of each RUN: what userspace may set in the run page for
-	// the vCPU (x86: cr8, the TPR of a local APIC it emulates), read once.
-	virtual Status take_run_state(const axvm_run & /*run*/) { return Status(); }
+	// the vCPU (x86: cr8, the TPR of a local APIC it emulates; the register
+	// sets of kvm_dirty_regs), read once.
+	virtual Status take_run_state(axvm_run & /*run*/) { return Status(); }
+	// At the end of every RUN that got past check_runnable(), whatever its
+	// result: the registers userspace asked to find in the run page (x86:
+	// kvm_valid_regs, as it was when the RUN began).
+	virtual void store_run_state(axvm_run & /*run*/) {}
 	// Register and CPU-model ioctls of the architecture (x86: GET/SET_REGS,
 	// GET/SET_SREGS, SET_CPUID2). @arg holds @size bytes copied from and
 	// back to userspace. Called Free or Ready, never while Running.

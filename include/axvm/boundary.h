@@ -226,6 +226,15 @@ struct axvm_reg_value {
 	axvm_u64 id;
 	axvm_u64 value[2];
 };
+/* KVM_HAS/GET/SET_DEVICE_ATTR on a vCPU as the glue hands them to the core:
+ * the attribute and its __u64 value (the glue copies it from or to the
+ * user's address). */
+struct axvm_attr_value {
+	axvm_u32 group;
+	axvm_u32 pad;
+	axvm_u64 attr;
+	axvm_u64 value;
+};
 struct axvm_cpuid2;
 struct axvm_core_vm;
 struct axvm_core_vcpu;
@@ -302,9 +311,14 @@ int axvm_core_vm_enable_cap(struct axvm_core_vm *vm, axvm_u32 cap, axvm_u64 arg0
 /* KVM_GET_SUPPORTED_CPUID into @cpuid with room for @max entries: 0,
  * -E2BIG with cpuid->nent set to the count needed, or -ENODEV. */
 int axvm_core_supported_cpuid(struct axvm_cpuid2 *cpuid, axvm_u32 max);
-/* KVM_GET_MSR_INDEX_LIST: writes up to @max indices, returns how many
- * there are (-ENOTTY on arm64). */
-int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max);
+/* KVM_GET_MSR_INDEX_LIST, or with @features KVM_GET_MSR_FEATURE_INDEX_LIST:
+ * writes up to @max indices, returns how many there are (-ENOTTY on arm64). */
+int axvm_core_msr_index_list(axvm_u32 *indices, axvm_u32 max, int features);
+/* KVM_GET_MSRS on /dev/axvm: the feature MSRs' values, entry by entry up to
+ * the first index that is not one; msrs->nmsrs becomes how many were read.
+ * 0, or -ENOTTY on arm64. */
+struct axvm_msrs;
+int axvm_core_feature_msrs(struct axvm_msrs *msrs);
 /* An architecture ioctl on a VM fd, with a fixed-size argument the glue
  * copies in and out (x86: SET_IDENTITY_MAP_ADDR, X86_SET_MSR_FILTER with
  * its bitmaps already copied into the kernel); the VM's lock held. */

@@ -52,6 +52,9 @@ public:
 	void kick();
 
 private:
+	// RUN once the vCPU can run: the run page taken in, the guest entered
+	// until an exit for userspace.
+	Status enter(axvm_exit_record *record);
 	// Ready on the CPU we are on: re-binds a vCPU whose thread migrated.
 	Status bind_here();
 

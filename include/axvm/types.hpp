@@ -40,6 +40,16 @@ template <class T> T &&declval() noexcept;
 
 template <class T, usize N> constexpr usize array_size(const T (&)[N]) noexcept { return N; }
 
+// Copies @n bytes that userspace may rewrite meanwhile (the run page): each
+// byte is read once, so what is checked afterwards is what gets used.
+inline void copy_once(void *dst, const void *src, usize n)
+{
+	u8 *d = static_cast<u8 *>(dst);
+	const u8 *s = static_cast<const u8 *>(src);
+	for (usize i = 0; i < n; i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
 } // namespace axvm
 
 // Placement new, normally from <new>.

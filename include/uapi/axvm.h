@@ -352,7 +352,7 @@ struct axvm_enable_cap {
 #define AXVM_SET_IDENTITY_MAP_ADDR _IOW(AXVMIO, 0x48, __u64) /* VM: accepted before vCPUs exist */
 #define AXVM_GET_DIRTY_LOG         _IOW(AXVMIO, 0x42, struct axvm_dirty_log) /* VM */
 #define AXVM_X86_SET_MSR_FILTER    _IOW(AXVMIO, 0xc6, struct axvm_msr_filter) /* VM */
-#define AXVM_GET_MSRS              _IOWR(AXVMIO, 0x88, struct axvm_msrs)
+#define AXVM_GET_MSRS              _IOWR(AXVMIO, 0x88, struct axvm_msrs) /* vCPU; system: the feature MSRs */
 #define AXVM_SET_MSRS              _IOW(AXVMIO, 0x89, struct axvm_msrs)
 #define AXVM_SET_SIGNAL_MASK       _IOW(AXVMIO, 0x8b, struct axvm_signal_mask)
 #define AXVM_GET_FPU               _IOR(AXVMIO, 0x8c, struct axvm_fpu)
@@ -378,6 +378,24 @@ struct axvm_enable_cap {
 #define AXVM_CAP_MSR_PLATFORM_INFO 159
 #define AXVM_CAP_X86_USER_SPACE_MSR 188
 #define AXVM_CAP_X86_MSR_FILTER   189
+#define AXVM_CAP_SYNC_REGS        74  /* answer: AXVM_SYNC_X86_VALID_FIELDS */
+#define AXVM_CAP_GET_MSR_FEATURES 153 /* GET_MSR_FEATURE_INDEX_LIST, GET_MSRS on /dev/axvm */
+#define AXVM_CAP_VCPU_ATTRIBUTES  127 /* HAS/GET/SET_DEVICE_ATTR on a vCPU fd */
+
+/* vCPU device attributes (x86: the TSC offset, KVM_VCPU_TSC_CTRL). The
+ * value is a __u64 at the user address @addr. @flags must be 0. */
+#define AXVM_SET_DEVICE_ATTR       _IOW(AXVMIO, 0xe1, struct axvm_device_attr)
+#define AXVM_GET_DEVICE_ATTR       _IOW(AXVMIO, 0xe2, struct axvm_device_attr)
+#define AXVM_HAS_DEVICE_ATTR       _IOW(AXVMIO, 0xe3, struct axvm_device_attr)
+#define AXVM_VCPU_TSC_CTRL   0 /* group */
+#define AXVM_VCPU_TSC_OFFSET 0 /* attribute: the guest's TSC minus the host's */
+
+struct axvm_device_attr {
+	__u32 flags;
+	__u32 group;
+	__u64 attr;
+	__u64 addr;
+};
 
 struct axvm_msr_entry {
 	__u32 index;
@@ -397,7 +415,7 @@ struct axvm_msr_list {
 	__u32 indices[];
 };
 
-#define AXVM_MAX_MSR_IO 256 /* entries one GET/SET_MSRS may carry (KVM's MAX_IO_MSRS) */
+#define AXVM_MAX_MSR_IO 256 /* KVM's MAX_IO_MSRS: one GET/SET_MSRS carries fewer entries */
 
 struct axvm_signal_mask {
 	__u32 len; /* 8: the kernel's sigset_t on x86-64 and arm64 */
@@ -747,6 +765,19 @@ struct axvm_userspace_memory_region {
 #define AXVM_EXIT_IO_IN  0
 #define AXVM_EXIT_IO_OUT 1
 
+/* KVM_CAP_SYNC_REGS (x86): register sets in the run page (kvm_valid_regs,
+ * kvm_dirty_regs). CHECK_EXTENSION answers the valid sets. */
+#define AXVM_SYNC_X86_REGS   (1ull << 0)
+#define AXVM_SYNC_X86_SREGS  (1ull << 1)
+#define AXVM_SYNC_X86_EVENTS (1ull << 2)
+#define AXVM_SYNC_X86_VALID_FIELDS (AXVM_SYNC_X86_REGS | AXVM_SYNC_X86_SREGS | AXVM_SYNC_X86_EVENTS)
+
+struct axvm_sync_regs {
+	struct axvm_regs regs;
+	struct axvm_sregs sregs;
+	struct axvm_vcpu_events events;
+};
+
 /*
  * The run page, mmap-ed from the vCPU fd at offset 0 (struct kvm_run).
  * Only the members axvm fills are named; the rest is padding of KVM's size.
@@ -839,9 +870,13 @@ struct axvm_run {
 		char padding[256];
 	};
 
+	/* x86 (AXVM_CAP_SYNC_REGS): the AXVM_SYNC_X86_* sets RUN stores into
+	 * s.regs on its way out (valid) and takes from there on its way in
+	 * (dirty, cleared as they are taken). */
 	__u64 kvm_valid_regs;
 	__u64 kvm_dirty_regs;
 	union {
+		struct axvm_sync_regs regs;
 		char padding[2048];
 	} s;
 };

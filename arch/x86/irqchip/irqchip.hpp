@@ -18,6 +18,7 @@
 #include "routing.hpp"
 
 #include <axvm/boundary.h>
+#include <axvm/raii.hpp>
 
 namespace axvm {
 class Vm;
@@ -40,15 +41,9 @@ public:
 	bool full() const { return mode_ == IrqchipMode::Kernel; }
 
 	// The lock, for X86Vcpu's calls into its local APIC and here.
-	class Guard {
+	class Guard : public SpinGuard {
 	public:
-		explicit Guard(Irqchip &chip) : lock_(chip.lock_) { axvm_spin_lock(lock_); }
-		~Guard() { axvm_spin_unlock(lock_); }
-		Guard(const Guard &) = delete;
-		Guard &operator=(const Guard &) = delete;
-
-	private:
-		axvm_spinlock *lock_;
+		explicit Guard(Irqchip &chip) : SpinGuard(chip.lock_) {}
 	};
 
 	// ---- VM settings (the VM's lock held) ----

@@ -165,6 +165,28 @@ inline bool add_vcpu(Machine &m, int id, uint64_t rip, Vcpu &v)
 	return real_mode_vcpu(m.dev, m.vm, id, rip, v.fd, v.run, v.run_size);
 }
 
+// A second VM over @m's memory with its interrupt controllers in the kernel
+// (KVM_CREATE_IRQCHIP, or with @split_pins the split irqchip: local APICs
+// only), set before its one real-mode vCPU at VMM_CODE; @m's own VM has a
+// vCPU already, too late for that.
+struct IrqchipVm {
+	Fd vm;
+	Vcpu cpu;
+	bool start(Machine &m, uint32_t split_pins = 0)
+	{
+		vm.fd = xioctl(m.dev, AXVM_CREATE_VM);
+		if (vm < 0)
+			return false;
+		axvm_enable_cap cap{};
+		cap.cap = AXVM_CAP_SPLIT_IRQCHIP;
+		cap.args[0] = split_pins;
+		const long made = split_pins ? xioctl(vm, AXVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&cap))
+					     : xioctl(vm, AXVM_CREATE_IRQCHIP);
+		return made == 0 && set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0 &&
+		       real_mode_vcpu(m.dev, vm, 0, VMM_CODE, cpu.fd, cpu.run, cpu.run_size);
+	}
+};
+
 inline void on_alarm(int) {}
 
 // 32-bit flat segments: code at selector 8, data at 16 (a GDT in memory is
@@ -238,7 +260,9 @@ bool unprivileged_denied();
 // vmm_state.cpp
 bool vmm_capabilities();
 bool msr_list_and_round_trip();
+bool feature_msrs();
 bool msrs_like_kvm();
+bool tsc_offset_attribute();
 bool tsc_adjust();
 bool guest_msrs_and_user_space_exits();
 bool fpu_xsave_and_xcrs();
@@ -247,6 +271,10 @@ bool debugregs_mp_state_tsc_khz();
 bool run_cr8_and_apic_base();
 bool signal_mask_during_run();
 bool dirty_log();
+
+// sync_regs.cpp
+bool sync_regs_like_kvm();
+bool sync_regs_rewritten_during_run();
 
 // eventfds.cpp
 bool ioeventfds();

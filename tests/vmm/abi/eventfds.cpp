@@ -85,13 +85,10 @@ bool irqfds()
 	EXPECT(m.start({0xb0, 0x11, 0xe6, 0x20, 0xb0, 0x20, 0xe6, 0x21, 0xb0, 0x04, 0xe6, 0x21, 0xb0, 0x01, 0xe6,
 			0x21, 0xb0, 0xdf, 0xe6, 0x21, 0xb0, 'R', 0xe6, 0xe9, 0xfb, 0xf4, 0xeb, 0xfd}));
 	// (CREATE_IRQCHIP before the vCPU: Machine made one, so a new VM.)
-	Fd vm(xioctl(m.dev, AXVM_CREATE_VM));
-	EXPECT(xioctl(vm, AXVM_CREATE_IRQCHIP) == 0);
-	EXPECT(set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0);
-	Fd vcpu;
-	axvm_run *run = nullptr;
-	size_t run_size = 0;
-	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
+	IrqchipVm chip;
+	EXPECT(chip.start(m));
+	const int vm = chip.vm, vcpu = chip.cpu.fd;
+	axvm_run *const run = chip.cpu.run;
 	uint8_t *mem = static_cast<uint8_t *>(m.mem);
 	const uint8_t handler[] = {0xb0, 'I', 0xe6, 0xe9, 0xb0, 0x20, 0xe6, 0x20, 0xcf};
 	memcpy(mem + 0x1800, handler, sizeof(handler));
@@ -136,7 +133,6 @@ bool irqfds()
 	f.fd = other;
 	f.resamplefd = 1000;
 	EXPECT(xioctl(vm, AXVM_IRQFD, reinterpret_cast<unsigned long>(&f)) == -EBADF);
-	munmap(run, run_size);
 	return true;
 }
 

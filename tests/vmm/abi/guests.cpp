@@ -357,13 +357,9 @@ bool sregs_cr4_and_apic_base_like_kvm()
 	EXPECT(m.run_to(AXVM_EXIT_HLT));
 
 	// The same with the local APIC in the kernel: its base and TPR.
-	Fd vm(xioctl(m.dev, AXVM_CREATE_VM));
-	EXPECT(xioctl(vm, AXVM_CREATE_IRQCHIP) == 0);
-	EXPECT(set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0);
-	Fd vcpu;
-	axvm_run *run = nullptr;
-	size_t run_size = 0;
-	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
+	IrqchipVm chip;
+	EXPECT(chip.start(m));
+	const int vcpu = chip.cpu.fd;
 	EXPECT(xioctl(vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0 && s.apic_base == 0xfee00900);
 	c.nent = AXVM_MAX_CPUID_ENTRIES;
 	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
@@ -379,7 +375,6 @@ bool sregs_cr4_and_apic_base_like_kvm()
 	axvm_lapic_state lapic;
 	EXPECT(xioctl(vcpu, AXVM_GET_LAPIC, (unsigned long)&lapic) == 0);
 	EXPECT(static_cast<uint8_t>(lapic.regs[0x80]) == 0x70); // the TPR
-	munmap(run, run_size);
 	return true;
 }
 

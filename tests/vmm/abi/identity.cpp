@@ -77,6 +77,21 @@ SAME_FIELD(axvm_run, kvm_run, msr);
 SAME_FIELD(axvm_run, kvm_run, kvm_valid_regs);
 SAME_FIELD(axvm_run, kvm_run, kvm_dirty_regs);
 SAME_FIELD(axvm_run, kvm_run, s);
+SAME_FIELD(axvm_run, kvm_run, s.regs.regs);
+SAME_FIELD(axvm_run, kvm_run, s.regs.sregs);
+SAME_FIELD(axvm_run, kvm_run, s.regs.events);
+static_assert(AXVM_CAP_GET_MSR_FEATURES == KVM_CAP_GET_MSR_FEATURES);
+static_assert(AXVM_CAP_VCPU_ATTRIBUTES == KVM_CAP_VCPU_ATTRIBUTES);
+static_assert(AXVM_SET_DEVICE_ATTR == KVM_SET_DEVICE_ATTR && AXVM_GET_DEVICE_ATTR == KVM_GET_DEVICE_ATTR &&
+	      AXVM_HAS_DEVICE_ATTR == KVM_HAS_DEVICE_ATTR);
+static_assert(AXVM_VCPU_TSC_CTRL == KVM_VCPU_TSC_CTRL && AXVM_VCPU_TSC_OFFSET == KVM_VCPU_TSC_OFFSET);
+SAME_FIELD(axvm_device_attr, kvm_device_attr, flags);
+SAME_FIELD(axvm_device_attr, kvm_device_attr, group);
+SAME_FIELD(axvm_device_attr, kvm_device_attr, attr);
+SAME_FIELD(axvm_device_attr, kvm_device_attr, addr);
+static_assert(AXVM_CAP_SYNC_REGS == KVM_CAP_SYNC_REGS && AXVM_SYNC_X86_VALID_FIELDS == KVM_SYNC_X86_VALID_FIELDS);
+static_assert(AXVM_SYNC_X86_REGS == KVM_SYNC_X86_REGS && AXVM_SYNC_X86_SREGS == KVM_SYNC_X86_SREGS &&
+	      AXVM_SYNC_X86_EVENTS == KVM_SYNC_X86_EVENTS);
 static_assert(sizeof(axvm_run) == sizeof(kvm_run));
 
 // x86 in-kernel interrupt controllers and timers.

@@ -274,13 +274,10 @@ bool pic_vector_below_32()
 	// ICW1-4: base 8; unmask IRQ 1 only; out 'R'; sti; hlt; jmp hlt
 	EXPECT(m.start({0xb0, 0x11, 0xe6, 0x20, 0xb0, 0x08, 0xe6, 0x21, 0xb0, 0x04, 0xe6, 0x21, 0xb0, 0x01, 0xe6,
 			0x21, 0xb0, 0xfd, 0xe6, 0x21, 0xb0, 'R', 0xe6, 0xe9, 0xfb, 0xf4, 0xeb, 0xfd}));
-	Fd vm(xioctl(m.dev, AXVM_CREATE_VM));
-	EXPECT(xioctl(vm, AXVM_CREATE_IRQCHIP) == 0);
-	EXPECT(set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0);
-	Fd vcpu;
-	axvm_run *run = nullptr;
-	size_t run_size = 0;
-	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
+	IrqchipVm chip;
+	EXPECT(chip.start(m));
+	const int vm = chip.vm, vcpu = chip.cpu.fd;
+	axvm_run *const run = chip.cpu.run;
 	uint8_t *mem = static_cast<uint8_t *>(m.mem);
 	const uint8_t handler[] = {0xb0, 'K', 0xe6, 0xe9, 0xb0, 0x20, 0xe6, 0x20, 0xcf}; // out 'K'; EOI; iret
 	memcpy(mem + 0x1800, handler, sizeof(handler));
@@ -308,7 +305,6 @@ bool pic_vector_below_32()
 		EXPECT(run->io.port == 0xe9 && io[0] == expect);
 	}
 	alarm(0);
-	munmap(run, run_size);
 	return true;
 }
 
@@ -322,16 +318,10 @@ bool split_window_needs_extint()
 	Machine m;
 	// sti; nop; mov al,'A'; out 0xe9,al; mov al,'B'; out 0xe9,al; hlt
 	EXPECT(m.start({0xfb, 0x90, 0xb0, 'A', 0xe6, 0xe9, 0xb0, 'B', 0xe6, 0xe9, 0xf4}));
-	Fd vm(xioctl(m.dev, AXVM_CREATE_VM));
-	axvm_enable_cap cap{};
-	cap.cap = AXVM_CAP_SPLIT_IRQCHIP;
-	cap.args[0] = 24;
-	EXPECT(xioctl(vm, AXVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&cap)) == 0);
-	EXPECT(set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0);
-	Fd vcpu;
-	axvm_run *run = nullptr;
-	size_t run_size = 0;
-	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
+	IrqchipVm chip;
+	EXPECT(chip.start(m, 24));
+	const int vcpu = chip.cpu.fd;
+	axvm_run *const run = chip.cpu.run;
 	// The APIC on (base MSR, SVR) with LVT0 an ExtINT entry, masked.
 	struct {
 		uint32_t nmsrs, pad;
@@ -360,7 +350,6 @@ bool split_window_needs_extint()
 	EXPECT(!run->ready_for_interrupt_injection); // LVT0 masked: no ExtINT taken
 	EXPECT(xioctl(vcpu, AXVM_RUN) == 0 && run->exit_reason == AXVM_EXIT_IO && io[0] == 'B');
 	alarm(0);
-	munmap(run, run_size);
 	return true;
 }
 
@@ -381,18 +370,13 @@ bool vapic_and_tpr_reporting_off()
 	EXPECT(xioctl(m.vcpu, AXVM_TPR_ACCESS_REPORTING, 8) == -EFAULT);
 	axvm_vapic_addr va{};
 	EXPECT(xioctl(m.vcpu, AXVM_SET_VAPIC_ADDR, (unsigned long)&va) == -EINVAL); // no in-kernel APIC: KVM's answer
-	Fd vm(xioctl(m.dev, AXVM_CREATE_VM));
-	EXPECT(xioctl(vm, AXVM_CREATE_IRQCHIP) == 0);
-	EXPECT(set_region(vm, region(0, 0, Machine::kMem, m.mem)) == 0);
-	Fd vcpu;
-	axvm_run *run = nullptr;
-	size_t run_size = 0;
-	EXPECT(real_mode_vcpu(m.dev, vm, 0, VMM_CODE, vcpu, run, run_size));
+	IrqchipVm chip;
+	EXPECT(chip.start(m));
+	const int vcpu = chip.cpu.fd;
 	EXPECT(xioctl(vcpu, AXVM_SET_VAPIC_ADDR, (unsigned long)&va) == 0);
 	va.vapic_addr = 0x2000;
 	EXPECT(xioctl(vcpu, AXVM_SET_VAPIC_ADDR, (unsigned long)&va) == -EOPNOTSUPP);
 	EXPECT(xioctl(vcpu, AXVM_SET_VAPIC_ADDR, 8) == -EFAULT);
-	munmap(run, run_size);
 	return true;
 }
 

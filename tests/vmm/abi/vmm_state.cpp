@@ -91,9 +91,6 @@ bool msr_list_and_round_trip()
 	list->nmsrs = 256;
 	EXPECT(xioctl(dev, AXVM_GET_MSR_INDEX_LIST, reinterpret_cast<unsigned long>(list)) == 0 && list->nmsrs == n);
 	EXPECT(xioctl(dev, AXVM_GET_MSR_INDEX_LIST, 8) == -EFAULT);
-	list->nmsrs = 4;
-	EXPECT(xioctl(dev, AXVM_GET_MSR_FEATURE_INDEX_LIST, reinterpret_cast<unsigned long>(list)) == 0 &&
-	       list->nmsrs == 0);
 	// Every listed MSR reads, and takes back what it read (a VMM's save
 	// and restore).
 	Machine m;
@@ -104,6 +101,48 @@ bool msr_list_and_round_trip()
 		all.entries[i] = axvm_msr_entry{list->indices[i], 0, 0};
 	EXPECT(xioctl(m.vcpu, AXVM_GET_MSRS, reinterpret_cast<unsigned long>(&all)) == n);
 	EXPECT(xioctl(m.vcpu, AXVM_SET_MSRS, reinterpret_cast<unsigned long>(&all)) == n);
+	return true;
+}
+
+// KVM_CAP_GET_MSR_FEATURES: the feature MSR list (IA32_UCODE_REV) and
+// KVM_GET_MSRS on the device, with KVM's counts; a vCPU takes the value.
+bool feature_msrs()
+{
+	Fd dev(open_dev());
+	EXPECT(xioctl(dev, AXVM_CHECK_EXTENSION, AXVM_CAP_GET_MSR_FEATURES) == 1);
+	std::vector<uint32_t> buf(1 + 16);
+	auto *list = reinterpret_cast<axvm_msr_list *>(buf.data());
+	list->nmsrs = 1;
+	EXPECT(xioctl(dev, AXVM_GET_MSR_FEATURE_INDEX_LIST, reinterpret_cast<unsigned long>(list)) == -E2BIG);
+	EXPECT(list->nmsrs == 2);
+	list->nmsrs = 16;
+	EXPECT(xioctl(dev, AXVM_GET_MSR_FEATURE_INDEX_LIST, reinterpret_cast<unsigned long>(list)) == 0);
+	EXPECT(list->nmsrs == 2 && list->indices[0] == 0x8b && list->indices[1] == 0x345);
+	EXPECT(xioctl(dev, AXVM_GET_MSR_FEATURE_INDEX_LIST, 8) == -EFAULT);
+	// Values up to the first MSR that is not a feature MSR (the TSC).
+	static Msrs b;
+	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x8b, 0x1234}}) == 1);
+	const uint64_t rev = b.entries[0].data;
+	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x8b, 0}, {0x10, 0}, {0x8b, 0}}) == 1 && b.entries[0].data == rev);
+	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x10, 0}, {0x8b, 0}}) == 0);
+	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {{0x345, 1}}) == 1 && b.entries[0].data == 0); // no vPMU
+	EXPECT(msr_io(dev, AXVM_GET_MSRS, b, {}) == 0);
+	b.nmsrs = AXVM_MAX_MSR_IO;
+	EXPECT(xioctl(dev, AXVM_GET_MSRS, reinterpret_cast<unsigned long>(&b)) == -E2BIG);
+	EXPECT(xioctl(dev, AXVM_GET_MSRS, 16) == -EFAULT);
+	EXPECT(msr_io(dev, AXVM_SET_MSRS, b, {{0x8b, 0}}) == -ENOTTY);
+	// A vCPU starts with KVM's default and takes the host's.
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	uint64_t v = 0;
+	EXPECT(get_msr(m.vcpu, 0x8b, v) && v == 0x100000000ull);
+	EXPECT(msr_io(m.vcpu, AXVM_SET_MSRS, b, {{0x8b, rev}}) == 1);
+	EXPECT(get_msr(m.vcpu, 0x8b, v) && v == rev);
+	// PERF_CAPABILITIES: userspace's, within the feature value (0); the
+	// guest's RDMSR a #GP without PDCM in its CPUID.
+	EXPECT(msr_io(m.vcpu, AXVM_SET_MSRS, b, {{0x345, 0}}) == 1);
+	EXPECT(msr_io(m.vcpu, AXVM_SET_MSRS, b, {{0x345, 1}}) == 0);
+	EXPECT(get_msr(m.vcpu, 0x345, v) && v == 0);
 	return true;
 }
 
@@ -118,8 +157,12 @@ bool msrs_like_kvm()
 	EXPECT(msr_io(m.vcpu, AXVM_GET_MSRS, b, {{0xc0000081, 0}, {0x1234, 0}}) == 1);
 	EXPECT(b.entries[0].data == 0x0023001000000000ull);
 	EXPECT(msr_io(m.vcpu, AXVM_SET_MSRS, b, {}) == 0); // QEMU's empty batch at vCPU init
-	b.nmsrs = AXVM_MAX_MSR_IO + 1;
+	b.nmsrs = AXVM_MAX_MSR_IO; // KVM: fewer than MAX_IO_MSRS
 	EXPECT(xioctl(m.vcpu, AXVM_GET_MSRS, reinterpret_cast<unsigned long>(&b)) == -E2BIG);
+	b.nmsrs = AXVM_MAX_MSR_IO - 1;
+	for (uint32_t i = 0; i < b.nmsrs; i++)
+		b.entries[i] = axvm_msr_entry{0xc0000081, 0, 0};
+	EXPECT(xioctl(m.vcpu, AXVM_GET_MSRS, reinterpret_cast<unsigned long>(&b)) == AXVM_MAX_MSR_IO - 1);
 	EXPECT(xioctl(m.vcpu, AXVM_GET_MSRS, 16) == -EFAULT);
 	// Non-canonical LSTAR, a reserved EFER bit, a bad PAT or MTRR type,
 	// MCi_CTL other than 0 or all ones: refused.
@@ -162,6 +205,57 @@ bool msrs_like_kvm()
 // CPUID, saved and restored; the guest's TSC write moves it by as much, the
 // guest's write to it moves the TSC, userspace's writes to either leave the
 // other alone.
+// KVM_CAP_VCPU_ATTRIBUTES: the vCPU's TSC offset (KVM_VCPU_TSC_CTRL,
+// KVM_VCPU_TSC_OFFSET), the attribute checked before its address.
+bool tsc_offset_attribute()
+{
+	Machine m;
+	EXPECT(m.start({0xf4}));
+	EXPECT(xioctl(m.dev, AXVM_CHECK_EXTENSION, AXVM_CAP_VCPU_ATTRIBUTES) == 1);
+	uint64_t value = 0;
+	axvm_device_attr a{0, AXVM_VCPU_TSC_CTRL, AXVM_VCPU_TSC_OFFSET, reinterpret_cast<uintptr_t>(&value)};
+	auto attr = [&](unsigned long cmd) { return xioctl(m.vcpu, cmd, reinterpret_cast<unsigned long>(&a)); };
+	EXPECT(attr(AXVM_HAS_DEVICE_ATTR) == 0);
+	// The guest's TSC is the host's plus the offset set (here 180 s back
+	// at 1 GHz, negative as a u64).
+	const uint64_t offset = -180000000000ull;
+	value = offset;
+	const uint64_t before = __builtin_ia32_rdtsc();
+	EXPECT(attr(AXVM_SET_DEVICE_ATTR) == 0);
+	uint64_t tsc = 0;
+	EXPECT(get_msr(m.vcpu, 0x10, tsc));
+	const uint64_t after = __builtin_ia32_rdtsc();
+	EXPECT(tsc - offset >= before && tsc - offset <= after);
+	value = 0;
+	EXPECT(attr(AXVM_GET_DEVICE_ATTR) == 0 && value == offset);
+	EXPECT(m.run_to(AXVM_EXIT_HLT));
+	// A vCPU created afterwards joins that TSC (KVM's synchronization).
+	Vcpu second;
+	EXPECT(add_vcpu(m, 1, VMM_CODE, second));
+	value = 0;
+	EXPECT(xioctl(second.fd, AXVM_GET_DEVICE_ATTR, reinterpret_cast<unsigned long>(&a)) == 0 && value == offset);
+	// Bad input: no such group or attribute (-ENXIO, before the address),
+	// flags, the value's address, the struct's.
+	a.group = 1;
+	EXPECT(attr(AXVM_HAS_DEVICE_ATTR) == -ENXIO && attr(AXVM_SET_DEVICE_ATTR) == -ENXIO);
+	a.group = AXVM_VCPU_TSC_CTRL;
+	a.attr = 1;
+	a.addr = 8;
+	EXPECT(attr(AXVM_HAS_DEVICE_ATTR) == -ENXIO && attr(AXVM_GET_DEVICE_ATTR) == -ENXIO);
+	a.attr = AXVM_VCPU_TSC_OFFSET;
+	EXPECT(attr(AXVM_GET_DEVICE_ATTR) == -EFAULT && attr(AXVM_SET_DEVICE_ATTR) == -EFAULT);
+	a.addr = reinterpret_cast<uintptr_t>(&value);
+	a.flags = 1;
+	EXPECT(attr(AXVM_HAS_DEVICE_ATTR) == -EINVAL && attr(AXVM_SET_DEVICE_ATTR) == -EINVAL);
+	EXPECT(xioctl(m.vcpu, AXVM_HAS_DEVICE_ATTR, 16) == -EFAULT);
+	// Not a VM or device ioctl.
+	a.flags = 0;
+	EXPECT(xioctl(m.vm, AXVM_HAS_DEVICE_ATTR, reinterpret_cast<unsigned long>(&a)) == -ENOTTY);
+	value = 0;
+	EXPECT(attr(AXVM_GET_DEVICE_ATTR) == 0 && value == offset);
+	return true;
+}
+
 bool tsc_adjust()
 {
 	constexpr uint64_t k36 = 1ull << 36, k37 = 1ull << 37, kSlack = 1ull << 34;
@@ -226,6 +320,11 @@ bool guest_msrs_and_user_space_exits()
 	{ // An MSR no CPU has: #GP.
 		Machine m;
 		EXPECT(msr_guest(m, 0x1234, false));
+		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO && m.io_value() == 'G');
+	}
+	for (bool write : {false, true}) { // PERF_CAPABILITIES without PDCM, and any write: #GP
+		Machine m;
+		EXPECT(msr_guest(m, 0x345, write));
 		EXPECT(xioctl(m.vcpu, AXVM_RUN) == 0 && m.run->exit_reason == AXVM_EXIT_IO && m.io_value() == 'G');
 	}
 	{ // ... unless userspace asked for it: an exit, its value, or its refusal.
