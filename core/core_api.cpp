@@ -156,7 +156,6 @@ extern "C" long axvm_core_check_extension(long cap)
 					       AXVM_MSR_EXIT_REASON_FILTER
 				     : 0;
 	case AXVM_CAP_GET_MSR_FEATURES:
-	case AXVM_CAP_VCPU_ATTRIBUTES:
 		return !kArm64 && hw;
 	case AXVM_CAP_SYNC_REGS:
 		return !kArm64 && hw ? AXVM_SYNC_X86_VALID_FIELDS : 0;
@@ -175,8 +174,8 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_ARM_NISV_TO_USER:
 	case AXVM_CAP_ARM_SYSTEM_SUSPEND:
 		return kArm64 && hw;
-	case AXVM_CAP_VCPU_ATTRIBUTES:
-		return kArm64 && hw;
+	case AXVM_CAP_VCPU_ATTRIBUTES: // x86: the TSC offset; arm64: steal time
+		return hw;
 	case AXVM_CAP_STEAL_TIME: {
 		// PV time counts the vCPU thread's run-queue waits (the scheduler's
 		// sched_info), as KVM's kvm_arm_pvtime_supported().

@@ -86,32 +86,6 @@ static long axvm_vcpu_one_reg_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 }
 
 /*
- * KVM_SET/GET/HAS_DEVICE_ATTR on a vCPU (arm64: steal time): the value is
- * a __u64 at the user's address, read once for SET, written after GET.
- */
-static long axvm_vcpu_attr_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd, struct axvm_device_attr __user *argp)
-{
-	struct axvm_attr_value v = {};
-	struct axvm_device_attr attr;
-	u64 __user *addr;
-	long err;
-
-	if (copy_from_user(&attr, argp, sizeof(attr)))
-		return -EFAULT;
-	if (attr.flags)
-		return -EINVAL;
-	v.group = attr.group;
-	v.attr = attr.attr;
-	addr = u64_to_user_ptr(attr.addr);
-	if (cmd == AXVM_SET_DEVICE_ATTR && get_user(v.value, addr))
-		return -EFAULT;
-	err = axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, &v, sizeof(v));
-	if (!err && cmd == AXVM_GET_DEVICE_ATTR && put_user(v.value, addr))
-		err = -EFAULT;
-	return err;
-}
-
-/*
  * arm64 KVM_GET_REG_LIST: n goes back to userspace first, then -E2BIG if
  * the ids do not fit in the n it gave (KVM's order), else the ids.
  */
@@ -219,9 +193,9 @@ out:
 }
 #endif
 
-#ifdef CONFIG_X86
 /*
- * KVM_HAS/GET/SET_DEVICE_ATTR on a vCPU: whether the attribute exists
+ * KVM_HAS/GET/SET_DEVICE_ATTR on a vCPU (x86: the TSC offset; arm64: steal
+ * time): whether the attribute exists
  * (-ENXIO, as KVM) is settled before its value, a __u64 at attr.addr, is
  * read or written.
  */
@@ -248,7 +222,6 @@ static long axvm_vcpu_attr_ioctl(struct axvm_vcpu *vcpu, unsigned int cmd,
 	return axvm_vcpu_value_ioctl(vcpu, cmd, &v, sizeof(v), &v.value, sizeof(v.value), u64_to_user_ptr(attr.addr),
 				     cmd == AXVM_SET_DEVICE_ATTR);
 }
-#endif
 
 /*
  * KVM_SET_SIGNAL_MASK: with an argument, the signals blocked while the
@@ -366,10 +339,6 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_GET_XCRS:
 	case AXVM_SET_XCRS:
 		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));
-	case AXVM_HAS_DEVICE_ATTR:
-	case AXVM_GET_DEVICE_ATTR:
-	case AXVM_SET_DEVICE_ATTR:
-		return axvm_vcpu_attr_ioctl(vcpu, cmd, (void __user *)arg);
 	case AXVM_GET_TSC_KHZ:
 	case AXVM_SET_TSC_KHZ: {
 		/* The frequency goes by value both ways; the core sees a u32. */

@@ -209,16 +209,6 @@ struct axvm_vcpu_stats {
 struct axvm_run;
 struct axvm_userspace_memory_region;
 
-/* KVM_SET/GET/HAS_DEVICE_ATTR on a vCPU as the glue hands them to the
- * core: the attribute and its 64-bit value (copied from the user's address
- * for SET, to it after GET). */
-struct axvm_attr_value {
-	axvm_u32 group;
-	axvm_u32 pad;
-	axvm_u64 attr;
-	axvm_u64 value;
-};
-
 /* KVM_GET/SET_ONE_REG as the glue hands them to the core: the register's
  * id and value (as many bytes of @value as the id's size says; the glue
  * copies them from or to the user's address). */

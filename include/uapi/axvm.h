@@ -74,7 +74,8 @@ typedef unsigned long long __u64;
 #define AXVM_SET_ONE_REG           _IOW(AXVMIO, 0xac, struct axvm_one_reg) /* arm64 */
 #define AXVM_ARM_VCPU_INIT         _IOW(AXVMIO, 0xae, struct axvm_vcpu_init) /* arm64 */
 #define AXVM_GET_REG_LIST          _IOWR(AXVMIO, 0xb0, struct axvm_reg_list) /* arm64 */
-/* vCPU attributes (arm64: steal time); the value lives at @addr. */
+/* vCPU attributes (x86: the TSC offset; arm64: steal time); the value, a
+ * __u64, lives at @addr; @flags must be 0. */
 #define AXVM_SET_DEVICE_ATTR       _IOW(AXVMIO, 0xe1, struct axvm_device_attr)
 #define AXVM_GET_DEVICE_ATTR       _IOW(AXVMIO, 0xe2, struct axvm_device_attr)
 #define AXVM_HAS_DEVICE_ATTR       _IOW(AXVMIO, 0xe3, struct axvm_device_attr)
@@ -207,7 +208,7 @@ struct axvm_one_reg {
 #define AXVM_REG_ARM_FW         (0x0014ULL << 16)
 #define AXVM_REG_ARM_FW_FEAT_BMAP (0x0016ULL << 16)
 
-/* KVM_SET/GET/HAS_DEVICE_ATTR on a vCPU: arm64's PV steal time, group
+/* KVM_SET/GET/HAS_DEVICE_ATTR on a vCPU. arm64's PV steal time: group
  * PVTIME_CTRL, attribute PVTIME_IPA: the guest-physical address (64-byte
  * aligned, in a memory slot) of the vCPU's stolen-time record. */
 struct axvm_device_attr {
@@ -380,22 +381,11 @@ struct axvm_enable_cap {
 #define AXVM_CAP_X86_MSR_FILTER   189
 #define AXVM_CAP_SYNC_REGS        74  /* answer: AXVM_SYNC_X86_VALID_FIELDS */
 #define AXVM_CAP_GET_MSR_FEATURES 153 /* GET_MSR_FEATURE_INDEX_LIST, GET_MSRS on /dev/axvm */
-#define AXVM_CAP_VCPU_ATTRIBUTES  127 /* HAS/GET/SET_DEVICE_ATTR on a vCPU fd */
 
-/* vCPU device attributes (x86: the TSC offset, KVM_VCPU_TSC_CTRL). The
- * value is a __u64 at the user address @addr. @flags must be 0. */
-#define AXVM_SET_DEVICE_ATTR       _IOW(AXVMIO, 0xe1, struct axvm_device_attr)
-#define AXVM_GET_DEVICE_ATTR       _IOW(AXVMIO, 0xe2, struct axvm_device_attr)
-#define AXVM_HAS_DEVICE_ATTR       _IOW(AXVMIO, 0xe3, struct axvm_device_attr)
+/* vCPU device attributes (HAS/GET/SET_DEVICE_ATTR, struct axvm_device_attr
+ * above) on x86: the TSC offset. */
 #define AXVM_VCPU_TSC_CTRL   0 /* group */
 #define AXVM_VCPU_TSC_OFFSET 0 /* attribute: the guest's TSC minus the host's */
-
-struct axvm_device_attr {
-	__u32 flags;
-	__u32 group;
-	__u64 attr;
-	__u64 addr;
-};
 
 struct axvm_msr_entry {
 	__u32 index;
