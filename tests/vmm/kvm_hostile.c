@@ -540,6 +540,18 @@ static const char *run_for(struct vmm_vcpu *cpu, long ms)
 	return buf;
 }
 
+/* Runs vCPU 0 through its set-up to its first OUT (an I/O exit): 0; or
+ * the scenario's line says what came instead, and the VM is gone: -1. */
+static int chip_ready(struct chip *c, const char *name)
+{
+	const char *ready = run_for(&c->cpu[0], 5000);
+	if (!strcmp(ready, "exit 2"))
+		return 0;
+	printf("%s: set-up ended with %s\n", name, ready);
+	chip_close(c);
+	return -1;
+}
+
 /* Two vCPUs send fixed IPIs as fast as they can: to the other, to self,
  * with each shorthand (self, all, all but self), to an absent APIC ID, the
  * physical broadcast and an empty logical destination. Both must still
@@ -599,12 +611,8 @@ static void eoi_storm(void)
 	vmm_asm_store(a, APIC_EOI, 0);
 	vmm_asm_inc(a, COUNTERS + 4 * LOOPS);
 	vmm_asm_jmp(a, loop);
-	const char *ready = run_for(&c.cpu[0], 5000);
-	if (strcmp(ready, "exit 2")) {
-		printf("eoi_storm: set-up ended with %s\n", ready);
-		chip_close(&c);
+	if (chip_ready(&c, "eoi_storm"))
 		return;
-	}
 	struct kvm_irq_level line = {.irq = 20, .level = 1};
 	ioctl(c.vm.fd, KVM_IRQ_LINE, &line);
 	printf("eoi_storm: asserted, RUN ended with %s", run_for(&c.cpu[0], 200));
@@ -728,12 +736,8 @@ static void absent_destinations(void)
 	const uint32_t loop = a->at;
 	vmm_asm_bytes(a, sti_hlt, sizeof(sti_hlt));
 	vmm_asm_jmp(a, loop);
-	const char *ready = run_for(&c.cpu[0], 5000);
-	if (strcmp(ready, "exit 2")) {
-		printf("absent_destinations: set-up ended with %s\n", ready);
-		chip_close(&c);
+	if (chip_ready(&c, "absent_destinations"))
 		return;
-	}
 	printf("absent_destinations:");
 	static const struct {
 		const char *what;
@@ -781,6 +785,28 @@ static void absent_destinations(void)
 	chip_close(&c);
 }
 
+/* A VMM asks for resampling irqfds (level-triggered, re-raised after each
+ * EOI) on many GSIs, each with its own eventfd: KVM sets no limit. */
+static void irqfd_resample_many(void)
+{
+	enum { N = 100 };
+	struct chip c;
+	chip_open(&c, 1);
+	const int resample = eventfd(0, EFD_CLOEXEC);
+	int fds[N], taken = 0;
+	for (int i = 0; i < N; i++) {
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+		struct kvm_irqfd f = {.fd = (uint32_t)fds[i], .gsi = (uint32_t)i, .flags = KVM_IRQFD_FLAG_RESAMPLE,
+				      .resamplefd = (uint32_t)resample};
+		taken += !ioctl(c.vm.fd, KVM_IRQFD, &f);
+	}
+	printf("irqfd_resample_many: %d of %d resampling irqfds on distinct GSIs taken\n", taken, N);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	close(resample);
+	chip_close(&c);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -811,5 +837,6 @@ int main(int argc, char **argv)
 	lapic_timer_min_period();
 	eventfds_closed_while_running();
 	absent_destinations();
+	irqfd_resample_many();
 	return 0;
 }
