@@ -43,6 +43,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string>
@@ -1129,6 +1130,27 @@ int run_case(uint64_t seed, unsigned threads)
 	return 0;
 }
 
+// Where a hung case's threads wait: each one's kernel stack (root only;
+// the replay may not hang again).
+void print_stacks(pid_t pid)
+{
+	const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+	DIR *d = opendir(dir.c_str());
+	if (!d)
+		return;
+	while (const dirent *e = readdir(d)) {
+		if (e->d_name[0] == '.')
+			continue;
+		char text[4096];
+		const int fd = open((dir + "/" + e->d_name + "/stack").c_str(), O_RDONLY | O_CLOEXEC);
+		const ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		printf("fuzz: thread %s:\n%.*s", e->d_name, n > 0 ? static_cast<int>(n) : 0, text);
+	}
+	closedir(d);
+}
+
 int usage()
 {
 	fprintf(stderr, "usage: fuzz DEVICE [--seconds S] [--cases N] [--seed N] [--threads T]\n");
@@ -1197,6 +1219,7 @@ int main(int argc, char **argv)
 			usleep(100 * 1000);
 		if (got == 0) {
 			printf("fuzz: seed %llu hung; killing it\n", static_cast<unsigned long long>(case_seed));
+			print_stacks(pid);
 			kill(pid, SIGKILL);
 			for (int i = 0; i < 100 && (got = waitpid(pid, &status, WNOHANG)) == 0; i++)
 				usleep(100 * 1000);
