@@ -236,6 +236,12 @@ void vmm_asm_load(struct vmm_asm *a, uint32_t addr)
 	asm_op32(a, op, sizeof(op), addr);
 }
 
+void vmm_asm_save(struct vmm_asm *a, uint32_t addr)
+{
+	static const uint8_t op[] = {0xa3};
+	asm_op32(a, op, sizeof(op), addr);
+}
+
 void vmm_asm_inc(struct vmm_asm *a, uint32_t addr)
 {
 	static const uint8_t op[] = {0xff, 0x05};

@@ -121,6 +121,7 @@ struct vmm_asm {
 void vmm_asm_bytes(struct vmm_asm *a, const void *bytes, size_t n);
 void vmm_asm_store(struct vmm_asm *a, uint32_t addr, uint32_t value); /* mov dword [addr],value */
 void vmm_asm_load(struct vmm_asm *a, uint32_t addr);                  /* mov eax,[addr] */
+void vmm_asm_save(struct vmm_asm *a, uint32_t addr);                  /* mov [addr],eax */
 void vmm_asm_inc(struct vmm_asm *a, uint32_t addr);                   /* inc dword [addr] */
 void vmm_asm_out(struct vmm_asm *a, uint16_t port);                   /* mov dx,port; out dx,al */
 void vmm_asm_wrmsr(struct vmm_asm *a, uint32_t msr, uint32_t value);  /* ecx, eax, edx = 0; wrmsr */
