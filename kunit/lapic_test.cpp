@@ -690,6 +690,8 @@ extern "C" void axvm_test_lapic_timer_oneshot_periodic(struct kunit *t)
 	CHECK(t, a->expire(kT0 + 1'600'100) && in_irr(*a, 0x31));
 	CHECK_EQ(t, a->next_expiry_ns(kT0 + 1'600'100), kT0 + 3'200'000);
 	CHECK_EQ(t, rd(*a, kTmcct, 4, kT0 + 2'400'000), 50'000u);
+	// Past the target before its expiry is taken: reloaded, 1.2 ms left.
+	CHECK_EQ(t, rd(*a, kTmcct, 4, kT0 + 3'600'000), 75'000u);
 	// Missed periods are not caught up: one tick now, then from now.
 	CHECK(t, a->expire(kT0 + 10'000'000));
 	CHECK_EQ(t, a->next_expiry_ns(kT0 + 10'000'000), kT0 + 10'000'000);

@@ -175,11 +175,20 @@ static int axvm_irqfd_assign(struct axvm_vm *vm, const struct axvm_irqfd *args)
 	init_waitqueue_func_entry(&irqfd->wait, axvm_irqfd_wakeup);
 	init_poll_funcptr(&irqfd->pt, axvm_irqfd_queue);
 
+	/*
+	 * In the list before it is on the eventfd's wait queue: a deassign
+	 * then (another thread) would take down an irqfd not yet on the queue
+	 * and free it under vfs_poll. The mutex keeps deassigns out until it
+	 * is. (KVM 6.1 has that window; later kernels add to the list from the
+	 * poll callback.) Its eventfd cannot close meanwhile: @file is held.
+	 */
+	mutex_lock(&vm->irqfds_mutex);
 	spin_lock_irqsave(&vm->irqfds_lock, flags);
 	list_for_each_entry(other, &vm->irqfds, link) {
 		if (other->eventfd == irqfd->eventfd) {
 			/* KVM: one eventfd drives one irqfd. */
 			spin_unlock_irqrestore(&vm->irqfds_lock, flags);
+			mutex_unlock(&vm->irqfds_mutex);
 			pr_warn_ratelimited("IRQFD: eventfd %u is an irqfd already\n", args->fd);
 			err = -EBUSY;
 			goto fail_resample;
@@ -191,6 +200,7 @@ static int axvm_irqfd_assign(struct axvm_vm *vm, const struct axvm_irqfd *args)
 
 	/* On the wait queue from here; a count already there fires at once. */
 	events = vfs_poll(file, &irqfd->pt);
+	mutex_unlock(&vm->irqfds_mutex);
 	if (events & EPOLLIN)
 		schedule_work(&irqfd->inject);
 	fput(file);
@@ -219,11 +229,13 @@ static int axvm_irqfd_deassign(struct axvm_vm *vm, const struct axvm_irqfd *args
 	eventfd = eventfd_ctx_fdget(args->fd);
 	if (IS_ERR(eventfd))
 		return PTR_ERR(eventfd);
+	mutex_lock(&vm->irqfds_mutex);
 	spin_lock_irqsave(&vm->irqfds_lock, flags);
 	list_for_each_entry_safe(irqfd, next, &vm->irqfds, link)
 		if (irqfd->eventfd == eventfd && irqfd->gsi == args->gsi)
 			axvm_irqfd_deactivate(irqfd);
 	spin_unlock_irqrestore(&vm->irqfds_lock, flags);
+	mutex_unlock(&vm->irqfds_mutex);
 	eventfd_ctx_put(eventfd);
 	/* As KVM: gone once the ioctl returns (no injection after). */
 	flush_workqueue(axvm_irqfd_cleanup_wq);

@@ -36,6 +36,7 @@ struct axvm_vm {
 	pid_t pid;	      /* the creator's, for the stats id and debugfs name */
 	struct dentry *debugfs; /* /sys/kernel/debug/axvm/<pid>-<fd> */
 	spinlock_t irqfds_lock;  /* the irqfds (eventfd.c); taken in eventfd wakeups */
+	struct mutex irqfds_mutex; /* one KVM_IRQFD assign or deassign at a time */
 	struct list_head irqfds;
 };
 

@@ -361,6 +361,7 @@ int axvm_vm_create(void)
 	INIT_LIST_HEAD(&vm->vcpus);
 	INIT_LIST_HEAD(&vm->irqfds);
 	spin_lock_init(&vm->irqfds_lock);
+	mutex_init(&vm->irqfds_mutex);
 	err = axvm_core_vm_create(&vm->core);
 	if (err) {
 		mmdrop(vm->mm);

@@ -209,6 +209,101 @@ int vmm_real_mode(int vcpu, uint64_t rip, uint64_t rsp)
 		return -1;
 	return vmm_set_regs_at(vcpu, rip, rsp);
 }
+
+void vmm_gate(uint8_t *mem, uint32_t idt, int vector, uint32_t handler)
+{
+	const uint8_t g[8] = {handler & 0xff, (handler >> 8) & 0xff, 8, 0, 0, 0x8e, (handler >> 16) & 0xff,
+			      handler >> 24};
+	memcpy(mem + idt + 8 * vector, g, sizeof(g));
+}
+
+int vmm_protected_mode(int vcpu, uint8_t *mem, uint32_t gdt, uint32_t idt, uint32_t handler, uint32_t rip,
+		       uint32_t rsp)
+{
+	/* An IRET reloads CS from the GDT, so it must hold what CS holds. */
+	static const uint64_t table[3] = {0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull};
+	memcpy(mem + gdt, table, sizeof(table));
+	for (int v = 0; v < 256; v++)
+		vmm_gate(mem, idt, v, handler);
+	struct kvm_sregs s;
+	if (ioctl(vcpu, KVM_GET_SREGS, &s))
+		return -1;
+	vmm_flat_sregs(&s, 0);
+	s.cr0 |= 1;
+	s.gdt.base = gdt, s.gdt.limit = sizeof(table) - 1;
+	s.idt.base = idt, s.idt.limit = 256 * 8 - 1;
+	if (ioctl(vcpu, KVM_SET_SREGS, &s))
+		return -1;
+	return vmm_set_regs_at(vcpu, rip, rsp);
+}
+
+void vmm_asm_bytes(struct vmm_asm *a, const void *bytes, size_t n)
+{
+	memcpy(a->mem + a->at, bytes, n);
+	a->at += (uint32_t)n;
+}
+
+/* @op then a 32-bit operand. */
+static void asm_op32(struct vmm_asm *a, const uint8_t *op, size_t n, uint32_t v)
+{
+	vmm_asm_bytes(a, op, n);
+	vmm_asm_bytes(a, &v, 4);
+}
+
+void vmm_asm_store(struct vmm_asm *a, uint32_t addr, uint32_t value)
+{
+	static const uint8_t op[] = {0xc7, 0x05};
+	asm_op32(a, op, sizeof(op), addr);
+	vmm_asm_bytes(a, &value, 4);
+}
+
+void vmm_asm_load(struct vmm_asm *a, uint32_t addr)
+{
+	static const uint8_t op[] = {0xa1};
+	asm_op32(a, op, sizeof(op), addr);
+}
+
+void vmm_asm_save(struct vmm_asm *a, uint32_t addr)
+{
+	static const uint8_t op[] = {0xa3};
+	asm_op32(a, op, sizeof(op), addr);
+}
+
+void vmm_asm_inc(struct vmm_asm *a, uint32_t addr)
+{
+	static const uint8_t op[] = {0xff, 0x05};
+	asm_op32(a, op, sizeof(op), addr);
+}
+
+void vmm_asm_out(struct vmm_asm *a, uint16_t port)
+{
+	const uint8_t code[] = {0x66, 0xba, port & 0xff, port >> 8, 0xee};
+	vmm_asm_bytes(a, code, sizeof(code));
+}
+
+void vmm_asm_wrmsr(struct vmm_asm *a, uint32_t msr, uint32_t value)
+{
+	static const uint8_t ecx[] = {0xb9}, eax[] = {0xb8}, rest[] = {0x31, 0xd2, 0x0f, 0x30};
+	asm_op32(a, ecx, sizeof(ecx), msr);
+	asm_op32(a, eax, sizeof(eax), value);
+	vmm_asm_bytes(a, rest, sizeof(rest));
+}
+
+void vmm_asm_jmp(struct vmm_asm *a, uint32_t target)
+{
+	static const uint8_t op[] = {0xe9};
+	asm_op32(a, op, sizeof(op), target - (a->at + 5));
+}
+
+uint32_t vmm_asm_handler(struct vmm_asm *a, uint32_t counter)
+{
+	const uint32_t at = a->at;
+	static const uint8_t iret[] = {0xcf};
+	vmm_asm_inc(a, counter);
+	vmm_asm_store(a, 0xfee000b0, 0);
+	vmm_asm_bytes(a, iret, sizeof(iret));
+	return at;
+}
 #endif
 
 #if defined(__aarch64__)

@@ -105,6 +105,34 @@ int vmm_set_regs_at(int vcpu, uint64_t rip, uint64_t rsp);
 /* Real mode at CS:IP = 0:@rip: KVM_GET_SREGS, CS selector and base 0,
  * KVM_SET_SREGS, then vmm_set_regs_at(). 0 or -1. */
 int vmm_real_mode(int vcpu, uint64_t rip, uint64_t rsp);
+
+/* Flat 32-bit protected mode, for guests that reach the local APIC
+ * (0xfee00000) and the IOAPIC (0xfec00000) with plain 32-bit addresses:
+ * in @mem (guest address 0) a GDT at @gdt (code 8, data 16, flat) and an
+ * IDT at @idt whose 256 interrupt gates go to @handler; @vcpu's segments,
+ * CR0.PE, GDTR and IDTR to match, at @rip with stack @rsp. 0 or -1. */
+int vmm_protected_mode(int vcpu, uint8_t *mem, uint32_t gdt, uint32_t idt, uint32_t handler, uint32_t rip,
+		       uint32_t rsp);
+/* Gate @vector of the IDT at @idt in @mem: a 32-bit interrupt gate to @handler. */
+void vmm_gate(uint8_t *mem, uint32_t idt, int vector, uint32_t handler);
+
+/* A guest assembled at run time: flat 32-bit code appended at @at (a guest
+ * address) of @mem. Each call emits one or a few instructions. */
+struct vmm_asm {
+	uint8_t *mem;
+	uint32_t at;
+};
+void vmm_asm_bytes(struct vmm_asm *a, const void *bytes, size_t n);
+void vmm_asm_store(struct vmm_asm *a, uint32_t addr, uint32_t value); /* mov dword [addr],value */
+void vmm_asm_load(struct vmm_asm *a, uint32_t addr);                  /* mov eax,[addr] */
+void vmm_asm_save(struct vmm_asm *a, uint32_t addr);                  /* mov [addr],eax */
+void vmm_asm_inc(struct vmm_asm *a, uint32_t addr);                   /* inc dword [addr] */
+void vmm_asm_out(struct vmm_asm *a, uint16_t port);                   /* mov dx,port; out dx,al */
+void vmm_asm_wrmsr(struct vmm_asm *a, uint32_t msr, uint32_t value);  /* ecx, eax, edx = 0; wrmsr */
+void vmm_asm_jmp(struct vmm_asm *a, uint32_t target);                 /* jmp target */
+/* An interrupt handler here: inc dword [@counter], the local APIC's EOI,
+ * iret (no register touched). Its address. */
+uint32_t vmm_asm_handler(struct vmm_asm *a, uint32_t counter);
 #endif
 
 #if defined(__aarch64__)

@@ -8,12 +8,17 @@
 // make random and structure-aware calls on them (memory slots over random
 // guest images, register states near the valid ones, RUN under a short
 // timer, interrupts, events, CPUID, stats fds, closes and unmaps, unknown
-// ioctls; on arm64 ONE_REG, VCPU_INIT and IRQ_LINE in place of the x86
-// register, interrupt and CPUID calls, and guests of arm64 instructions).
+// ioctls; on x86 the in-kernel irqchip's calls (the irqchip, split or not,
+// the PIT, routes, lines, MSIs, its state, the local APIC's, irqfds and
+// ioeventfds on eventfds that the closes take down in use) and guests that
+// drive the LAPIC timer, IPIs, EOIs and the IOAPIC; on arm64 ONE_REG,
+// VCPU_INIT and IRQ_LINE in place of the x86 register, interrupt and CPUID
+// calls, and guests of arm64 instructions).
 // Each thread's call sequence follows from the seed alone, so `--seed N
 // --cases 1` replays case N exactly (with --threads 1, including the order
 // of calls between threads). A case fails when an ioctl answers with an
-// errno outside the documented set, RUN reports an unknown exit, the child
+// errno outside the documented set (for the irqchip's calls, the set KVM
+// gives for that call), RUN reports an unknown exit, the child
 // crashes or hangs, or the device no longer runs a plain guest afterwards;
 // the seed is printed. Kernel reports are the harness's to catch: each
 // case's seed is printed before it starts.
@@ -26,6 +31,8 @@
 // never from the page userspace can change under it.
 #include <uapi/axvm.h>
 
+#include "vmm.h"
+
 #include <linux/kvm.h>
 
 #include <atomic>
@@ -36,9 +43,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -50,6 +59,7 @@
 namespace {
 
 const char *g_device;
+bool g_vapic; // the device offers KVM_CAP_VAPIC
 
 // splitmix64: small, and the same sequence on every machine.
 struct Rng {
@@ -255,12 +265,381 @@ void arm_timer(long us)
 		timer_settime(timer, 0, &t, nullptr);
 }
 
+#ifndef __aarch64__
+// ---- The in-kernel irqchip (x86) ----
+// Errnos as bits, for the calls that check against KVM's set for each one
+// (128 of them: EOPNOTSUPP is 95).
+using Errnos = unsigned __int128;
+constexpr Errnos bit(int e) { return static_cast<Errnos>(1) << e; }
+// Any KVM ioctl: a closed fd (EBADF), an fd that is not KVM's (ENOTTY), the
+// device or a vCPU given a VM ioctl (EINVAL), a bad pointer, no memory.
+constexpr Errnos kAnyCall = bit(EBADF) | bit(ENOTTY) | bit(EINVAL) | bit(EFAULT) | bit(ENOMEM);
+// A vCPU ioctl: axvm refuses it with EBUSY while another thread is inside
+// RUN on that vCPU (KVM waits for the RUN to end instead).
+constexpr Errnos kVcpuCall = kAnyCall | bit(EBUSY);
+
+long checked_in(Case &c, int fd, unsigned long req, unsigned long arg, Errnos errnos)
+{
+	const long r = ioctl(fd, req, arg);
+	if (r < 0 && (errno >= 128 || !(errnos >> errno & 1)))
+		fail(c, "ioctl 0x%lx failed with errno %ld, not one KVM gives for it", req, errno);
+	return r;
+}
+
+template <typename T> unsigned long ptr(T *p) { return reinterpret_cast<unsigned long>(p); }
+
+// An APIC ID: mostly one of the vCPUs a case creates (0-3), sometimes
+// absent, the broadcast or anything.
+uint32_t apic_id(Rng &rng)
+{
+	static const uint32_t ids[] = {0, 1, 2, 3, 4, 7, 0x80, 0xfe, 0xff};
+	return rng.chance(90) ? ids[rng.below(sizeof(ids) / 4)] : static_cast<uint32_t>(rng.next());
+}
+
+// An MSI: APIC ID in the address, a vector and delivery mode in the data.
+void random_msi(Rng &rng, uint32_t &address_lo, uint32_t &address_hi, uint32_t &data)
+{
+	address_lo = 0xfee00000 | (apic_id(rng) & 0xff) << 12 | static_cast<uint32_t>(rng.below(4)) << 2;
+	address_hi = rng.chance(90) ? 0 : static_cast<uint32_t>(rng.next());
+	data = static_cast<uint32_t>(rng.chance(90) ? (rng.below(256) | rng.below(8) << 8 | rng.below(4) << 14)
+						: rng.next());
+	if (rng.chance(5))
+		address_lo = static_cast<uint32_t>(rng.next());
+}
+
+// A GSI: the IOAPIC's and PIC's, just past them, or anything.
+uint32_t random_gsi(Rng &rng)
+{
+	return static_cast<uint32_t>(rng.chance(90) ? rng.below(48) : rng.next());
+}
+
+// An eventfd from the table, a fresh one, or any number.
+int some_fd(Case &c, Rng &rng)
+{
+	return rng.chance(90) ? c.fds[rng.below(kSlots)].load() : static_cast<int>(rng.below(64));
+}
+
+// VM set-up: the irqchip (full or split), the PIT, routes, MMU pages.
+void irqchip_setup_call(Case &c, Rng &rng, int fd)
+{
+	switch (rng.below(6)) {
+	case 0:
+		checked_in(c, fd, KVM_CREATE_IRQCHIP, 0, kAnyCall | bit(EEXIST));
+		break;
+	case 1: {
+		kvm_enable_cap cap = {};
+		cap.cap = KVM_CAP_SPLIT_IRQCHIP;
+		cap.args[0] = rng.chance(80) ? 24 : rng.next();
+		checked_in(c, fd, KVM_ENABLE_CAP, ptr(&cap), kAnyCall | bit(EEXIST));
+		break;
+	}
+	case 2: {
+		kvm_pit_config pc = {};
+		pc.flags = static_cast<uint32_t>(rng.chance(80) ? rng.below(2) : rng.next());
+		checked_in(c, fd, KVM_CREATE_PIT2, ptr(&pc), kAnyCall | bit(EEXIST));
+		kvm_reinject_control rc = {};
+		rc.pit_reinject = static_cast<uint8_t>(rng.below(3));
+		checked_in(c, fd, KVM_REINJECT_CONTROL, ptr(&rc), kAnyCall | bit(ENXIO));
+		break;
+	}
+	case 3:
+	case 4: { // routes: random counts (some huge), types, chips, pins, flags
+		alignas(16) static thread_local uint8_t buf[sizeof(kvm_irq_routing) + 64 * sizeof(kvm_irq_routing_entry)];
+		auto *r = reinterpret_cast<kvm_irq_routing *>(buf);
+		memset(buf, 0, sizeof(buf));
+		const uint32_t room = 64;
+		r->nr = static_cast<uint32_t>(rng.chance(85) ? rng.below(room + 1) : rng.chance(50) ? 4097 : rng.next());
+		r->flags = rng.chance(95) ? 0 : static_cast<uint32_t>(rng.next());
+		for (uint32_t i = 0; i < room; i++) {
+			kvm_irq_routing_entry &e = r->entries[i];
+			e.gsi = rng.chance(10) ? static_cast<uint32_t>(rng.next()) : i < 24 ? i : random_gsi(rng);
+			e.type = static_cast<uint32_t>(rng.chance(90) ? 1 + rng.below(2) : rng.below(8));
+			e.flags = rng.chance(90) ? 0 : static_cast<uint32_t>(rng.below(4));
+			if (e.type == KVM_IRQ_ROUTING_IRQCHIP) {
+				e.u.irqchip.irqchip = static_cast<uint32_t>(rng.chance(90) ? rng.below(3) : rng.next());
+				e.u.irqchip.pin = static_cast<uint32_t>(rng.chance(90) ? rng.below(24) : rng.next());
+			} else {
+				random_msi(rng, e.u.msi.address_lo, e.u.msi.address_hi, e.u.msi.data);
+			}
+		}
+		// More entries than the buffer holds read beyond it: EFAULT
+		// or a rejected count, never more.
+		checked_in(c, fd, KVM_SET_GSI_ROUTING, ptr(buf), kAnyCall);
+		break;
+	}
+	default: {
+		const long pages = checked_in(c, fd, KVM_GET_NR_MMU_PAGES, 0, kAnyCall);
+		checked_in(c, fd, KVM_SET_NR_MMU_PAGES, rng.chance(80) ? rng.below(256) : pages < 0 ? rng.next() : pages,
+			   kAnyCall);
+		break;
+	}
+	}
+}
+
+// Lines, messages and the irqchip's and PIT's state, read and written back
+// changed.
+void irqchip_state_call(Case &c, Rng &rng, int fd)
+{
+	alignas(16) static thread_local uint8_t buf[4096];
+	switch (rng.below(4)) {
+	case 0: {
+		kvm_irq_level l = {};
+		l.irq = random_gsi(rng);
+		l.level = static_cast<uint32_t>(rng.chance(90) ? rng.below(2) : rng.next());
+		checked_in(c, fd, rng.chance(50) ? KVM_IRQ_LINE : KVM_IRQ_LINE_STATUS, ptr(&l), kAnyCall | bit(ENXIO));
+		break;
+	}
+	case 1: {
+		kvm_msi m = {};
+		random_msi(rng, m.address_lo, m.address_hi, m.data);
+		m.flags = static_cast<uint32_t>(rng.chance(90) ? 0 : rng.below(4));
+		m.devid = static_cast<uint32_t>(rng.next());
+		// KVM returns the count of APICs reached, and -1 (EPERM)
+		// when the message reaches none of them.
+		checked_in(c, fd, KVM_SIGNAL_MSI, ptr(&m), kAnyCall | bit(EPERM));
+		break;
+	}
+	case 2: {
+		auto *chip = reinterpret_cast<kvm_irqchip *>(buf);
+		memset(buf, 0, sizeof(kvm_irqchip));
+		chip->chip_id = static_cast<uint32_t>(rng.chance(90) ? rng.below(3) : rng.next());
+		checked_in(c, fd, KVM_GET_IRQCHIP, ptr(chip), kAnyCall | bit(ENXIO));
+		if (rng.chance(30))
+			chip->chip_id = static_cast<uint32_t>(rng.below(4));
+		perturb(rng, chip->chip);
+		if (rng.chance(20)) // every redirection entry's bits at random
+			for (auto &e : chip->chip.ioapic.redirtbl)
+				e.bits = rng.next();
+		checked_in(c, fd, KVM_SET_IRQCHIP, ptr(chip), kAnyCall | bit(ENXIO));
+		break;
+	}
+	default: {
+		kvm_pit_state2 ps = {};
+		checked_in(c, fd, KVM_GET_PIT2, ptr(&ps), kAnyCall | bit(ENXIO));
+		perturb(rng, ps);
+		if (rng.chance(30)) // a short period on some channel
+			ps.channels[rng.below(3)].count = static_cast<uint32_t>(rng.below(4)),
+			ps.channels[rng.below(3)].mode = static_cast<uint8_t>(rng.below(8));
+		checked_in(c, fd, KVM_SET_PIT2, ptr(&ps), kAnyCall | bit(ENXIO));
+		break;
+	}
+	}
+}
+
+// Eventfds: new ones into the table (the close call takes them down, in
+// use or not), irqfds and ioeventfds on them, and signals.
+void eventfd_call(Case &c, Rng &rng, int fd)
+{
+	switch (rng.below(5)) {
+	case 0: {
+		const int e = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (e >= 0)
+			c.fds[rng.below(kSlots)].store(e);
+		break;
+	}
+	case 1:
+	case 2: {
+		kvm_irqfd f = {};
+		f.fd = static_cast<uint32_t>(some_fd(c, rng));
+		f.gsi = random_gsi(rng);
+		f.flags = static_cast<uint32_t>(rng.chance(90) ? rng.below(4) : rng.next());
+		f.resamplefd = static_cast<uint32_t>(some_fd(c, rng));
+		// EBUSY: the eventfd drives an irqfd already.
+		checked_in(c, fd, KVM_IRQFD, ptr(&f), kAnyCall | bit(EBUSY));
+		break;
+	}
+	case 3: {
+		kvm_ioeventfd io = {};
+		static const uint64_t ports[] = {0xe9, 0x60, 0x700, 0x3f8};
+		const bool pio = rng.chance(50);
+		io.addr = rng.chance(90) ? (pio ? ports[rng.below(4)] : 0xfee00000 + 0x10 * rng.below(0x40))
+					 : rng.next();
+		if (!pio && rng.chance(50))
+			io.addr = 0x20000 + rng.below(16); // the fuzz images' MMIO data
+		static const uint32_t lens[] = {0, 1, 2, 4, 8, 3, 16};
+		io.len = lens[rng.below(7)];
+		io.fd = some_fd(c, rng);
+		io.flags = static_cast<uint32_t>((pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (rng.chance(50) ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+						 (rng.chance(30) ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0));
+		if (rng.chance(5))
+			io.flags = static_cast<uint32_t>(rng.next());
+		io.datamatch = rng.below(4);
+		// EEXIST: the same match registered; ENOENT: a deassign that
+		// matches none; ENOSPC: the bus is full.
+		checked_in(c, fd, KVM_IOEVENTFD, ptr(&io), kAnyCall | bit(EEXIST) | bit(ENOENT) | bit(ENOSPC));
+		break;
+	}
+	default: { // a signal, which an irqfd turns into an interrupt (any other fd: whatever its write says)
+		const uint64_t one = 1;
+		const ssize_t r = write(fd, &one, 8);
+		(void)r;
+		break;
+	}
+	}
+}
+
+// The local APIC from userspace, and the vCPU's state around it.
+void lapic_call(Case &c, Rng &rng, int fd)
+{
+	switch (rng.below(4)) {
+	case 0: { // a register page near the current one, or random
+		kvm_lapic_state s = {};
+		checked_in(c, fd, KVM_GET_LAPIC, ptr(&s), kVcpuCall);
+		if (rng.chance(10)) {
+			for (char &b : s.regs)
+				b = static_cast<char>(rng.next());
+		} else {
+			static const uint16_t regs[] = {0x20, 0x80, 0xb0, 0xd0, 0xe0, 0xf0, 0x300, 0x310,
+							0x320, 0x350, 0x360, 0x370, 0x380, 0x390, 0x3e0};
+			for (int i = 0, n = static_cast<int>(rng.below(4)); i < n; i++) {
+				const uint32_t v = static_cast<uint32_t>(rng.chance(50) ? rng.next() : rng.below(0x400));
+				memcpy(s.regs + regs[rng.below(sizeof(regs) / 2)], &v, 4);
+			}
+			if (rng.chance(20)) // a bit in ISR, TMR or IRR
+				s.regs[0x100 + 0x10 * rng.below(24)] ^= static_cast<char>(1 << rng.below(8));
+		}
+		checked_in(c, fd, KVM_SET_LAPIC, ptr(&s), kVcpuCall);
+		break;
+	}
+	case 1: { // the TPR patching calls (KVM_CAP_VAPIC)
+		// Where the device does not offer the capability, switching
+		// either on is refused with EOPNOTSUPP (switching off, which
+		// QEMU does at every reset, is taken).
+		const Errnos off_only = g_vapic ? 0 : bit(EOPNOTSUPP);
+		kvm_tpr_access_ctl t = {};
+		t.enabled = static_cast<uint32_t>(rng.below(2));
+		t.flags = static_cast<uint32_t>(rng.chance(90) ? 0 : rng.next());
+		checked_in(c, fd, KVM_TPR_ACCESS_REPORTING, ptr(&t), kVcpuCall | (t.enabled ? off_only : 0));
+		kvm_vapic_addr v = {rng.chance(50) ? 0 : rng.chance(80) ? rng.below(256) << 12 : rng.next()};
+		checked_in(c, fd, KVM_SET_VAPIC_ADDR, ptr(&v), kVcpuCall | (v.vapic_addr ? off_only : 0));
+		break;
+	}
+	case 2: {
+		kvm_vcpu_events e = {};
+		checked_in(c, fd, KVM_GET_VCPU_EVENTS, ptr(&e), kVcpuCall);
+		perturb(rng, e);
+		if (rng.chance(30)) // a pending SIPI or INIT, or the SMM state
+			e.flags |= static_cast<uint32_t>(KVM_VCPUEVENT_VALID_SIPI_VECTOR << rng.below(4));
+		checked_in(c, fd, KVM_SET_VCPU_EVENTS, ptr(&e), kVcpuCall);
+		break;
+	}
+	default: {
+		kvm_mp_state mp = {};
+		checked_in(c, fd, KVM_GET_MP_STATE, ptr(&mp), kVcpuCall);
+		mp.mp_state = static_cast<uint32_t>(rng.chance(90) ? rng.below(10) : rng.next());
+		checked_in(c, fd, KVM_SET_MP_STATE, ptr(&mp), kVcpuCall);
+		break;
+	}
+	}
+}
+
+// LAPIC and IOAPIC registers a guest writes, with values near the meaningful.
+uint32_t apic_write(Rng &rng, uint32_t &value)
+{
+	static const uint16_t regs[] = {0x80, 0xb0, 0xb0, 0xd0, 0xe0, 0xf0, 0x300, 0x300, 0x300, 0x310,
+					0x320, 0x320, 0x350, 0x360, 0x370, 0x380, 0x380, 0x3e0, 0x3f0};
+	const uint16_t reg = regs[rng.below(sizeof(regs) / 2)];
+	switch (reg) {
+	case 0x300: // ICR: vector, delivery mode, logical, level, shorthand
+		value = static_cast<uint32_t>(rng.below(256) | rng.below(8) << 8 | rng.below(2) << 11 |
+					      rng.below(4) << 14 | rng.below(4) << 18);
+		break;
+	case 0x310:
+		value = apic_id(rng) << 24;
+		break;
+	case 0x320: // LVTT: one-shot, periodic, TSC deadline; masked or not
+		value = static_cast<uint32_t>((0x20 + rng.below(224)) | rng.below(4) << 17 | rng.below(2) << 16);
+		break;
+	case 0x380: // the initial count: tiny ones too
+		value = static_cast<uint32_t>(rng.chance(50) ? rng.below(4) : rng.next());
+		break;
+	case 0x3e0:
+		value = static_cast<uint32_t>(rng.below(16));
+		break;
+	default:
+		value = static_cast<uint32_t>(rng.chance(50) ? 0x100 | rng.below(256) : rng.next());
+	}
+	return 0xfee00000u + reg;
+}
+
+// A flat 32-bit guest for a vCPU: the APIC on, then random LAPIC writes
+// (timer, IPIs, EOIs), IOAPIC entries, x2APIC MSR writes, port and MMIO
+// writes an ioeventfd may match, STI and HLT, in a loop or not; every
+// interrupt vector ends in an EOI. Placed in one of the case's images at
+// 0x1000 (with its tables), whichever slot it is in.
+void irqchip_guest_call(Case &c, Rng &rng, int fd)
+{
+	uint8_t *mem = c.mem[rng.below(4)];
+	vmm_asm a = {mem, 0x1000};
+	vmm_asm_store(&a, 0xfee000f0, 0x1ff);
+	const uint32_t loop = a.at;
+	for (int i = 0, n = 1 + static_cast<int>(rng.below(12)); i < n; i++) {
+		uint32_t value;
+		switch (rng.below(8)) {
+		case 0:
+		case 1:
+		case 2: {
+			const uint32_t reg = apic_write(rng, value);
+			vmm_asm_store(&a, reg, value);
+			break;
+		}
+		case 3: { // an IOAPIC redirection entry
+			const uint32_t pin = static_cast<uint32_t>(rng.below(24));
+			vmm_asm_store(&a, 0xfec00000, 0x11 + 2 * pin);
+			vmm_asm_store(&a, 0xfec00010, apic_id(rng) << 24);
+			vmm_asm_store(&a, 0xfec00000, 0x10 + 2 * pin);
+			vmm_asm_store(&a, 0xfec00010, static_cast<uint32_t>((0x20 + rng.below(224)) | rng.below(2) << 15 |
+									    rng.below(2) << 16 | rng.below(8) << 8));
+			break;
+		}
+		case 4: { // the same registers as x2APIC MSRs (a #GP unless x2APIC is on)
+			const uint32_t reg = apic_write(rng, value);
+			vmm_asm_wrmsr(&a, 0x800 + ((reg & 0xff0) >> 4), value);
+			break;
+		}
+		case 5:
+			vmm_asm_out(&a, rng.chance(50) ? 0x700 : 0xe9);
+			break;
+		case 6:
+			vmm_asm_store(&a, rng.chance(50) ? 0x20000u : 0xfee00000u + 0x10 * static_cast<uint32_t>(rng.below(0x40)),
+				      static_cast<uint32_t>(rng.below(4)));
+			break;
+		default: {
+			static const uint8_t sti_hlt[] = {0xfb, 0xf4};
+			vmm_asm_bytes(&a, sti_hlt, rng.chance(50) ? 2 : 1);
+		}
+		}
+	}
+	if (rng.chance(70))
+		vmm_asm_jmp(&a, loop);
+	else
+		vmm_asm_bytes(&a, "\xf4", 1);
+	vmm_asm h = {mem, 0xe00};
+	const uint32_t handler = vmm_asm_handler(&h, 0xf00);
+	// Tables below 0x1000: the GDT at 0x500 and the IDT at 0x600 (0x800 bytes).
+	if (vmm_protected_mode(fd, mem, 0x500, 0x600, handler, 0x1000, 0x8000) && errno != EBADF && errno != ENOTTY &&
+	    errno != EINVAL && errno != EBUSY)
+		fail(c, "a flat protected-mode vCPU failed with errno %lu (%ld)", errno, 0);
+}
+#endif
+
 void one_call(Case &c, Rng &rng)
 {
 	const int slot = static_cast<int>(rng.below(kSlots));
 	const int fd = c.fds[slot].load();
 	alignas(16) static thread_local uint8_t buf[4096];
+#ifdef __aarch64__
 	switch (rng.below(23)) {
+#else
+	static void (*const irqchip_calls[])(Case &, Rng &, int) = {irqchip_setup_call, irqchip_state_call,
+								    eventfd_call, lapic_call, irqchip_guest_call};
+	const unsigned call = static_cast<unsigned>(rng.below(23 + sizeof(irqchip_calls) / sizeof(irqchip_calls[0])));
+	if (call >= 23) {
+		irqchip_calls[call - 23](c, rng, fd);
+		return;
+	}
+	switch (call) {
+#endif
 	case 0: { // a device fd
 		const int d = open(g_device, O_RDWR | O_CLOEXEC);
 		if (d >= 0)
@@ -271,6 +650,23 @@ void one_call(Case &c, Rng &rng)
 		const long v = checked(c, fd, KVM_CREATE_VM, rng.chance(90) ? 0 : rng.below(4));
 		if (v >= 0)
 			c.fds[rng.below(kSlots)].store(static_cast<int>(v));
+#ifndef __aarch64__
+		// Often an irqchip (and a PIT) at once: it must come before the
+		// vCPUs, which the calls in random order rarely manage.
+		if (v >= 0 && rng.chance(50)) {
+			kvm_enable_cap split = {};
+			split.cap = KVM_CAP_SPLIT_IRQCHIP, split.args[0] = 24;
+			// (EEXIST: another thread may have closed the VM and
+			// reused its number for one that has them already.)
+			if (rng.chance(70))
+				checked_in(c, static_cast<int>(v), KVM_CREATE_IRQCHIP, 0, kAnyCall | bit(EEXIST));
+			else
+				checked_in(c, static_cast<int>(v), KVM_ENABLE_CAP, ptr(&split), kAnyCall | bit(EEXIST));
+			kvm_pit_config pc = {};
+			if (rng.chance(50))
+				checked_in(c, static_cast<int>(v), KVM_CREATE_PIT2, ptr(&pc), kAnyCall | bit(EEXIST));
+		}
+#endif
 		break;
 	}
 	case 2: { // a vCPU
@@ -734,6 +1130,27 @@ int run_case(uint64_t seed, unsigned threads)
 	return 0;
 }
 
+// Where a hung case's threads wait: each one's kernel stack (root only;
+// the replay may not hang again).
+void print_stacks(pid_t pid)
+{
+	const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+	DIR *d = opendir(dir.c_str());
+	if (!d)
+		return;
+	while (const dirent *e = readdir(d)) {
+		if (e->d_name[0] == '.')
+			continue;
+		char text[4096];
+		const int fd = open((dir + "/" + e->d_name + "/stack").c_str(), O_RDONLY | O_CLOEXEC);
+		const ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		printf("fuzz: thread %s:\n%.*s", e->d_name, n > 0 ? static_cast<int>(n) : 0, text);
+	}
+	closedir(d);
+}
+
 int usage()
 {
 	fprintf(stderr, "usage: fuzz DEVICE [--seconds S] [--cases N] [--seed N] [--threads T]\n");
@@ -775,6 +1192,9 @@ int main(int argc, char **argv)
 	if (!seconds && !cases)
 		cases = 1;
 	setvbuf(stdout, nullptr, _IOLBF, 0);
+	const int dev = open(g_device, O_RDWR | O_CLOEXEC);
+	g_vapic = ioctl(dev, KVM_CHECK_EXTENSION, KVM_CAP_VAPIC) > 0;
+	close(dev);
 	printf("fuzz: %s, base seed %llu, %u threads\n", g_device, seed, threads);
 	unsigned long done = 0, failed = 0;
 	if (race) {
@@ -799,6 +1219,7 @@ int main(int argc, char **argv)
 			usleep(100 * 1000);
 		if (got == 0) {
 			printf("fuzz: seed %llu hung; killing it\n", static_cast<unsigned long long>(case_seed));
+			print_stacks(pid);
 			kill(pid, SIGKILL);
 			for (int i = 0; i < 100 && (got = waitpid(pid, &status, WNOHANG)) == 0; i++)
 				usleep(100 * 1000);

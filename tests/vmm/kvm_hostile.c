@@ -5,10 +5,13 @@
  * writes over all guest-physical space and far beyond it, a million exits,
  * a forked child using its parent's VM, fds closed and memory slots deleted
  * while a vCPU runs, guest memory unmapped or protected under a running
- * guest, and VMMs killed at random points. The device path is the only
- * argument; one line per scenario, and the tests require the same lines from
- * /dev/axvm and /dev/kvm (tests/expected/kvm_hostile.out). The host's health
- * afterwards (no kernel report, no leak) is checked by the harness.
+ * guest, VMMs killed at random points; and against the in-kernel irqchip,
+ * IPI and EOI storms, a periodic LAPIC timer at its shortest, eventfds
+ * closed under a running guest, interrupts for vCPUs that do not exist.
+ * The device path is the only argument; one line per scenario, and the
+ * tests require the same lines from /dev/axvm and /dev/kvm
+ * (tests/expected/kvm_hostile.out). The host's health afterwards (no kernel
+ * report, no leak) is checked by the harness.
  */
 #include "vmm.h"
 
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/time.h>
@@ -282,7 +286,7 @@ static void forked_child(void)
 }
 
 struct runner {
-	struct vm *v;
+	struct vmm_vcpu *cpu;
 	pthread_t thread;
 	volatile int inside;
 	char result[64];
@@ -291,8 +295,8 @@ struct runner {
 static void *runner_main(void *arg)
 {
 	struct runner *r = arg;
-	int vcpu = r->v->cpu.fd;
-	struct kvm_run *run = r->v->cpu.run;
+	int vcpu = r->cpu->fd;
+	struct kvm_run *run = r->cpu->run;
 	r->inside = 1;
 	if (ioctl(vcpu, KVM_RUN, 0))
 		snprintf(r->result, sizeof(r->result), "%s", errno == EINTR ? "EINTR" : strerror(errno));
@@ -301,9 +305,9 @@ static void *runner_main(void *arg)
 	return NULL;
 }
 
-static void runner_start(struct runner *r, struct vm *v)
+static void runner_start(struct runner *r, struct vmm_vcpu *cpu)
 {
-	r->v = v;
+	r->cpu = cpu;
 	r->inside = 0;
 	pthread_create(&r->thread, NULL, runner_main, r);
 	while (!r->inside)
@@ -328,7 +332,7 @@ static void close_while_running(void)
 		struct vm v;
 		struct runner r;
 		vm_open(&v, code, sizeof(code));
-		runner_start(&r, &v);
+		runner_start(&r, &v.cpu);
 		if (order == 0) {
 			close(v.cpu.fd), close(v.vm.fd), close(v.dev);
 		} else {
@@ -361,7 +365,7 @@ static void slot_deleted_while_running(void)
 	struct vm v;
 	struct runner r;
 	data_loop_vm(&v, data);
-	runner_start(&r, &v);
+	runner_start(&r, &v.cpu);
 	set_slot(&v, 1, DATA_GPA, 0, data);
 	usleep(50 * 1000);
 	const char *res = runner_stop(&r);
@@ -384,7 +388,7 @@ static void memory_pulled(const char *name, int unmap)
 	struct vm v;
 	struct runner r;
 	data_loop_vm(&v, data);
-	runner_start(&r, &v);
+	runner_start(&r, &v.cpu);
 	if (unmap)
 		munmap(data, 4096);
 	else
@@ -424,6 +428,399 @@ static void killed_anywhere(void)
 	printf("killed_anywhere: %d of %d VMMs died by SIGKILL\n", killed, total);
 }
 
+/* ---- The in-kernel irqchip under hostile guests ----
+ * Flat 32-bit guests (vmm_protected_mode) reaching the local APIC and the
+ * IOAPIC, assembled at run time; their interrupt handlers count into
+ * COUNTERS, which the VMM reads. Every vector without a handler of its own
+ * counts into OTHER. */
+#define APIC 0xfee00000u
+#define APIC_EOI (APIC + 0xb0)
+#define APIC_SVR (APIC + 0xf0)
+#define APIC_ICR_LO (APIC + 0x300)
+#define APIC_ICR_HI (APIC + 0x310)
+#define APIC_LVTT (APIC + 0x320)
+#define APIC_TMICT (APIC + 0x380)
+#define APIC_TDCR (APIC + 0x3e0)
+#define IOAPIC 0xfec00000u
+#define GDT32 0x500
+#define CODE1 0x3000          /* vCPU 1's code (vCPU 0's is at CODE) */
+#define HANDLERS 0x4000
+#define COUNTERS 0x5000
+#define OTHER 63              /* the counter of unexpected vectors */
+#define IDT_OF(cpu) ((cpu) ? 0x2000u : 0x600u)
+
+struct chip {
+	int dev;
+	struct vmm_vm vm;
+	struct vmm_vcpu cpu[2];
+	int ncpus;
+	struct vmm_asm code[2];  /* each vCPU's code, from its entry point */
+	struct vmm_asm handlers;
+};
+
+static uint32_t counter(const struct chip *c, int n)
+{
+	uint32_t v;
+	memcpy(&v, (const uint8_t *)c->vm.mem + COUNTERS + 4 * n, 4);
+	return v;
+}
+
+/* Vector @vector of vCPU @cpu counts into counter @n. */
+static void count_vector(struct chip *c, int cpu, int vector, int n)
+{
+	vmm_gate(c->vm.mem, IDT_OF(cpu), vector, vmm_asm_handler(&c->handlers, COUNTERS + 4 * n));
+}
+
+/* A VM with the in-kernel irqchip and @ncpus vCPUs (APIC IDs 0 and 1) in
+ * flat protected mode, each with its local APIC software-enabled first. */
+static void chip_open(struct chip *c, int ncpus)
+{
+	memset(c, 0, sizeof(*c));
+	c->dev = vmm_open(device);
+	if (c->dev < 0)
+		die(device);
+	const char *what = vmm_vm_create(&c->vm, c->dev, MEM_SIZE, NULL, 0);
+	if (what)
+		die(what);
+	if (ioctl(c->vm.fd, KVM_CREATE_IRQCHIP, 0))
+		die("KVM_CREATE_IRQCHIP");
+	c->handlers = (struct vmm_asm){c->vm.mem, HANDLERS};
+	const uint32_t other = vmm_asm_handler(&c->handlers, COUNTERS + 4 * OTHER);
+	for (int i = 0; i < ncpus; i++) {
+		const uint32_t entry = i ? CODE1 : CODE;
+		what = vmm_vcpu_create(&c->cpu[i], c->dev, c->vm.fd, i);
+		if (what)
+			die(what);
+		c->ncpus++;
+		if (vmm_set_cpuid(c->dev, c->cpu[i].fd))
+			die("KVM_SET_CPUID2");
+		if (vmm_protected_mode(c->cpu[i].fd, c->vm.mem, GDT32, IDT_OF(i), other, entry, 0x8000 + 0x1000 * i))
+			die("protected mode");
+		/* With the local APIC in the kernel an AP waits for INIT/SIPI. */
+		struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
+		if (ioctl(c->cpu[i].fd, KVM_SET_MP_STATE, &mp))
+			die("KVM_SET_MP_STATE");
+		c->code[i] = (struct vmm_asm){c->vm.mem, entry};
+		vmm_asm_store(&c->code[i], APIC_SVR, 0x1ff);
+	}
+}
+
+static void chip_close(struct chip *c)
+{
+	for (int i = 0; i < c->ncpus; i++)
+		vmm_vcpu_destroy(&c->cpu[i]);
+	vmm_vm_destroy(&c->vm);
+	close(c->dev);
+}
+
+static const uint8_t sti[] = {0xfb}, sti_hlt[] = {0xfb, 0xf4};
+
+/* IOAPIC pin @pin's redirection entry: @low (vector, modes, mask), to
+ * APIC @dest. */
+static void asm_ioapic_pin(struct vmm_asm *a, int pin, uint32_t low, uint8_t dest)
+{
+	vmm_asm_store(a, IOAPIC, 0x11 + 2 * pin);
+	vmm_asm_store(a, IOAPIC + 0x10, (uint32_t)dest << 24);
+	vmm_asm_store(a, IOAPIC, 0x10 + 2 * pin);
+	vmm_asm_store(a, IOAPIC + 0x10, low);
+}
+
+/* KVM_RUN under an alarm of @ms: "EINTR" when the alarm ended it. */
+static const char *run_for(struct vmm_vcpu *cpu, long ms)
+{
+	static char buf[48];
+	alarm_ms(ms);
+	const int r = ioctl(cpu->fd, KVM_RUN, 0);
+	const int e = errno;
+	alarm_ms(0);
+	if (!r)
+		snprintf(buf, sizeof(buf), "exit %u", cpu->run->exit_reason);
+	else
+		snprintf(buf, sizeof(buf), "%s", e == EINTR ? "EINTR" : strerror(e));
+	return buf;
+}
+
+/* Runs vCPU 0 through its set-up to its first OUT (an I/O exit): 0; or
+ * the scenario's line says what came instead, and the VM is gone: -1. */
+static int chip_ready(struct chip *c, const char *name)
+{
+	const char *ready = run_for(&c->cpu[0], 5000);
+	if (!strcmp(ready, "exit 2"))
+		return 0;
+	printf("%s: set-up ended with %s\n", name, ready);
+	chip_close(c);
+	return -1;
+}
+
+/* Two vCPUs send fixed IPIs as fast as they can: to the other, to self,
+ * with each shorthand (self, all, all but self), to an absent APIC ID, the
+ * physical broadcast and an empty logical destination. Both must still
+ * take IPIs and leave RUN on a signal. */
+static void ipi_storm(void)
+{
+	enum { RECV0, RECV1, SENT0, SENT1 };
+	struct chip c;
+	struct runner r[2];
+	chip_open(&c, 2);
+	for (int i = 0; i < 2; i++) {
+		struct vmm_asm *a = &c.code[i];
+		count_vector(&c, i, 0x40, RECV0 + i);
+		vmm_asm_bytes(a, sti, sizeof(sti));
+		const uint32_t loop = a->at;
+		vmm_asm_store(a, APIC_ICR_HI, (uint32_t)!i << 24);
+		vmm_asm_store(a, APIC_ICR_LO, 0x4040);
+		for (uint32_t shorthand = 1; shorthand < 4; shorthand++)
+			vmm_asm_store(a, APIC_ICR_LO, 0x4040 | shorthand << 18);
+		vmm_asm_store(a, APIC_ICR_HI, 7u << 24);
+		vmm_asm_store(a, APIC_ICR_LO, 0x4040);
+		vmm_asm_store(a, APIC_ICR_HI, 0xffu << 24);
+		vmm_asm_store(a, APIC_ICR_LO, 0x4040);
+		vmm_asm_store(a, APIC_ICR_HI, 0x80u << 24);
+		vmm_asm_store(a, APIC_ICR_LO, 0x4840); /* logical */
+		vmm_asm_inc(a, COUNTERS + 4 * (SENT0 + i));
+		vmm_asm_jmp(a, loop);
+	}
+	runner_start(&r[0], &c.cpu[0]);
+	runner_start(&r[1], &c.cpu[1]);
+	usleep(300 * 1000);
+	printf("ipi_storm: vcpu0 %s", runner_stop(&r[0]));
+	printf(", vcpu1 %s", runner_stop(&r[1]));
+	if (counter(&c, SENT0) && counter(&c, SENT1) && counter(&c, RECV0) && counter(&c, RECV1) && !counter(&c, OTHER))
+		printf(", both sent and took IPIs\n");
+	else
+		printf(", sent %u %u, took %u %u, other vectors %u\n", counter(&c, SENT0), counter(&c, SENT1),
+		       counter(&c, RECV0), counter(&c, RECV1), counter(&c, OTHER));
+	chip_close(&c);
+}
+
+/* EOIs with nothing in service, as fast as the guest can write them, and
+ * a level-triggered IOAPIC line that stays asserted: each EOI of its
+ * interrupt delivers it again (KVM defers every 10000th in a row). Lowered,
+ * it must stop; RUN must end on a signal throughout. */
+static void eoi_storm(void)
+{
+	enum { TAKEN, LOOPS };
+	struct chip c;
+	chip_open(&c, 1);
+	struct vmm_asm *a = &c.code[0];
+	count_vector(&c, 0, 0x50, TAKEN);
+	asm_ioapic_pin(a, 20, 0x8050, 0); /* level, vector 0x50 */
+	vmm_asm_out(a, 0xe9);             /* ready */
+	vmm_asm_bytes(a, sti, sizeof(sti));
+	const uint32_t loop = a->at;
+	vmm_asm_store(a, APIC_EOI, 0);
+	vmm_asm_inc(a, COUNTERS + 4 * LOOPS);
+	vmm_asm_jmp(a, loop);
+	if (chip_ready(&c, "eoi_storm"))
+		return;
+	struct kvm_irq_level line = {.irq = 20, .level = 1};
+	ioctl(c.vm.fd, KVM_IRQ_LINE, &line);
+	printf("eoi_storm: asserted, RUN ended with %s", run_for(&c.cpu[0], 200));
+	const uint32_t taken = counter(&c, TAKEN);
+	line.level = 0;
+	ioctl(c.vm.fd, KVM_IRQ_LINE, &line);
+	printf(", lowered, %s", run_for(&c.cpu[0], 100));
+	const uint32_t after = counter(&c, TAKEN) - taken;
+	/* One delivery may have been on its way when the line dropped. */
+	if (taken > 1 && after <= 1 && counter(&c, LOOPS) && !counter(&c, OTHER))
+		printf("; the line came back after each EOI and stopped when lowered\n");
+	else
+		printf("; taken %u, then %u more, %u loops, other vectors %u\n", taken, after, counter(&c, LOOPS),
+		       counter(&c, OTHER));
+	chip_close(&c);
+}
+
+/* The LAPIC timer periodic with initial count 1 and divide by 1: KVM
+ * stretches the period to min_timer_period_us (200 us) so that no guest can
+ * make the host's timer fire back to back. The vCPU must leave RUN on the
+ * alarm, and count no more ticks than that period allows. Where the guest
+ * cannot take ticks that fast anyway (an emulator) only the current count
+ * shows the stretch: KVM's TMCCT is what is left of the period, in bus
+ * cycles (1 ns each), so it reads beyond the initial count of 1 (a period
+ * of 1 ns reads 0). */
+static void lapic_timer_min_period(void)
+{
+	enum { TICKS, TMCCT0, READS = 8 };
+	const long min_period_us = 200, window_ms = 300;
+	struct chip c;
+	chip_open(&c, 1);
+	struct vmm_asm *a = &c.code[0];
+	count_vector(&c, 0, 0x40, TICKS);
+	vmm_asm_store(a, APIC_TDCR, 0xb);      /* divide by 1 */
+	vmm_asm_store(a, APIC_LVTT, 0x20040); /* periodic, vector 0x40 */
+	vmm_asm_store(a, APIC_TMICT, 1);
+	for (int i = 0; i < READS; i++) {
+		vmm_asm_load(a, APIC + 0x390);
+		vmm_asm_save(a, COUNTERS + 4 * (TMCCT0 + i));
+	}
+	const uint32_t loop = a->at;
+	vmm_asm_bytes(a, sti_hlt, sizeof(sti_hlt));
+	vmm_asm_jmp(a, loop);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	const char *res = run_for(&c.cpu[0], window_ms);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	const long us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+	const uint32_t ticks = counter(&c, TICKS);
+	/* At most one tick per period, and the first one at once. */
+	const long bound = us / min_period_us + 2;
+	uint32_t tmcct = 0;
+	for (int i = 0; i < READS; i++)
+		if (counter(&c, TMCCT0 + i) > tmcct)
+			tmcct = counter(&c, TMCCT0 + i);
+	printf("lapic_timer_min_period: RUN ended with %s", res);
+	if (us > 2000 * 1000 + window_ms * 1000)
+		printf(" after %ld us, far past its %ld ms alarm\n", us, window_ms);
+	else if (ticks && ticks <= bound && tmcct > 1 && !counter(&c, OTHER))
+		printf(" on time, ticking no faster than every %ld us, TMCCT beyond the initial count\n",
+		       min_period_us);
+	else
+		printf(", %u ticks in %ld us (bound %ld), TMCCT up to %u, other vectors %u\n", ticks, us, bound, tmcct,
+		       counter(&c, OTHER));
+	chip_close(&c);
+}
+
+/* An irqfd (GSI 10, IOAPIC pin 10) signalled while the guest takes its
+ * interrupts, and ioeventfds (a port, an MMIO address) the guest writes in a
+ * loop; then the VMM closes every eventfd, its last fd, with the vCPU
+ * inside RUN. The irqfd goes with its eventfd; KVM keeps an ioeventfd (and
+ * its eventfd) registered, so the guest's writes still never exit. Then the
+ * VM is destroyed with all of it. */
+static void eventfds_closed_while_running(void)
+{
+	enum { IRQS, LOOPS };
+	const uint32_t mmio = 0xd0000000;
+	struct chip c;
+	struct runner r;
+	chip_open(&c, 1);
+	struct vmm_asm *a = &c.code[0];
+	count_vector(&c, 0, 0x51, IRQS);
+	asm_ioapic_pin(a, 10, 0x51, 0); /* edge, vector 0x51 */
+	vmm_asm_bytes(a, sti, sizeof(sti));
+	const uint32_t loop = a->at;
+	vmm_asm_out(a, 0x700);
+	vmm_asm_store(a, mmio, 1);
+	vmm_asm_inc(a, COUNTERS + 4 * LOOPS);
+	vmm_asm_jmp(a, loop);
+	const int irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), pio = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+		  mm = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct kvm_irqfd irqfd = {.fd = (uint32_t)irq, .gsi = 10};
+	struct kvm_ioeventfd port = {.addr = 0x700, .len = 1, .fd = pio, .flags = KVM_IOEVENTFD_FLAG_PIO};
+	struct kvm_ioeventfd addr = {.addr = mmio, .len = 4, .fd = mm};
+	if (ioctl(c.vm.fd, KVM_IRQFD, &irqfd) || ioctl(c.vm.fd, KVM_IOEVENTFD, &port) ||
+	    ioctl(c.vm.fd, KVM_IOEVENTFD, &addr))
+		die("KVM_IRQFD/KVM_IOEVENTFD");
+	runner_start(&r, &c.cpu[0]);
+	const uint64_t one = 1;
+	for (int i = 0; i < 20; i++) {
+		if (write(irq, &one, 8) != 8)
+			die("eventfd write");
+		usleep(5000);
+	}
+	uint64_t ports = 0, writes = 0;
+	if (read(pio, &ports, 8) != 8 || read(mm, &writes, 8) != 8)
+		ports = writes = 0;
+	/* The last signal still on its way to the guest as its fd goes. */
+	if (write(irq, &one, 8) != 8)
+		die("eventfd write");
+	close(irq), close(pio), close(mm);
+	usleep(100 * 1000);
+	printf("eventfds_closed_while_running: %s, %s, RUN ended with %s",
+	       counter(&c, IRQS) ? "irqfd delivered" : "irqfd never delivered",
+	       ports && writes ? "ioeventfds signalled" : "ioeventfds not signalled", runner_stop(&r));
+	const uint32_t loops = counter(&c, LOOPS);
+	printf(", then %s", run_for(&c.cpu[0], 100));
+	printf(", %s\n", counter(&c, LOOPS) > loops ? "the guest ran on" : "the guest stopped");
+	chip_close(&c);
+}
+
+/* Interrupts for vCPUs that do not exist (the VM has APIC ID 0 only): MSIs
+ * to APIC ID 5, the broadcast and an empty logical destination, IOAPIC
+ * entries (edge and level) and an MSI route to APIC ID 9. What each call
+ * answers, then what the one vCPU took. */
+static void absent_destinations(void)
+{
+	enum { V45, V46, V47, V48 };
+	struct chip c;
+	chip_open(&c, 1);
+	struct vmm_asm *a = &c.code[0];
+	for (int v = 0; v < 4; v++)
+		count_vector(&c, 0, 0x45 + v, V45 + v);
+	vmm_asm_out(a, 0xe9); /* ready: the APIC is enabled */
+	const uint32_t loop = a->at;
+	vmm_asm_bytes(a, sti_hlt, sizeof(sti_hlt));
+	vmm_asm_jmp(a, loop);
+	if (chip_ready(&c, "absent_destinations"))
+		return;
+	printf("absent_destinations:");
+	static const struct {
+		const char *what;
+		uint32_t address, data;
+	} msis[] = {
+		{"MSI to 5", APIC | 5 << 12, 0x45},
+		{"to all", APIC | 0xff << 12, 0x46},
+		{"logical 0x80", APIC | 0x80 << 12 | 4, 0x47},
+	};
+	for (size_t i = 0; i < sizeof(msis) / sizeof(msis[0]); i++) {
+		struct kvm_msi msi = {.address_lo = msis[i].address, .data = msis[i].data};
+		const int ret = ioctl(c.vm.fd, KVM_SIGNAL_MSI, &msi);
+		printf("%s %s %d", i ? "," : "", msis[i].what, ret);
+		if (ret < 0)
+			printf(" (%s)", strerror(errno));
+	}
+	struct kvm_irqchip chip = {.chip_id = KVM_IRQCHIP_IOAPIC};
+	ioctl(c.vm.fd, KVM_GET_IRQCHIP, &chip);
+	chip.chip.ioapic.redirtbl[17].bits = 0x48 | 9ull << 56;             /* edge */
+	chip.chip.ioapic.redirtbl[18].bits = 0x48 | 1 << 15 | 9ull << 56; /* level */
+	printf("; SET_IRQCHIP %d", ioctl(c.vm.fd, KVM_SET_IRQCHIP, &chip));
+	struct {
+		struct kvm_irq_routing h;
+		struct kvm_irq_routing_entry e[1];
+	} routes = {.h = {.nr = 1}};
+	routes.e[0].gsi = 40;
+	routes.e[0].type = KVM_IRQ_ROUTING_MSI;
+	routes.e[0].u.msi.address_lo = APIC | 9 << 12;
+	routes.e[0].u.msi.data = 0x48;
+	static const char *const names[] = {"IOAPIC edge", "level", "MSI route"};
+	for (uint32_t gsi = 17; gsi <= 19; gsi++) {
+		if (gsi == 19)
+			printf("; SET_GSI_ROUTING %d", ioctl(c.vm.fd, KVM_SET_GSI_ROUTING, &routes));
+		struct kvm_irq_level line = {.irq = gsi == 19 ? 40 : gsi, .level = 1};
+		const int ret = ioctl(c.vm.fd, KVM_IRQ_LINE_STATUS, &line);
+		printf(", %s %d status %d", names[gsi - 17], ret, line.status);
+		line.level = 0;
+		ioctl(c.vm.fd, KVM_IRQ_LINE_STATUS, &line);
+	}
+	struct kvm_msi own = {.address_lo = APIC, .data = 0x48};
+	printf("; MSI to 0 %d", ioctl(c.vm.fd, KVM_SIGNAL_MSI, &own));
+	printf("; RUN ended with %s", run_for(&c.cpu[0], 100));
+	printf(", took 0x45 %u 0x46 %u 0x47 %u 0x48 %u others %u\n", counter(&c, V45), counter(&c, V46),
+	       counter(&c, V47), counter(&c, V48), counter(&c, OTHER));
+	chip_close(&c);
+}
+
+/* A VMM asks for resampling irqfds (level-triggered, re-raised after each
+ * EOI) on many GSIs, each with its own eventfd: KVM sets no limit. */
+static void irqfd_resample_many(void)
+{
+	enum { N = 100 };
+	struct chip c;
+	chip_open(&c, 1);
+	const int resample = eventfd(0, EFD_CLOEXEC);
+	int fds[N], taken = 0;
+	for (int i = 0; i < N; i++) {
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+		struct kvm_irqfd f = {.fd = (uint32_t)fds[i], .gsi = (uint32_t)i, .flags = KVM_IRQFD_FLAG_RESAMPLE,
+				      .resamplefd = (uint32_t)resample};
+		taken += !ioctl(c.vm.fd, KVM_IRQFD, &f);
+	}
+	printf("irqfd_resample_many: %d of %d resampling irqfds on distinct GSIs taken\n", taken, N);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	close(resample);
+	chip_close(&c);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -449,5 +846,11 @@ int main(int argc, char **argv)
 	memory_pulled("munmap_while_running", 1);
 	memory_pulled("mprotect_while_running", 0);
 	killed_anywhere();
+	ipi_storm();
+	eoi_storm();
+	lapic_timer_min_period();
+	eventfds_closed_while_running();
+	absent_destinations();
+	irqfd_resample_many();
 	return 0;
 }

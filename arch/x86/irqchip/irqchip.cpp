@@ -48,6 +48,7 @@ Irqchip::~Irqchip()
 	delete ioapic_;
 	delete pic_;
 	delete routing_;
+	delete[] resample_;
 	if (lock_)
 		axvm_spinlock_destroy(lock_);
 }
@@ -218,7 +219,8 @@ void Irqchip::irq_acked(unsigned irqchip, unsigned pin)
 		pulse_pit_irq();
 	if (gsi < 0)
 		return;
-	for (const Resample &r : resample_) {
+	for (u32 i = 0; i < resample_size_; i++) {
+		const Resample &r = resample_[i];
 		if (r.count && r.gsi == static_cast<u32>(gsi)) {
 			// KVM's irqfd_resampler_ack: the line drops, userspace
 			// hears of it and raises it again if still pending.
@@ -239,29 +241,64 @@ void Irqchip::irqfd_inject(u32 gsi, bool resample)
 	set_gsi(gsi, kUserspaceIrqSourceId, false, false);
 }
 
-Status Irqchip::resample_watch(u32 gsi, bool on, void *glue)
+// Lock held: one resampling irqfd more or fewer on @gsi; false when a new
+// GSI finds no free entry.
+bool Irqchip::resample_count(u32 gsi, bool on)
 {
-	Guard g(*this);
-	glue_ = glue;
 	Resample *free_slot = nullptr;
-	for (Resample &r : resample_) {
+	for (u32 i = 0; i < resample_size_; i++) {
+		Resample &r = resample_[i];
 		if (r.count && r.gsi == gsi) {
 			if (on) {
 				r.count++;
 			} else if (!--r.count) {
 				set_gsi(gsi, kIrqfdResampleIrqSourceId, false, false);
 			}
-			return Status();
+			return true;
 		}
 		if (!r.count && !free_slot)
 			free_slot = &r;
 	}
 	if (!on)
-		return Status();
+		return true;
 	if (!free_slot)
-		return fail(err::ENOSPC);
+		return false;
 	*free_slot = Resample{gsi, 1};
-	return Status();
+	return true;
+}
+
+// KVM takes resampling irqfds on any number of GSIs, so the table doubles
+// when full; the bigger one is allocated outside the lock (a spinlock) and
+// put in place under it.
+Status Irqchip::resample_watch(u32 gsi, bool on, void *glue)
+{
+	Resample *bigger = nullptr;
+	u32 size = 0;
+	for (;;) {
+		Resample *old = nullptr;
+		bool done;
+		{
+			Guard g(*this);
+			glue_ = glue;
+			if (bigger && size > resample_size_) {
+				for (u32 i = 0; i < resample_size_; i++)
+					bigger[i] = resample_[i];
+				old = resample_;
+				resample_ = bigger;
+				resample_size_ = size;
+				bigger = nullptr;
+			}
+			done = resample_count(gsi, on);
+			size = resample_size_ ? 2 * resample_size_ : 16;
+		}
+		delete[] old;
+		delete[] bigger; // a table another thread's call made bigger first
+		if (done)
+			return Status();
+		bigger = new Resample[size];
+		if (!bigger)
+			return fail(err::ENOMEM);
+	}
 }
 
 void Irqchip::irq_mask_changed(unsigned irqchip, unsigned pin, bool masked)

@@ -138,12 +138,14 @@ private:
 	axvm_timer *pit_timer_ = nullptr, *eoi_timer_ = nullptr;
 	axvm_work *work_ = nullptr;
 	u32 pit_due_ = 0, eoi_due_ = 0; // set by the timers, taken by service()
-	// The GSIs resampling irqfds listen on, with how many each.
+	// The GSIs resampling irqfds listen on, with how many each (count 0:
+	// a free entry); resample_watch() grows the table.
 	struct Resample {
 		u32 gsi, count;
 	};
-	enum : u32 { kMaxResampleGsis = 64 };
-	Resample resample_[kMaxResampleGsis] = {};
+	Resample *resample_ = nullptr;
+	u32 resample_size_ = 0;
+	bool resample_count(u32 gsi, bool on);
 	void *glue_ = nullptr;
 };
 

@@ -135,7 +135,14 @@ u32 LapicTimer::current_count(u32 tmict, u64 now_ns) const
 {
 	if (!armed_ || !tmict || !period_ns_ || mode_ == TimerMode::TscDeadline)
 		return 0;
-	const u64 left = target_ns_ > now_ns ? target_ns_ - now_ns : 0;
+	u64 left = target_ns_ > now_ns ? target_ns_ - now_ns : 0;
+	// A periodic count past its target has reloaded even when the vCPU
+	// has not taken the expiry yet (or took it late and re-armed from
+	// then): what is left of the current period, as under KVM, whose
+	// timer callback advances the target at once. Else a host slower than
+	// the period (200 us at least) would read 0 at every TMCCT.
+	if (!left && mode_ == TimerMode::Periodic)
+		left = period_ns_ - (now_ns - target_ns_) % period_ns_;
 	return u32((left % period_ns_) / divide_);
 }
 
