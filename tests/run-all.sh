@@ -304,7 +304,7 @@ boot_bochs() { # boot_bochs NAME KERNEL_IMAGE MODULE_DIR [KERNEL_MODULES_DIR [CM
 	# exits in a row and 200 VM cycles rather than 1,000: every emulated
 	# instruction costs here.
 	printf '%s\n' 'default linux' 'prompt 0' 'timeout 0' 'label linux' '  kernel vmlinuz' \
-		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=7 panic=-1 oops=panic noxsave axvm.short_fuzz_seconds=0 axvm.hostile_exits=100000 axvm.hostile_time_percent=10 axvm.abi_cycles=200 axvm.hotplug=0 axvm.spinners=0 axvm.hostile_under_kvm=0 '"${5:-}" \
+		'  append initrd=initrd.gz console=ttyS0,115200 loglevel=7 panic=-1 oops=panic noxsave axvm.short_fuzz_seconds=0 axvm.hostile_exits=100000 axvm.hostile_time_percent=25 axvm.abi_cycles=200 axvm.hotplug=0 axvm.spinners=0 axvm.hostile_under_kvm=0 '"${5:-}" \
 		>"$dir/iso/isolinux/isolinux.cfg"
 	genisoimage -quiet -o "$dir/boot.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot \
 		-boot-load-size 4 -boot-info-table "$dir/iso"

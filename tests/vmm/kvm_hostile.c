@@ -527,7 +527,7 @@ static void asm_ioapic_pin(struct vmm_asm *a, int pin, uint32_t low, uint8_t des
 
 /* How long a timed scenario lets its guests run: @ms, or the percentage of
  * it in KVM_HOSTILE_TIME_PERCENT (Bochs: its guest clock is so slow that a
- * tenth of the time still runs millions of guest instructions). */
+ * quarter of the time still runs millions of guest instructions). */
 static long window(long ms)
 {
 	const char *p = getenv("KVM_HOSTILE_TIME_PERCENT");
