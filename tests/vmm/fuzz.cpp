@@ -7,8 +7,9 @@
 // case number): T threads share one table of device, VM and vCPU fds and
 // make random and structure-aware calls on them (memory slots over random
 // guest images, register states near the valid ones, RUN under a short
-// timer, interrupts, events, CPUID, stats fds, closes and unmaps, unknown
-// ioctls; on x86 the in-kernel irqchip's calls (the irqchip, split or not,
+// timer, interrupts, events, CPUID, stats fds, the MSR, emulated-CPUID and
+// register lists, vCPU attributes, registers in the run page (x86), closes
+// and unmaps, unknown ioctls; on x86 the in-kernel irqchip's calls (the irqchip, split or not,
 // the PIT, routes, lines, MSIs, its state, the local APIC's, irqfds and
 // ioeventfds on eventfds that the closes take down in use) and guests that
 // drive the LAPIC timer, IPIs, EOIs and the IOAPIC; on arm64 ONE_REG,
@@ -623,6 +624,63 @@ void irqchip_guest_call(Case &c, Rng &rng, int fd)
 }
 #endif
 
+// What a device or vCPU lists (arm64: its registers; x86: the MSRs, the
+// feature MSRs, the emulated CPUID), the TSS address, vCPU attributes
+// (x86: the TSC offset; arm64: steal time), and on x86 registers in the run
+// page: valid and dirty sets and their contents from a VMM that lies, for
+// the RUN of another thread to take.
+void list_and_attr_call(Case &c, Rng &rng, int fd, uint8_t *buf, size_t size)
+{
+	memset(buf, 0, size);
+	switch (rng.below(3)) {
+	case 0: {
+#ifdef __aarch64__
+		auto *l = reinterpret_cast<kvm_reg_list *>(buf);
+		l->n = rng.chance(80) ? rng.below((size - sizeof(*l)) / 8) : rng.next() >> 40; // short: E2BIG
+		checked(c, fd, KVM_GET_REG_LIST, reinterpret_cast<unsigned long>(buf));
+#else
+		auto *l = reinterpret_cast<kvm_msr_list *>(buf);
+		l->nmsrs = static_cast<uint32_t>(rng.chance(80) ? rng.below(300) : rng.next());
+		checked(c, fd, rng.chance(50) ? KVM_GET_MSR_INDEX_LIST : KVM_GET_MSR_FEATURE_INDEX_LIST,
+			reinterpret_cast<unsigned long>(buf));
+		memset(buf, 0, size);
+		auto *cpuid = reinterpret_cast<kvm_cpuid2 *>(buf);
+		cpuid->nent = static_cast<uint32_t>(rng.chance(80) ? rng.below((size - sizeof(*cpuid)) / sizeof(cpuid->entries[0]))
+								   : rng.next());
+		checked(c, fd, KVM_GET_EMULATED_CPUID, reinterpret_cast<unsigned long>(buf));
+		checked(c, fd, KVM_SET_TSS_ADDR, rng.chance(80) ? 0xfffbd000 : rng.next());
+#endif
+		break;
+	}
+	case 1: {
+		uint64_t value = rng.chance(50) ? rng.next() : rng.below(1 << 14) * 64;
+		kvm_device_attr a = {};
+		a.flags = static_cast<uint32_t>(rng.chance(90) ? 0 : rng.next());
+		a.group = static_cast<uint32_t>(rng.chance(80) ? rng.below(4) : rng.next());
+		a.attr = rng.chance(80) ? rng.below(2) : rng.next();
+		a.addr = rng.chance(90) ? reinterpret_cast<uintptr_t>(&value) : rng.next();
+		static const unsigned long cmds[] = {KVM_HAS_DEVICE_ATTR, KVM_GET_DEVICE_ATTR, KVM_SET_DEVICE_ATTR};
+		checked(c, fd, cmds[rng.below(3)], reinterpret_cast<unsigned long>(&a));
+		break;
+	}
+	default: {
+#ifndef __aarch64__
+		void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			break;
+		auto *run = static_cast<kvm_run *>(p);
+		run->kvm_valid_regs = rng.chance(80) ? rng.below(8) : rng.next();
+		run->kvm_dirty_regs = rng.chance(80) ? rng.below(8) : rng.next();
+		auto *regs = reinterpret_cast<uint8_t *>(&run->s.regs);
+		for (int i = 0; i < 8; i++)
+			regs[rng.below(sizeof(run->s.regs))] = static_cast<uint8_t>(rng.next());
+		munmap(p, 4096);
+#endif
+		break;
+	}
+	}
+}
+
 void one_call(Case &c, Rng &rng)
 {
 	const int slot = static_cast<int>(rng.below(kSlots));
@@ -935,6 +993,9 @@ void one_call(Case &c, Rng &rng)
 		}
 		break;
 	}
+	case 19:
+		list_and_attr_call(c, rng, fd, buf, sizeof(buf));
+		break;
 	default: { // a new guest image in some memory
 		uint8_t *m = c.mem[rng.below(4)];
 		random_image(rng, m, kMemMax);
