@@ -29,6 +29,12 @@ namespace abi {
 extern const char *kDev; // the device under test (coexist.cpp also runs on /dev/kvm)
 extern std::string g_why; // why the test that just returned false failed
 
+// @n scaled down where every instruction is emulated: AXVM_ABI_CYCLES (Bochs
+// asks for 200) is how many of the 1,000 VM cycles to run, and loops and
+// tick counts sized for a real CPU shrink by the same fraction (at least a
+// tenth, at least 1).
+int abi_scaled(int n);
+
 #define EXPECT(cond)                                                                     \
 	do {                                                                             \
 		if (!(cond)) {                                                           \

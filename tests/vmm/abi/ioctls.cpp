@@ -209,6 +209,15 @@ bool close_in_every_order()
 	return true;
 }
 
+int abi_scaled(int n)
+{
+	const char *asked = getenv("AXVM_ABI_CYCLES");
+	const long cycles = asked ? atol(asked) : 1000;
+	const long permille = cycles < 100 ? 100 : cycles > 1000 ? 1000 : cycles;
+	const long scaled = n * permille / 1000;
+	return scaled < 1 ? 1 : static_cast<int>(scaled);
+}
+
 // A thousand VMs with memory and vCPUs, closed in both orders: no fd and no
 // memory left behind (each VM holds several pages: VMCBs, FPU areas, nested
 // page tables, pinned guest memory, so a leak of any shows up in MiBs).
@@ -217,8 +226,7 @@ bool close_in_every_order()
 bool thousand_cycles()
 {
 	const long size = sysconf(_SC_PAGESIZE);
-	const char *asked = getenv("AXVM_ABI_CYCLES");
-	const int cycles = asked && atoi(asked) >= 100 ? atoi(asked) : 1000;
+	const int cycles = abi_scaled(1000);
 	const int fds_before = open_fds();
 	void *mem = map_anon(64 * 1024);
 	EXPECT(mem);
