@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -335,14 +336,27 @@ double memory_footprint(const char *dev, int vms, int vcpus, std::string &why)
 	return static_cast<double>(before - after) / vms;
 }
 
-// The median of three footprints, each after a second for memory freed
-// late (RCU callbacks, the other device's VMs torn down) to come back: one
-// sample alone was sometimes negative.
+// Waits (10 s at most) until MemAvailable holds still for half a second:
+// what earlier VMs freed late (RCU callbacks, workqueues) is back by then.
+void settle_memory()
+{
+	long last = mem_available_kb();
+	for (int i = 0; i < 20; i++) {
+		usleep(500000);
+		const long now = mem_available_kb();
+		if (labs(now - last) < 128)
+			return;
+		last = now;
+	}
+}
+
+// The median of three footprints, each once memory has settled: one sample
+// alone, taken after the timed cases, was sometimes negative.
 double memory_footprint_median(const char *dev, int vms, int vcpus, std::string &why)
 {
 	std::vector<double> v;
 	for (int i = 0; i < 3; i++) {
-		sleep(1);
+		settle_memory();
 		const double kb = memory_footprint(dev, vms, vcpus, why);
 		if (kb >= 0)
 			v.push_back(kb);
@@ -410,6 +424,19 @@ int main(int argc, char **argv)
 			 return irqchip_case(d, "bench_ipi.bin", 2, w) / 5000; }},
 	};
 
+	// Kernel memory per VM (1 vCPU) and per extra vCPU, first: the timed
+	// cases leave hundreds of MiB being freed behind them.
+	std::vector<double> per_vm(devices.size()), per_vcpu(devices.size());
+	std::vector<std::string> mem_why(devices.size());
+	for (size_t d = 0; d < devices.size(); d++) {
+		// Enough VMs that some MiB of per-CPU page lists drained meanwhile
+		// stay noise: 64 VMs were not.
+		const double one = memory_footprint_median(devices[d].second.c_str(), 256, 1, mem_why[d]);
+		const double many = one < 0 ? -1 : memory_footprint_median(devices[d].second.c_str(), 16, 33, mem_why[d]);
+		per_vm[d] = one;
+		per_vcpu[d] = many < 0 ? -1 : (many - one) / 32;
+	}
+
 	// results[case][device]
 	std::vector<std::vector<Result>> results(cases.size(), std::vector<Result>(devices.size()));
 	for (int round = 0; round < rounds; round++) {
@@ -431,18 +458,6 @@ int main(int argc, char **argv)
 			}
 		}
 		fprintf(stderr, "round %d/%d done\n", round + 1, rounds);
-	}
-
-	// Kernel memory per VM (1 vCPU) and per extra vCPU.
-	std::vector<double> per_vm(devices.size()), per_vcpu(devices.size());
-	std::vector<std::string> mem_why(devices.size());
-	for (size_t d = 0; d < devices.size(); d++) {
-		// Enough VMs that some MiB of per-CPU page lists drained meanwhile
-		// stay noise: 64 VMs were not.
-		const double one = memory_footprint_median(devices[d].second.c_str(), 256, 1, mem_why[d]);
-		const double many = one < 0 ? -1 : memory_footprint_median(devices[d].second.c_str(), 16, 33, mem_why[d]);
-		per_vm[d] = one;
-		per_vcpu[d] = many < 0 ? -1 : (many - one) / 32;
 	}
 
 	auto find = [&](const char *name) -> int {
