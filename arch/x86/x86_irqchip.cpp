@@ -65,10 +65,15 @@ void X86Vcpu::lapic_timer_fired(void *arg)
 }
 
 // The lock held: the timer's expiry if it is due, and the host timer set
-// for the next one.
+// for the next one. A timer due already when armed (a count of 1 is, by
+// the time the TMICT write's exit returns) expires here, as in KVM's
+// start_sw_timer: a host timer set in the past only cost an interrupt
+// and an exit per tick.
 void X86Vcpu::run_lapic_timer(u64 now)
 {
-	if (__atomic_exchange_n(&lapic_timer_fired_, 0u, __ATOMIC_ACQ_REL) || (timer_armed_ && now >= timer_armed_))
+	const bool fired = __atomic_exchange_n(&lapic_timer_fired_, 0u, __ATOMIC_ACQ_REL);
+	const u64 due = lapic_->next_expiry_ns(now);
+	if (fired || (due && due <= now))
 		lapic_->expire(now);
 	const u64 next = lapic_->next_expiry_ns(now);
 	if (next == timer_armed_)
