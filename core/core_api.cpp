@@ -156,7 +156,11 @@ extern "C" long axvm_core_check_extension(long cap)
 					       AXVM_MSR_EXIT_REASON_FILTER
 				     : 0;
 	case AXVM_CAP_GET_MSR_FEATURES:
+	case AXVM_CAP_DISABLE_QUIRKS:
+	case AXVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 		return !kArm64 && hw;
+	case AXVM_CAP_DISABLE_QUIRKS2:
+		return !kArm64 && hw ? AXVM_X86_QUIRKS_SUPPORTED : 0;
 	case AXVM_CAP_SYNC_REGS:
 		return !kArm64 && hw ? AXVM_SYNC_X86_VALID_FIELDS : 0;
 	case AXVM_CAP_MCE:

@@ -398,6 +398,12 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 				return fail(err::EINVAL);
 			value = (value & ~(1ull << 7)) | (old & (1ull << 7));
 		}
+		// With KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off, the MWAIT enable
+		// bit is CPUID.01H:ECX.MONITOR (cpuid_runtime), which needs SSE3
+		// (KVM's kvm_set_msr_common refuses host and guest alike).
+		if (!vm_arch().quirk(AXVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) && ((old ^ value) & kMiscEnableMwait) &&
+		    !(cpuid_.lookup(1, 0).ecx & kCpuidSse3))
+			return fail(err::EINVAL);
 		msrs_.misc_enable = value;
 		return Status();
 	}

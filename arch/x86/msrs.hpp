@@ -46,6 +46,8 @@ constexpr u32 kMaxMceBanks = 32;
 constexpr u64 kMcgCtlP = 1ull << 8, kMcgSerP = 1ull << 24;
 constexpr u64 kMceCapSupported = kMcgCtlP | kMcgSerP;
 constexpr u64 kMiscEnableDefault = (1ull << 11) | (1ull << 12);
+// IA32_MISC_ENABLE's ENABLE_MONITOR_FSM (SDM vol. 4, table 2-2): MONITOR/MWAIT.
+constexpr u64 kMiscEnableMwait = 1ull << 18;
 constexpr u64 kMtrrCapValue = 0x500 | 8;
 constexpr u64 kUcodeRevDefault = 0x100000000ull;
 

@@ -5,6 +5,7 @@
 
 #include "emulate.hpp"
 #include "guest_access.hpp"
+#include "x86_vm.hpp"
 
 namespace axvm::x86 {
 
@@ -56,6 +57,13 @@ void X86Vcpu::cpuid_runtime(u32 function, u32 index, CpuidResult &r) const
 			r.ecx = (r.ecx & ~(1u << 27)) | (cr4() & kCr4Osxsave ? 1u << 27 : 0);
 		const u64 base = lapic_ ? lapic_->apic_base() : apic_base_;
 		r.edx = (r.edx & ~(1u << 9)) | (base & (1ull << 11) ? 1u << 9 : 0);
+		// KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off: MONITOR follows
+		// IA32_MISC_ENABLE's MWAIT bit. (KVM writes it into its table
+		// at each SET_CPUID2 and MISC_ENABLE toggle; here it is derived
+		// on each read, the same answer unless the quirk is disabled
+		// after SET_CPUID2 and before any MISC_ENABLE write.)
+		if (!vm_arch().quirk(AXVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+			r.ecx = (r.ecx & ~kCpuidMonitor) | (msrs_.misc_enable & kMiscEnableMwait ? kCpuidMonitor : 0);
 	}
 	if (function == 0xd && index == 0 && r.eax)
 		r.ebx = xsave_size(xcr0_);
@@ -272,8 +280,100 @@ ExitReason X86Vcpu::emulate_rdtscp(u64 next_rip)
 	return ExitReason::nothing();
 }
 
+namespace {
+
+// KVM's hypercall numbers (include/uapi/linux/kvm_para.h) that axvm answers
+// in the kernel, the CPUID 0x40000001 EAX feature each needs, and KVM's
+// error values for the guest (negated in RAX).
+constexpr u64 kHcKickCpu = 5, kHcSendIpi = 10, kHcSchedYield = 11;
+constexpr u32 kFeaturePvUnhalt = 7, kFeaturePvSendIpi = 11, kFeaturePvSchedYield = 13;
+constexpr u64 kKvmEperm = 1, kKvmEnosys = 1000;
+
+} // namespace
+
+u8 X86Vcpu::cpl() const
+{
+	// Real mode is CPL 0, virtual-8086 mode CPL 3; otherwise SS's DPL
+	// is the CPL (SDM vol. 3A, 5.5).
+	if (cpu_mode() == CpuMode::Real)
+		return rflags() & kRflagsVm ? 3 : 0;
+	return attrib_dpl(segment(kSs).attrib);
+}
+
+bool X86Vcpu::pv_feature(u32 bit) const
+{
+	// KVM_CAP_ENFORCE_PV_FEATURE_CPUID: only what the guest's CPUID
+	// offers (KVM's guest_pv_has(); its base is 0x40000000 here, where
+	// axvm's KVM leaves are).
+	return !pv_enforce_ || (cpuid_.lookup(0x40000001, 0).eax & (1u << bit));
+}
+
+bool X86Vcpu::kernel_hypercall(u64 next_rip)
+{
+	// KVM's kvm_emulate_hypercall(): outside 64-bit mode the number, the
+	// arguments and the result are 32 bits.
+	const bool wide = cpu_mode() == CpuMode::Long64;
+	const u64 nr = wide ? gpr(kRax) : static_cast<u32>(gpr(kRax));
+	u32 feature = 0;
+	switch (nr) {
+	case kHcKickCpu:
+		feature = kFeaturePvUnhalt;
+		break;
+	case kHcSendIpi:
+		feature = kFeaturePvSendIpi;
+		break;
+	case kHcSchedYield:
+		feature = kFeaturePvSchedYield;
+		break;
+	default:
+		return false; // userspace's (KVM_EXIT_HYPERCALL)
+	}
+	u64 ret;
+	if (cpl() != 0)
+		ret = -kKvmEperm;
+	else if (!pv_feature(feature))
+		ret = -kKvmEnosys;
+	else if (nr == kHcSchedYield)
+		ret = 0; // a hint: the RUN loop yields whenever the host needs the CPU
+	else
+		return false; // KICK_CPU and SEND_IPI are not in the kernel: userspace's
+	set_gpr(kRax, wide ? ret : static_cast<u32>(ret));
+	stats.hypercalls++;
+	advance_rip(next_rip);
+	return true;
+}
+
+ExitReason X86Vcpu::foreign_hypercall(const u8 (&native)[3])
+{
+	// KVM_X86_QUIRK_FIX_HYPERCALL_INSN: KVM writes this CPU's instruction
+	// over the other vendor's and lets the guest run it again (KVM's
+	// emulator_fix_hypercall()); without the quirk the guest gets the #UD
+	// the CPU raised.
+	if (!vm_arch().quirk(AXVM_X86_QUIRK_FIX_HYPERCALL_INSN))
+		return inject_exception(kVectorUd);
+	u8 copy[3] = {native[0], native[1], native[2]};
+	if (!access_linear(segment_base(kCs) + rip(), copy, sizeof(copy), true).ok())
+		return inject_exception(kVectorUd); // not writable as the guest maps it
+	return ExitReason::nothing();
+}
+
+ExitReason X86Vcpu::monitor_mwait(u64 next_rip)
+{
+	// KVM's kvm_emulate_monitor_mwait(): NOPs, unless
+	// KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is off and the guest's CPUID
+	// lacks MONITOR: then the #UD such a CPU raises.
+	CpuidResult r = cpuid_.lookup(1, 0);
+	cpuid_runtime(1, 0, r);
+	if (!vm_arch().quirk(AXVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) && !(r.ecx & kCpuidMonitor))
+		return inject_exception(kVectorUd);
+	advance_rip(next_rip);
+	return ExitReason::nothing();
+}
+
 ExitReason X86Vcpu::hypercall_exit(u64 next_rip)
 {
+	if (kernel_hypercall(next_rip))
+		return ExitReason::nothing();
 	u64 regs[16];
 	for (u8 i = 0; i < 16; i++)
 		regs[i] = gpr(i);

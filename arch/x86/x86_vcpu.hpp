@@ -185,8 +185,19 @@ protected:
 	u64 xcr0_seen_ = 0;
 	u64 guest_supported_xcr0() const;
 	Status set_xcr0(u64 value);
-	// VMCALL/VMMCALL ending at @next_rip (completed with RAX = the result).
+	// VMCALL/VMMCALL ending at @next_rip (completed with RAX = the result),
+	// but for KVM's hypercalls the kernel answers (kernel_hypercall).
 	ExitReason hypercall_exit(u64 next_rip);
+	// The other vendor's hypercall instruction at RIP (VMCALL on SVM,
+	// VMMCALL on VMX), which raised #UD: @native is this CPU's.
+	ExitReason foreign_hypercall(const u8 (&native)[3]);
+	// MONITOR or MWAIT ending at @next_rip: KVM's NOPs, or #UD.
+	ExitReason monitor_mwait(u64 next_rip);
+	// KVM_CAP_ENFORCE_PV_FEATURE_CPUID (KVM_ENABLE_CAP on the vCPU).
+	bool pv_enforce_ = false;
+	// Whether the guest may use KVM PV feature @bit (CPUID 0x40000001 EAX).
+	bool pv_feature(u32 bit) const;
+	u8 cpl() const;
 
 	// ---- The in-kernel irqchip (x86_irqchip.cpp) ----
 	// First in each entry: the local APIC's timer, INIT/SIPI and NMIs; a
@@ -239,6 +250,9 @@ private:
 	// The exit the next RUN completes (complete_userspace_exit).
 	enum class Pending : u8 { None, PortIn, PortOut, StringIn, Mmio, Hypercall, MsrRead, MsrWrite };
 
+	// KVM's hypercalls answered here (KVM_HC_SCHED_YIELD, and those the
+	// guest's PV CPUID refuses): RAX set, past @next_rip; false: userspace's.
+	bool kernel_hypercall(u64 next_rip);
 	void get_debugregs(axvm_debugregs &d) const;
 	Status set_debugregs(const axvm_debugregs &d);
 	Status set_tsc_khz(u32 khz);

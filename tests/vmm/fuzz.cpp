@@ -141,6 +141,9 @@ const std::string kSnippets[] = {
 	"\x0f\x32",                 // rdmsr
 	"\x0f\x30",                 // wrmsr
 	"\x0f\x01\xd9",             // vmmcall
+	"\x0f\x01\xc1",             // vmcall (the other vendor's: rewritten, or #UD)
+	"\x0f\x01\xc8",             // monitor
+	"\x0f\x01\xc9",             // mwait
 	"\x0f\x01\xd8",             // vmrun
 	"\x0f\x22\xc0",             // mov cr0,eax
 	"\x0f\x22\xd8",             // mov cr3,eax
@@ -959,6 +962,17 @@ void one_call(Case &c, Rng &rng)
 		cap.args[0] = rng.below(3);
 		checked(c, fd, KVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&cap));
 		checked(c, fd, KVM_CHECK_EXTENSION, rng.below(300));
+#ifndef __aarch64__
+		// The quirks (VM) and the PV CPUID enforcement (vCPU), on any fd,
+		// any bits and flags: KVM 6.1 gives EINVAL (ENOTTY on /dev/kvm).
+		static const uint32_t pv_caps[] = {KVM_CAP_DISABLE_QUIRKS, KVM_CAP_DISABLE_QUIRKS2,
+						   KVM_CAP_ENFORCE_PV_FEATURE_CPUID};
+		cap.cap = pv_caps[rng.below(3)];
+		cap.flags = rng.chance(90) ? 0 : static_cast<uint32_t>(rng.next());
+		cap.args[0] = rng.chance(70) ? rng.below(128) : rng.next();
+		checked_in(c, fd, KVM_ENABLE_CAP, ptr(&cap), kVcpuCall);
+		cap.flags = 0;
+#endif
 		break;
 	}
 	case 13: // a close (the fd number may be reused by the next open)

@@ -249,6 +249,10 @@ bool split_window_needs_extint();
 // isolation.cpp
 bool guest_isolation();
 bool guest_isolation_protected();
+bool quirks_caps();
+bool quirks_monitor_mwait();
+bool quirks_fix_hypercall();
+bool pv_feature_cpuid_enforced();
 
 // hardening.cpp
 bool single_step_reports_bs();
