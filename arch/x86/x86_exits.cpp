@@ -280,69 +280,6 @@ ExitReason X86Vcpu::emulate_rdtscp(u64 next_rip)
 	return ExitReason::nothing();
 }
 
-namespace {
-
-// KVM's hypercall numbers (include/uapi/linux/kvm_para.h) that axvm answers
-// in the kernel, the CPUID 0x40000001 EAX feature each needs, and KVM's
-// error values for the guest (negated in RAX).
-constexpr u64 kHcKickCpu = 5, kHcSendIpi = 10, kHcSchedYield = 11;
-constexpr u32 kFeaturePvUnhalt = 7, kFeaturePvSendIpi = 11, kFeaturePvSchedYield = 13;
-constexpr u64 kKvmEperm = 1, kKvmEnosys = 1000;
-
-} // namespace
-
-u8 X86Vcpu::cpl() const
-{
-	// Real mode is CPL 0, virtual-8086 mode CPL 3; otherwise SS's DPL
-	// is the CPL (SDM vol. 3A, 5.5).
-	if (cpu_mode() == CpuMode::Real)
-		return rflags() & kRflagsVm ? 3 : 0;
-	return attrib_dpl(segment(kSs).attrib);
-}
-
-bool X86Vcpu::pv_feature(u32 bit) const
-{
-	// KVM_CAP_ENFORCE_PV_FEATURE_CPUID: only what the guest's CPUID
-	// offers (KVM's guest_pv_has(); its base is 0x40000000 here, where
-	// axvm's KVM leaves are).
-	return !pv_enforce_ || (cpuid_.lookup(0x40000001, 0).eax & (1u << bit));
-}
-
-bool X86Vcpu::kernel_hypercall(u64 next_rip)
-{
-	// KVM's kvm_emulate_hypercall(): outside 64-bit mode the number, the
-	// arguments and the result are 32 bits.
-	const bool wide = cpu_mode() == CpuMode::Long64;
-	const u64 nr = wide ? gpr(kRax) : static_cast<u32>(gpr(kRax));
-	u32 feature = 0;
-	switch (nr) {
-	case kHcKickCpu:
-		feature = kFeaturePvUnhalt;
-		break;
-	case kHcSendIpi:
-		feature = kFeaturePvSendIpi;
-		break;
-	case kHcSchedYield:
-		feature = kFeaturePvSchedYield;
-		break;
-	default:
-		return false; // userspace's (KVM_EXIT_HYPERCALL)
-	}
-	u64 ret;
-	if (cpl() != 0)
-		ret = -kKvmEperm;
-	else if (!pv_feature(feature))
-		ret = -kKvmEnosys;
-	else if (nr == kHcSchedYield)
-		ret = 0; // a hint: the RUN loop yields whenever the host needs the CPU
-	else
-		return false; // KICK_CPU and SEND_IPI are not in the kernel: userspace's
-	set_gpr(kRax, wide ? ret : static_cast<u32>(ret));
-	stats.hypercalls++;
-	advance_rip(next_rip);
-	return true;
-}
-
 ExitReason X86Vcpu::foreign_hypercall(const u8 (&native)[3])
 {
 	// KVM_X86_QUIRK_FIX_HYPERCALL_INSN: KVM writes this CPU's instruction

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <axvm/arch_vcpu.hpp>
+#include <axvm/steal_clock.hpp>
 #include <axvm/exit_to_run.hpp>
 #include <axvm/vm.hpp>
 
@@ -71,7 +72,11 @@ public:
 	Lapic *lapic() const { return lapic_; }
 	// An interrupt came for the vCPU: an entry under way gives up.
 	void request_kick() { events_.request_kick(); }
-	void run_begin() final { axvm_x86_fpu_enter(fpu_); }
+	void run_begin() final
+	{
+		steal_update_ = true;
+		axvm_x86_fpu_enter(fpu_);
+	}
 	void run_end() final { axvm_x86_fpu_leave(fpu_); }
 
 protected:
@@ -195,6 +200,12 @@ protected:
 	ExitReason monitor_mwait(u64 next_rip);
 	// KVM_CAP_ENFORCE_PV_FEATURE_CPUID (KVM_ENABLE_CAP on the vCPU).
 	bool pv_enforce_ = false;
+	// MSR_KVM_STEAL_TIME (pv.cpp): the write's checks, and the record
+	// brought up to date before an entry.
+	Status set_steal_time_msr(u64 value);
+	void record_steal_time();
+	StealClock steal_clock_;
+	bool steal_update_ = false; // a RUN began: bump the version even with nothing stolen
 	// Whether the guest may use KVM PV feature @bit (CPUID 0x40000001 EAX).
 	bool pv_feature(u32 bit) const;
 	u8 cpl() const;

@@ -334,7 +334,8 @@ void irqchip_setup_call(Case &c, Rng &rng, int fd)
 		kvm_enable_cap cap = {};
 		cap.cap = KVM_CAP_SPLIT_IRQCHIP;
 		cap.args[0] = rng.chance(80) ? 24 : rng.next();
-		checked_in(c, fd, KVM_ENABLE_CAP, ptr(&cap), kAnyCall | bit(EEXIST));
+		// (A vCPU fd takes KVM_ENABLE_CAP too: EBUSY during a RUN.)
+		checked_in(c, fd, KVM_ENABLE_CAP, ptr(&cap), kVcpuCall | bit(EEXIST));
 		break;
 	}
 	case 2: {
@@ -722,7 +723,7 @@ void one_call(Case &c, Rng &rng)
 			if (rng.chance(70))
 				checked_in(c, static_cast<int>(v), KVM_CREATE_IRQCHIP, 0, kAnyCall | bit(EEXIST));
 			else
-				checked_in(c, static_cast<int>(v), KVM_ENABLE_CAP, ptr(&split), kAnyCall | bit(EEXIST));
+				checked_in(c, static_cast<int>(v), KVM_ENABLE_CAP, ptr(&split), kVcpuCall | bit(EEXIST));
 			kvm_pit_config pc = {};
 			if (rng.chance(50))
 				checked_in(c, static_cast<int>(v), KVM_CREATE_PIT2, ptr(&pc), kAnyCall | bit(EEXIST));
@@ -867,7 +868,7 @@ void one_call(Case &c, Rng &rng)
 		static const uint32_t known[] = {0x10, 0x1b, 0x174, 0x175, 0x176, 0x179, 0x17a, 0x17b, 0x1a0,
 						 0x200, 0x201, 0x250, 0x277, 0x2ff, 0x400, 0x401, 0xc0000080,
 						 0xc0000081, 0xc0000082, 0xc0000102, 0xc0000103, 0xc0010015,
-						 0xc0010117, 0x11, 0x12, 0xce, 0x8b, 0x4b564d01};
+						 0xc0010117, 0x11, 0x12, 0xce, 0x8b, 0x4b564d01, 0x4b564d03};
 		for (uint32_t i = 0; i < 8; i++) {
 			msrs->entries[i].index = rng.chance(80) ? known[rng.below(sizeof(known) / 4)]
 								: static_cast<uint32_t>(rng.next());

@@ -253,6 +253,8 @@ bool quirks_caps();
 bool quirks_monitor_mwait();
 bool quirks_fix_hypercall();
 bool pv_feature_cpuid_enforced();
+bool steal_time_msr();
+bool steal_time_record();
 
 // hardening.cpp
 bool single_step_reports_bs();

@@ -174,6 +174,8 @@ int main(int argc, char **argv)
 		{"quirks_monitor_mwait", quirks_monitor_mwait},
 		{"quirks_fix_hypercall", quirks_fix_hypercall},
 		{"pv_feature_cpuid_enforced", pv_feature_cpuid_enforced},
+		{"steal_time_msr", steal_time_msr},
+		{"steal_time_record", steal_time_record},
 		{"vm_owned_by_creator", vm_owned_by_creator},
 		{"memlock_limit", memlock_limit},
 		{"pinned_memory_outlives_munmap", pinned_memory_outlives_munmap},
