@@ -29,32 +29,6 @@ void hypercall_insns(uint8_t (&native)[3], uint8_t (&foreign)[3])
 	memcpy(foreign, host_is_vmx() ? vmmcall : vmcall, 3);
 }
 
-// @code at 0x1000 in flat 32-bit protected mode, a #UD handler that prints
-// 'U' and steps over 3 bytes.
-bool start_protected(Machine &m, const std::vector<uint8_t> &code)
-{
-	EXPECT(m.start(code));
-	uint8_t *mem = static_cast<uint8_t *>(m.mem);
-	const uint64_t gdt[3] = {0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull};
-	memcpy(mem + 0x500, gdt, sizeof(gdt));
-	const uint8_t ud[] = {0xb0, 'U', 0xe6, 0xe9, 0x83, 0x04, 0x24, 0x03, 0xcf};
-	memcpy(mem + 0x1800, ud, sizeof(ud));
-	const uint32_t gate[2] = {0x00081800, 0x00008e00};
-	memcpy(mem + 0x2000 + 8 * 6, gate, sizeof(gate));
-	axvm_sregs s;
-	EXPECT(xioctl(m.vcpu, AXVM_GET_SREGS, (unsigned long)&s) == 0);
-	flat_protected_segments(s);
-	s.gdt.base = 0x500, s.gdt.limit = sizeof(gdt) - 1;
-	s.idt.base = 0x2000, s.idt.limit = 0x7ff;
-	s.cr0 = 0x11, s.cr4 = 0;
-	EXPECT(xioctl(m.vcpu, AXVM_SET_SREGS, (unsigned long)&s) == 0);
-	axvm_regs regs;
-	EXPECT(xioctl(m.vcpu, AXVM_GET_REGS, (unsigned long)&regs) == 0);
-	regs.rsp = 0x8000;
-	EXPECT(xioctl(m.vcpu, AXVM_SET_REGS, (unsigned long)&regs) == 0);
-	return true;
-}
-
 // Runs to the first exit that is neither port I/O nor a hypercall: byte
 // OUTs as characters, dword OUTs as [hex], hypercalls as H<nr> (answered
 // with nr + 1).
@@ -93,27 +67,19 @@ long enable_cap(int fd, uint32_t cap, uint64_t arg0, uint32_t flags = 0)
 // The vCPU's CPUID with @edit applied to each entry, set again.
 template <typename F> bool edit_cpuid(Machine &m, F edit)
 {
-	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
-	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
-	c.nent = AXVM_MAX_CPUID_ENTRIES;
-	EXPECT(xioctl(m.vcpu, AXVM_GET_CPUID2, (unsigned long)&c) == 0);
-	for (uint32_t i = 0; i < c.nent; i++)
-		edit(c.entries[i]);
-	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)&c) == 0);
+	CpuidTable t;
+	EXPECT(t.get(m.vcpu, AXVM_GET_CPUID2) == 0);
+	for (uint32_t i = 0; i < t.c().nent; i++)
+		edit(t.c().entries[i]);
+	EXPECT(xioctl(m.vcpu, AXVM_SET_CPUID2, (unsigned long)t.buf.data()) == 0);
 	return true;
 }
 
 uint32_t leaf1_ecx(Machine &m)
 {
-	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
-	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
-	c.nent = AXVM_MAX_CPUID_ENTRIES;
-	if (xioctl(m.vcpu, AXVM_GET_CPUID2, (unsigned long)&c))
-		return ~0u;
-	for (uint32_t i = 0; i < c.nent; i++)
-		if (c.entries[i].function == 1)
-			return c.entries[i].ecx;
-	return ~0u;
+	CpuidTable t;
+	const axvm_cpuid_entry2 *e = t.get(m.vcpu, AXVM_GET_CPUID2) ? nullptr : t.find(1);
+	return e ? e->ecx : ~0u;
 }
 
 struct OneMsr {
@@ -206,7 +172,7 @@ bool quirks_monitor_mwait()
 	};
 	for (const Case &c : cases) {
 		Machine m;
-		EXPECT(start_protected(m, code));
+		EXPECT(start_protected_ud(m, code));
 		EXPECT(edit_cpuid(m, no_monitor));
 		EXPECT(enable_cap(m.vm, c.cap, c.quirks) == 0);
 		if (c.misc_mwait) {
@@ -223,7 +189,7 @@ bool quirks_monitor_mwait()
 	// Without SSE3 the MWAIT bit cannot be toggled (KVM: the MSR write
 	// fails, for userspace too); other bits still can.
 	Machine m;
-	EXPECT(start_protected(m, code));
+	EXPECT(start_protected_ud(m, code));
 	EXPECT(edit_cpuid(m, [](axvm_cpuid_entry2 &e) {
 		if (e.function == 1)
 			e.ecx &= ~1u;
@@ -249,7 +215,7 @@ bool quirks_fix_hypercall()
 	code.insert(code.end(), {0xb0, 'D', 0xe6, 0xe9, 0xf4});
 	for (bool disabled : {false, true}) {
 		Machine m;
-		EXPECT(start_protected(m, code));
+		EXPECT(start_protected_ud(m, code));
 		if (disabled)
 			EXPECT(enable_cap(m.vm, AXVM_CAP_DISABLE_QUIRKS2, AXVM_X86_QUIRK_FIX_HYPERCALL_INSN) == 0);
 		const std::string seen = trace(m);
@@ -290,7 +256,7 @@ bool pv_feature_cpuid_enforced()
 	};
 	for (const Case &c : cases) {
 		Machine m;
-		EXPECT(start_protected(m, code));
+		EXPECT(start_protected_ud(m, code));
 		EXPECT(edit_cpuid(m, [&](axvm_cpuid_entry2 &e) {
 			if (e.function == 0x40000001)
 				e.eax = c.features;
@@ -313,15 +279,9 @@ bool steal_time_msr()
 {
 	Machine m;
 	EXPECT(m.start({0xe6, 0xe9, 0xeb, 0xfc})); // out 0xe9,al; jmp $-2
-	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
-	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
-	c.nent = AXVM_MAX_CPUID_ENTRIES;
-	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
-	bool offered = false;
-	for (uint32_t i = 0; i < c.nent; i++)
-		if (c.entries[i].function == 0x40000001)
-			offered = c.entries[i].eax & (1u << 5);
-	EXPECT(offered);
+	CpuidTable t;
+	EXPECT(t.get(m.dev, AXVM_GET_SUPPORTED_CPUID) == 0);
+	EXPECT(t.find(0x40000001) && (t.find(0x40000001)->eax & (1u << 5)));
 	uint64_t v = 1;
 	EXPECT(get_msr(m, kMsrKvmStealTime, v) && v == 0);
 	for (uint64_t bad : {0x3000ull | 2 | 1, 0x3000ull | 0x20, 0x3008ull | 1, 0x3001ull | 0x3e})
