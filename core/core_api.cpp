@@ -2,6 +2,7 @@
 // The core's half of include/axvm/boundary.h: flat C entry points over Vm and
 // KernelVcpu for the C glue. The opaque C handles are the C++ objects.
 #include <axvm/arch.hpp>
+#include <axvm/steal_clock.hpp>
 #include <axvm/vm.hpp>
 #include <uapi/axvm.h>
 
@@ -156,7 +157,11 @@ extern "C" long axvm_core_check_extension(long cap)
 					       AXVM_MSR_EXIT_REASON_FILTER
 				     : 0;
 	case AXVM_CAP_GET_MSR_FEATURES:
+	case AXVM_CAP_DISABLE_QUIRKS:
+	case AXVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 		return !kArm64 && hw;
+	case AXVM_CAP_DISABLE_QUIRKS2:
+		return !kArm64 && hw ? AXVM_X86_QUIRKS_SUPPORTED : 0;
 	case AXVM_CAP_SYNC_REGS:
 		return !kArm64 && hw ? AXVM_SYNC_X86_VALID_FIELDS : 0;
 	case AXVM_CAP_MCE:
@@ -176,12 +181,10 @@ extern "C" long axvm_core_check_extension(long cap)
 		return kArm64 && hw;
 	case AXVM_CAP_VCPU_ATTRIBUTES: // x86: the TSC offset; arm64: steal time
 		return hw;
-	case AXVM_CAP_STEAL_TIME: {
+	case AXVM_CAP_STEAL_TIME:
 		// PV time counts the vCPU thread's run-queue waits (the scheduler's
 		// sched_info), as KVM's kvm_arm_pvtime_supported().
-		u64 ns = 0;
-		return kArm64 && hw && !axvm_task_run_delay(&ns);
-	}
+		return kArm64 && hw && StealClock::supported();
 	case AXVM_CAP_ARM_VM_IPA_SIZE:
 		return kArm64 && hw ? arch::ipa_bits() : 0;
 	case AXVM_CAP_NR_VCPUS:

@@ -319,6 +319,7 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 #ifdef CONFIG_X86
 	case AXVM_GET_LAPIC:
 	case AXVM_SET_LAPIC:
+	case AXVM_ENABLE_CAP:
 	case AXVM_TPR_ACCESS_REPORTING:
 	case AXVM_SET_VAPIC_ADDR:
 		return axvm_vcpu_arch_ioctl(vcpu, cmd, (void __user *)arg, _IOC_SIZE(cmd));

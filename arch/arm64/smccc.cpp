@@ -32,22 +32,15 @@ constexpr u64 kStolenTimeOffset = 8, kStolenTimeRecordSize = 64;
 constexpr u64 kTrngUuid[4] = {0xc7a94af4, 0x4c4376e7, 0x319350be, 0xa412cf8c};
 constexpr u64 kKvmVendorUid[4] = {0xb66fb428, 0xe911c52e, 0x564bcaa9, 0x743a004d};
 
-u64 run_delay_or_zero()
-{
-	u64 ns = 0;
-	return axvm_task_run_delay(&ns) ? 0 : ns;
-}
-
 } // namespace
 
 u64 Arm64Vm::services_offered(u32 index)
 {
-	u64 ns = 0;
 	switch (index) {
 	case 0:
 		return kStdTrng;
 	case 1: // PV time needs the scheduler's run-queue accounting
-		return axvm_task_run_delay(&ns) ? 0 : kStdHypPvTime;
+		return StealClock::supported() ? kStdHypPvTime : 0;
 	default:
 		return kVendorFuncFeatures | kVendorPtp;
 	}
@@ -132,7 +125,7 @@ void Arm64Vcpu::pv_time(u64 fn, u64 a1, u64 (&r)[4])
 	const u8 zero[kStolenTimeRecordSize] = {};
 	if (!vm_.memory().write(steal_ipa_, zero, sizeof(zero)).ok())
 		return; // the slot went away: nothing to count into
-	last_run_delay_ = run_delay_or_zero();
+	steal_clock_.start();
 	steal_active_ = true;
 	r[0] = steal_ipa_;
 }
@@ -143,14 +136,13 @@ void Arm64Vcpu::record_steal()
 {
 	if (!steal_active_)
 		return;
-	const u64 now = run_delay_or_zero();
-	if (now == last_run_delay_)
+	const u64 waited = steal_clock_.take();
+	if (!waited)
 		return;
 	u64 stolen = 0;
 	if (!vm_.memory().read(steal_ipa_ + kStolenTimeOffset, &stolen, sizeof(stolen)).ok())
 		return;
-	stolen += now - last_run_delay_;
-	last_run_delay_ = now;
+	stolen += waited;
 	(void)vm_.memory().write(steal_ipa_ + kStolenTimeOffset, &stolen, sizeof(stolen));
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <axvm/arch_vcpu.hpp>
+#include <axvm/steal_clock.hpp>
 #include <axvm/vm.hpp>
 
 #include "context.h"
@@ -174,7 +175,7 @@ private:
 	// the guest started it (PV_TIME_ST), the thread's run-queue wait then.
 	u64 steal_ipa_ = ~0ull;
 	bool steal_active_ = false;
-	u64 last_run_delay_ = 0;
+	StealClock steal_clock_;
 };
 
 } // namespace axvm::arm64

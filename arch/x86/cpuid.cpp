@@ -2,6 +2,8 @@
 // Feature bits: Intel SDM vol. 2A "CPUID", AMD APM vol. 3 appendix E.
 #include "cpuid.hpp"
 
+#include <axvm/steal_clock.hpp>
+
 namespace axvm::x86 {
 
 namespace {
@@ -130,11 +132,14 @@ u32 supported_cpuid(axvm_cpuid_entry2 *out, u32 max, bool rdtscp)
 	u32 n = add_leaves(kBasic, array_size(kBasic), cpuid(0).eax, kMaxBasic, out, 0, max, rdtscp);
 	n = add_leaves(kExtended, array_size(kExtended), cpuid(0x80000000).eax, kMaxExtended, out, n, max, rdtscp);
 	// KVM's signature leaf and its paravirtual features, as KVM offers
-	// them: "KVMKVMKVM", the highest leaf 0x40000001, and none of the
-	// features (no kvmclock, steal time, PV EOI or PV hypercalls here).
+	// them: "KVMKVMKVM", the highest leaf 0x40000001, and of the features
+	// steal time alone, where the scheduler counts run delays (no
+	// kvmclock, PV EOI or PV IPIs here; KVM_HC_SCHED_YIELD is answered
+	// but, as yielding to the target is not done, not offered).
+	const u32 pv = StealClock::supported() ? 1u << kFeatureStealTime : 0;
 	const axvm_cpuid_entry2 kvm[] = {
 		{0x40000000, 0, 0, 0x40000001, 0x4b4d564b, 0x564b4d56, 0x4d, {}},
-		{0x40000001, 0, 0, 0, 0, 0, 0, {}},
+		{0x40000001, 0, 0, pv, 0, 0, 0, {}},
 	};
 	for (const axvm_cpuid_entry2 &e : kvm) {
 		if (n < max)

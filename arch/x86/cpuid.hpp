@@ -17,6 +17,10 @@ constexpr u32 kCpuidTscAdjust = 1u << 1;
 // Leaf 1 ECX's PDCM: IA32_PERF_CAPABILITIES for the guest (never offered,
 // but a VMM may set it).
 constexpr u32 kCpuidPdcm = 1u << 15;
+// Leaf 1 ECX's SSE3 and MONITOR (MONITOR/MWAIT).
+constexpr u32 kCpuidSse3 = 1u << 0, kCpuidMonitor = 1u << 3;
+// KVM's PV features, bits of CPUID 0x40000001 EAX (KVM_FEATURE_*).
+constexpr u32 kFeatureStealTime = 5, kFeaturePvUnhalt = 7, kFeaturePvSendIpi = 11, kFeaturePvSchedYield = 13;
 
 // Fills @out with what a guest may be shown: the host's values, with every
 // feature axvm does not virtualize cleared. Returns the number of entries

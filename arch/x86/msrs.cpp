@@ -22,6 +22,7 @@ constexpr u32 kSaved[] = {
 	msr::kKernelGsBase, msr::kSfmask,    msr::kLstar,	msr::kTsc,	     msr::kTscAux,
 	msr::kMiscEnable,  msr::kMcgStatus, msr::kMcgCtl,	msr::kPlatformInfo, msr::kUcodeRev,
 	msr::kHwcr,	    msr::kVmHsavePa,	msr::kTscAdjust,	msr::kPowerCtl,      msr::kPerfCapabilities,
+	msr::kKvmStealTime,
 };
 
 // What the backend switches for the guest (switched_msr), FS/GS base aside
@@ -322,6 +323,11 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 			return fail(err::EINVAL);
 		value = *kvmclock_slot(index);
 		return Status();
+	case msr::kKvmStealTime:
+		if (!pv_feature(kFeatureStealTime))
+			return fail(err::EINVAL);
+		value = msrs_.kvm_steal_time;
+		return Status();
 	default:
 		if (index <= msr::kMcgCtl || (index >= msr::kMc0Ctl && index < msr::kMc0Ctl + 4 * kMaxMceBanks))
 			return mce_msr(index, &value, false, host);
@@ -398,6 +404,12 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 				return fail(err::EINVAL);
 			value = (value & ~(1ull << 7)) | (old & (1ull << 7));
 		}
+		// With KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off, the MWAIT enable
+		// bit is CPUID.01H:ECX.MONITOR (cpuid_runtime), which needs SSE3
+		// (KVM's kvm_set_msr_common refuses host and guest alike).
+		if (!vm_arch().quirk(AXVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) && ((old ^ value) & kMiscEnableMwait) &&
+		    !(cpuid_.lookup(1, 0).ecx & kCpuidSse3))
+			return fail(err::EINVAL);
 		msrs_.misc_enable = value;
 		return Status();
 	}
@@ -454,6 +466,8 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 			return fail(err::EINVAL);
 		*kvmclock_slot(index) = value;
 		return Status();
+	case msr::kKvmStealTime:
+		return set_steal_time_msr(value);
 	default:
 		if (index <= msr::kMcgCtl || (index >= msr::kMc0Ctl && index < msr::kMc0Ctl + 4 * kMaxMceBanks))
 			return mce_msr(index, &value, true, host);

@@ -29,7 +29,7 @@ constexpr u32 kK7EvntSel0 = 0xc0010000, kK7PerfCtr3 = 0xc0010007;
 constexpr u32 kSyscfg = 0xc0010010, kHwcr = 0xc0010015, kTsegAddr = 0xc0010112, kTsegMask = 0xc0010113;
 constexpr u32 kVmHsavePa = 0xc0010117, kNbCfg = 0xc001001f, kMmioConfBase = 0xc0010058;
 constexpr u32 kIntPendingMsg = 0xc0010055, kBuCfg2 = 0xc001102a, kDcCfg = 0xc0011022;
-constexpr u32 kKvmWallClockNew = 0x4b564d00, kKvmSystemTimeNew = 0x4b564d01;
+constexpr u32 kKvmWallClockNew = 0x4b564d00, kKvmSystemTimeNew = 0x4b564d01, kKvmStealTime = 0x4b564d03;
 } // namespace msr
 
 // The MSRs a guest reads and writes without exits (both backends switch
@@ -46,6 +46,8 @@ constexpr u32 kMaxMceBanks = 32;
 constexpr u64 kMcgCtlP = 1ull << 8, kMcgSerP = 1ull << 24;
 constexpr u64 kMceCapSupported = kMcgCtlP | kMcgSerP;
 constexpr u64 kMiscEnableDefault = (1ull << 11) | (1ull << 12);
+// IA32_MISC_ENABLE's ENABLE_MONITOR_FSM (SDM vol. 4, table 2-2): MONITOR/MWAIT.
+constexpr u64 kMiscEnableMwait = 1ull << 18;
 constexpr u64 kMtrrCapValue = 0x500 | 8;
 constexpr u64 kUcodeRevDefault = 0x100000000ull;
 
@@ -67,6 +69,7 @@ struct MsrState {
 	u64 platform_info = 0;
 	u64 perf_capabilities = 0; // within what feature_msr() offers: none
 	u64 kvm_wall_clock = 0, kvm_system_time = 0; // kept for userspace only
+	u64 kvm_steal_time = 0; // MSR_KVM_STEAL_TIME: the record's GPA | KVM_MSR_ENABLED
 };
 
 // KVM_GET_MSR_INDEX_LIST: writes up to @max indices of the MSRs

@@ -5,6 +5,7 @@
 
 #include "emulate.hpp"
 #include "guest_access.hpp"
+#include "x86_vm.hpp"
 
 namespace axvm::x86 {
 
@@ -56,6 +57,13 @@ void X86Vcpu::cpuid_runtime(u32 function, u32 index, CpuidResult &r) const
 			r.ecx = (r.ecx & ~(1u << 27)) | (cr4() & kCr4Osxsave ? 1u << 27 : 0);
 		const u64 base = lapic_ ? lapic_->apic_base() : apic_base_;
 		r.edx = (r.edx & ~(1u << 9)) | (base & (1ull << 11) ? 1u << 9 : 0);
+		// KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off: MONITOR follows
+		// IA32_MISC_ENABLE's MWAIT bit. (KVM writes it into its table
+		// at each SET_CPUID2 and MISC_ENABLE toggle; here it is derived
+		// on each read, the same answer unless the quirk is disabled
+		// after SET_CPUID2 and before any MISC_ENABLE write.)
+		if (!vm_arch().quirk(AXVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+			r.ecx = (r.ecx & ~kCpuidMonitor) | (msrs_.misc_enable & kMiscEnableMwait ? kCpuidMonitor : 0);
 	}
 	if (function == 0xd && index == 0 && r.eax)
 		r.ebx = xsave_size(xcr0_);
@@ -272,8 +280,37 @@ ExitReason X86Vcpu::emulate_rdtscp(u64 next_rip)
 	return ExitReason::nothing();
 }
 
+ExitReason X86Vcpu::foreign_hypercall(const u8 (&native)[3])
+{
+	// KVM_X86_QUIRK_FIX_HYPERCALL_INSN: KVM writes this CPU's instruction
+	// over the other vendor's and lets the guest run it again (KVM's
+	// emulator_fix_hypercall()); without the quirk the guest gets the #UD
+	// the CPU raised.
+	if (!vm_arch().quirk(AXVM_X86_QUIRK_FIX_HYPERCALL_INSN))
+		return inject_exception(kVectorUd);
+	u8 copy[3] = {native[0], native[1], native[2]};
+	if (!access_linear(segment_base(kCs) + rip(), copy, sizeof(copy), true).ok())
+		return inject_exception(kVectorUd); // not writable as the guest maps it
+	return ExitReason::nothing();
+}
+
+ExitReason X86Vcpu::monitor_mwait(u64 next_rip)
+{
+	// KVM's kvm_emulate_monitor_mwait(): NOPs, unless
+	// KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is off and the guest's CPUID
+	// lacks MONITOR: then the #UD such a CPU raises.
+	CpuidResult r = cpuid_.lookup(1, 0);
+	cpuid_runtime(1, 0, r);
+	if (!vm_arch().quirk(AXVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) && !(r.ecx & kCpuidMonitor))
+		return inject_exception(kVectorUd);
+	advance_rip(next_rip);
+	return ExitReason::nothing();
+}
+
 ExitReason X86Vcpu::hypercall_exit(u64 next_rip)
 {
+	if (kernel_hypercall(next_rip))
+		return ExitReason::nothing();
 	u64 regs[16];
 	for (u8 i = 0; i < 16; i++)
 		regs[i] = gpr(i);

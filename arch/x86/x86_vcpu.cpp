@@ -240,6 +240,15 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 		return device_attr(cmd, *static_cast<axvm_attr_value *>(arg));
 	case AXVM_SET_TSC_KHZ:
 		return set_tsc_khz(*static_cast<const u32 *>(arg));
+	case AXVM_ENABLE_CAP: {
+		// KVM's kvm_vcpu_ioctl_enable_cap(): flags must be 0, and of the
+		// vCPU capabilities axvm has only the PV CPUID enforcement.
+		const axvm_enable_cap &c = *static_cast<const axvm_enable_cap *>(arg);
+		if (c.flags || c.cap != AXVM_CAP_ENFORCE_PV_FEATURE_CPUID)
+			return fail(err::EINVAL);
+		pv_enforce_ = c.args[0] != 0;
+		return Status();
+	}
 	case AXVM_GET_FPU:
 	case AXVM_SET_FPU:
 	case AXVM_GET_XSAVE:

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <axvm/arch_vcpu.hpp>
+#include <axvm/steal_clock.hpp>
 #include <axvm/exit_to_run.hpp>
 #include <axvm/vm.hpp>
 
@@ -71,7 +72,11 @@ public:
 	Lapic *lapic() const { return lapic_; }
 	// An interrupt came for the vCPU: an entry under way gives up.
 	void request_kick() { events_.request_kick(); }
-	void run_begin() final { axvm_x86_fpu_enter(fpu_); }
+	void run_begin() final
+	{
+		steal_update_ = true;
+		axvm_x86_fpu_enter(fpu_);
+	}
 	void run_end() final { axvm_x86_fpu_leave(fpu_); }
 
 protected:
@@ -185,8 +190,25 @@ protected:
 	u64 xcr0_seen_ = 0;
 	u64 guest_supported_xcr0() const;
 	Status set_xcr0(u64 value);
-	// VMCALL/VMMCALL ending at @next_rip (completed with RAX = the result).
+	// VMCALL/VMMCALL ending at @next_rip (completed with RAX = the result),
+	// but for KVM's hypercalls the kernel answers (kernel_hypercall).
 	ExitReason hypercall_exit(u64 next_rip);
+	// The other vendor's hypercall instruction at RIP (VMCALL on SVM,
+	// VMMCALL on VMX), which raised #UD: @native is this CPU's.
+	ExitReason foreign_hypercall(const u8 (&native)[3]);
+	// MONITOR or MWAIT ending at @next_rip: KVM's NOPs, or #UD.
+	ExitReason monitor_mwait(u64 next_rip);
+	// KVM_CAP_ENFORCE_PV_FEATURE_CPUID (KVM_ENABLE_CAP on the vCPU).
+	bool pv_enforce_ = false;
+	// MSR_KVM_STEAL_TIME (pv.cpp): the write's checks, and the record
+	// brought up to date before an entry.
+	Status set_steal_time_msr(u64 value);
+	void record_steal_time();
+	StealClock steal_clock_;
+	bool steal_update_ = false; // a RUN began: bump the version even with nothing stolen
+	// Whether the guest may use KVM PV feature @bit (CPUID 0x40000001 EAX).
+	bool pv_feature(u32 bit) const;
+	u8 cpl() const;
 
 	// ---- The in-kernel irqchip (x86_irqchip.cpp) ----
 	// First in each entry: the local APIC's timer, INIT/SIPI and NMIs; a
@@ -239,6 +261,9 @@ private:
 	// The exit the next RUN completes (complete_userspace_exit).
 	enum class Pending : u8 { None, PortIn, PortOut, StringIn, Mmio, Hypercall, MsrRead, MsrWrite };
 
+	// KVM's hypercalls answered here (KVM_HC_SCHED_YIELD, and those the
+	// guest's PV CPUID refuses): RAX set, past @next_rip; false: userspace's.
+	bool kernel_hypercall(u64 next_rip);
 	void get_debugregs(axvm_debugregs &d) const;
 	Status set_debugregs(const axvm_debugregs &d);
 	Status set_tsc_khz(u32 khz);

@@ -337,6 +337,18 @@ Status X86Vm::enable_cap(u32 cap, u64 arg0)
 		if (Irqchip *chip = irqchip())
 			chip->set_x2apic_api(x2apic_api_);
 		return Status();
+	case AXVM_CAP_DISABLE_QUIRKS2:
+		// KVM 6.1: unknown bits are -EINVAL here; the set replaces the
+		// last one, whether or not vCPUs exist or have run.
+		if (arg0 & ~u64{AXVM_X86_QUIRKS_SUPPORTED})
+			return fail(err::EINVAL);
+		__atomic_store_n(&disabled_quirks_, arg0, __ATOMIC_RELAXED);
+		return Status();
+	case AXVM_CAP_DISABLE_QUIRKS:
+		// Version 1 takes any bits (KVM stores them all); those axvm
+		// cannot disable stay on, which DISABLE_QUIRKS2's answer shows.
+		__atomic_store_n(&disabled_quirks_, arg0, __ATOMIC_RELAXED);
+		return Status();
 	case AXVM_CAP_X86_USER_SPACE_MSR:
 		if (arg0 & ~u64{AXVM_MSR_EXIT_REASON_INVAL | AXVM_MSR_EXIT_REASON_UNKNOWN | AXVM_MSR_EXIT_REASON_FILTER})
 			return fail(err::EINVAL);

@@ -74,6 +74,11 @@ public:
 	bool filters_pass_through() const { return __atomic_load_n(&filters_pass_through_, __ATOMIC_ACQUIRE); }
 	bool guest_can_read_platform_info() const { return platform_info_readable_; }
 
+	// ---- KVM_CAP_DISABLE_QUIRKS(2) ----
+	// Whether the quirk @q (AXVM_X86_QUIRK_*) is on: the default, unless
+	// userspace disabled it. vCPU threads read it while the VM ioctl sets it.
+	bool quirk(u64 q) const { return !(__atomic_load_n(&disabled_quirks_, __ATOMIC_RELAXED) & q); }
+
 private:
 	Status set_msr_filter(const axvm_msr_filter &f);
 	// @reserved_pins: the split irqchip's GSIs of userspace's IOAPIC.
@@ -90,6 +95,7 @@ private:
 	MsrFilter *filter_ = nullptr; // replaced whole, freed after an RCU grace period
 	bool filters_pass_through_ = false;
 	bool platform_info_readable_ = true;
+	u64 disabled_quirks_ = 0;
 	u64 identity_map_addr_ = 0xfffbc000; // KVM's default; VMX without unrestricted guest would use it
 	// The last TSC write, which vCPU threads (guest WRMSRs, SET_MSRS, the
 	// TSC offset attribute) read and update together: under tsc_lock_.

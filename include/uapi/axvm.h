@@ -381,6 +381,22 @@ struct axvm_enable_cap {
 #define AXVM_CAP_X86_MSR_FILTER   189
 #define AXVM_CAP_SYNC_REGS        74  /* answer: AXVM_SYNC_X86_VALID_FIELDS */
 #define AXVM_CAP_GET_MSR_FEATURES 153 /* GET_MSR_FEATURE_INDEX_LIST, GET_MSRS on /dev/axvm */
+#define AXVM_CAP_DISABLE_QUIRKS   116 /* VM: args[0] = the quirks to disable (every bit accepted, as KVM) */
+#define AXVM_CAP_DISABLE_QUIRKS2  213 /* answer: AXVM_X86_QUIRKS_SUPPORTED; other bits -EINVAL */
+#define AXVM_CAP_ENFORCE_PV_FEATURE_CPUID 190 /* vCPU: args[0] != 0 enforces CPUID 0x40000001 */
+
+/* KVM_X86_QUIRK_* (KVM_CAP_DISABLE_QUIRKS2 args[0]). axvm can disable only
+ * those in AXVM_X86_QUIRKS_SUPPORTED; the others are always on. */
+#define AXVM_X86_QUIRK_LINT0_REENABLED        (1u << 0)
+#define AXVM_X86_QUIRK_CD_NW_CLEARED          (1u << 1)
+#define AXVM_X86_QUIRK_LAPIC_MMIO_HOLE        (1u << 2)
+#define AXVM_X86_QUIRK_OUT_7E_INC_RIP         (1u << 3)
+#define AXVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT   (1u << 4)
+#define AXVM_X86_QUIRK_FIX_HYPERCALL_INSN     (1u << 5)
+#define AXVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS  (1u << 6)
+#define AXVM_X86_QUIRKS_SUPPORTED \
+	(AXVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT | AXVM_X86_QUIRK_FIX_HYPERCALL_INSN | \
+	 AXVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
 
 /* vCPU device attributes (HAS/GET/SET_DEVICE_ATTR, struct axvm_device_attr
  * above) on x86: the TSC offset. */

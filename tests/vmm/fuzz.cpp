@@ -141,6 +141,9 @@ const std::string kSnippets[] = {
 	"\x0f\x32",                 // rdmsr
 	"\x0f\x30",                 // wrmsr
 	"\x0f\x01\xd9",             // vmmcall
+	"\x0f\x01\xc1",             // vmcall (the other vendor's: rewritten, or #UD)
+	"\x0f\x01\xc8",             // monitor
+	"\x0f\x01\xc9",             // mwait
 	"\x0f\x01\xd8",             // vmrun
 	"\x0f\x22\xc0",             // mov cr0,eax
 	"\x0f\x22\xd8",             // mov cr3,eax
@@ -331,7 +334,8 @@ void irqchip_setup_call(Case &c, Rng &rng, int fd)
 		kvm_enable_cap cap = {};
 		cap.cap = KVM_CAP_SPLIT_IRQCHIP;
 		cap.args[0] = rng.chance(80) ? 24 : rng.next();
-		checked_in(c, fd, KVM_ENABLE_CAP, ptr(&cap), kAnyCall | bit(EEXIST));
+		// (A vCPU fd takes KVM_ENABLE_CAP too: EBUSY during a RUN.)
+		checked_in(c, fd, KVM_ENABLE_CAP, ptr(&cap), kVcpuCall | bit(EEXIST));
 		break;
 	}
 	case 2: {
@@ -719,7 +723,7 @@ void one_call(Case &c, Rng &rng)
 			if (rng.chance(70))
 				checked_in(c, static_cast<int>(v), KVM_CREATE_IRQCHIP, 0, kAnyCall | bit(EEXIST));
 			else
-				checked_in(c, static_cast<int>(v), KVM_ENABLE_CAP, ptr(&split), kAnyCall | bit(EEXIST));
+				checked_in(c, static_cast<int>(v), KVM_ENABLE_CAP, ptr(&split), kVcpuCall | bit(EEXIST));
 			kvm_pit_config pc = {};
 			if (rng.chance(50))
 				checked_in(c, static_cast<int>(v), KVM_CREATE_PIT2, ptr(&pc), kAnyCall | bit(EEXIST));
@@ -864,7 +868,7 @@ void one_call(Case &c, Rng &rng)
 		static const uint32_t known[] = {0x10, 0x1b, 0x174, 0x175, 0x176, 0x179, 0x17a, 0x17b, 0x1a0,
 						 0x200, 0x201, 0x250, 0x277, 0x2ff, 0x400, 0x401, 0xc0000080,
 						 0xc0000081, 0xc0000082, 0xc0000102, 0xc0000103, 0xc0010015,
-						 0xc0010117, 0x11, 0x12, 0xce, 0x8b, 0x4b564d01};
+						 0xc0010117, 0x11, 0x12, 0xce, 0x8b, 0x4b564d01, 0x4b564d03};
 		for (uint32_t i = 0; i < 8; i++) {
 			msrs->entries[i].index = rng.chance(80) ? known[rng.below(sizeof(known) / 4)]
 								: static_cast<uint32_t>(rng.next());
@@ -959,6 +963,17 @@ void one_call(Case &c, Rng &rng)
 		cap.args[0] = rng.below(3);
 		checked(c, fd, KVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&cap));
 		checked(c, fd, KVM_CHECK_EXTENSION, rng.below(300));
+#ifndef __aarch64__
+		// The quirks (VM) and the PV CPUID enforcement (vCPU), on any fd,
+		// any bits and flags: KVM 6.1 gives EINVAL (ENOTTY on /dev/kvm).
+		static const uint32_t pv_caps[] = {KVM_CAP_DISABLE_QUIRKS, KVM_CAP_DISABLE_QUIRKS2,
+						   KVM_CAP_ENFORCE_PV_FEATURE_CPUID};
+		cap.cap = pv_caps[rng.below(3)];
+		cap.flags = rng.chance(90) ? 0 : static_cast<uint32_t>(rng.next());
+		cap.args[0] = rng.chance(70) ? rng.below(128) : rng.next();
+		checked_in(c, fd, KVM_ENABLE_CAP, ptr(&cap), kVcpuCall);
+		cap.flags = 0;
+#endif
 		break;
 	}
 	case 13: // a close (the fd number may be reused by the next open)

@@ -55,8 +55,9 @@ void SvmVcpu::init_vmcb()
 	c.intercept_dr = 0xffffffff;
 	// #DB and #AC as KVM intercepts them: a guest could otherwise make the
 	// CPU deliver one endlessly (CVE-2015-5307, CVE-2015-8104); #MC so that
-	// a host machine check reaches the host's handler (entry.c).
-	c.intercept_exceptions = 1u << x86::kVectorDb | 1u << x86::kVectorAc | 1u << x86::kVectorMc;
+	// a host machine check reaches the host's handler (entry.c); #UD for
+	// Intel's VMCALL (KVM_X86_QUIRK_FIX_HYPERCALL_INSN, exits.cpp).
+	c.intercept_exceptions = 1u << x86::kVectorUd | 1u << x86::kVectorDb | 1u << x86::kVectorAc | 1u << x86::kVectorMc;
 	c.intercept_cr = kInterceptCr4Write; // the guest must not turn on OSXSAVE or PKE
 	c.iopm_base_pa = iopm_pa();
 	c.msrpm_base_pa = msrpm_pa(false);
@@ -95,6 +96,7 @@ Result<ExitReason> SvmVcpu::run()
 	const ExitReason first = TRY(irqchip_before_entry());
 	if (first.kind() != ExitKind::Nothing)
 		return first;
+	record_steal_time();
 	if (shut_down_)
 		return ExitReason::system_down(SystemDownKind::TripleFault);
 	prepare_injection();

@@ -74,6 +74,7 @@ private:
 	Result<ExitReason> handle_npf();
 	Result<u64> next_rip(u8 opcode_len);
 	Result<ExitReason> skip(u8 opcode_len, ExitReason then);
+	ExitReason handle_ud();
 	Result<u8> prefix_bytes();
 
 	Vmcb *vmcb_ = nullptr;

@@ -99,6 +99,9 @@ Result<ExitReason> VmxVcpu::handle_exit(u32 reason)
 		return skip(handle_cpuid());
 	case kExitVmcall:
 		return hypercall_exit(g_.rip + exit_len_);
+	case kExitMwait:
+	case kExitMonitor:
+		return monitor_mwait(g_.rip + exit_len_);
 	case kExitIo:
 		return handle_io(exit_qualification_);
 	case kExitRdmsr:
@@ -123,8 +126,6 @@ Result<ExitReason> VmxVcpu::handle_exit(u32 reason)
 		return skip(ExitReason::nothing()); // the host keeps its caches coherent
 	case kExitGetsec:
 	case kExitRsm:
-	case kExitMwait:
-	case kExitMonitor:
 	case kExitInvept:
 	case kExitInvvpid:
 		// Not offered in CPUID: the guest gets what a CPU without them gives.
@@ -150,8 +151,8 @@ ExitReason VmxVcpu::unexpected_exit(u32 code) const
 }
 
 // The exception bitmap: #UD, since VMMCALL, AMD's hypercall, is #UD on
-// Intel CPUs and guests written for either vendor make hypercalls with it
-// (KVM accepts both as well; every other #UD goes back to the guest); #DB
+// Intel CPUs: KVM rewrites it into VMCALL (KVM_X86_QUIRK_FIX_HYPERCALL_INSN,
+// foreign_hypercall; every other #UD goes back to the guest); #DB
 // and #AC, reflected, as KVM intercepts them so that a guest cannot make the
 // CPU deliver one endlessly (CVE-2015-5307, CVE-2015-8104); #MC, the host's,
 // handled by entry.c. An NMI exits here too: the host's, raised again for
@@ -188,7 +189,8 @@ Result<ExitReason> VmxVcpu::handle_exception_or_nmi()
 			     bytes[2] == 0xd9;
 	if (!vmmcall)
 		return inject_exception(x86::kVectorUd);
-	return hypercall_exit(g_.rip + 3);
+	static const u8 vmcall[3] = {0x0f, 0x01, 0xc1};
+	return foreign_hypercall(vmcall);
 }
 
 // The instruction that exited has executed: past it, and past the shadow

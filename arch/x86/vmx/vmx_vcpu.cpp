@@ -116,6 +116,7 @@ Result<ExitReason> VmxVcpu::run()
 	const ExitReason first = TRY(irqchip_before_entry());
 	if (first.kind() != ExitKind::Nothing)
 		return first;
+	record_steal_time();
 	if (shut_down_)
 		return ExitReason::system_down(SystemDownKind::TripleFault);
 	if (!is_current(vmcs_)) {

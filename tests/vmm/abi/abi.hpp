@@ -199,6 +199,33 @@ inline void on_alarm(int) {}
 // the caller's, if the guest reloads them).
 inline void flat_protected_segments(axvm_sregs &s) { vmm_flat_sregs(reinterpret_cast<kvm_sregs *>(&s), 0); }
 
+// @code at 0x1000 of a Machine in flat 32-bit protected mode (GDT at 0x500,
+// IDT at 0x2000), with a #UD handler that prints 'U' on port 0xe9 and steps
+// over 3 bytes (isolation.cpp).
+bool start_protected_ud(Machine &m, const std::vector<uint8_t> &code);
+
+// A CPUID table as GET_SUPPORTED_CPUID and GET/SET_CPUID2 take it, with
+// room for every entry axvm has.
+struct CpuidTable {
+	std::vector<uint64_t> buf =
+		std::vector<uint64_t>((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
+	axvm_cpuid2 &c() { return *reinterpret_cast<axvm_cpuid2 *>(buf.data()); }
+	// A GET ioctl (@cmd) on @fd, for as many entries as fit.
+	long get(int fd, unsigned long cmd)
+	{
+		c().nent = AXVM_MAX_CPUID_ENTRIES;
+		return xioctl(fd, cmd, reinterpret_cast<unsigned long>(buf.data()));
+	}
+	// The entry for @function/@index, or null.
+	axvm_cpuid_entry2 *find(uint32_t function, uint32_t index = 0)
+	{
+		for (uint32_t i = 0; i < c().nent; i++)
+			if (c().entries[i].function == function && c().entries[i].index == index)
+				return &c().entries[i];
+		return nullptr;
+	}
+};
+
 // ---- The tests, by file (main.cpp lists them in the order they run) ----
 
 // ioctls.cpp
@@ -249,6 +276,12 @@ bool split_window_needs_extint();
 // isolation.cpp
 bool guest_isolation();
 bool guest_isolation_protected();
+bool quirks_caps();
+bool quirks_monitor_mwait();
+bool quirks_fix_hypercall();
+bool pv_feature_cpuid_enforced();
+bool steal_time_msr();
+bool steal_time_record();
 
 // hardening.cpp
 bool single_step_reports_bs();

@@ -264,15 +264,9 @@ bool tsc_adjust()
 	// mov ecx,0x3b; xor eax,eax; mov edx,0x20; wrmsr (TSC_ADJUST = 2^37); hlt
 	EXPECT(m.start({0x66, 0xb9, 0x10, 0, 0, 0, 0x66, 0x31, 0xc0, 0x66, 0xba, 0x10, 0, 0, 0, 0x0f, 0x30, 0xf4,
 			0x66, 0xb9, 0x3b, 0, 0, 0, 0x66, 0x31, 0xc0, 0x66, 0xba, 0x20, 0, 0, 0, 0x0f, 0x30, 0xf4}));
-	std::vector<uint64_t> buf((sizeof(axvm_cpuid2) + AXVM_MAX_CPUID_ENTRIES * sizeof(axvm_cpuid_entry2)) / 8);
-	axvm_cpuid2 &c = *reinterpret_cast<axvm_cpuid2 *>(buf.data());
-	c.nent = AXVM_MAX_CPUID_ENTRIES;
-	EXPECT(xioctl(m.dev, AXVM_GET_SUPPORTED_CPUID, (unsigned long)&c) == 0);
-	bool offered = false;
-	for (uint32_t i = 0; i < c.nent; i++)
-		if (c.entries[i].function == 7 && c.entries[i].index == 0)
-			offered = c.entries[i].ebx & 2;
-	EXPECT(offered);
+	CpuidTable t;
+	EXPECT(t.get(m.dev, AXVM_GET_SUPPORTED_CPUID) == 0);
+	EXPECT(t.find(7) && (t.find(7)->ebx & 2));
 	std::vector<uint32_t> list(256);
 	list[0] = 255;
 	EXPECT(xioctl(m.dev, AXVM_GET_MSR_INDEX_LIST, (unsigned long)list.data()) == 0);
