@@ -7,6 +7,8 @@
  * the same code from the same entry on its own stack and only waits;
  * vCPU 0 starts once vCPU 1 says its APIC is on.
  */
+#include "iretq_past_hlt.h"
+
 #define APIC 0xfee00000
 #define ROUNDS 5000
 
@@ -59,19 +61,7 @@ pong:	movl $0, 0xb0(%rbx)             /* EOI */
 	test %edi, %edi
 	jnz 4f
 	movl $1, got(%rip)              /* vCPU 0: the answer came */
-	/*
-	 * QEMU before 9.1 drops STI's shadow when it resumes this guest after
-	 * a host interrupt (see tests/vmm/kvm_irq.c), so the answer can come
-	 * between STI and HLT; returning to that HLT would wait forever, on
-	 * KVM as on axvm. Return past it.
-	 */
-	push %rax
-	lea wait_hlt(%rip), %rax
-	cmp %rax, 8(%rsp)
-	jne 5f
-	incq 8(%rsp)
-5:	pop %rax
-	iretq
+	iretq_past_hlt wait_hlt
 4:	movl $0, 0x310(%rbx)            /* vCPU 1: answer APIC ID 0 */
 	movl $0x41, 0x300(%rbx)
 	iretq

@@ -7,6 +7,8 @@
  * TMICT write, the timer, the injection, the EOI), not a period. The
  * handler re-arms it; the last tick ends the run with an OUT to 0xf4.
  */
+#include "iretq_past_hlt.h"
+
 #define APIC 0xfee00000
 #define TICKS 10000
 
@@ -44,19 +46,7 @@ tick:	movl $0, 0xb0(%rbx)             /* EOI */
 	dec %esi
 	jz 3f
 	movl $1, 0x380(%rbx)            /* the next one */
-	/*
-	 * QEMU before 9.1 drops STI's shadow when it resumes this guest after
-	 * a host interrupt (see tests/vmm/kvm_irq.c): a tick between STI and
-	 * HLT returns to the HLT. Harmless while the next tick is armed; after
-	 * the last one it would wait forever, so return past the HLT.
-	 */
-3:	push %rax
-	lea wait_hlt(%rip), %rax
-	cmp %rax, 8(%rsp)
-	jne 4f
-	incq 8(%rsp)
-4:	pop %rax
-	iretq
+3:	iretq_past_hlt wait_hlt
 
 	.balign 8
 idtr:	.word 256 * 16 - 1
