@@ -41,6 +41,7 @@ cat >"$out/root/init" <<INIT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
 cd /bench
 insmod irqbypass.ko && insmod ccp.ko && insmod kvm.ko && insmod kvm-amd.ko && insmod axvm.ko
 echo BENCH-BEGIN
