@@ -117,8 +117,8 @@ u64 Arm64Vcpu::affinity_info(u64 target, u64 level) const
 // The guest's registers after the call, as KVM leaves them: an SMC32
 // call's arguments narrowed to 32 bits; x0 the result and x1-x3 zero for
 // a call answered here (smccc_set_retval); x0 INTERNAL_FAILURE for SYSTEM_OFF
-// and the resets, should the VMM run the vCPU again; for SYSTEM_SUSPEND
-// the call itself, which the VMM reads.
+// and the resets, should the VMM run the vCPU again (x1-x3 zero but after
+// SYSTEM_RESET2, as KVM); for SYSTEM_SUSPEND the call itself, which the VMM reads.
 ExitReason Arm64Vcpu::handle_psci(const PsciCall &call)
 {
 	if (call.smc32)
@@ -147,6 +147,7 @@ ExitReason Arm64Vcpu::handle_psci(const PsciCall &call)
 		break;
 	case PsciOp::SystemOff:
 		ctx_.x[0] = kPsciInternalFailure;
+		ctx_.x[1] = ctx_.x[2] = ctx_.x[3] = 0;
 		return ExitReason::system_down(SystemDownKind::PowerOff);
 	case PsciOp::SystemReset:
 		ctx_.x[0] = kPsciInternalFailure;
