@@ -185,6 +185,8 @@ extern "C" long axvm_core_check_extension(long cap)
 		// PV time counts the vCPU thread's run-queue waits (the scheduler's
 		// sched_info), as KVM's kvm_arm_pvtime_supported().
 		return kArm64 && hw && StealClock::supported();
+	case AXVM_CAP_ARM_EL1_32BIT:
+		return kArm64 && hw && arch::el1_aarch32();
 	case AXVM_CAP_ARM_VM_IPA_SIZE:
 		return kArm64 && hw ? arch::ipa_bits() : 0;
 	case AXVM_CAP_NR_VCPUS:

@@ -93,10 +93,121 @@ extern "C" void axvm_test_arm64_esr_decoder(struct kunit *t)
 			 d.exit.as_nested_page_fault()->addr == 0x40000044);
 
 	// Everything else is the guest's UNDEF: unknown, SVE (0x19), PAC (0x09),
-	// an AArch32 HVC (0x12).
-	static const u32 others[] = {kEcUnknown, 0x19, 0x09, 0x12, 0x3f};
+	// MCRR to p15 (0x04), and an unallocated class.
+	static const u32 others[] = {kEcUnknown, 0x19, 0x09, kEcCp15_64, 0x3f};
 	for (u32 other : others)
 		CHECK(t, decode_sync(Trap{ec(other), 0, 0}, x).action == Decoded::Action::InjectUndef);
+}
+
+// An AArch32 guest's exits: coprocessor accesses as tagged system-register
+// accesses, 32-bit hypercalls, conditions, the PC past Thumb and ARM
+// instructions with the IT state, the UNDEF its EL1 takes, and PSCI.
+extern "C" void axvm_test_arm64_aarch32(struct kunit *t)
+{
+	u64 x[31] = {};
+	for (int i = 0; i < 31; i++)
+		x[i] = 0xa5a5a5a500000000ull | static_cast<u64>(i) * 0x01010101u;
+	const u64 svc = kPstateSvcMasked, thumb = kPstateSvcMasked | kPstateThumb;
+	const u64 cv_al = 1ull << 24 | 0xeull << 20; // the condition field valid: AL
+
+	// MRC p15, 0, r2, c0, c1, 0 (ID_PFR0): a read of op0 3, CRm 1.
+	u64 esr = ec(kEcCp15_32) | cv_al | 2ull << 5 | 1ull << 1 | 1;
+	Decoded d = decode_sync(Trap{esr, 0, 0, svc}, x);
+	const SysRegReadExit *rd = d.exit.as_sys_reg_read();
+	CHECK(t, rd && rd->addr == (kAarch32Access | 3u << 14 | 1u << 3) && rd->reg == 2 && d.advance_pc);
+	// MCR p14, 0, r3, c0, c2, 2 (DBGDSCRext): a write of op0 2, 32 bits of r3.
+	esr = ec(kEcCp14_32) | cv_al | 2ull << 17 | 3ull << 5 | 2ull << 1;
+	d = decode_sync(Trap{esr, 0, 0, svc}, x);
+	const SysRegWriteExit *wr = d.exit.as_sys_reg_write();
+	CHECK(t, wr && wr->addr == (kAarch32Access | 2u << 14 | 2u << 3 | 2) && wr->value == (x[3] & 0xffffffff));
+	// MRC p15, 1, r0, c9, c0, 2 (an implementation-defined register): op1 and CRn in place.
+	esr = ec(kEcCp15_32) | cv_al | 2ull << 17 | 1ull << 14 | 9ull << 10 | 1;
+	rd = decode_sync(Trap{esr, 0, 0, svc}, x).exit.as_sys_reg_read();
+	CHECK(t, rd && rd->addr == (kAarch32Access | 3u << 14 | 1u << 11 | 9u << 7 | 2));
+	// VMRS r4, MVFR1: MVFR1_EL1's read. A VMSR to it, or FPSID: UNDEF.
+	esr = ec(kEcCp10Id) | cv_al | 7ull << 14 | 6ull << 10 | 4ull << 5 | 1;
+	rd = decode_sync(Trap{esr, 0, 0, svc}, x).exit.as_sys_reg_read();
+	CHECK(t, rd && rd->addr == (kAarch32Access | 3u << 14 | 3u << 3 | 1) && rd->reg == 4);
+	CHECK(t, decode_sync(Trap{esr & ~1ull, 0, 0, svc}, x).action == Decoded::Action::InjectUndef);
+	CHECK(t, decode_sync(Trap{esr & ~(0xfull << 10), 0, 0, svc}, x).action == Decoded::Action::InjectUndef);
+	// HVC: a 32-bit number and arguments, past it already; SMC32 returns to itself.
+	d = decode_sync(Trap{ec(kEcHvc32), 0, 0, svc}, x);
+	const HypercallExit *h = d.exit.as_hypercall();
+	CHECK(t, h && h->nr == (x[0] & 0xffffffff) && h->args[0] == (x[1] & 0xffffffff) &&
+			 h->args[5] == (x[6] & 0xffffffff) && !d.advance_pc);
+	d = decode_sync(Trap{ec(kEcSmc32), 0, 0, svc}, x);
+	CHECK(t, d.exit.as_hypercall() && d.advance_pc);
+	// MCRR/MRRC p15 and p14, LDC/STC p14: nothing axvm keeps.
+	static const u32 unkept[] = {kEcCp15_64, kEcCp14_64, kEcCp14Ls};
+	for (u32 other : unkept)
+		CHECK(t, decode_sync(Trap{ec(other) | cv_al, 0, 0, svc}, x).action == Decoded::Action::InjectUndef);
+
+	// Conditions, from ESR's COND: EQ needs Z; GE N == V; HI C and not Z.
+	constexpr u64 kN = 1ull << 31, kZ = 1ull << 30, kC = 1ull << 29, kV = 1ull << 28;
+	const u64 eq = ec(kEcCp15_32) | 1ull << 24, ge = eq | 0xaull << 20, hi = eq | 0x8ull << 20;
+	CHECK(t, !aarch32_condition_passed(eq, svc) && aarch32_condition_passed(eq, svc | kZ));
+	CHECK(t, !aarch32_condition_passed(ge, svc | kN) && aarch32_condition_passed(ge, svc | kN | kV));
+	CHECK(t, aarch32_condition_passed(hi, svc | kC) && !aarch32_condition_passed(hi, svc | kC | kZ));
+	CHECK(t, !aarch32_condition_passed(ec(kEcWfx) | 1ull << 24, svc)); // WFIEQ, Z clear
+	// Without CV, in Thumb: the IT block's (IT 0x08: EQ); outside one, always.
+	const u64 it_eq = thumb | 2ull << 10;
+	CHECK(t, !aarch32_condition_passed(ec(kEcCp15_32), it_eq));
+	CHECK(t, aarch32_condition_passed(ec(kEcCp15_32), it_eq | kZ));
+	CHECK(t, aarch32_condition_passed(ec(kEcCp15_32), thumb));
+	// Never for a data abort or an HVC; never from AArch64.
+	CHECK(t, aarch32_condition_passed(ec(kEcDataAbortLow), it_eq) && aarch32_condition_passed(eq, 0x3c5));
+
+	// Past the instruction: ARM 4 bytes, Thumb 2 or 4 by IL, AArch64 4;
+	// an AArch32 PC wraps at 32 bits.
+	const u64 il = 1ull << 25, t16 = ec(kEcDataAbortLow) & ~il;
+	PcState pc = after_instruction(ec(kEcCp15_32), 0x1000, svc);
+	CHECK(t, pc.pc == 0x1004 && pc.pstate == svc);
+	CHECK(t, after_instruction(t16, 0x1000, thumb).pc == 0x1002);
+	CHECK(t, after_instruction(ec(kEcDataAbortLow), 0x1000, thumb).pc == 0x1004);
+	CHECK(t, after_instruction(ec(kEcDataAbortLow), 0xfffffffe, svc).pc == 2);
+	CHECK(t, after_instruction(ec(kEcSysReg), 0xffff000000001000ull, 0x3c5).pc == 0xffff000000001004ull);
+	// ITE EQ (IT 0x0c): after the first instruction IT is 0x18 (NE), after the second none.
+	pc = after_instruction(t16, 0x1000, thumb | 3ull << 10);
+	CHECK(t, pc.pstate == (thumb | 6ull << 10));
+	pc = after_instruction(t16, pc.pc, pc.pstate);
+	CHECK(t, pc.pstate == thumb && pc.pc == 0x1004);
+	// IT[1:0] live in bits 26:25: IT 0x13 advances to 0x06.
+	pc = after_instruction(t16, 0, thumb | 4ull << 10 | 3ull << 25);
+	CHECK(t, pc.pstate == (thumb | 1ull << 10 | 2ull << 25));
+
+	// UNDEF at an AArch32 EL1: Undefined mode, I set, A and F and the flags
+	// kept; LR past the instruction; VBAR + 4, or the high vectors.
+	constexpr u64 kSctlrSpan = 1ull << 23;
+	Aarch32Entry e = aarch32_undef(svc | kN | kC, 0x8000, kSctlrSpan, 0x10000);
+	CHECK(t, e.pstate == (kN | kC | 0x100 | 0x80 | 0x40 | kModeUnd) && e.pc == 0x10004 && e.lr == 0x8004 &&
+			 e.spsr == (svc | kN | kC));
+	e = aarch32_undef(thumb, 0x8000, kSctlrSpan | 1ull << 30 | 1ull << 25 | 1ull << 13, 0x10000);
+	CHECK(t, e.lr == 0x8002 && e.pc == 0xffff0004 && (e.pstate & kPstateThumb) && (e.pstate & kPstateAarch32E));
+	CHECK(t, aarch32_undef(svc, 0, 0, 0).pstate & 1ull << 22); // SPAN clear: PAN set
+	e = aarch32_undef(svc | 1ull << 24, 0, kSctlrSpan, 0); // DIT: bit 24 in PSTATE, 21 in an SPSR
+	CHECK(t, (e.pstate & 1ull << 24) && e.spsr == (svc | 1ull << 21));
+	CHECK(t, aarch32_registers(kModeUsr) == 15 && aarch32_registers(kModeSys) == 15 &&
+			 aarch32_registers(kModeSvc) == 31 && aarch32_registers(kModeUnd) == 31);
+
+	// PSCI from AArch32: SMC64 functions are NOT_SUPPORTED, in PSCI_FEATURES too.
+	const PsciConfig a32{kPsci11, false, true};
+	u64 y[31] = {};
+	y[0] = kPsciCpuOn64;
+	PsciCall p = psci_call(y, a32);
+	CHECK(t, p.op == PsciOp::Answer && p.value == kPsciNotSupported);
+	y[0] = kPsciCpuOn, y[1] = 1, y[2] = 0x8000;
+	CHECK(t, psci_call(y, a32).op == PsciOp::CpuOn);
+	y[0] = kPsciFeatures, y[1] = kPsciCpuOn64;
+	CHECK(t, psci_call(y, a32).value == kPsciNotSupported);
+	y[1] = kPsciCpuOn;
+	CHECK(t, psci_call(y, a32).value == kPsciSuccess);
+
+	// The AArch32 ID registers lose what the AArch64 ones lose: the PMU,
+	// trace, the GIC system registers, the activity monitors.
+	const u64 all = ~0ull, f = 0xf;
+	CHECK(t, guest_id_register(3u << 14 | 1u << 3 | 2, all, 40) == ~(f << 4 | f << 8 | f << 24 | f << 28));
+	CHECK(t, guest_id_register(3u << 14 | 1u << 3 | 1, all, 40) == ~(f << 28));
+	CHECK(t, guest_id_register(3u << 14 | 1u << 3 | 0, all, 40) == ~(f << 20));
 }
 
 extern "C" void axvm_test_arm64_psci(struct kunit *t)

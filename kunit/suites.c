@@ -36,7 +36,7 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(exit_reason_construction) X(exit_reason_to_run_page) X(exit_reason_return_values)    \
 	X(memory_map_rejections) X(memory_map_slot_geometry) X(run_loop_exits)                 \
 	X(run_loop_immediate_exit) X(run_loop_failure) X(run_loop_migration)                   \
-	X(page_table_map_unmap) X(page_table_prune) X(arm64_esr_decoder) X(arm64_psci) X(arm64_vectors_and_stage2)
+	X(page_table_map_unmap) X(page_table_prune) X(arm64_esr_decoder) X(arm64_psci) X(arm64_aarch32) X(arm64_vectors_and_stage2)
 
 #ifdef CONFIG_X86
 #define AXVM_ARCH_CASES(X)                                                                     \
@@ -108,6 +108,7 @@ static struct kunit_case axvm_page_table_cases[] = {
 static struct kunit_case axvm_arm64_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_esr_decoder),
 	KUNIT_CASE(axvm_test_arm64_psci),
+	KUNIT_CASE(axvm_test_arm64_aarch32),
 	KUNIT_CASE(axvm_test_arm64_vectors_and_stage2),
 	{}
 };

@@ -180,7 +180,7 @@ build_arm64_userspace() {
 	make -s -C "$top" -f tools/Makefile OUT="$out/arm64" CXX=aarch64-linux-gnu-g++ "$out/arm64/axvm" \
 		arm64-guests >"$out/tools-arm64.build.log" 2>&1
 	record $? build.tools_arm64 "see ${out#$top/}/tools-arm64.build.log"
-	for prog in kvm_arm64 kvm_arm64_irq arm64_exits fuzz; do
+	for prog in kvm_arm64 kvm_arm64_irq kvm_arm32 arm64_exits fuzz; do
 		make -s -C "$top/tests/vmm" OUT="$out/arm64" CROSS=aarch64-linux-gnu- "$prog" >"$out/$prog-arm64.build.log" 2>&1
 		record $? "build.${prog}_arm64" "see ${out#$top/}/$prog-arm64.build.log"
 	done
@@ -256,8 +256,8 @@ boot_arm64() { # boot_arm64 NAME MODULE_BUILD KERNEL_IMAGE [EXTRA]
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp "$arm64_root/bin/busybox" "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/boot/init-arm64" "$dir/root/init"
-	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/kvm_arm64_irq" "$out/arm64/arm64_exits" "$out/arm64/fuzz" \
-		"$dir/root/axvm/"
+	cp "$top/build/$2"/axvm*.ko "$out/arm64/axvm" "$out/arm64/kvm_arm64" "$out/arm64/kvm_arm64_irq" "$out/arm64/kvm_arm32" \
+		"$out/arm64/arm64_exits" "$out/arm64/fuzz" "$dir/root/axvm/"
 	cp -r "$out/arm64/guests" "$top/tests/expected" "$dir/root/axvm/"
 	local mem=1024 args=${4:-}
 	if [ "$1" = debian-6.1-arm64 ] && [ -n "${st_arm64:-}" ]; then # KVM's selftests first

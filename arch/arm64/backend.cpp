@@ -70,6 +70,9 @@ Backend detect()
 	features_value.ras = (AXVM_SYSREG_READ(SYS_ID_AA64PFR0_EL1) >> 28) & 0xf;
 	features_value.fgt = (AXVM_SYSREG_READ(SYS_ID_AA64MMFR0_EL1) >> 56) & 0xf;
 	features_value.hcx = (AXVM_SYSREG_READ(SYS_ID_AA64MMFR1_EL1) >> 40) & 0xf;
+	// ID_AA64PFR0_EL1.EL0 (3:0) and .EL1 (7:4): 2 where AArch32 runs there.
+	features_value.aarch32_el0 = (AXVM_SYSREG_READ(SYS_ID_AA64PFR0_EL1) & 0xf) == 2;
+	features_value.aarch32_el1 = ((AXVM_SYSREG_READ(SYS_ID_AA64PFR0_EL1) >> 4) & 0xf) == 2;
 	// Stage 2 walks from level 0 with a 4 KiB granule (the core's 4-level
 	// tables), over at most 48 bits; VTCR_EL2.PS caps the output at the same.
 	ipa_bits_value = parange_bits(parange) < 48 ? parange_bits(parange) : 48;
@@ -86,6 +89,8 @@ Backend backend() { return in_use; }
 bool load_without_backend() { return false; }
 
 u32 ipa_bits() { return ipa_bits_value; }
+
+bool el1_aarch32() { return in_use == Backend::Arm64Vhe && features_value.aarch32_el1; }
 
 void release()
 {

@@ -16,6 +16,8 @@ struct HostFeatures {
 	bool ras; // FEAT_RAS: error records (HCR_EL2.TERR) and external aborts (TEA)
 	bool fgt; // FEAT_FGT: HFGRTR_EL2/HFGWTR_EL2 govern TCR2, PIR, POR, GCS, ...
 	bool hcx; // FEAT_HCX: HCRX_EL2
+	bool aarch32_el1; // EL1 (and so EL0) can run AArch32: AArch32 guests
+	bool aarch32_el0; // EL0 can run AArch32: an AArch64 guest's AArch32 tasks
 };
 const HostFeatures &host_features();
 // The guest-physical address bits a VM gets: min(48, the CPU's PARange).

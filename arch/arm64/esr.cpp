@@ -56,6 +56,29 @@ Decoded data_abort(const Trap &trap, const u64 (&x)[31])
 		    true);
 }
 
+// An MRC/MCR (p15: @op0 3, p14: @op0 2) as the system-register access
+// esr.hpp's kAarch32Access describes; a write carries the 32-bit value.
+Decoded coprocessor_access(u64 iss, u64 op0, const u64 (&x)[31])
+{
+	const u64 op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7, crn = (iss >> 10) & 0xf, crm = (iss >> 1) & 0xf;
+	const u8 rt = static_cast<u8>((iss >> 5) & 0x1f);
+	const u64 enc = kAarch32Access | op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2;
+	if (iss & 1) // direction: read (MRC)
+		return exit(ExitReason::sys_reg_read(enc, rt), true);
+	return exit(ExitReason::sys_reg_write(enc, x[rt] & 0xffffffffull), true);
+}
+
+// VMRS of MVFR0 (reg 7), MVFR1 (6) or MVFR2 (5), trapped by TID3: a read
+// of the AArch64 register of the same name (op0 3, op1 0, CRn 0, CRm 3).
+Decoded vmrs_id(u64 iss)
+{
+	const u64 reg = (iss >> 10) & 0xf;
+	const u8 rt = static_cast<u8>((iss >> 5) & 0x1f);
+	if (!(iss & 1) || reg < 5 || reg > 7)
+		return Decoded{Decoded::Action::InjectUndef, ExitReason::nothing(), false};
+	return exit(ExitReason::sys_reg_read(kAarch32Access | 3u << 14 | 3u << 3 | (7 - reg), rt), true);
+}
+
 } // namespace
 
 Decoded decode_sync(const Trap &trap, const u64 (&x)[31])
@@ -65,9 +88,13 @@ Decoded decode_sync(const Trap &trap, const u64 (&x)[31])
 	case kEcWfx: // WFI and WFE alike: the guest waits for an event
 		return exit(ExitReason::halt(), true);
 	case kEcHvc64: // ELR already points past the HVC
-	case kEcSmc64: { // a trapped SMC (HCR_EL2.TSC) returns to itself
-		const u64 args[6] = {x[1], x[2], x[3], x[4], x[5], x[6]};
-		return exit(ExitReason::hypercall(x[0], args), esr_ec(trap.esr) == kEcSmc64);
+	case kEcSmc64:   // a trapped SMC (HCR_EL2.TSC) returns to itself
+	case kEcHvc32:
+	case kEcSmc32: {
+		const u64 mask = aarch32(trap.pstate) ? 0xffffffffull : ~0ull;
+		const u64 args[6] = {x[1] & mask, x[2] & mask, x[3] & mask, x[4] & mask, x[5] & mask, x[6] & mask};
+		const u32 ec = esr_ec(trap.esr);
+		return exit(ExitReason::hypercall(x[0] & mask, args), ec == kEcSmc64 || ec == kEcSmc32);
 	}
 	case kEcSysReg: {
 		const u8 rt = static_cast<u8>((iss >> 5) & 0x1f);
@@ -76,6 +103,12 @@ Decoded decode_sync(const Trap &trap, const u64 (&x)[31])
 			return exit(ExitReason::sys_reg_read(enc, rt), true);
 		return exit(ExitReason::sys_reg_write(enc, rt == kXzr ? 0 : x[rt]), true);
 	}
+	case kEcCp15_32:
+		return coprocessor_access(iss, 3, x);
+	case kEcCp14_32:
+		return coprocessor_access(iss, 2, x);
+	case kEcCp10Id:
+		return vmrs_id(iss);
 	case kEcDataAbortLow:
 		return data_abort(trap, x);
 	case kEcInstAbortLow:
@@ -84,10 +117,108 @@ Decoded decode_sync(const Trap &trap, const u64 (&x)[31])
 		return exit(ExitReason::nested_page_fault(fault_ipa(trap.hpfar, trap.far), kAccessExec, iss), false);
 	default:
 		// Everything else that reaches EL2 (SVE, pointer authentication,
-		// AArch32 traps, unknown instructions) is an undefined instruction
-		// for the guest, never something the host does on its behalf.
+		// MRRC/MCRR and LDC/STC of registers axvm does not keep, unknown
+		// instructions) is an undefined instruction for the guest, never
+		// something the host does on its behalf.
 		return Decoded{Decoded::Action::InjectUndef, ExitReason::nothing(), false};
 	}
+}
+
+namespace {
+
+// Whether condition @cond (A32 encoding) holds for flags @nzcv (N in bit 3).
+bool condition_holds(u32 cond, u64 nzcv)
+{
+	const bool n = nzcv & 8, z = nzcv & 4, c = nzcv & 2, v = nzcv & 1;
+	bool holds;
+	switch (cond >> 1) {
+	case 0: holds = z; break;               // EQ, NE
+	case 1: holds = c; break;               // CS, CC
+	case 2: holds = n; break;               // MI, PL
+	case 3: holds = v; break;               // VS, VC
+	case 4: holds = c && !z; break;         // HI, LS
+	case 5: holds = n == v; break;          // GE, LT
+	case 6: holds = !z && n == v; break;    // GT, LE
+	default: return cond == 0xe;            // AL; 0b1111 never (as KVM's cc_map)
+	}
+	return (cond & 1) ? !holds : holds;
+}
+
+// The IT state of a Thumb PSTATE: IT[1:0] in bits 26:25, IT[7:2] in 15:10.
+u32 itstate(u64 pstate) { return static_cast<u32>(((pstate >> 8) & 0xfc) | ((pstate >> 25) & 3)); }
+
+} // namespace
+
+bool aarch32_condition_passed(u64 esr, u64 pstate)
+{
+	switch (esr_ec(esr)) {
+	case kEcWfx:
+	case kEcCp15_32:
+	case kEcCp15_64:
+	case kEcCp14_32:
+	case kEcCp14Ls:
+	case 0x07: // FP/SIMD access
+	case kEcCp10Id:
+	case kEcCp14_64:
+	case 0x11: // SVC32
+		break;
+	default:
+		return true;
+	}
+	if (!aarch32(pstate))
+		return true;
+	constexpr u64 kCv = 1ull << 24;
+	u32 cond;
+	if (esr & kCv) {
+		cond = static_cast<u32>(esr >> 20) & 0xf;
+	} else { // Thumb: the IT block's condition, if any
+		const u32 it = itstate(pstate);
+		if (!it)
+			return true;
+		cond = it >> 4;
+	}
+	return condition_holds(cond, pstate >> 28);
+}
+
+PcState after_instruction(u64 esr, u64 pc, u64 pstate)
+{
+	if (!aarch32(pstate))
+		return PcState{pc + 4, pstate};
+	constexpr u64 kIl = 1ull << 25;
+	const bool thumb = pstate & kPstateThumb;
+	const u64 next = (pc + (thumb && !(esr & kIl) ? 2 : 4)) & 0xffffffffull;
+	u32 it = itstate(pstate);
+	if (!thumb || !it)
+		return PcState{next, pstate};
+	it = (it & 7) == 0 ? 0 : (it & 0xe0) | ((it << 1) & 0x1f);
+	pstate &= ~(0xfcull << 8 | 3ull << 25);
+	return PcState{next, pstate | static_cast<u64>(it & 0xfc) << 8 | static_cast<u64>(it & 3) << 25};
+}
+
+Aarch32Entry aarch32_undef(u64 pstate, u64 pc, u64 sctlr, u64 vbar)
+{
+	// CPSR bits in SPSR_EL2's AArch32 layout: DIT is bit 24 there (21 in
+	// an AArch32 SPSR), SS bit 21.
+	constexpr u64 kNzcvq = 0x1full << 27, kGe = 0xfull << 16, kDit = 1ull << 24, kSs = 1ull << 21;
+	constexpr u64 kPan = 1ull << 22, kSsbs = 1ull << 23, kA = 1ull << 8, kI = 1ull << 7, kF = 1ull << 6;
+	constexpr u64 kSctlrV = 1ull << 13, kSctlrSpan = 1ull << 23, kSctlrEe = 1ull << 25, kSctlrTe = 1ull << 30,
+		      kSctlrDssbs = 1ull << 31;
+	// The new CPSR (Arm ARM G1.12.3): flags, GE, DIT, PAN, A and F kept;
+	// IT and IL cleared; I set; E from SCTLR.EE, T from SCTLR.TE, SSBS
+	// from SCTLR.DSSBS; PAN set unless SCTLR.SPAN.
+	u64 cpsr = (pstate & (kNzcvq | kGe | kDit | kPan | kA | kF)) | kI | kModeUnd;
+	if (sctlr & kSctlrDssbs)
+		cpsr |= kSsbs;
+	if (!(sctlr & kSctlrSpan))
+		cpsr |= kPan;
+	if (sctlr & kSctlrEe)
+		cpsr |= kPstateAarch32E;
+	if (sctlr & kSctlrTe)
+		cpsr |= kPstateThumb;
+	const u64 spsr = (pstate & ~(kDit | kSs)) | ((pstate & kDit) ? 1ull << 21 : 0);
+	const u64 lr = (pc + ((pstate & kPstateThumb) ? 2 : 4)) & 0xffffffffull;
+	const u64 vector = ((sctlr & kSctlrV) ? 0xffff0000ull : vbar) + 4;
+	return Aarch32Entry{cpsr, vector & 0xffffffffull, lr, spsr};
 }
 
 namespace {
@@ -96,6 +227,8 @@ namespace {
 // (SMCCC_VERSION included: smccc.cpp).
 u64 psci_features(u32 fn, const PsciConfig &config)
 {
+	if (config.aarch32 && (fn & 0x40000000))
+		return kPsciNotSupported; // an SMC64 function, from AArch32
 	switch (fn) {
 	case kPsciVersion:
 	case kPsciCpuSuspend:
@@ -134,6 +267,8 @@ PsciCall psci_call(const u64 (&x)[31], const PsciConfig &config)
 	if (fn > 0xffffffffull || (fn & ~0x4000001full) != 0x84000000)
 		return PsciCall{PsciOp::NotPsci, 0, {}, false};
 	const bool smc32 = !(fn & 0x40000000);
+	if (config.aarch32 && !smc32) // KVM's kvm_psci_check_allowed_function
+		return answer(kPsciNotSupported);
 	const u64 mask = smc32 ? 0xffffffffull : ~0ull;
 	const u64 a1 = x[1] & mask, a2 = x[2] & mask, a3 = x[3] & mask;
 	const bool v1 = config.version >= kPsci10;
@@ -205,6 +340,15 @@ constexpr u64 id(u64 crm, u64 op2) { return 3u << 14 | crm << 3 | op2; }
 u64 guest_id_register(u64 encoding, u64 v, u32 ipa_bits)
 {
 	switch (encoding) {
+	// The AArch32 ID registers: the same features taken out.
+	case id(1, 0): // ID_PFR0_EL1: AMU
+		return v & ~field(20);
+	case id(1, 1): // ID_PFR1_EL1: GIC
+		return v & ~field(28);
+	case id(1, 2): // ID_DFR0_EL1: CopTrc, MMapTrc, PerfMon, TraceFilt
+		return v & ~(field(4) | field(8) | field(24) | field(28));
+	case id(3, 5): // ID_DFR1_EL1: MTPMU
+		return v & ~field(0);
 	case id(4, 0): // ID_AA64PFR0_EL1: EL2, GIC, SVE, SEL2, MPAM, AMU
 		return v & ~(field(8) | field(24) | field(32) | field(36) | field(40) | field(44));
 	case id(4, 1): // ID_AA64PFR1_EL1: MTE, MPAM_frac, SME, NMI, GCS

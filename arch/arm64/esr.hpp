@@ -12,6 +12,14 @@ namespace axvm::arm64 {
 enum : u32 {
 	kEcUnknown = 0x00,
 	kEcWfx = 0x01,
+	kEcCp15_32 = 0x03, // AArch32 MRC/MCR p15
+	kEcCp15_64 = 0x04, // MRRC/MCRR p15
+	kEcCp14_32 = 0x05, // MRC/MCR p14
+	kEcCp14Ls = 0x06,  // LDC/STC p14
+	kEcCp10Id = 0x08,  // VMRS of an ID register (HCR_EL2.TID3)
+	kEcCp14_64 = 0x0c, // MRRC/MCRR p14
+	kEcHvc32 = 0x12,
+	kEcSmc32 = 0x13,
 	kEcHvc64 = 0x16,
 	kEcSmc64 = 0x17,
 	kEcSysReg = 0x18,
@@ -42,7 +50,55 @@ struct Trap {
 	u64 esr;
 	u64 far;
 	u64 hpfar;
+	u64 pstate; // where the guest was: AArch32 or AArch64
 };
+
+// AArch32 (Arm ARM G1): PSTATE.nRW (SPSR_EL2 bit 4) says the guest was in
+// AArch32 state, at EL0 or, in a VM made with KVM_ARM_VCPU_EL1_32BIT, at EL1.
+constexpr u64 kPstateAarch32 = 1ull << 4, kPstateThumb = 1ull << 5, kPstateAarch32E = 1ull << 9;
+constexpr bool aarch32(u64 pstate) { return pstate & kPstateAarch32; }
+// Reset: Supervisor mode, A, I and F masked (KVM's VCPU_RESET_PSTATE_SVC).
+constexpr u64 kPstateSvcMasked = 0x1d3;
+constexpr u32 kModeUsr = 0x10, kModeFiq = 0x11, kModeIrq = 0x12, kModeSvc = 0x13, kModeAbt = 0x17,
+	      kModeUnd = 0x1b, kModeSys = 0x1f;
+
+// A trapped AArch32 instruction that fails its condition (ESR_EL2.CV/COND,
+// or the IT block's in Thumb) must not take effect: false then, and the
+// caller skips it. Only the classes a conditional instruction traps with
+// (KVM's list, and WFI/WFE, which would otherwise wait when they should not).
+bool aarch32_condition_passed(u64 esr, u64 pstate);
+
+// The PC and PSTATE once the trapped instruction is complete: past it (4
+// bytes; in Thumb 2 when ESR_EL2.IL says 16 bits) and, in an IT block,
+// the IT state advanced (ITAdvance, Arm ARM G1.9.3).
+struct PcState {
+	u64 pc;
+	u64 pstate;
+};
+PcState after_instruction(u64 esr, u64 pc, u64 pstate);
+
+// An Undefined Instruction exception at an AArch32 EL1 (Arm ARM G1.12):
+// Undefined mode, the old CPSR in SPSR_und, the return address in LR_und,
+// at the vector (VBAR or the high vectors) + 4.
+struct Aarch32Entry {
+	u64 pstate, pc, lr, spsr;
+};
+Aarch32Entry aarch32_undef(u64 pstate, u64 pc, u64 sctlr, u64 vbar);
+
+// The x registers an AArch32 state reaches (x0-x14 in User and System
+// mode, all 31 in the others: KVM's rule), which hold 32-bit values.
+constexpr unsigned aarch32_registers(u64 pstate)
+{
+	const u32 mode = pstate & 0x1f;
+	return mode == kModeUsr || mode == kModeSys ? 15 : 31;
+}
+
+// An AArch32 coprocessor access the guest trapped with (MRC/MCR p15 and
+// p14, VMRS of MVFR0-2), reported as a system-register access: op1, CRn,
+// CRm and op2 in their places of the AArch64 encoding, op0 3 for p15 (and
+// VMRS, as the AArch64 names of the MVFRs), 2 for p14 (the layouts the
+// architecture gives their AArch64 twins), and this bit.
+constexpr u64 kAarch32Access = 1ull << 16;
 
 // What to do with a synchronous exit.
 struct Decoded {
@@ -90,6 +146,7 @@ constexpr u32 kPsci02 = 2, kPsci10 = 0x10000, kPsci11 = 0x10001;
 struct PsciConfig {
 	u32 version;
 	bool system_suspend;
+	bool aarch32; // the caller is in AArch32: SMC64 functions are NOT_SUPPORTED (KVM)
 };
 
 // What a call asks of the hypervisor; the backend does what involves other

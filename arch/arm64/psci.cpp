@@ -61,8 +61,12 @@ void Arm64Vcpu::take_power_on()
 	reset();
 	ctx_.pc = on_entry_;
 	ctx_.x[0] = on_context_;
-	if (on_big_endian_)
+	if (el1_aarch32_) { // bit 0 of an AArch32 entry point asks for Thumb; CPSR.E the endianness
+		ctx_.pstate |= (on_entry_ & 1 ? kPstateThumb : 0) | (on_big_endian_ ? kPstateAarch32E : 0);
+		ctx_.pc &= ~1ull;
+	} else if (on_big_endian_) {
 		el1_.sctlr |= kSctlrEe;
+	}
 	__atomic_store_n(&power_, kPowerOn, __ATOMIC_RELEASE);
 }
 
@@ -86,7 +90,7 @@ u64 Arm64Vcpu::cpu_on(u64 target, u64 entry, u64 context_id)
 			return kPsciAlreadyOn;
 		t->on_entry_ = entry;
 		t->on_context_ = context_id;
-		t->on_big_endian_ = el1_.sctlr & kSctlrEe;
+		t->on_big_endian_ = el1_aarch32_ ? (ctx_.pstate & kPstateAarch32E) : (el1_.sctlr & kSctlrEe);
 		__atomic_store_n(&t->power_, kPowerOnPending, __ATOMIC_RELEASE);
 	}
 	kernel->kick(); // a target asleep in KVM_RUN wakes and enters at the entry point

@@ -67,6 +67,9 @@ constexpr u64 kMdccint = sysreg(2, 0, 0, 2, 0), kMdscr = sysreg(2, 0, 0, 2, 2);
 constexpr u64 kOslar = sysreg(2, 0, 1, 0, 4), kOslsr = sysreg(2, 0, 1, 1, 4);
 constexpr u64 kOsdlr = sysreg(2, 0, 1, 3, 4), kDbgprcr = sysreg(2, 0, 1, 4, 4);
 constexpr u64 kOslsrOslk = 1ull << 1, kOslsrOslmImplemented = 1ull << 3;
+// AArch32 names without an AArch64 twin at the same encoding (p15 as op0 3,
+// p14 as op0 2: esr.hpp's kAarch32Access).
+constexpr u64 kActlr2 = sysreg(3, 0, 1, 0, 3), kDbgdidr = sysreg(2, 0, 0, 0, 0), kDbgvcr = sysreg(2, 0, 0, 7, 0);
 
 // By the encoding KVM names them with: the *_EL1 one, not the *_EL12 alias
 // the switch uses. ELR, SPSR and SP_EL1 are core registers in KVM's ABI.
@@ -143,12 +146,64 @@ constexpr u64 kFwWorkaround2Unknown = 1;
 // MPIDR_EL1 as KVM derives it from the vCPU id: Aff0 4 bits, then Aff1, Aff2.
 u64 reset_mpidr(u32 id) { return (1ull << 31) | (id & 0xf) | ((id >> 4) & 0xff) << 8 | ((u64)(id >> 12) & 0xff) << 16; }
 
-// Only AArch64 EL0t, EL1t and EL1h: the guest's EL1 is AArch64 (HCR_EL2.RW).
-bool valid_pstate(u64 pstate)
+// A mode the vCPU can be in (KVM's set_core_reg): AArch64 EL0t, EL1t and
+// EL1h, or the AArch32 modes but Hyp and Monitor, by the width of the
+// VM's EL1; User also where an AArch64 EL1 has an AArch32 EL0.
+bool valid_pstate(u64 pstate, bool el1_aarch32)
 {
-	const u64 mode = pstate & 0x1f;
-	return (pstate >> 32) == 0 && (mode == 0x0 || mode == 0x4 || mode == 0x5);
+	if (pstate >> 32)
+		return false;
+	switch (pstate & 0x1f) {
+	case kModeUsr:
+		return el1_aarch32 || host_features().aarch32_el0;
+	case kModeFiq:
+	case kModeIrq:
+	case kModeSvc:
+	case kModeAbt:
+	case kModeUnd:
+	case kModeSys:
+		return el1_aarch32;
+	case 0x0: // EL0t
+	case 0x4: // EL1t
+	case 0x5: // EL1h
+		return !el1_aarch32;
+	default:
+		return false;
+	}
 }
+
+// The AArch32 DBGBXVR<n> (p14, op1 0, CRn 1, CRm n, op2 1): DBGBVR<n>'s upper half.
+constexpr bool is_dbgbxvr(u64 encoding) { return (encoding & ~(0xfull << 3)) == sysreg(2, 0, 1, 0, 1); }
+
+// The AArch32 debug registers KVM reads as zero and ignores writes to:
+// DBGDTRRXext, DBGDSCRint, DBGDTRTXext, DBGWFAR, DBGOSECCR, DBGDRAR,
+// DBGDSAR, DBGDEVID2/1/0, DBGCLAIMSET and DBGCLAIMCLR.
+bool is_cp14_raz_wi(u64 encoding)
+{
+	static constexpr u64 kRazWi[] = {
+		sysreg(2, 0, 0, 0, 2), sysreg(2, 0, 0, 1, 0), sysreg(2, 0, 0, 3, 2), sysreg(2, 0, 0, 6, 0),
+		sysreg(2, 0, 0, 6, 2), sysreg(2, 0, 1, 0, 0), sysreg(2, 0, 2, 0, 0), sysreg(2, 0, 7, 0, 7),
+		sysreg(2, 0, 7, 1, 7), sysreg(2, 0, 7, 2, 7), sysreg(2, 0, 7, 8, 6), sysreg(2, 0, 7, 9, 6),
+	};
+	for (u64 r : kRazWi)
+		if (r == encoding)
+			return true;
+	return false;
+}
+
+// DBGDIDR as KVM builds it: the watchpoint, breakpoint and context
+// comparator counts of ID_AA64DFR0_EL1, debug architecture v8, and EL3's
+// security extensions where the CPU has EL3.
+u64 dbgdidr()
+{
+	const u64 dfr = AXVM_SYSREG_READ("s3_0_c0_c5_0"), pfr = AXVM_SYSREG_READ(SYS_ID_AA64PFR0_EL1);
+	const u64 el3 = ((pfr >> 12) & 0xf) != 0;
+	return ((dfr >> 20) & 0xf) << 28 | ((dfr >> 12) & 0xf) << 24 | ((dfr >> 28) & 0xf) << 20 | 6u << 16 |
+	       1u << 15 | el3 << 14 | el3 << 12;
+}
+
+// A 32-bit write to the low half of a 64-bit register.
+constexpr u64 low_half(u64 old, u64 value) { return (old & ~0xffffffffull) | (value & 0xffffffffull); }
 
 } // namespace
 
@@ -156,7 +211,7 @@ void Arm64Vcpu::reset()
 {
 	ctx_ = Context{};
 	el1_ = El1State{};
-	ctx_.pstate = kPstateEl1hMasked;
+	ctx_.pstate = el1_aarch32_ ? kPstateSvcMasked : kPstateEl1hMasked;
 	el1_.sctlr = kSctlrReset;
 	// KVM's reset values: the OS lock implemented and clear, FPEXC32's
 	// 0x700, ACTLR the CPU's (ACTLR_EL1 is not redirected under VHE).
@@ -343,6 +398,8 @@ void Arm64Vcpu::reg_list(u64 *ids, u64 room, u64 &n) const
 // breakpoints, watchpoints and single-step do not fire.
 bool Arm64Vcpu::guest_sys_reg_read(u64 encoding, u64 &value) const
 {
+	if (encoding & kAarch32Access)
+		return guest_cp_read(encoding & ~kAarch32Access, value);
 	if (is_id_register(encoding)) {
 		value = guest_id(encoding);
 		return true;
@@ -370,6 +427,8 @@ bool Arm64Vcpu::guest_sys_reg_read(u64 encoding, u64 &value) const
 
 bool Arm64Vcpu::guest_sys_reg_write(u64 encoding, u64 value)
 {
+	if (encoding & kAarch32Access)
+		return guest_cp_write(encoding & ~kAarch32Access, value);
 	if (u64 *slot = debug_slot(encoding)) {
 		*slot = value;
 		return true;
@@ -391,6 +450,69 @@ bool Arm64Vcpu::guest_sys_reg_write(u64 encoding, u64 value)
 	}
 }
 
+// AArch32 (KVM's cp15 and cp14 tables for what axvm keeps): the ID
+// registers (those of CRm 4-7 are AArch64's, RAZ from AArch32; writes
+// UNDEF), ACTLR and ACTLR2 as the halves of ACTLR_EL1, the error records,
+// and the debug registers: the AArch64 ones as their low halves, DBGBXVR
+// as DBGBVR's high half, DBGDIDR built, DBGVCR kept, the rest RAZ/WI.
+bool Arm64Vcpu::guest_cp_read(u64 encoding, u64 &value) const
+{
+	value = 0;
+	if (is_id_register(encoding)) {
+		if (((encoding >> 3) & 0xf) <= 3)
+			value = guest_id(encoding) & 0xffffffffull;
+		return true;
+	}
+	if (encoding == kActlr || encoding == kActlr2) {
+		value = encoding == kActlr ? el1_.actlr & 0xffffffffull : el1_.actlr >> 32;
+		return true;
+	}
+	if (encoding == kDbgdidr) {
+		value = dbgdidr();
+		return true;
+	}
+	if (is_dbgbxvr(encoding)) {
+		value = el1_.dbgbvr[(encoding >> 3) & 0xf] >> 32;
+		return true;
+	}
+	if (encoding == kDbgvcr) {
+		value = el1_.dbgvcr32 & 0xffffffffull;
+		return true;
+	}
+	if (is_error_record_register(encoding) || is_cp14_raz_wi(encoding))
+		return true;
+	if ((encoding >> 14) != 2 || encoding == kOslar) // p14 with an AArch64 twin only
+		return false;
+	if (!guest_sys_reg_read(encoding, value))
+		return false;
+	value &= 0xffffffffull;
+	return true;
+}
+
+bool Arm64Vcpu::guest_cp_write(u64 encoding, u64 value)
+{
+	if (is_id_register(encoding))
+		return false;
+	if (encoding == kActlr || encoding == kActlr2 || encoding == kDbgdidr || is_error_record_register(encoding) ||
+	    is_cp14_raz_wi(encoding))
+		return true;
+	if (is_dbgbxvr(encoding)) {
+		u64 &bvr = el1_.dbgbvr[(encoding >> 3) & 0xf];
+		bvr = (bvr & 0xffffffffull) | (value & 0xffffffffull) << 32;
+		return true;
+	}
+	if (encoding == kDbgvcr) {
+		el1_.dbgvcr32 = low_half(el1_.dbgvcr32, value);
+		return true;
+	}
+	if ((encoding >> 14) != 2 || encoding == kOslsr) // p14 with an AArch64 twin only; OSLSR is read-only
+		return false;
+	u64 old = 0;
+	if (encoding != kOslar && !guest_sys_reg_read(encoding, old))
+		return false;
+	return guest_sys_reg_write(encoding, low_half(old, value));
+}
+
 Status Arm64Vcpu::init(const axvm_vcpu_init &init)
 {
 	if (init.target != AXVM_ARM_TARGET_GENERIC_V8) {
@@ -399,13 +521,28 @@ Status Arm64Vcpu::init(const axvm_vcpu_init &init)
 		return fail(err::EINVAL);
 	}
 	for (usize i = 0; i < array_size(init.features); i++) {
-		const u32 allowed = i == 0 ? 1u << AXVM_ARM_VCPU_PSCI_0_2 | 1u << AXVM_ARM_VCPU_POWER_OFF : 0;
+		const u32 allowed =
+			i == 0 ? 1u << AXVM_ARM_VCPU_PSCI_0_2 | 1u << AXVM_ARM_VCPU_POWER_OFF | 1u << AXVM_ARM_VCPU_EL1_32BIT
+			       : 0;
 		if (init.features[i] & ~allowed) {
-			axvm_log(AXVM_LOG_WARN, "ARM_VCPU_INIT: features[%zu] 0x%x: only PSCI 0.2 and POWER_OFF are offered",
-				 i, init.features[i]);
+			axvm_log(AXVM_LOG_WARN,
+				 "ARM_VCPU_INIT: features[%zu] 0x%x: only PSCI 0.2, POWER_OFF and EL1_32BIT are offered", i,
+				 init.features[i]);
 			return fail(err::EINVAL);
 		}
 	}
+	// The first INIT fixes the VM's width; KVM refuses mixed ones.
+	const bool el1_aarch32 = init.features[0] & 1u << AXVM_ARM_VCPU_EL1_32BIT;
+	if (el1_aarch32 && !host_features().aarch32_el1) {
+		axvm_log(AXVM_LOG_WARN, "ARM_VCPU_INIT: EL1_32BIT: this CPU's EL1 has no AArch32");
+		return fail(err::EINVAL);
+	}
+	if (!static_cast<Arm64Vm *>(vm_.arch())->claim_width(el1_aarch32)) {
+		axvm_log(AXVM_LOG_WARN, "ARM_VCPU_INIT: vcpu %u is %s, the VM's vCPUs are not: all alike", id_,
+			 el1_aarch32 ? "AArch32" : "AArch64");
+		return fail(err::EINVAL);
+	}
+	el1_aarch32_ = el1_aarch32;
 	reset();
 	// Powered off until a CPU_ON with KVM_ARM_VCPU_POWER_OFF, else on; a
 	// CPU_ON not yet applied is dropped (the VMM's reset wins).
@@ -494,8 +631,9 @@ Status Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
 	} else if (word == kCorePc) {
 		ctx_.pc = v;
 	} else if (word == kCorePstate) {
-		if (!valid_pstate(v)) {
-			axvm_log(AXVM_LOG_WARN, "SET_ONE_REG: pstate 0x%llx is not AArch64 EL0t/EL1t/EL1h", v);
+		if (!valid_pstate(v, el1_aarch32_)) {
+			axvm_log(AXVM_LOG_WARN, "SET_ONE_REG: pstate 0x%llx is no mode of this %s vCPU", v,
+				 el1_aarch32_ ? "AArch32" : "AArch64");
 			return fail(err::EINVAL);
 		}
 		ctx_.pstate = v;
@@ -507,6 +645,12 @@ Status Arm64Vcpu::set_one_reg(const axvm_reg_value &r)
 		el1_.spsr = v;
 	} else {
 		el1_.spsr32[(word - kCoreSpsr) / 2 - 1] = v;
+	}
+	// In an AArch32 mode the registers it reaches hold 32 bits (KVM).
+	if (aarch32(ctx_.pstate)) {
+		for (unsigned i = 0; i < aarch32_registers(ctx_.pstate); i++)
+			ctx_.x[i] &= 0xffffffffull;
+		ctx_.pc &= 0xffffffffull;
 	}
 	return Status();
 }

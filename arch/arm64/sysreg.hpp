@@ -67,6 +67,15 @@ namespace axvm::arm64 {
 #define SYS_MDSCR_EL1 "s2_0_c0_c2_2"
 #define SYS_TPIDR_EL0 "s3_3_c13_c0_2"
 #define SYS_TPIDRRO_EL0 "s3_3_c13_c0_3"
+// An AArch32 EL1's own state: its banked SPSRs and the registers AArch64
+// has no EL1 twin for (only with AArch32 at EL1; switched for such guests)
+#define SYS_SPSR_IRQ "s3_4_c4_c3_0"
+#define SYS_SPSR_ABT "s3_4_c4_c3_1"
+#define SYS_SPSR_UND "s3_4_c4_c3_2"
+#define SYS_SPSR_FIQ "s3_4_c4_c3_3"
+#define SYS_DACR32_EL2 "s3_4_c3_c0_0"
+#define SYS_IFSR32_EL2 "s3_4_c5_c0_1"
+#define SYS_FPEXC32_EL2 "s3_4_c5_c3_0"
 // Identification
 #define SYS_MIDR_EL1 "s3_0_c0_c0_0"
 #define SYS_ID_AA64PFR0_EL1 "s3_0_c0_c4_0"

@@ -27,9 +27,9 @@ namespace {
 // leaves no stale entries behind (FB, BSU); WFI/WFE (TWI, TWE), SMC (TSC),
 // implementation-defined registers (TIDCP), ACTLR (TACR) and the ID registers
 // (TID3: the guest sees them without what it is not given) trapped; EL1 is
-// AArch64 (RW); E2H stays set, TGE is clear. API/APK clear: pointer
-// authentication instructions and key registers trap (the keys are the
-// host's); ATA clear: no MTE tags.
+// AArch64 (RW) but in a VM made AArch32; E2H stays set, TGE is clear.
+// API/APK clear: pointer authentication instructions and key registers
+// trap (the keys are the host's); ATA clear: no MTE tags.
 constexpr u64 kHcrTid3 = 1ull << 18;
 // The virtual FIQ and IRQ lines a VMM drives with KVM_IRQ_LINE.
 constexpr u64 kHcrVf = 1ull << 6, kHcrVi = 1ull << 7;
@@ -104,6 +104,18 @@ void save_guest(El1State &state)
 	// clear a level-triggered PPI): off until the next entry.
 	AXVM_SYSREG_WRITE(SYS_CNTV_CTL_EL02, 0);
 }
+
+// An AArch32 EL1's registers of its own. Nothing of the host's lives in
+// them (a VHE host is AArch64 throughout), so they are loaded and saved,
+// not switched, as KVM's __sysreg32_save/restore_state do.
+#define AXVM_GUEST_SYSREGS32(X)                                                                   \
+	X(spsr32[0], SYS_SPSR_ABT) X(spsr32[1], SYS_SPSR_UND) X(spsr32[2], SYS_SPSR_IRQ)            \
+	X(spsr32[3], SYS_SPSR_FIQ) X(dacr32, SYS_DACR32_EL2) X(ifsr32, SYS_IFSR32_EL2)               \
+	X(fpexc32, SYS_FPEXC32_EL2)
+
+void load_guest32(const El1State &state) { AXVM_GUEST_SYSREGS32(AXVM_LOAD) }
+
+void save_guest32(El1State &state) { AXVM_GUEST_SYSREGS32(AXVM_SAVE) }
 
 #undef AXVM_FIELD
 #undef AXVM_SAVE
@@ -206,13 +218,17 @@ void Arm64Vcpu::enter_and_exit()
 	const u64 daif = mask_daif();
 	save_host(host);
 	load_guest(el1_);
+	if (el1_aarch32_)
+		load_guest32(el1_);
 	// VMID 0 for every axvm VM: KVM's allocator never hands out VMID 0 (it
 	// is the host's in nVHE), so no KVM guest ever shares axvm's TLB entries.
 	AXVM_SYSREG_WRITE(SYS_VTTBR_EL2, s2.root_phys());
 	AXVM_SYSREG_WRITE(SYS_VTCR_EL2, vtcr());
 	const HostFeatures &f = host_features();
 	const u32 lines = __atomic_load_n(&irq_lines_, __ATOMIC_SEQ_CST);
-	AXVM_SYSREG_WRITE(SYS_HCR_EL2, kHcrGuest | (f.ras ? kHcrTerr | kHcrTea : 0) | (lines & 1 ? kHcrVi : 0) |
+	// An AArch32 VM: RW clear, EL1 (and EL0) AArch32.
+	const u64 hcr = el1_aarch32_ ? kHcrGuest & ~kHcrRw : kHcrGuest;
+	AXVM_SYSREG_WRITE(SYS_HCR_EL2, hcr | (f.ras ? kHcrTerr | kHcrTea : 0) | (lines & 1 ? kHcrVi : 0) |
 					       (lines & 2 ? kHcrVf : 0) | (serror_pending_ ? kHcrVse : 0));
 	AXVM_SYSREG_WRITE(SYS_MDCR_EL2, (host.mdcr & kMdcrHostKeep) | kMdcrGuestTraps);
 	AXVM_SYSREG_WRITE(SYS_CPTR_EL2, (host.cptr & ~(kCptrZen | kCptrSmen)) | kCptrFpen | kCptrTta | kCptrTam);
@@ -252,6 +268,8 @@ void Arm64Vcpu::enter_and_exit()
 	if (serror_pending_ && !(AXVM_SYSREG_READ(SYS_HCR_EL2) & kHcrVse))
 		serror_pending_ = false; // the guest took it
 	save_guest(el1_);
+	if (el1_aarch32_)
+		save_guest32(el1_);
 	if (f.ras) {
 		el1_.disr = AXVM_SYSREG_READ(SYS_VDISR_EL2);
 		AXVM_SYSREG_WRITE(SYS_VDISR_EL2, host_vdisr);
@@ -299,7 +317,17 @@ Result<ExitReason> Arm64Vcpu::run()
 
 Result<ExitReason> Arm64Vcpu::handle_sync()
 {
-	const Decoded d = decode_sync(Trap{ctx_.esr, ctx_.far, ctx_.hpfar}, ctx_.x);
+	if (aarch32(ctx_.pstate)) {
+		// What the architecture leaves in the upper halves is not the
+		// guest's: clear them, so nothing below reads them.
+		for (unsigned i = 0; i < aarch32_registers(ctx_.pstate); i++)
+			ctx_.x[i] &= 0xffffffffull;
+		if (!aarch32_condition_passed(ctx_.esr, ctx_.pstate)) {
+			skip_instruction(); // it would not have run: nothing to do
+			return ExitReason::nothing();
+		}
+	}
+	const Decoded d = decode_sync(Trap{ctx_.esr, ctx_.far, ctx_.hpfar, ctx_.pstate}, ctx_.x);
 	if (d.action == Decoded::Action::InjectUndef) {
 		inject_undef();
 		return ExitReason::nothing();
@@ -310,8 +338,24 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 		serror_pending_ = true;
 		return ExitReason::nothing();
 	}
+	// A system register is emulated here or refused with UNDEF at the
+	// instruction itself; any other exit completes the instruction first.
+	if (const SysRegReadExit *r = d.exit.as_sys_reg_read()) {
+		u64 value = 0;
+		if (!guest_sys_reg_read(r->addr, value))
+			return unknown_sys_reg(r->addr);
+		set_x(r->reg, value);
+		skip_instruction();
+		return ExitReason::nothing();
+	}
+	if (const SysRegWriteExit *w = d.exit.as_sys_reg_write()) {
+		if (!guest_sys_reg_write(w->addr, w->value))
+			return unknown_sys_reg(w->addr);
+		skip_instruction();
+		return ExitReason::nothing();
+	}
 	if (d.advance_pc)
-		ctx_.pc += 4;
+		skip_instruction();
 	switch (d.exit.kind()) {
 	case ExitKind::Halt:
 		// WFI completes at once while a line is asserted, masked or not.
@@ -324,24 +368,17 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 		pending_reg_ = d.exit.as_mmio_read()->reg;
 		pending_ = true;
 		break;
-	case ExitKind::SysRegRead: {
-		const SysRegReadExit &r = *d.exit.as_sys_reg_read();
-		u64 value = 0;
-		if (!guest_sys_reg_read(r.addr, value))
-			return unknown_sys_reg(r.addr);
-		set_x(r.reg, value);
-		return ExitReason::nothing();
-	}
-	case ExitKind::SysRegWrite: {
-		const SysRegWriteExit &w = *d.exit.as_sys_reg_write();
-		if (!guest_sys_reg_write(w.addr, w.value))
-			return unknown_sys_reg(w.addr);
-		return ExitReason::nothing();
-	}
 	default:
 		break;
 	}
 	return d.exit;
+}
+
+void Arm64Vcpu::skip_instruction()
+{
+	const PcState next = after_instruction(ctx_.esr, ctx_.pc, ctx_.pstate);
+	ctx_.pc = next.pc;
+	ctx_.pstate = next.pstate;
 }
 
 // PSCI calls are the kernel's (psci.cpp), and so are the SMCCC services of
@@ -349,7 +386,8 @@ Result<ExitReason> Arm64Vcpu::handle_sync()
 Result<ExitReason> Arm64Vcpu::handle_hypercall(const Decoded &d)
 {
 	const Arm64Vm &vm = *static_cast<const Arm64Vm *>(vm_.arch());
-	const PsciCall psci = psci_call(ctx_.x, PsciConfig{vm.psci_version(), vm.system_suspend()});
+	const PsciCall psci =
+		psci_call(ctx_.x, PsciConfig{vm.psci_version(), vm.system_suspend(), aarch32(ctx_.pstate)});
 	if (psci.op == PsciOp::NotPsci) {
 		if (handle_smccc())
 			return ExitReason::nothing();
@@ -390,21 +428,35 @@ void Arm64Vcpu::complete_userspace_exit(u64 value, bool)
 // still at the instruction (ELR points at it).
 ExitReason Arm64Vcpu::unknown_sys_reg(u64 encoding)
 {
-	axvm_log(AXVM_LOG_INFO, "vcpu %u: system register op0 %llu op1 %llu CRn %llu CRm %llu op2 %llu is not "
-				"emulated: UNDEF",
-		 id_, encoding >> 14, (encoding >> 11) & 7, (encoding >> 7) & 0xf, (encoding >> 3) & 0xf,
-		 encoding & 7);
-	ctx_.pc -= 4;
+	if (encoding & kAarch32Access)
+		axvm_log(AXVM_LOG_INFO, "vcpu %u: AArch32 p%u op1 %llu CRn %llu CRm %llu op2 %llu is not emulated: UNDEF",
+			 id_, ((encoding >> 14) & 3) == 3 ? 15u : 14u, (encoding >> 11) & 7, (encoding >> 7) & 0xf,
+			 (encoding >> 3) & 0xf, encoding & 7);
+	else
+		axvm_log(AXVM_LOG_INFO,
+			 "vcpu %u: system register op0 %llu op1 %llu CRn %llu CRm %llu op2 %llu is not emulated: UNDEF",
+			 id_, encoding >> 14, (encoding >> 11) & 7, (encoding >> 7) & 0xf, (encoding >> 3) & 0xf,
+			 encoding & 7);
 	inject_undef();
 	return ExitReason::nothing();
 }
 
-// An undefined instruction, as the guest's EL1 would take it (Arm ARM
-// D1.10): ESR_EL1.EC 0 with IL, the return state in ELR/SPSR_EL1, EL1h with
-// DAIF masked at VBAR_EL1 + the offset for where it came from.
+// An undefined instruction, as the guest's EL1 would take it. AArch64
+// (Arm ARM D1.10): ESR_EL1.EC 0 with IL as the trap had it, the return
+// state in ELR/SPSR_EL1, EL1h with DAIF masked at VBAR_EL1 + the offset
+// for where it came from. AArch32 EL1: esr.hpp's aarch32_undef().
 void Arm64Vcpu::inject_undef()
 {
-	el1_.esr = 1ull << 25;
+	if (el1_aarch32_) { // to the AArch32 EL1's Undefined mode: LR_und is x22
+		const Aarch32Entry e = aarch32_undef(ctx_.pstate, ctx_.pc, el1_.sctlr, el1_.vbar);
+		ctx_.x[22] = e.lr;
+		el1_.spsr32[1] = e.spsr;
+		ctx_.pstate = e.pstate;
+		ctx_.pc = e.pc;
+		return;
+	}
+	constexpr u64 kIl = 1ull << 25;
+	el1_.esr = aarch32(ctx_.pstate) ? ctx_.esr & kIl : kIl;
 	el1_.elr = ctx_.pc;
 	el1_.spsr = ctx_.pstate;
 	const u64 offset = sync_vector_offset(ctx_.pstate);

@@ -61,9 +61,11 @@ struct El1State {
 #define AXVM_FIELD(field, reg) u64 field;
 	AXVM_GUEST_SYSREGS(AXVM_FIELD)
 #undef AXVM_FIELD
-	u64 spsr32[4]; // KVM's AArch32 banked SPSRs: kept for ONE_REG only
-	// AArch32 EL1 state KVM keeps (DACR32_EL2, IFSR32_EL2, FPEXC32_EL2,
-	// DBGVCR32_EL2): with EL1 always AArch64 nothing reads them; ONE_REG only.
+	// An AArch32 EL1's banked SPSRs (KVM's abt, und, irq, fiq) and its
+	// DACR, IFSR and FPEXC: switched for a VM made AArch32 (vcpu.cpp),
+	// kept for ONE_REG otherwise. DBGVCR32_EL2: ONE_REG and trapped
+	// accesses only, as the other debug registers.
+	u64 spsr32[4];
 	u64 dacr32, ifsr32, fpexc32, dbgvcr32;
 	u64 actlr; // what a guest read of ACTLR_EL1 (trapped, TACR) returns
 	u64 disr;  // DISR_EL1: VDISR_EL2 while the guest runs (with RAS)
@@ -141,12 +143,19 @@ private:
 	u32 power() const { return __atomic_load_n(&power_, __ATOMIC_ACQUIRE); }
 	void inject_undef();
 	ExitReason unknown_sys_reg(u64 encoding);
+	// The trapped instruction is complete: PC (and IT state) past it.
+	void skip_instruction();
+	// AArch32 MRC/MCR and VMRS (esr.hpp's kAarch32Access), as KVM answers
+	// those of the registers axvm keeps: false for any other (UNDEF).
+	bool guest_cp_read(u64 encoding, u64 &value) const;
+	bool guest_cp_write(u64 encoding, u64 value);
 	// The guest's view of ID register @encoding (is_id_register()).
 	static u64 guest_id(u64 encoding);
+	// An AArch32 state's registers hold 32 bits.
 	void set_x(u8 reg, u64 value)
 	{
 		if (reg != kXzr)
-			ctx_.x[reg] = value;
+			ctx_.x[reg] = aarch32(ctx_.pstate) ? value & 0xffffffffull : value;
 	}
 
 	Vm &vm_;
@@ -156,6 +165,7 @@ private:
 	El1State el1_ = {};
 	u64 mpidr_ = 0; // MPIDR_EL1 as the guest reads it (VMPIDR_EL2): from the id at reset
 	bool initialized_ = false; // KVM_ARM_VCPU_INIT done
+	bool el1_aarch32_ = false; // KVM_ARM_VCPU_EL1_32BIT: HCR_EL2.RW clear
 	int cpu_ = -1;
 	int pending_reg_ = -1; // the register a read exit completes (-1: x0 for a hypercall)
 	bool pending_ = false;

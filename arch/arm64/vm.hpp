@@ -45,6 +45,16 @@ public:
 	static u64 services_offered(u32 index);
 	void note_ran() { __atomic_store_n(&has_run_, true, __ATOMIC_RELAXED); }
 
+	// KVM_ARM_VCPU_EL1_32BIT: the first KVM_ARM_VCPU_INIT fixes whether
+	// the VM's EL1 is AArch32; false for an INIT that asks otherwise.
+	bool claim_width(bool aarch32)
+	{
+		u32 now = 0;
+		const u32 want = aarch32 ? 2 : 1;
+		return __atomic_compare_exchange_n(&width_, &now, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+		       now == want;
+	}
+
 private:
 	Vm &vm_;
 	axvm_spinlock *psci_lock_ = nullptr;
@@ -53,6 +63,7 @@ private:
 	u64 cntvoff_ = 0;
 	u64 services_[3] = {services_offered(0), services_offered(1), services_offered(2)};
 	bool has_run_ = false;
+	u32 width_ = 0; // 0 until the first VCPU_INIT, then 1 AArch64 or 2 AArch32
 };
 
 } // namespace axvm::arm64

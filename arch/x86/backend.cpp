@@ -88,6 +88,8 @@ bool load_without_backend() { return true; }
 
 u32 ipa_bits() { return 0; }
 
+bool el1_aarch32() { return false; }
+
 Result<Stage2 *> create_stage2()
 {
 	if (in_use == Backend::Svm)

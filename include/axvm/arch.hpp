@@ -62,6 +62,9 @@ Result<ArchVm *> create_arch_vm(Vm &vm);
 // arm64: the guest-physical address bits every VM gets (0 elsewhere).
 u32 ipa_bits();
 
+// arm64: whether a guest's EL1 may run in AArch32 (false elsewhere).
+bool el1_aarch32();
+
 // The backend's stage-2 translation for a new VM; null without a backend.
 Result<Stage2 *> create_stage2();
 

@@ -109,6 +109,7 @@ typedef unsigned long long __u64;
 #define AXVM_CAP_READONLY_MEM  81
 #define AXVM_CAP_ARM_PSCI      87
 #define AXVM_CAP_ARM_PSCI_0_2  102
+#define AXVM_CAP_ARM_EL1_32BIT 93 /* AArch32 guests (KVM_ARM_VCPU_EL1_32BIT): where the CPU's EL1 has AArch32 */
 #define AXVM_CAP_ARM_VM_IPA_SIZE 165 /* the IPA bits a VM gets */
 #define AXVM_CAP_ARM_NISV_TO_USER 177 /* always on: ENABLE_CAP accepts it */
 #define AXVM_CAP_STEAL_TIME    187 /* arm64: PV steal time (KVM_ARM_VCPU_PVTIME_CTRL) */
@@ -148,6 +149,7 @@ typedef unsigned long long __u64;
 #define AXVM_ARM_TARGET_GENERIC_V8 5
 /* features[0] bits, the only features axvm offers: */
 #define AXVM_ARM_VCPU_POWER_OFF 0 /* the vCPU starts powered off (MP state STOPPED) */
+#define AXVM_ARM_VCPU_EL1_32BIT 1 /* EL1 (and EL0) AArch32: every vCPU of the VM alike */
 #define AXVM_ARM_VCPU_PSCI_0_2 2  /* PSCI 0.2 and later (axvm answers PSCI 0.2 either way) */
 
 struct axvm_vcpu_init {

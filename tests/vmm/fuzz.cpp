@@ -802,6 +802,8 @@ void one_call(Case &c, Rng &rng)
 			init.target = static_cast<uint32_t>(rng.below(8));
 		if (rng.chance(20))
 			init.features[rng.below(7)] = static_cast<uint32_t>(rng.chance(50) ? rng.next() : rng.below(8));
+		if (rng.chance(25)) // an AArch32 EL1: the guests' A64 words run as A32 code
+			init.features[0] |= 1u << KVM_ARM_VCPU_EL1_32BIT;
 		checked(c, fd, KVM_ARM_VCPU_INIT, reinterpret_cast<unsigned long>(&init));
 		if (rng.chance(50)) { // an IRQ/FIQ line of some vCPU, raised or lowered (VM fds)
 			kvm_irq_level l = {};
