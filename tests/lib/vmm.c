@@ -321,4 +321,23 @@ int vmm_arm64_vcpu_init(int vm, int vcpu)
 	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
 	return ioctl(vcpu, KVM_ARM_VCPU_INIT, &init);
 }
+
+int vmm_arm64_mmio(struct kvm_run *run, struct vmm_arm64_devices *d)
+{
+	if (run->mmio.is_write && run->mmio.phys_addr == VMM_ARM64_UART && run->mmio.len == 1) {
+		if (d->uart_len < sizeof(d->uart) - 1)
+			d->uart[d->uart_len++] = (char)run->mmio.data[0];
+		d->uart[d->uart_len] = 0;
+		return 1;
+	}
+	if (run->mmio.phys_addr != VMM_ARM64_DEVICE || run->mmio.len > sizeof(d->scratch))
+		return 0;
+	printf("MMIO %s of %u bytes at 0x%llx\n", run->mmio.is_write ? "write" : "read", run->mmio.len,
+	       (unsigned long long)run->mmio.phys_addr);
+	if (run->mmio.is_write)
+		memcpy(d->scratch, run->mmio.data, run->mmio.len);
+	else
+		memcpy(run->mmio.data, d->scratch, run->mmio.len);
+	return 1;
+}
 #endif

@@ -147,6 +147,20 @@ int vmm_one_reg(int vcpu, unsigned long cmd, uint64_t id, uint64_t *value);
 /* KVM_ARM_VCPU_INIT of @vcpu with @vm's KVM_ARM_PREFERRED_TARGET and PSCI
  * 0.2. 0 or -1. */
 int vmm_arm64_vcpu_init(int vm, int vcpu);
+
+/* The devices of the arm64 transcript guests (tools/guests/arm64): a UART
+ * at VMM_ARM64_UART (a read-only slot, so its byte writes exit) whose
+ * bytes collect in @uart, and a scratch register at VMM_ARM64_DEVICE that
+ * reads back the last write, each access printed. */
+#define VMM_ARM64_UART 0x09000000
+#define VMM_ARM64_DEVICE 0x0a000000
+struct vmm_arm64_devices {
+	char uart[256]; /* NUL-terminated */
+	size_t uart_len;
+	uint8_t scratch[8];
+};
+/* 1 if @run's MMIO exit was for one of them (and is served), else 0. */
+int vmm_arm64_mmio(struct kvm_run *run, struct vmm_arm64_devices *d);
 #endif
 
 #ifdef __cplusplus

@@ -26,8 +26,7 @@
 
 #define RAM_SIZE 0x200000
 #define LOAD 0x10000
-#define UART 0x09000000
-#define DEVICE 0x0a000000
+#define UART VMM_ARM64_UART
 
 static void say(const char *what, int ret)
 {
@@ -106,9 +105,7 @@ int main(int argc, char **argv)
 	v = LOAD;
 	say("SET_ONE_REG pc", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pc), &v));
 
-	char out[64];
-	size_t out_len = 0;
-	uint8_t device[4] = {0};
+	struct vmm_arm64_devices devices = {0};
 	for (int exits = 0; exits < 1000; exits++) {
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
 			printf("RUN: %s\n", strerror(errno));
@@ -116,26 +113,13 @@ int main(int argc, char **argv)
 		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_MMIO:
-			if (run->mmio.is_write && run->mmio.phys_addr == UART && run->mmio.len == 1) {
-				if (out_len < sizeof(out) - 1)
-					out[out_len++] = (char)run->mmio.data[0];
+			if (vmm_arm64_mmio(run, &devices))
 				continue;
-			}
-			if (run->mmio.phys_addr == DEVICE && run->mmio.len == sizeof(device)) {
-				printf("MMIO %s of %u bytes at 0x%llx\n", run->mmio.is_write ? "write" : "read",
-				       run->mmio.len, (unsigned long long)run->mmio.phys_addr);
-				if (run->mmio.is_write)
-					memcpy(device, run->mmio.data, sizeof(device));
-				else
-					memcpy(run->mmio.data, device, sizeof(device));
-				continue;
-			}
 			printf("unexpected MMIO %s at 0x%llx\n", run->mmio.is_write ? "write" : "read",
 			       (unsigned long long)run->mmio.phys_addr);
 			return 1;
 		case KVM_EXIT_SYSTEM_EVENT: {
-			out[out_len] = 0;
-			printf("UART: %s\n", out);
+			printf("UART: %s\n", devices.uart);
 			printf("system event %u (%s)\n", run->system_event.type,
 			       run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ? "shutdown" : "?");
 			/* What the guest left: its ID_PFR0 and MVFR0 reads against
@@ -159,9 +143,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	out[out_len] = 0;
 	printf("no SYSTEM_OFF after 1000 exits: UART %s, pc 0x%llx, pstate 0x%llx, LR_und 0x%llx, SPSR_und 0x%llx\n",
-	       out, core(VMM_ARM64_CORE_REG(regs.pc)), core(pstate_id), core(X(22)),
+	       devices.uart, core(VMM_ARM64_CORE_REG(regs.pc)), core(pstate_id), core(X(22)),
 	       core(VMM_ARM64_CORE_REG(spsr[KVM_SPSR_UND])));
 	return 1;
 }

@@ -26,8 +26,7 @@
 
 #define RAM_SIZE 0x200000
 #define LOAD 0x10000
-#define UART 0x09000000
-#define DEVICE 0x0a000000
+#define UART VMM_ARM64_UART
 
 static void say(const char *what, int ret)
 {
@@ -129,9 +128,7 @@ int main(int argc, char **argv)
 	v = x0;
 	say("SET_ONE_REG x0", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.regs[0]), &v));
 
-	char out[256];
-	size_t out_len = 0;
-	uint8_t device[8] = {0};
+	struct vmm_arm64_devices devices = {0};
 	for (int exits = 0; exits < 1000; exits++) {
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
 			printf("RUN: %s\n", strerror(errno));
@@ -139,21 +136,8 @@ int main(int argc, char **argv)
 		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_MMIO:
-			if (run->mmio.is_write && run->mmio.phys_addr == UART && run->mmio.len == 1) {
-				if (out_len < sizeof(out) - 1)
-					out[out_len++] = (char)run->mmio.data[0];
+			if (vmm_arm64_mmio(run, &devices))
 				continue;
-			}
-			if (run->mmio.phys_addr == DEVICE && run->mmio.len <= sizeof(device)) {
-				/* A scratch register: a read returns the last write. */
-				printf("MMIO %s of %u bytes at 0x%llx\n", run->mmio.is_write ? "write" : "read",
-				       run->mmio.len, (unsigned long long)run->mmio.phys_addr);
-				if (run->mmio.is_write)
-					memcpy(device, run->mmio.data, run->mmio.len);
-				else
-					memcpy(run->mmio.data, device, run->mmio.len);
-				continue;
-			}
 			printf("unexpected MMIO %s at 0x%llx\n", run->mmio.is_write ? "write" : "read",
 			       (unsigned long long)run->mmio.phys_addr);
 			return 1;
@@ -163,8 +147,7 @@ int main(int argc, char **argv)
 			run->hypercall.ret = run->hypercall.nr + 1;
 			continue;
 		case KVM_EXIT_SYSTEM_EVENT:
-			out[out_len] = 0;
-			printf("UART: %s", out);
+			printf("UART: %s", devices.uart);
 			printf("system event %u (%s)\n", run->system_event.type,
 			       run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ? "shutdown" : "?");
 			/* What the two device reads left in w5 and x7. */
