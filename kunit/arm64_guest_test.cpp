@@ -14,9 +14,9 @@ using namespace axvm;
 
 namespace {
 
-// mov w1, #'K'; mov x2, #0x09000000; strb w1, [x2]; ldr w3, [x2];
+// mov w1, #'K'; mov x2, #0x09000000; strb w1, [x2]; ldr w4, [x2];
 // ldr x0, =PSCI_SYSTEM_OFF; hvc #0
-const u32 program[] = {0x52800961, 0xd2a12002, 0x39000041, 0xb9400043, 0x58000040, 0xd4000002, 0x84000008, 0};
+const u32 program[] = {0x52800961, 0xd2a12002, 0x39000041, 0xb9400044, 0x58000040, 0xd4000002, 0x84000008, 0};
 
 u64 get(KernelVcpu &l, u64 id)
 {
@@ -62,7 +62,10 @@ extern "C" void axvm_test_arm64_guest_in_kernel(struct kunit *t)
 			CHECK(t, run->exit_reason == AXVM_EXIT_SYSTEM_EVENT &&
 					 run->system_event.type == AXVM_SYSTEM_EVENT_SHUTDOWN);
 			CHECK(t, l.vcpu().state() == VcpuState::Ready);
-			CHECK_EQ(t, get(l, AXVM_ARM64_X(3)), 0x12345678ull);
+			CHECK_EQ(t, get(l, AXVM_ARM64_X(4)), 0x12345678ull);
+			// SYSTEM_OFF leaves x0 INTERNAL_FAILURE (-6) and x1-x3 zero, as KVM.
+			CHECK_EQ(t, get(l, AXVM_ARM64_X(0)), static_cast<u64>(-6));
+			CHECK_EQ(t, get(l, AXVM_ARM64_X(1)), 0ull);
 			CHECK_EQ(t, get(l, AXVM_ARM64_PC), 0x10018ull); // past the HVC
 		}
 	}
