@@ -4,8 +4,8 @@
  * vCPUs are made AArch32 at EL1 by KVM_ARM_VCPU_INIT's
  * KVM_ARM_VCPU_EL1_32BIT, set up through ONE_REG, running
  * tools/guests/arm64/aarch32.S (ARM and Thumb code: MMIO, trapped
- * coprocessor reads, a failed condition, an UNDEF, PSCI, an IT block) to
- * PSCI SYSTEM_OFF. Before it: the capability, the reset state, the modes
+ * coprocessor reads, a failed condition, an UNDEF, PSCI, a second vCPU
+ * turned on at a Thumb entry point, an IT block) to PSCI SYSTEM_OFF. Before it: the capability, the reset state, the modes
  * ONE_REG takes, registers narrowed to 32 bits, and a second vCPU of the
  * other width refused. It prints a transcript that must be the same on
  * /dev/kvm and on /dev/axvm (tests/expected/kvm_arm32.out).
@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,25 @@ static void say(const char *what, int ret)
 }
 
 static int vcpu;
+
+/* vCPU 1: powered off until vCPU 0's CPU_ON; its thread serves its UART
+ * byte and stays in KVM_RUN (asleep after its CPU_OFF) until a signal. */
+static struct vmm_arm64_devices devices1;
+static struct kvm_run *run1;
+static int vcpu1, cpu1_other_exits;
+static volatile int cpu1_done;
+
+static void *cpu1_thread(void *arg)
+{
+	(void)arg;
+	while (ioctl(vcpu1, KVM_RUN, 0) == 0)
+		if (run1->exit_reason != KVM_EXIT_MMIO || !vmm_arm64_mmio(run1, &devices1))
+			cpu1_other_exits++;
+	cpu1_done = 1;
+	return NULL;
+}
+
+static void on_usr1(int sig) { (void)sig; }
 
 static unsigned long long core(uint64_t id)
 {
@@ -87,7 +108,11 @@ int main(int argc, char **argv)
 	say("ARM_VCPU_INIT EL1_32BIT", ioctl(vcpu, KVM_ARM_VCPU_INIT, &init));
 	/* Every vCPU of a VM has the same width. */
 	say("ARM_VCPU_INIT AArch64 beside it", ioctl(cpu1.fd, KVM_ARM_VCPU_INIT, &init64));
-	say("ARM_VCPU_INIT EL1_32BIT beside it", ioctl(cpu1.fd, KVM_ARM_VCPU_INIT, &init));
+	struct kvm_vcpu_init init1 = init;
+	init1.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+	say("ARM_VCPU_INIT EL1_32BIT, powered off, beside it", ioctl(cpu1.fd, KVM_ARM_VCPU_INIT, &init1));
+	vcpu1 = cpu1.fd;
+	run1 = cpu1.run;
 
 	const uint64_t pstate_id = VMM_ARM64_CORE_REG(regs.pstate);
 	printf("reset pstate: 0x%llx\n", core(pstate_id));
@@ -105,6 +130,13 @@ int main(int argc, char **argv)
 	v = LOAD;
 	say("SET_ONE_REG pc", vmm_one_reg(vcpu, KVM_SET_ONE_REG, VMM_ARM64_CORE_REG(regs.pc), &v));
 
+	struct sigaction sa = {.sa_handler = on_usr1}; /* no SA_RESTART: the signal ends KVM_RUN */
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_t t1;
+	if (pthread_create(&t1, NULL, cpu1_thread, NULL)) {
+		perror("thread");
+		return 1;
+	}
 	struct vmm_arm64_devices devices = {0};
 	for (int exits = 0; exits < 1000; exits++) {
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
@@ -135,6 +167,17 @@ int main(int argc, char **argv)
 			printf("LR_und 0x%llx, SPSR_und 0x%llx\n", core(X(22)) & 0xffffffff,
 			       core(VMM_ARM64_CORE_REG(spsr[KVM_SPSR_UND])) & 0xffffffff);
 			printf("pstate 0x%llx, pc 0x%llx\n", core(pstate_id),
+			       core(VMM_ARM64_CORE_REG(regs.pc)) & 0xffffffff);
+			/* vCPU 1, asleep after its CPU_OFF: out of KVM_RUN, then its
+			 * state, entered in Thumb by the CPU_ON. */
+			while (!cpu1_done) {
+				pthread_kill(t1, SIGUSR1);
+				usleep(10000);
+			}
+			pthread_join(t1, NULL);
+			printf("vCPU 1 UART: %s, %d other exits\n", devices1.uart, cpu1_other_exits);
+			vcpu = vcpu1;
+			printf("vCPU 1 pstate 0x%llx, pc 0x%llx\n", core(pstate_id),
 			       core(VMM_ARM64_CORE_REG(regs.pc)) & 0xffffffff);
 			return 0;
 		}

@@ -14,6 +14,8 @@
  *     'U' and returns past it;
  *   - PSCI_VERSION (HVC) into r11; CPU_ON's SMC64 form, which an AArch32
  *     caller may not use (NOT_SUPPORTED), into r12; prints 'P';
+ *   - turns vCPU 1 on (PSCI CPU_ON) at a Thumb entry point, which prints
+ *     'S' and turns itself off, and waits for that (AFFINITY_INFO);
  *   - in Thumb: two 16-bit stores in a row ("Th": the PC moves 2 bytes
  *     past a trapped 16-bit instruction), then ITE EQ around two stores
  *     ('T' only: the IT state moves on past a trapped instruction), 'h';
@@ -89,6 +91,22 @@ start:	.word	0xe3a09409			/* mov r9, #0x09000000: the UART */
 	.word	0xe3a00050			/* mov r0, #'P' */
 	.word	0xe5c90000			/* strb r0, [r9] */
 
+	/* PSCI CPU_ON of vCPU 1 (MPIDR 1) at a Thumb entry (bit 0 set), the
+	 * UART's address its context id; then AFFINITY_INFO until it is off */
+	.word	0xe3000003			/* movw r0, #3 */
+	.word	0xe3480400			/* movt r0, #0x8400: CPU_ON */
+	.word	0xe3a01001			/* mov r1, #1 */
+4:	.word	0xe28f2000 | (((cpu1 + 1) - (4b + 8)) & 0xff) /* add r2, pc, #(cpu1 + 1 - . - 8) */
+	.word	0xe1a03009			/* mov r3, r9 */
+	.word	0xe1400070			/* hvc #0 */
+5:	.word	0xe3000004			/* movw r0, #4 */
+	.word	0xe3480400			/* movt r0, #0x8400: AFFINITY_INFO */
+	.word	0xe3a01001			/* mov r1, #1 */
+	.word	0xe3a02000			/* mov r2, #0 */
+	.word	0xe1400070			/* hvc #0 */
+	.word	0xe3500001			/* cmp r0, #1: OFF */
+6:	.word	0x1a000000 | (((5b - (6b + 8)) >> 2) & 0xffffff) /* bne 5b */
+
 	.word	0xe1a01009			/* mov r1, r9 */
 	.word	0xe3a00054			/* mov r0, #'T' */
 	.word	0xe3a02058			/* mov r2, #'X' */
@@ -107,5 +125,14 @@ thumb:	.hword	0x7008				/* strb r0, [r1] */
 	.hword	0x700a				/* strbne r2, [r1] */
 	.hword	0x700b				/* strb r3, [r1] */
 	.hword	0x4638				/* mov r0, r7 */
+	.hword	0xf7e0, 0x8000			/* hvc #0 */
+	.hword	0xe7fe				/* b . */
+
+/* vCPU 1, from CPU_ON: Thumb, r0 the UART. Prints 'S', then CPU_OFF. */
+	.balign	4
+cpu1:	.hword	0x2153				/* movs r1, #'S' */
+	.hword	0x7001				/* strb r1, [r0] */
+	.hword	0xf240, 0x0002			/* movw r0, #2 */
+	.hword	0xf2c8, 0x4000			/* movt r0, #0x8400: CPU_OFF */
 	.hword	0xf7e0, 0x8000			/* hvc #0 */
 	.hword	0xe7fe				/* b . */
