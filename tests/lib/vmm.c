@@ -340,4 +340,23 @@ int vmm_arm64_mmio(struct kvm_run *run, struct vmm_arm64_devices *d)
 		memcpy(run->mmio.data, d->scratch, run->mmio.len);
 	return 1;
 }
+
+int vmm_arm64_run(int vcpu, struct kvm_run *run, struct vmm_arm64_devices *d)
+{
+	for (int n = 0; n < 100000; n++) {
+		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
+			printf("RUN: %s\n", strerror(errno));
+			return -1;
+		}
+		if (run->exit_reason != KVM_EXIT_MMIO)
+			return (int)run->exit_reason;
+		if (!vmm_arm64_mmio(run, d)) {
+			printf("unexpected MMIO %s at 0x%llx\n", run->mmio.is_write ? "write" : "read",
+			       (unsigned long long)run->mmio.phys_addr);
+			return -1;
+		}
+	}
+	printf("100,000 device exits in a row\n");
+	return -1;
+}
 #endif

@@ -161,6 +161,9 @@ struct vmm_arm64_devices {
 };
 /* 1 if @run's MMIO exit was for one of them (and is served), else 0. */
 int vmm_arm64_mmio(struct kvm_run *run, struct vmm_arm64_devices *d);
+/* KVM_RUN until an exit that is not theirs: its reason, or -1 (printed)
+ * for a failed RUN, MMIO elsewhere or 100,000 of theirs in a row. */
+int vmm_arm64_run(int vcpu, struct kvm_run *run, struct vmm_arm64_devices *d);
 #endif
 
 #ifdef __cplusplus

@@ -130,16 +130,8 @@ int main(int argc, char **argv)
 
 	struct vmm_arm64_devices devices = {0};
 	for (int exits = 0; exits < 1000; exits++) {
-		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
-			printf("RUN: %s\n", strerror(errno));
-			return 1;
-		}
-		switch (run->exit_reason) {
-		case KVM_EXIT_MMIO:
-			if (vmm_arm64_mmio(run, &devices))
-				continue;
-			printf("unexpected MMIO %s at 0x%llx\n", run->mmio.is_write ? "write" : "read",
-			       (unsigned long long)run->mmio.phys_addr);
+		switch (vmm_arm64_run(vcpu, run, &devices)) {
+		case -1:
 			return 1;
 		case KVM_EXIT_HYPERCALL:
 			printf("hypercall 0x%llx (0x%llx)\n", (unsigned long long)run->hypercall.nr,
