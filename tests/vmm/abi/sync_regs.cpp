@@ -9,6 +9,7 @@
 #include <csignal>
 #include <ctime>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/time.h>
 
 namespace abi {
@@ -132,6 +133,7 @@ bool sync_regs_rewritten_during_run()
 	struct Scribbler {
 		axvm_run *run;
 		std::atomic<bool> stop{false};
+		std::atomic<bool> started{false};
 	} sc{m.run};
 	pthread_t tid;
 	EXPECT(pthread_create(&tid, nullptr, [](void *arg) -> void * {
@@ -140,6 +142,7 @@ bool sync_regs_rewritten_during_run()
 		volatile __u64 *valid = &s->run->kvm_valid_regs, *dirty = &s->run->kvm_dirty_regs;
 		uint64_t x = 0x9e3779b97f4a7c15ull;
 		while (!s->stop.load(std::memory_order_relaxed)) {
+			s->started.store(true, std::memory_order_relaxed);
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 			// Mostly sets that exist, so that most RUNs take them.
 			*valid = x % 16 ? x & kAll : x;
@@ -158,8 +161,13 @@ bool sync_regs_rewritten_during_run()
 	itimerval tick{{0, 5000}, {0, 5000}};
 	setitimer(ITIMER_REAL, &tick, nullptr);
 	long runs = 0, refused = 0, other = 0;
+	// The scribbler running first, and the RUNs going on (up to 2 s) until
+	// both outcomes were seen: 3000 fast RUNs could otherwise all finish
+	// before the other thread was scheduled (seen once on a 6.12 boot).
+	while (!sc.started.load(std::memory_order_relaxed))
+		sched_yield();
 	const time_t end = time(nullptr) + 2;
-	for (int i = 0; i < 3000 && time(nullptr) < end; i++) {
+	for (int i = 0; (i < 3000 || !runs || !refused) && time(nullptr) < end; i++) {
 		const long r = run_once(m);
 		runs += r == 0;
 		refused += r == -EINVAL;
