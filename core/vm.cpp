@@ -2,6 +2,7 @@
 #include <axvm/arch.hpp>
 #include <axvm/raii.hpp>
 #include <axvm/vm.hpp>
+#include <uapi/axvm.h>
 
 namespace axvm {
 
@@ -12,21 +13,38 @@ Vm::~Vm()
 	for (KernelVcpu *v : vcpus_)
 		delete v;
 	delete arch_;
-	delete stage2_;
+	for (Stage2 *s : stage2_)
+		delete s;
 }
 
 Status Vm::init()
 {
-	Status s = memory_.init();
-	if (!s.ok())
-		return s;
+	for (MemoryMap &m : memory_)
+		TRY(m.init());
 	arch_ = TRY(arch::create_arch_vm(*this));
-	Result<Stage2 *> stage2 = arch::create_stage2();
-	if (!stage2.ok())
-		return Error{stage2.error()};
-	stage2_ = stage2.value();
-	memory_.attach(stage2_);
+	for (u32 as = 0; as < kAddressSpaces; as++) {
+		stage2_[as] = TRY(arch::create_stage2());
+		memory_[as].attach(stage2_[as]);
+	}
 	return Status();
+}
+
+Status Vm::set_memory_region(const axvm_userspace_memory_region &region)
+{
+	const u32 as = region.slot >> 16;
+	if (as >= kAddressSpaces)
+		return fail(err::EINVAL);
+	axvm_userspace_memory_region r = region;
+	r.slot &= 0xffff;
+	return memory_[as].set_region(r);
+}
+
+const MemorySlot *Vm::slot(u32 number) const
+{
+	const u32 as = number >> 16, id = number & 0xffff;
+	if (as >= kAddressSpaces || id >= MemoryMap::kMaxSlots)
+		return nullptr;
+	return &memory_[as].slot(id);
 }
 
 Status Vm::limit_vcpu_ids(u64 n)

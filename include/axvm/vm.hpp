@@ -9,12 +9,21 @@
 #include "kernel_vcpu.hpp"
 
 struct axvm_run;
+struct axvm_userspace_memory_region;
 
 namespace axvm {
 
 class Vm {
 public:
 	enum : u32 { kMaxVcpus = 64 };
+	// KVM's address spaces (KVM_CAP_MULTI_ADDRESS_SPACE): x86 has a second
+	// one for System Management Mode, which its vCPUs use while in SMM;
+	// a memory slot's number carries its address space in bits 16 and up.
+#if defined(__aarch64__)
+	enum : u32 { kAddressSpaces = 1 };
+#else
+	enum : u32 { kAddressSpaces = 2 };
+#endif
 
 	Vm() : serial_(__atomic_add_fetch(&next_serial_, 1, __ATOMIC_RELAXED)) {}
 	~Vm();
@@ -36,9 +45,15 @@ public:
 	u64 serial() const { return serial_; }
 
 	IoEvents &io_events() { return io_events_; }
-	MemoryMap &memory() { return memory_; }
-	const MemoryMap &memory() const { return memory_; }
-	Stage2 *stage2() const { return stage2_; }
+	// Address space @as (< kAddressSpaces): 0 unless a vCPU is in SMM.
+	MemoryMap &memory(u32 as = 0) { return memory_[as]; }
+	const MemoryMap &memory(u32 as = 0) const { return memory_[as]; }
+	Stage2 *stage2(u32 as = 0) const { return stage2_[as]; }
+	// KVM_SET_USER_MEMORY_REGION: the slot's address space picks the map.
+	Status set_memory_region(const axvm_userspace_memory_region &region);
+	// A slot by its KVM number (address space in bits 16 and up); null
+	// for a number no address space has.
+	const MemorySlot *slot(u32 number) const;
 	// The architecture's part (arch/<arch>/): never null after init().
 	ArchVm *arch() const { return arch_; }
 
@@ -53,13 +68,13 @@ public:
 private:
 	static u64 next_serial_;
 	const u64 serial_;
-	Stage2 *stage2_ = nullptr; // owned
+	Stage2 *stage2_[kAddressSpaces] = {}; // owned
 	ArchVm *arch_ = nullptr;   // owned
 	KernelVcpu *vcpus_[kMaxVcpus] = {}; // owned
 	u32 nr_vcpus_ = 0;
 	u32 max_vcpu_ids_ = 0; // 0: kMaxVcpus
 	bool halt_in_kernel_ = false;
-	MemoryMap memory_;
+	MemoryMap memory_[kAddressSpaces];
 	IoEvents io_events_; // after the vCPUs in destruction order: they read it
 };
 
