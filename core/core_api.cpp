@@ -99,12 +99,12 @@ extern "C" int axvm_core_ioeventfd(axvm_core_vm *vm, const axvm_ioeventfd *args,
 
 extern "C" long axvm_core_dirty_log_pages(axvm_core_vm *vm, axvm_u32 slot)
 {
-	if ((slot >> 16) || (slot & 0xffff) >= MemoryMap::kMaxSlots)
+	const MemorySlot *s = to_vm(vm)->slot(slot);
+	if (!s)
 		return -err::EINVAL;
-	const MemorySlot &s = to_vm(vm)->memory().slot(slot & 0xffff);
-	if (!s.used() || !(s.flags & AXVM_MEM_LOG_DIRTY_PAGES))
+	if (!s->used() || !(s->flags & AXVM_MEM_LOG_DIRTY_PAGES))
 		return -err::ENOENT;
-	return static_cast<long>(s.size / kPageSize);
+	return static_cast<long>(s->size / kPageSize);
 }
 
 extern "C" long axvm_core_check_extension(long cap)
@@ -195,6 +195,10 @@ extern "C" long axvm_core_check_extension(long cap)
 		return Vm::kMaxVcpus;
 	case AXVM_CAP_NR_MEMSLOTS:
 		return MemoryMap::kMaxSlots;
+	case AXVM_CAP_MULTI_ADDRESS_SPACE:
+		return Vm::kAddressSpaces;
+	case AXVM_CAP_X86_SMM:
+		return !kArm64 && hw;
 	default:
 		return 0;
 	}
@@ -230,7 +234,7 @@ extern "C" void axvm_core_vm_destroy(axvm_core_vm *vm) { delete to_vm(vm); }
 
 extern "C" int axvm_core_set_memory_region(axvm_core_vm *vm, const axvm_userspace_memory_region *region)
 {
-	return to_vm(vm)->memory().set_region(*region).error();
+	return to_vm(vm)->set_memory_region(*region).error();
 }
 
 extern "C" int axvm_core_vcpu_create(axvm_core_vm *vm, axvm_u32 id, axvm_run *run, axvm_core_vcpu **out)

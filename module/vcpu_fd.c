@@ -363,6 +363,7 @@ static long axvm_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case AXVM_HAS_DEVICE_ATTR:
 		return axvm_vcpu_attr_ioctl(vcpu, cmd, (void __user *)arg);
 	case AXVM_NMI:
+	case AXVM_SMI:
 		return axvm_core_vcpu_arch_ioctl(vcpu->core, cmd, NULL, 0);
 	case AXVM_QUEUE_INTERRUPT:
 		return axvm_vcpu_queue_interrupt(vcpu, (void __user *)arg);

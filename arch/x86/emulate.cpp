@@ -15,37 +15,44 @@ bool efer_write_faults(u64 value, u64 efer, u64 cr0)
 	return (value & ~kEferAllowed) || ((cr0 & kCr0Pg) && ((value ^ efer) & kEferLme));
 }
 
-bool sregs_valid(const axvm_sregs &in, u64 cr4_extra)
+bool sregs_valid(const axvm_sregs &in, u64 cr4_extra, bool log)
 {
 	const bool paging = in.cr0 & kCr0Pg;
 	if ((in.cr0 >> 32) || (paging && !(in.cr0 & kCr0Pe)) || ((in.cr0 & kCr0Nw) && !(in.cr0 & kCr0Cd))) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: invalid CR0 0x%llx", in.cr0);
+		if (log)
+			axvm_log(AXVM_LOG_WARN, "SET_SREGS: invalid CR0 0x%llx", in.cr0);
 		return false;
 	}
 	if (in.cr4 & ~(kCr4Allowed | cr4_extra)) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR4 0x%llx has bits axvm does not virtualize", in.cr4);
+		if (log)
+			axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR4 0x%llx has bits axvm does not virtualize", in.cr4);
 		return false;
 	}
 	if (in.efer & ~kEferAllowed) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: EFER 0x%llx has bits axvm does not virtualize", in.efer);
+		if (log)
+			axvm_log(AXVM_LOG_WARN, "SET_SREGS: EFER 0x%llx has bits axvm does not virtualize", in.efer);
 		return false;
 	}
 	if ((in.efer & kEferLme) && paging) {
 		if (!(in.cr4 & kCr4Pae) || !(in.efer & kEferLma) || (in.cs.l && in.cs.db)) {
-			axvm_log(AXVM_LOG_WARN, "SET_SREGS: inconsistent long mode (CR4.PAE, EFER.LMA, CS.L/D)");
+			if (log)
+				axvm_log(AXVM_LOG_WARN, "SET_SREGS: inconsistent long mode (CR4.PAE, EFER.LMA, CS.L/D)");
 			return false;
 		}
 	} else if (in.efer & kEferLma) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: EFER.LMA without EFER.LME and CR0.PG");
+		if (log)
+			axvm_log(AXVM_LOG_WARN, "SET_SREGS: EFER.LMA without EFER.LME and CR0.PG");
 		return false;
 	}
 	if (in.cr3 >> 52) {
-		axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR3 0x%llx beyond the physical address width", in.cr3);
+		if (log)
+			axvm_log(AXVM_LOG_WARN, "SET_SREGS: CR3 0x%llx beyond the physical address width", in.cr3);
 		return false;
 	}
 	for (u64 word : in.interrupt_bitmap) {
 		if (word) {
-			axvm_log(AXVM_LOG_WARN, "SET_SREGS: pending interrupts in interrupt_bitmap are not supported");
+			if (log)
+				axvm_log(AXVM_LOG_WARN, "SET_SREGS: pending interrupts in interrupt_bitmap are not supported");
 			return false;
 		}
 	}
@@ -55,9 +62,9 @@ bool sregs_valid(const axvm_sregs &in, u64 cr4_extra)
 bool vcpu_events_valid(const axvm_vcpu_events &e)
 {
 	const u32 known = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SIPI_VECTOR |
-			  AXVM_VCPUEVENT_VALID_SHADOW;
+			  AXVM_VCPUEVENT_VALID_SHADOW | AXVM_VCPUEVENT_VALID_SMM;
 	if (e.flags & ~known) {
-		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: flags 0x%x not supported (SMM, payloads, triple fault)",
+		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: flags 0x%x not supported (payloads, triple fault)",
 			 e.flags);
 		return false;
 	}

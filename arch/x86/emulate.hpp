@@ -33,8 +33,8 @@ bool efer_write_faults(u64 value, u64 efer, u64 cr0);
 // KVM_SET_SREGS: the checks of KVM's kvm_is_valid_sregs(), so that what
 // KVM refuses is refused here too (logged, one line) and the hardware never
 // sees an inconsistent state.
-bool sregs_valid(const axvm_sregs &in, u64 cr4_extra);
-// KVM_SET_VCPU_EVENTS: what axvm supports (no SMM, payloads or triple
+bool sregs_valid(const axvm_sregs &in, u64 cr4_extra, bool log = true);
+// KVM_SET_VCPU_EVENTS: what axvm supports (no payloads or triple
 // fault), at most one injected event, exceptions below 32; logged.
 bool vcpu_events_valid(const axvm_vcpu_events &e);
 // WRMSR PAT: #GP for a reserved memory type in any of the eight entries.

@@ -22,7 +22,7 @@ constexpr u32 kSaved[] = {
 	msr::kKernelGsBase, msr::kSfmask,    msr::kLstar,	msr::kTsc,	     msr::kTscAux,
 	msr::kMiscEnable,  msr::kMcgStatus, msr::kMcgCtl,	msr::kPlatformInfo, msr::kUcodeRev,
 	msr::kHwcr,	    msr::kVmHsavePa,	msr::kTscAdjust,	msr::kPowerCtl,      msr::kPerfCapabilities,
-	msr::kKvmStealTime,
+	msr::kKvmStealTime, msr::kSmbase,
 };
 
 // What the backend switches for the guest (switched_msr), FS/GS base aside
@@ -293,6 +293,12 @@ Status X86Vcpu::get_msr(u32 index, u64 &value, bool host)
 	case msr::kVmHsavePa:
 		value = msrs_.hsave_pa;
 		return Status();
+	case msr::kSmbase:
+		// KVM: userspace's (for save and restore); the guest gets #GP.
+		if (!host)
+			return fail(err::EINVAL);
+		value = smm_.smbase;
+		return Status();
 	case msr::kPlatformInfo:
 		if (!host && !vm_arch().guest_can_read_platform_info())
 			return fail(err::EINVAL);
@@ -441,6 +447,11 @@ Status X86Vcpu::set_msr(u32 index, u64 value, bool host)
 		if (value & ~((1ull << 18) | (host ? 1ull << 24 : 0)))
 			return fail(err::EINVAL);
 		msrs_.hwcr = value;
+		return Status();
+	case msr::kSmbase:
+		if (!host)
+			return fail(err::EINVAL);
+		smm_.smbase = value;
 		return Status();
 	case msr::kPlatformInfo:
 		if (!host)

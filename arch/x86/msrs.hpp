@@ -12,7 +12,7 @@ namespace axvm::x86 {
 namespace msr {
 constexpr u32 kTscAdjust = 0x3b, kPowerCtl = 0x1fc;
 constexpr u32 kP5McAddr = 0x0, kP5McType = 0x1, kTsc = 0x10, kKvmWallClock = 0x11, kKvmSystemTime = 0x12;
-constexpr u32 kPlatformId = 0x17, kApicBase = 0x1b, kEblCrPoweron = 0x2a, kUcodeRev = 0x8b;
+constexpr u32 kPlatformId = 0x17, kApicBase = 0x1b, kEblCrPoweron = 0x2a, kUcodeRev = 0x8b, kSmbase = 0x9e;
 constexpr u32 kFsbFreq = 0xcd, kPlatformInfo = 0xce, kMtrrCap = 0xfe;
 constexpr u32 kSysenterCs = 0x174, kSysenterEsp = 0x175, kSysenterEip = 0x176;
 constexpr u32 kMcgCap = 0x179, kMcgStatus = 0x17a, kMcgCtl = 0x17b;

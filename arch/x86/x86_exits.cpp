@@ -237,7 +237,7 @@ void X86Vcpu::advance_rep()
 
 Result<ExitReason> X86Vcpu::mmio_fault(u64 gpa, u32 access, bool describable)
 {
-	if (vm_.memory().backs(gpa, access & kAccessWrite))
+	if (guest_memory().backs(gpa, access & kAccessWrite))
 		return ExitReason::nothing(); // a slot appeared since: the new stage 2 has it
 	if (!describable)
 		return ExitReason::nested_page_fault(gpa, access);
@@ -335,12 +335,12 @@ u64 X86Vcpu::segment_base(Seg s) const
 
 Status X86Vcpu::access_linear(u64 linear, void *buf, usize len, bool write)
 {
-	return x86::access_linear(paging(), vm_.memory(), linear, buf, len, write);
+	return x86::access_linear(paging(), guest_memory(), linear, buf, len, write);
 }
 
 Status X86Vcpu::fetch(u8 *bytes, usize len, usize *fetched)
 {
-	return fetch_instruction(paging(), vm_.memory(), segment_base(kCs) + rip(), bytes, len, fetched);
+	return fetch_instruction(paging(), guest_memory(), segment_base(kCs) + rip(), bytes, len, fetched);
 }
 
 } // namespace axvm::x86

@@ -86,15 +86,20 @@ void X86Vcpu::run_lapic_timer(u64 now)
 }
 
 // The lock held: a latched INIT resets the vCPU, a SIPI starts an AP
-// waiting for one (KVM's kvm_apic_accept_events).
+// waiting for one (KVM's kvm_apic_accept_events); in SMM an INIT stays
+// latched until RSM and a SIPI is dropped. An SMI waits for the entry.
 void X86Vcpu::accept_apic_events()
 {
-	if (lapic_->take_init()) {
+	if (lapic_->take_smi())
+		smm_.smi_pending = true;
+	if (smm_.active) {
+		lapic_->set_sipi_pending(false);
+	} else if (lapic_->take_init()) {
 		lapic_->reset(true);
 		init_reset();
 		mp_state_ = lapic_->apic_base() & apic::kBaseBsp ? AXVM_MP_STATE_RUNNABLE : AXVM_MP_STATE_INIT_RECEIVED;
 	}
-	if (lapic_->take_sipi() && mp_state_ == AXVM_MP_STATE_INIT_RECEIVED) {
+	if (!smm_.active && lapic_->take_sipi() && mp_state_ == AXVM_MP_STATE_INIT_RECEIVED) {
 		const u8 vector = lapic_->sipi_vector();
 		axvm_sregs s;
 		get_sregs(s);
@@ -115,6 +120,7 @@ void X86Vcpu::init_reset()
 	init_registers();
 	set_injected(Event{});
 	events_.clear();
+	smm_.smi_pending = false; // SMBASE stays (KVM resets it at RESET only)
 	pending_ = Pending::None;
 	xcr0_ = 1;
 	dr_[0] = dr_[1] = dr_[2] = dr_[3] = 0;
@@ -126,7 +132,7 @@ bool X86Vcpu::guest_can_wake(const GuestInterruptState &g)
 {
 	if (mp_state_ == AXVM_MP_STATE_UNINITIALIZED || mp_state_ == AXVM_MP_STATE_INIT_RECEIVED)
 		return false; // only INIT and SIPI, handled before
-	if (events_.nmi_pending())
+	if (events_.nmi_pending() || (smm_.smi_pending && !smm_.active))
 		return true;
 	if (!g.if_flag)
 		return false;
@@ -186,12 +192,16 @@ bool X86Vcpu::irqchip_wake_event()
 	run_lapic_timer(axvm_now_ns());
 	// KVM's kvm_apic_has_pending_init_or_sipi (a SIPI an UNINITIALIZED
 	// vCPU then drops wakes it too).
-	if (lapic_->init_pending() ||
-	    (lapic_->sipi_pending() &&
-	     (mp_state_ == AXVM_MP_STATE_INIT_RECEIVED || mp_state_ == AXVM_MP_STATE_UNINITIALIZED)))
+	// (In SMM both stay latched.)
+	if (!smm_.active &&
+	    (lapic_->init_pending() ||
+	     (lapic_->sipi_pending() &&
+	      (mp_state_ == AXVM_MP_STATE_INIT_RECEIVED || mp_state_ == AXVM_MP_STATE_UNINITIALIZED))))
 		return true;
 	if (lapic_->take_nmi())
 		events_.queue_nmi();
+	if (lapic_->take_smi())
+		smm_.smi_pending = true;
 	return guest_can_wake(interrupt_state());
 }
 
@@ -423,6 +433,13 @@ Status X86Vcpu::set_mp_state(const axvm_mp_state &s)
 	    (!lapic_ && state != AXVM_MP_STATE_RUNNABLE)) {
 		axvm_log(AXVM_LOG_WARN, "SET_MP_STATE %u: %s", state,
 			 lapic_ ? "not a state axvm has" : "only RUNNABLE without an in-kernel irqchip");
+		return fail(err::EINVAL);
+	}
+	// KVM: INIT is latched in SMM (and with an SMI pending), so the
+	// vCPU cannot be waiting for SIPI.
+	if ((smm_.active || smm_.smi_pending) &&
+	    (state == AXVM_MP_STATE_INIT_RECEIVED || state == AXVM_MP_STATE_SIPI_RECEIVED)) {
+		axvm_log(AXVM_LOG_WARN, "SET_MP_STATE %u: the vCPU is in SMM or has an SMI pending", state);
 		return fail(err::EINVAL);
 	}
 	if (!lapic_)

@@ -204,6 +204,9 @@ Status X86Vcpu::arch_ioctl(unsigned int cmd, void *arg, usize size)
 	case AXVM_NMI:
 		events_.queue_nmi();
 		return Status();
+	case AXVM_SMI:
+		smm_.smi_pending = true; // KVM's process_smi: taken at the next entry
+		return Status();
 	case AXVM_GET_VCPU_EVENTS:
 		get_events(*static_cast<axvm_vcpu_events *>(arg));
 		return Status();
@@ -409,6 +412,7 @@ bool X86Vcpu::has_wake_event()
 void X86Vcpu::fill_run_state(axvm_run &run)
 {
 	run.if_flag = (rflags() & kRflagsIf) != 0;
+	run.flags = smm_.active ? AXVM_RUN_X86_SMM : 0;
 	if (lapic_) {
 		fill_irqchip_run_state(run);
 		return;
@@ -445,7 +449,14 @@ void X86Vcpu::get_events(axvm_vcpu_events &e) const
 	e.interrupt.shadow = interrupt_shadow();
 	e.nmi.pending = events_.nmi_pending();
 	e.nmi.masked = nmi_masked();
-	e.flags = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SHADOW;
+	e.smi.smm = smm_.active;
+	e.smi.pending = smm_.smi_pending;
+	e.smi.smm_inside_nmi = smm_.inside_nmi;
+	if (lapic_) {
+		Irqchip::Guard g(irqchip());
+		e.smi.latched_init = lapic_->init_pending();
+	}
+	e.flags = AXVM_VCPUEVENT_VALID_NMI_PENDING | AXVM_VCPUEVENT_VALID_SHADOW | AXVM_VCPUEVENT_VALID_SMM;
 }
 
 // KVM_SET_VCPU_EVENTS, with KVM's checks for what axvm supports.
@@ -453,6 +464,13 @@ Status X86Vcpu::set_events(const axvm_vcpu_events &e)
 {
 	if (!vcpu_events_valid(e))
 		return fail(err::EINVAL);
+	// KVM: INITs are latched in SMM, so a vCPU in (or about to enter) SMM
+	// cannot be waiting for SIPI.
+	const bool smm = e.flags & AXVM_VCPUEVENT_VALID_SMM;
+	if (smm && (e.smi.smm || e.smi.pending) && mp_state_ == AXVM_MP_STATE_INIT_RECEIVED) {
+		axvm_log(AXVM_LOG_WARN, "SET_VCPU_EVENTS: SMM with the vCPU in INIT_RECEIVED");
+		return fail(err::EINVAL);
+	}
 	Event inj;
 	if (e.exception.injected)
 		inj = Event{Event::Type::Exception, e.exception.nr, e.exception.has_error_code != 0,
@@ -468,6 +486,16 @@ Status X86Vcpu::set_events(const axvm_vcpu_events &e)
 	set_nmi_masked(e.nmi.masked);
 	if (e.flags & AXVM_VCPUEVENT_VALID_SHADOW)
 		set_interrupt_shadow(e.interrupt.shadow);
+	if (smm) {
+		set_smm(e.smi.smm);
+		smm_.smi_pending = e.smi.pending;
+		if (e.smi.smm)
+			smm_.inside_nmi = e.smi.smm_inside_nmi;
+		if (lapic_) {
+			Irqchip::Guard g(irqchip());
+			lapic_->set_init_pending(e.smi.latched_init);
+		}
+	}
 	return Status();
 }
 

@@ -109,6 +109,9 @@ protected:
 	// INIT: the registers as a RESET leaves them (the backend's state).
 	virtual void init_registers() = 0;
 	virtual Status set_sregs(const axvm_sregs &s) = 0;
+	// SMM entered or left: the next entry uses stage2() (NPT's nCR3, the
+	// EPT pointer); seen_generation_ is already reset, for the TLB flush.
+	virtual void address_space_changed() = 0;
 	// The guest wrote @value, already checked (efer_write_faults, pat_valid).
 	virtual void set_efer(u64 value) = 0;
 	virtual u64 pat() const = 0;
@@ -132,6 +135,29 @@ protected:
 	// its own way, such as SVM's virtual interrupt).
 	virtual Event injected() const = 0;
 	virtual void set_injected(const Event &e) = 0;
+
+	// A triple fault (or an RSM KVM shuts down on): RUN reports a shutdown
+	// until userspace sets new registers.
+	bool shut_down_ = false;
+	// The stage-2 generation the vCPU's TLB tag was last flushed at (the
+	// entry code compares and updates it); ~0 flushes at the next entry.
+	u64 seen_generation_ = 0;
+
+	// ---- System Management Mode (x86_smm.cpp) ----
+	// KVM's address space of the vCPU: 1 in SMM (SMRAM's memory map).
+	u32 address_space() const { return smm_.active ? 1 : 0; }
+	MemoryMap &guest_memory() const { return vm_.memory(address_space()); }
+	Stage2 &stage2() const { return *vm_.stage2(address_space()); }
+	// First in each entry: the in-kernel irqchip's work, then a pending
+	// SMI, taken unless an event is being delivered (KVM takes it before
+	// NMIs and interrupts, and only outside SMM).
+	Result<ExitReason> before_entry();
+	// RSM (an SVM intercept; a #UD on VMX): #UD outside SMM, else the
+	// state-save map restored, or a shutdown where KVM shuts down.
+	ExitReason emulate_rsm();
+	// A #UD the backend intercepted: RSM, the other vendor's hypercall
+	// @foreign (rewritten into this CPU's @native), or the guest's own.
+	ExitReason invalid_opcode(const u8 (&foreign)[3], const u8 (&native)[3]);
 
 	// ---- Exits both backends finish the same way ----
 	// The intercepted instruction completed: RIP moves to @next_rip and a
@@ -321,6 +347,19 @@ private:
 	void store_string_in(u64 value);
 	void advance_rep();
 	static Width width_of(u8 bytes) { return bytes == 1 ? Width::Byte : bytes == 2 ? Width::Word : Width::Dword; }
+
+	struct Smm {
+		bool active = false;      // in SMM (KVM's HF_SMM_MASK)
+		bool inside_nmi = false;  // entered with NMIs blocked
+		bool smi_pending = false; // KVM_SMI, an SMI IPI: taken at the next entry
+		u64 smbase = 0x30000;     // MSR_IA32_SMBASE (userspace's only); the map keeps 32 bits
+	};
+	Smm smm_;
+	// KVM uses its 64-bit state-save map where the guest's CPUID has LM.
+	bool smm_long_mode() const;
+	void enter_smm();
+	// In or out of SMM: the address space, and the TLB with it.
+	void set_smm(bool active);
 
 	axvm_x86_fpu *fpu_ = nullptr; // the guest's FPU and extended state
 	u64 xcr0_ = 1;                // the guest's XCR0 (x87 at reset)

@@ -67,6 +67,7 @@ typedef unsigned long long __u64;
 #define AXVM_GET_CPUID2            _IOWR(AXVMIO, 0x91, struct axvm_cpuid2)
 #define AXVM_INTERRUPT             _IOW(AXVMIO, 0x86, struct axvm_interrupt)
 #define AXVM_NMI                   _IO(AXVMIO, 0x9a)
+#define AXVM_SMI                   _IO(AXVMIO, 0xb7) /* AXVM_CAP_X86_SMM */
 #define AXVM_GET_VCPU_EVENTS       _IOR(AXVMIO, 0x9f, struct axvm_vcpu_events)
 #define AXVM_SET_VCPU_EVENTS       _IOW(AXVMIO, 0xa0, struct axvm_vcpu_events)
 #define AXVM_GET_STATS_FD          _IO(AXVMIO, 0xce) /* VM and vCPU fds: a read-only stats fd */
@@ -293,6 +294,7 @@ struct axvm_interrupt {
 #define AXVM_VCPUEVENT_VALID_NMI_PENDING 0x00000001
 #define AXVM_VCPUEVENT_VALID_SIPI_VECTOR 0x00000002
 #define AXVM_VCPUEVENT_VALID_SHADOW      0x00000004
+#define AXVM_VCPUEVENT_VALID_SMM         0x00000008
 
 struct axvm_vcpu_events {
 	struct {
@@ -315,7 +317,7 @@ struct axvm_vcpu_events {
 		__u8 pad;
 	} nmi;
 	__u32 sipi_vector;
-	__u32 flags; /* AXVM_VCPUEVENT_VALID_*; SMM and payloads are not supported */
+	__u32 flags; /* AXVM_VCPUEVENT_VALID_*; payloads are not supported */
 	struct {
 		__u8 smm;
 		__u8 pending;
@@ -383,6 +385,8 @@ struct axvm_enable_cap {
 #define AXVM_CAP_X86_MSR_FILTER   189
 #define AXVM_CAP_SYNC_REGS        74  /* answer: AXVM_SYNC_X86_VALID_FIELDS */
 #define AXVM_CAP_GET_MSR_FEATURES 153 /* GET_MSR_FEATURE_INDEX_LIST, GET_MSRS on /dev/axvm */
+#define AXVM_CAP_X86_SMM 117 /* System Management Mode: AXVM_SMI, smi in the vCPU events */
+#define AXVM_CAP_MULTI_ADDRESS_SPACE 118 /* answer: address spaces (x86: 2, the second SMM's) */
 #define AXVM_CAP_DISABLE_QUIRKS   116 /* VM: args[0] = the quirks to disable (every bit accepted, as KVM) */
 #define AXVM_CAP_DISABLE_QUIRKS2  213 /* answer: AXVM_X86_QUIRKS_SUPPORTED; other bits -EINVAL */
 #define AXVM_CAP_ENFORCE_PV_FEATURE_CPUID 190 /* vCPU: args[0] != 0 enforces CPUID 0x40000001 */
@@ -768,6 +772,9 @@ struct axvm_userspace_memory_region {
  * that holds port I/O data (run->io.data_offset), as in KVM. A string IN
  * may carry several elements (run->io.count), as KVM batches them. */
 #define AXVM_RUN_PAGES 2
+
+/* axvm_run.flags (x86): the vCPU is in System Management Mode. */
+#define AXVM_RUN_X86_SMM (1u << 0)
 #define AXVM_RUN_IO_DATA_OFFSET 4096
 
 #define AXVM_EXIT_IO_IN  0

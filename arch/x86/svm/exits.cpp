@@ -62,8 +62,14 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	case kExitMwait:
 	case kExitMwaitCond:
 		return monitor_mwait(TRY(next_rip(3)));
-	case kExitExceptionBase + x86::kVectorUd:
-		return handle_ud();
+	case kExitExceptionBase + x86::kVectorUd: {
+		// Intel's VMCALL (KVM_X86_QUIRK_FIX_HYPERCALL_INSN); any other
+		// #UD is the guest's.
+		static const u8 vmcall[3] = {0x0f, 0x01, 0xc1}, vmmcall[3] = {0x0f, 0x01, 0xd9};
+		return invalid_opcode(vmcall, vmmcall);
+	}
+	case kExitRsm:
+		return emulate_rsm();
 	case kExitIoio:
 		return handle_ioio();
 	case kExitMsr:
@@ -109,7 +115,6 @@ Result<ExitReason> SvmVcpu::handle_exit()
 	case kExitSkinit:
 	case kExitInvlpga:
 	case kExitRdpru:
-	case kExitRsm:
 		// Not offered in CPUID: the guest gets what a CPU without them gives.
 		return inject_exception(x86::kVectorUd);
 	case kExitInvalid:
@@ -132,19 +137,6 @@ Result<u64> SvmVcpu::next_rip(u8 opcode_len)
 	if (features().nrips && vmcb_->control.next_rip)
 		return vmcb_->control.next_rip;
 	return vmcb_->save.rip + TRY(prefix_bytes()) + opcode_len;
-}
-
-// #UD, intercepted for Intel's VMCALL (KVM_X86_QUIRK_FIX_HYPERCALL_INSN);
-// any other is the guest's.
-ExitReason SvmVcpu::handle_ud()
-{
-	u8 bytes[3];
-	usize n = 0;
-	if (fetch(bytes, 3, &n).ok() && n == 3 && bytes[0] == 0x0f && bytes[1] == 0x01 && bytes[2] == 0xc1) {
-		static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9};
-		return foreign_hypercall(vmmcall);
-	}
-	return inject_exception(x86::kVectorUd);
 }
 
 Result<ExitReason> SvmVcpu::skip(u8 opcode_len, ExitReason then)

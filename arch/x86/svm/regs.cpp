@@ -16,12 +16,15 @@ VmcbSegment real_mode(u16 selector, u64 base, u16 attrib) { return VmcbSegment{s
 
 void SvmVcpu::reset()
 {
+	// KVM's init_vmcb: code and data segments not yet accessed, TR a
+	// busy 16-bit TSS (its VMX reset differs: accessed, 32-bit TSS). The
+	// SMM state-save map shows them as KVM_GET_SREGS does.
 	VmcbSave &s = vmcb_->save;
-	s.cs = real_mode(0xf000, 0xffff0000, 0x9b);
-	s.ds = s.es = s.fs = s.gs = s.ss = real_mode(0, 0, 0x93);
+	s.cs = real_mode(0xf000, 0xffff0000, 0x9a);
+	s.ds = s.es = s.fs = s.gs = s.ss = real_mode(0, 0, 0x92);
 	s.gdtr = s.idtr = real_mode(0, 0, 0);
 	s.ldtr = real_mode(0, 0, 0x82);
-	s.tr = real_mode(0, 0, 0x8b);
+	s.tr = real_mode(0, 0, 0x83);
 	s.cpl = 0;
 	s.cr0 = x86::kCr0Cd | x86::kCr0Nw | x86::kCr0Et;
 	s.cr2 = s.cr3 = s.cr4 = 0;
@@ -109,18 +112,32 @@ static VmcbSegment to_vmcb(const axvm_segment &s)
 	return VmcbSegment{g.selector, g.attrib, g.limit, g.base};
 }
 
-static axvm_segment from_vmcb(const VmcbSegment &v)
+// As KVM's svm_get_segment: G from the limit (the VMCB need not keep it),
+// TR's busy bit and the data segments' accessed bit always set (the CPU's
+// descriptor cache keeps them; Intel's VM entry checks them).
+static axvm_segment from_vmcb(const VmcbSegment &v, x86::Seg seg)
 {
-	return x86::to_kvm(x86::Segment{v.selector, v.attrib, v.limit, v.base});
+	axvm_segment s = x86::to_kvm(x86::Segment{v.selector, v.attrib, v.limit, v.base});
+	s.g = v.limit > 0xfffff;
+	if (seg == x86::kTr)
+		s.type |= 2;
+	else if (seg != x86::kCs && seg != x86::kSs && seg != x86::kLdtr && !s.unusable)
+		s.type |= 1;
+	return s;
 }
 
 void SvmVcpu::get_sregs(axvm_sregs &out) const
 {
 	const VmcbSave &s = vmcb_->save;
 	out = axvm_sregs{};
-	out.cs = from_vmcb(s.cs), out.ds = from_vmcb(s.ds), out.es = from_vmcb(s.es);
-	out.fs = from_vmcb(s.fs), out.gs = from_vmcb(s.gs), out.ss = from_vmcb(s.ss);
-	out.tr = from_vmcb(s.tr), out.ldt = from_vmcb(s.ldtr);
+	using namespace x86;
+	out.cs = from_vmcb(s.cs, kCs), out.ds = from_vmcb(s.ds, kDs), out.es = from_vmcb(s.es, kEs);
+	out.fs = from_vmcb(s.fs, kFs), out.gs = from_vmcb(s.gs, kGs), out.ss = from_vmcb(s.ss, kSs);
+	out.tr = from_vmcb(s.tr, kTr), out.ldt = from_vmcb(s.ldtr, kLdtr);
+	// KVM: SS's DPL is the CPL; an unusable SS has D/B clear.
+	out.ss.dpl = s.cpl & 3;
+	if (out.ss.unusable)
+		out.ss.db = 0;
 	out.gdt.base = s.gdtr.base, out.gdt.limit = static_cast<u16>(s.gdtr.limit);
 	out.idt.base = s.idtr.base, out.idt.limit = static_cast<u16>(s.idtr.limit);
 	out.cr0 = s.cr0, out.cr2 = s.cr2, out.cr3 = s.cr3, out.cr4 = s.cr4;

@@ -93,7 +93,7 @@ Status SvmVcpu::unbind()
 
 Result<ExitReason> SvmVcpu::run()
 {
-	const ExitReason first = TRY(irqchip_before_entry());
+	const ExitReason first = TRY(before_entry());
 	if (first.kind() != ExitKind::Nothing)
 		return first;
 	record_steal_time();
@@ -117,7 +117,7 @@ Result<ExitReason> SvmVcpu::run()
 		.vm_serial = vm_.serial(),
 		.tlb_control = &vmcb_->control.tlb_control,
 		.tlb_flush = tlb_flush_,
-		.stage2_generation = vm_.stage2()->generation_ptr(),
+		.stage2_generation = stage2().generation_ptr(),
 		.seen_generation = &seen_generation_,
 		.kick = events_.kick_flag(),
 		.vmcb = vmcb_,

@@ -49,6 +49,7 @@ private:
 	void get_sregs(axvm_sregs &s) const override;
 	void init_registers() override { init_vmcb(); }
 	Status set_sregs(const axvm_sregs &s) override;
+	void address_space_changed() override { vmcb_->control.n_cr3 = stage2().root_phys(); }
 	void reset();
 	void init_vmcb(); // control area and reset state; also after a shutdown
 
@@ -74,7 +75,6 @@ private:
 	Result<ExitReason> handle_npf();
 	Result<u64> next_rip(u8 opcode_len);
 	Result<ExitReason> skip(u8 opcode_len, ExitReason then);
-	ExitReason handle_ud();
 	Result<u8> prefix_bytes();
 
 	Vmcb *vmcb_ = nullptr;
@@ -83,8 +83,6 @@ private:
 	u64 asid_generation_ = 0;
 	int cpu_ = -1;
 	u8 tlb_flush_ = kTlbFlushAll;
-	u64 seen_generation_ = 0;
-	bool shut_down_ = false; // until userspace sets new registers
 	u64 tsc_offset_ = 0;     // outlives the VMCB's reset
 	axvm_svm_gprs gprs_ = {};
 

@@ -152,7 +152,8 @@ ExitReason VmxVcpu::unexpected_exit(u32 code) const
 
 // The exception bitmap: #UD, since VMMCALL, AMD's hypercall, is #UD on
 // Intel CPUs: KVM rewrites it into VMCALL (KVM_X86_QUIRK_FIX_HYPERCALL_INSN,
-// foreign_hypercall; every other #UD goes back to the guest); #DB
+// foreign_hypercall), and RSM is #UD in VMX non-root operation: KVM
+// emulates it (every other #UD goes back to the guest); #DB
 // and #AC, reflected, as KVM intercepts them so that a guest cannot make the
 // CPU deliver one endlessly (CVE-2015-5307, CVE-2015-8104); #MC, the host's,
 // handled by entry.c. An NMI exits here too: the host's, raised again for
@@ -183,14 +184,10 @@ Result<ExitReason> VmxVcpu::handle_exception_or_nmi()
 		axvm_log(AXVM_LOG_ERR, "unexpected exception exit (interruption info 0x%x)", info);
 		return unexpected_exit(kExitExceptionNmi);
 	}
-	u8 bytes[3];
-	usize n = 0;
-	const bool vmmcall = fetch(bytes, 3, &n).ok() && n == 3 && bytes[0] == 0x0f && bytes[1] == 0x01 &&
-			     bytes[2] == 0xd9;
-	if (!vmmcall)
-		return inject_exception(x86::kVectorUd);
-	static const u8 vmcall[3] = {0x0f, 0x01, 0xc1};
-	return foreign_hypercall(vmcall);
+	// RSM (outside real SMM a #UD in VMX non-root operation) and AMD's
+	// VMMCALL are ours; any other #UD is the guest's.
+	static const u8 vmcall[3] = {0x0f, 0x01, 0xc1}, vmmcall[3] = {0x0f, 0x01, 0xd9};
+	return invalid_opcode(vmmcall, vmcall);
 }
 
 // The instruction that exited has executed: past it, and past the shadow

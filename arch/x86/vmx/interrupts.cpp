@@ -22,6 +22,7 @@ void VmxVcpu::set_interrupt_shadow(u8 mask)
 void VmxVcpu::set_nmi_masked(bool masked)
 {
 	g_.interruptibility = (g_.interruptibility & ~kBlockNmi) | (masked ? kBlockNmi : 0);
+	nmi_known_unmasked_ = !masked;
 }
 
 x86::Event VmxVcpu::injected() const

@@ -41,17 +41,22 @@ void VmxVcpu::reset()
 	apic_base_ = 0xfee00900;
 	state_dirty_ = true;
 	flush_vpid_ = true;
+	nmi_known_unmasked_ = true;
 }
 
 // The hardware's CR0/CR4: the guest's, plus what VMX operation fixes to 1
-// (CR0.NE; CR0.PE/PG too without unrestricted guest; CR4.VMXE). The guest
-// reads its own value through the read shadows; those bits are host-owned.
+// (CR0.NE; CR0.PE/PG too without unrestricted guest; CR4.VMXE), and for
+// CR0 without CD and NW: as KVM (KVM_VM_CR0_ALWAYS_OFF), the guest never
+// runs with its caches off; it keeps the bits it wrote. The guest reads
+// its own value through the read shadows; those bits are host-owned.
 u64 VmxVcpu::hardware_cr0(u64 cr0) const
 {
 	const Features &f = features();
 	const u64 free = f.unrestricted_guest ? x86::kCr0Pe | x86::kCr0Pg : 0;
-	return cr0 | (f.cr0_fixed0 & ~free);
+	return (cr0 & ~(x86::kCr0Cd | x86::kCr0Nw)) | (f.cr0_fixed0 & ~free);
 }
+
+u64 VmxVcpu::cr0_host_owned() const { return hardware_cr0(0) | x86::kCr0Cd | x86::kCr0Nw; }
 
 u64 VmxVcpu::hardware_cr4(u64 cr4) const { return cr4 | features().cr4_fixed0; }
 
@@ -80,7 +85,7 @@ void VmxVcpu::init_vmcs()
 	axvm_vmwrite(VMCS_EXIT_MSR_LOAD_ADDR, msrs_pa_ + AXVM_VMX_NR_MSRS * sizeof(axvm_vmx_msr_entry));
 	axvm_vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, AXVM_VMX_NR_MSRS);
 	axvm_vmwrite(VMCS_EPT_POINTER, eptp());
-	axvm_vmwrite(VMCS_CR0_MASK, hardware_cr0(0));
+	axvm_vmwrite(VMCS_CR0_MASK, cr0_host_owned());
 	axvm_vmwrite(VMCS_CR4_MASK, ~0ull); // every MOV to CR4 is checked (exits.cpp)
 	axvm_vmwrite(VMCS_GUEST_DEBUGCTL, 0);
 	axvm_vmwrite(VMCS_GUEST_DR7, 0x400); // the guest's DR7 is a shadow (exits.cpp)
@@ -128,6 +133,7 @@ void VmxVcpu::set_tsc_offset(u64 offset)
 
 void VmxVcpu::write_guest_state()
 {
+	axvm_vmwrite(VMCS_EPT_POINTER, eptp()); // changes with SMM (address_space_changed)
 	for (u32 i = 0; i < x86::kNumSegs; i++) {
 		const VmxSegment &s = g_.seg[i];
 		axvm_vmwrite(VMCS_GUEST_ES_SELECTOR + 2 * i, s.selector);
@@ -174,7 +180,7 @@ void VmxVcpu::read_guest_state()
 	g_.gdtr_limit = static_cast<u32>(axvm_vmread(VMCS_GUEST_GDTR_LIMIT));
 	g_.idtr_base = axvm_vmread(VMCS_GUEST_IDTR_BASE);
 	g_.idtr_limit = static_cast<u32>(axvm_vmread(VMCS_GUEST_IDTR_LIMIT));
-	const u64 owned = hardware_cr0(0);
+	const u64 owned = cr0_host_owned();
 	g_.cr0 = (axvm_vmread(VMCS_GUEST_CR0) & ~owned) | (g_.cr0 & owned);
 	g_.cr3 = axvm_vmread(VMCS_GUEST_CR3);
 	g_.efer = axvm_vmread(VMCS_GUEST_EFER);
@@ -189,6 +195,11 @@ void VmxVcpu::read_guest_state()
 	g_.rsp = axvm_vmread(VMCS_GUEST_RSP);
 	g_.rflags = axvm_vmread(VMCS_GUEST_RFLAGS);
 	g_.interruptibility = static_cast<u32>(axvm_vmread(VMCS_GUEST_INTERRUPTIBILITY));
+	// Only a delivered NMI blocks NMIs (with virtual NMIs, until IRET):
+	// KVM's nmi_known_unmasked. (Bochs was seen to report the blocking of
+	// an NMI delivered to another VMCS on the same CPU.)
+	if (nmi_known_unmasked_)
+		g_.interruptibility &= ~kBlockNmi;
 }
 
 // PAE paging without long mode: the CPU holds the four PDPTEs, loaded from
@@ -199,7 +210,7 @@ Status VmxVcpu::load_pdptes()
 {
 	if (!pae_paging(g_))
 		return Status();
-	return vm_.memory().read(g_.cr3 & ~0x1full, g_.pdpte, sizeof(g_.pdpte));
+	return guest_memory().read(g_.cr3 & ~0x1full, g_.pdpte, sizeof(g_.pdpte));
 }
 
 void VmxVcpu::set_efer(u64 value)

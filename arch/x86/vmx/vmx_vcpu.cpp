@@ -113,7 +113,7 @@ Result<ExitReason> VmxVcpu::run()
 				axvm_log(AXVM_LOG_WARN, "CPU %u: VMX switched off after a vCPU's exit", cpu);
 		}
 	} in_run;
-	const ExitReason first = TRY(irqchip_before_entry());
+	const ExitReason first = TRY(before_entry());
 	if (first.kind() != ExitKind::Nothing)
 		return first;
 	record_steal_time();
@@ -125,6 +125,8 @@ Result<ExitReason> VmxVcpu::run()
 			return Error{s.error()};
 	}
 	prepare_injection();
+	if ((inject_info_ & (kIntrValid | kIntrTypeMask)) == (kIntrValid | kIntrNmi))
+		nmi_known_unmasked_ = false; // the hardware tracks the blocking from here
 	if (state_dirty_) {
 		write_guest_state();
 		state_dirty_ = false;
@@ -155,7 +157,7 @@ Result<ExitReason> VmxVcpu::run()
 		.cr2 = &cr2_,
 		.launched = vmcs_.launched,
 		.kick = events_.kick_flag(),
-		.stage2_generation = vm_.stage2()->generation_ptr(),
+		.stage2_generation = stage2().generation_ptr(),
 		.seen_generation = &seen_generation_,
 		.eptp = eptp(),
 		.vpid = vpid_,
@@ -199,7 +201,7 @@ Result<ExitReason> VmxVcpu::run()
 }
 
 // EPT pointer: write-back paging structures, 4-level walk (SDM 25.6.11).
-u64 VmxVcpu::eptp() const { return vm_.stage2()->root_phys() | 6 | (3u << 3); }
+u64 VmxVcpu::eptp() const { return stage2().root_phys() | 6 | (3u << 3); }
 
 void VmxVcpu::set_gpr(u8 n, u64 value)
 {

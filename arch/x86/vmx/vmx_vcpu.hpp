@@ -91,6 +91,7 @@ private:
 		state_dirty_ = true;
 	}
 	Status set_sregs(const axvm_sregs &s) override;
+	void address_space_changed() override { state_dirty_ = true; } // the EPT pointer
 	void reset();
 	Status activate();
 	void init_vmcs();         // controls and everything fixed; VMCS current
@@ -120,6 +121,7 @@ private:
 	ExitReason skip(ExitReason then);
 	ExitReason unexpected_exit(u32 code) const;
 	u64 eptp() const;
+	u64 cr0_host_owned() const; // the CR0 guest/host mask
 
 	LoadedVmcs vmcs_;
 	void *vmcs_page_ = nullptr;
@@ -130,9 +132,8 @@ private:
 	bool flush_vpid_ = true;
 	bool flush_ept_ = true;
 	bool state_dirty_ = true; // GuestState is newer than the VMCS
-	bool shut_down_ = false;  // a triple fault, until userspace sets new registers
 	bool msr_bitmap_all_ = false; // the VMCS has the bitmap where every MSR exits
-	u64 seen_generation_ = 0;
+	bool nmi_known_unmasked_ = true; // no NMI delivered since NMIs were last unmasked
 	u64 host_cr3_ = 0, host_cr4_ = 0;
 	u32 proc_ = 0;           // the primary controls, with the window bits
 	u32 exit_len_ = 0;       // the exiting instruction's length
