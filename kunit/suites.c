@@ -54,7 +54,8 @@ int axvm_kunit_move_to_cpu(int cpu)
 	X(pit_period_clamp_and_gating) X(pit_state)                                             \
 	X(lapic_reset_and_bringup) X(lapic_priorities_and_eoi) X(lapic_mmio) X(lapic_x2apic_msrs) \
 	X(lapic_icr_messages) X(lapic_destinations) X(lapic_routing) X(lapic_init_sipi)        \
-	X(lapic_timer_oneshot_periodic) X(lapic_timer_tsc_deadline) X(lapic_apic_base) X(lapic_state)
+	X(lapic_timer_oneshot_periodic) X(lapic_timer_tsc_deadline) X(lapic_apic_base) X(lapic_state) \
+	X(smm_map_64) X(smm_map_32) X(smm_entry_state)
 #else
 #define AXVM_ARCH_CASES(X) X(arm64_guest_in_kernel)
 #endif
@@ -210,6 +211,13 @@ static struct kunit_case axvm_lapic_cases[] = {
 	{}
 };
 
+static struct kunit_case axvm_smm_cases[] = {
+	KUNIT_CASE(axvm_test_smm_map_64),
+	KUNIT_CASE(axvm_test_smm_map_32),
+	KUNIT_CASE(axvm_test_smm_entry_state),
+	{}
+};
+
 static struct kunit_suite axvm_mmio_decoder_suite = { .name = "axvm_x86_mmio_decoder",
 						      .test_cases = axvm_mmio_decoder_cases };
 static struct kunit_suite axvm_guest_walk_suite = { .name = "axvm_x86_guest_walk",
@@ -219,9 +227,10 @@ static struct kunit_suite axvm_interrupts_suite = { .name = "axvm_interrupts",
 static struct kunit_suite axvm_x86_guest_suite = { .name = "axvm_x86_guest",
 						   .test_cases = axvm_x86_guest_cases };
 static struct kunit_suite axvm_lapic_suite = { .name = "axvm_x86_lapic", .test_cases = axvm_lapic_cases };
+static struct kunit_suite axvm_smm_suite = { .name = "axvm_x86_smm", .test_cases = axvm_smm_cases };
 #define AXVM_ARCH_SUITES &axvm_mmio_decoder_suite, &axvm_guest_walk_suite, &axvm_interrupts_suite, \
 	&axvm_x86_guest_suite, &axvm_pic_suite, &axvm_ioapic_suite, &axvm_routing_suite, &axvm_pit_suite, \
-	&axvm_lapic_suite
+	&axvm_lapic_suite, &axvm_smm_suite
 #else
 static struct kunit_case axvm_arm64_guest_cases[] = {
 	KUNIT_CASE(axvm_test_arm64_guest_in_kernel),

@@ -167,7 +167,7 @@ build_module() { # build_module NAME KDIR [MAKE ARGS...]
 build_x86_userspace() {
 	note "== userspace tests and tools (x86-64)"
 	# tests/vmm/Makefile: the test programs, static, -Wall -Wextra -Werror.
-	for prog in abi_test kvm_classic kvm_irq kvm_irqchip kvm_hostile kvm_stats fuzz soak; do
+	for prog in abi_test kvm_classic kvm_irq kvm_irqchip kvm_hostile kvm_stats kvm_smm fuzz soak; do
 		make -s -C "$top/tests/vmm" OUT="$out" "$prog" >"$out/$prog.build.log" 2>&1
 		record $? "build.$prog" "see ${out#$top/}/$prog.build.log"
 	done
@@ -209,7 +209,7 @@ x86_root() { # x86_root NAME MODULE_DIR
 	for d in proc sys dev tmp; do mkdir -p "$dir/root/$d"; done
 	cp /bin/busybox "$dir/root/bin/busybox"
 	install -m 0755 "$top/tests/boot/init" "$dir/root/init"
-	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$out/kvm_irq" "$out/kvm_irqchip" "$out/kvm_hostile" "$out/kvm_stats" "$out/fuzz" "$out/soak" \
+	cp "$out/abi_test" "$out/axvm" "$out/kvm_classic" "$out/kvm_irq" "$out/kvm_irqchip" "$out/kvm_hostile" "$out/kvm_stats" "$out/kvm_smm" "$out/fuzz" "$out/soak" \
 		"$dir/root/axvm/"
 	cp -r "$out/guests" "$top/tests/expected" "$top/udev/60-axvm.rules" "$dir/root/axvm/"
 	cp "$2"/axvm*.ko "$dir/root/axvm/"
