@@ -739,7 +739,8 @@ void one_call(Case &c, Rng &rng)
 	}
 	case 3: { // a memory slot: usually sane, sometimes anything
 		kvm_userspace_memory_region r = {};
-		r.slot = static_cast<uint32_t>(rng.chance(80) ? rng.below(4) : rng.next());
+		// (x86: a quarter in SMM's address space 1)
+		r.slot = static_cast<uint32_t>(rng.chance(80) ? rng.below(4) | (rng.chance(25) ? 1u << 16 : 0) : rng.next());
 		r.guest_phys_addr = rng.chance(80) ? rng.below(4) << 20 : rng.next();
 		r.memory_size = rng.chance(80) ? (rng.below(kMemMax >> 12) + (rng.chance(10) ? 0 : 1)) << 12
 					       : rng.next();
@@ -842,11 +843,13 @@ void one_call(Case &c, Rng &rng)
 		checked(c, fd, KVM_SET_SREGS, reinterpret_cast<unsigned long>(&s));
 		break;
 	}
-	case 9: { // KVM_INTERRUPT, KVM_NMI, AXVM_QUEUE_INTERRUPT
+	case 9: { // KVM_INTERRUPT, KVM_NMI, KVM_SMI, AXVM_QUEUE_INTERRUPT
 		kvm_interrupt irq = {static_cast<uint32_t>(rng.chance(90) ? rng.below(256) : rng.next())};
 		checked(c, fd, KVM_INTERRUPT, reinterpret_cast<unsigned long>(&irq));
 		if (rng.chance(30))
 			checked(c, fd, KVM_NMI, 0);
+		if (rng.chance(20))
+			checked(c, fd, KVM_SMI, 0);
 		axvm_queue_interrupt q = {};
 		perturb(rng, q);
 		checked(c, fd, AXVM_QUEUE_INTERRUPT, reinterpret_cast<unsigned long>(&q));
