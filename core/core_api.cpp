@@ -198,7 +198,7 @@ extern "C" long axvm_core_check_extension(long cap)
 	case AXVM_CAP_MULTI_ADDRESS_SPACE:
 		return Vm::kAddressSpaces;
 	case AXVM_CAP_X86_SMM:
-		return !kArm64 && hw;
+		return arch::smm();
 	default:
 		return 0;
 	}

@@ -92,6 +92,8 @@ u32 ipa_bits() { return ipa_bits_value; }
 
 bool el1_aarch32() { return in_use == Backend::Arm64Vhe && features_value.aarch32_el1; }
 
+bool smm() { return false; }
+
 void release()
 {
 	axvm_kfree(per_cpu);

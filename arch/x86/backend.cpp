@@ -90,6 +90,8 @@ u32 ipa_bits() { return 0; }
 
 bool el1_aarch32() { return false; }
 
+bool smm() { return in_use == Backend::Svm || (in_use == Backend::Vmx && vmx::features().unrestricted_guest); }
+
 Result<Stage2 *> create_stage2()
 {
 	if (in_use == Backend::Svm)

@@ -65,6 +65,11 @@ u32 ipa_bits();
 // arm64: whether a guest's EL1 may run in AArch32 (false elsewhere).
 bool el1_aarch32();
 
+// x86: whether vCPUs can run System Management Mode, whose handler runs in
+// big real mode: SVM, or VMX with unrestricted guest (KVM's answer for
+// KVM_CAP_X86_SMM); false elsewhere.
+bool smm();
+
 // The backend's stage-2 translation for a new VM; null without a backend.
 Result<Stage2 *> create_stage2();
 
