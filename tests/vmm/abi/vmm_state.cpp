@@ -584,7 +584,9 @@ bool dirty_log()
 	EXPECT(xioctl(vm, AXVM_GET_DIRTY_LOG, reinterpret_cast<unsigned long>(&log)) == -ENOENT);
 	log.slot = 5;
 	EXPECT(xioctl(vm, AXVM_GET_DIRTY_LOG, reinterpret_cast<unsigned long>(&log)) == -ENOENT);
-	log.slot = 1u << 16;
+	log.slot = 1u << 16 | 1; // slot 1 of address space 1: none there
+	EXPECT(xioctl(vm, AXVM_GET_DIRTY_LOG, reinterpret_cast<unsigned long>(&log)) == -ENOENT);
+	log.slot = 2u << 16; // no such address space
 	EXPECT(xioctl(vm, AXVM_GET_DIRTY_LOG, reinterpret_cast<unsigned long>(&log)) == -EINVAL);
 	log.slot = 1;
 	EXPECT(xioctl(vm, AXVM_GET_DIRTY_LOG, reinterpret_cast<unsigned long>(&log)) == 0);
