@@ -76,6 +76,31 @@ diagnose() { # diagnose NAME COMMAND...
 	fi
 }
 
+# SeaBIOS relocates SMBASE with an SMI in every boot where QEMU offers SMM
+# (KVM_CAP_X86_SMM): the SMM transitions of one run, seen through KVM's
+# kvm_smm_transition tracepoint, or axvm's exits for RSM (SVM exit 0x73).
+tracing=/sys/kernel/tracing
+smm_trace_start() { # smm_trace_start kvm|axvm
+	mountpoint -q $tracing || mount -t tracefs nodev $tracing || return
+	echo 0 >$tracing/tracing_on
+	echo >$tracing/trace
+	if [ "$1" = kvm ]; then
+		echo 1 >$tracing/events/kvm/kvm_smm_transition/enable
+	else
+		echo 'code == 0x73' >$tracing/events/axvm/axvm_exit/filter
+		echo 1 >$tracing/events/axvm/axvm_exit/enable
+	fi
+	echo 1 >$tracing/tracing_on
+}
+smm_trace_count() { # prints how many, and stops tracing
+	echo 0 >$tracing/tracing_on
+	grep -c 'kvm_smm_transition\|axvm_exit' $tracing/trace
+	for e in kvm/kvm_smm_transition axvm/axvm_exit; do
+		[ -e $tracing/events/$e/enable ] && echo 0 >$tracing/events/$e/enable
+	done
+	[ -e $tracing/events/axvm/axvm_exit/filter ] && echo 0 >$tracing/events/axvm/axvm_exit/filter
+}
+
 kvm_on() { modprobe kvm_amd && test -c /dev/kvm; }
 # KVM out (no /dev/kvm, so QEMU cannot reach it by mistake), axvm in.
 axvm_on() {
@@ -95,10 +120,17 @@ small() {
 		for irq in $small_irqchips; do
 			name=$hv-small-irqchip-$irq
 			guest=(-machine "q35,kernel_irqchip=$irq" -kernel "$dir/guests/multiboot.elf")
+			[ $irq = on ] && smm_trace_start $hv
 			if [ $hv = kvm ]; then
 				run "$name" 120 "${qemu[@]}" "${guest[@]}"
 			else
 				run "$name" 120 axvm exec "${qemu[@]}" "${guest[@]}"
+			fi
+			if [ $irq = on ]; then
+				smm=$(smm_trace_count)
+				test "${smm:-0}" -gt 0
+				check $? "$hv.small_guest_seabios_used_smm"
+				echo "$hv: $smm SMM transitions traced (kvm: entries and exits; axvm: RSMs)" | note
 			fi
 			test "$(status "$name")" = $SMALL_OK
 			check $? "$hv.small_guest_irqchip_${irq}_exit_status"
