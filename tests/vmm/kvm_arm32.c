@@ -72,7 +72,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s DEVICE GUEST\n", argv[0]);
 		return 2;
 	}
-	alarm(30); /* a guest stuck in a loop ends the test, not the boot */
+	/* A guest stuck in a loop ends the test (KVM_RUN interrupted, where
+	 * it was printed), not the boot. */
+	struct sigaction alarm_sa = {.sa_handler = on_usr1};
+	sigaction(SIGALRM, &alarm_sa, NULL);
+	alarm(30);
 	int dev = vmm_open(argv[1]);
 	int vm = dev < 0 ? -1 : ioctl(dev, KVM_CREATE_VM, 0);
 	if (vm < 0) {
@@ -141,6 +145,8 @@ int main(int argc, char **argv)
 	for (int exits = 0; exits < 1000; exits++) {
 		switch (vmm_arm64_run(vcpu, run, &devices)) {
 		case -1:
+			printf("stopped: UART %s, pc 0x%llx, pstate 0x%llx, LR_und 0x%llx\n", devices.uart,
+			       core(VMM_ARM64_CORE_REG(regs.pc)), core(pstate_id), core(X(22)));
 			return 1;
 		case KVM_EXIT_SYSTEM_EVENT: {
 			printf("UART: %s\n", devices.uart);
@@ -155,7 +161,15 @@ int main(int argc, char **argv)
 			       (core(X(8)) & 0xffffffff) == (core(mvfr0) & 0xffffffff) ? "is" : "is not");
 			printf("r3 0x%llx, r5 0x%llx, r11 0x%llx, r12 0x%llx\n", core(X(3)) & 0xffffffff,
 			       core(X(5)) & 0xffffffff, core(X(11)) & 0xffffffff, core(X(12)) & 0xffffffff);
-			/* The UNDEF: LR_und (x22) past the MRC at 0x10094, SPSR_und the CPSR there. */
+			/* What the guest read through p14 and p15 (aarch32.S). */
+			static const char *const names[] = {"DBGDIDR",    "DBGBVR0", "DBGBCR0", "DBGBXVR4", "DBGBVR4",
+							    "DBGDSCRint", "DBGWVR0", "ACTLR",   "ID_ISAR0"};
+			for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+				uint32_t w;
+				memcpy(&w, ram + 0x11000 + 4 * i, 4);
+				printf("%s 0x%x\n", names[i], w);
+			}
+			/* The last UNDEF: LR_und (x22) past the MCR, SPSR_und the CPSR there. */
 			printf("LR_und 0x%llx, SPSR_und 0x%llx\n", core(X(22)) & 0xffffffff,
 			       core(VMM_ARM64_CORE_REG(spsr[KVM_SPSR_UND])) & 0xffffffff);
 			printf("pstate 0x%llx, pc 0x%llx\n", core(pstate_id),

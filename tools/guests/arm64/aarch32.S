@@ -12,6 +12,13 @@
  *   - an MRCNE whose condition fails: r3 keeps 0x55;
  *   - reads PMCR: a guest without a PMU takes an UNDEF, its handler prints
  *     'U' and returns past it;
+ *   - the debug registers through MRC/MCR p14 (DBGDIDR; DBGBVR0, DBGBCR0,
+ *     DBGWVR0 written and read back; DBGBXVR4, the high half of DBGBVR4,
+ *     which QEMU's CPU does not have: both accesses UNDEF there, 'U' 'U';
+ *     DBGDSCRint), ACTLR and ID_ISAR0, all stored at 0x11000 (not DBGVCR:
+ *     Debian 6.1's KVM reads back whatever the CPU holds there);
+ *     then a write to ID_PFR0: UNDEF, 'U' again. (Not an ID register of
+ *     CRm 4-7, RAZ: Debian 6.1's KVM never moves the PC past that MRC.)
  *   - PSCI_VERSION (HVC) into r11; CPU_ON's SMC64 form, which an AArch32
  *     caller may not use (NOT_SUPPORTED), into r12; prints 'P';
  *   - turns vCPU 1 on (PSCI CPU_ON) at a Thumb entry point, which prints
@@ -79,6 +86,42 @@ start:	.word	0xe3a09409			/* mov r9, #0x09000000: the UART */
 	.word	0x1e103f11			/* mrcne p15, 0, r3, c0, c1, 0 */
 
 	.word	0xee190f1c			/* mrc p15, 0, r0, c9, c12, 0: PMCR */
+
+	/* The debug registers through p14 and a few p15 registers, results
+	 * into 0x11000 for the VMM to print; then a write to an ID register.
+	 * Nothing is enabled: KVM loads what the guest writes into the CPU. */
+	.word	0xe3016000			/* movw r6, #0x1000 */
+	.word	0xe3406001			/* movt r6, #0x1: results at 0x11000 */
+	.word	0xee100e10			/* mrc p14, 0, r0, c0, c0, 0: DBGDIDR */
+	.word	0xe5860000			/* str r0, [r6] */
+	.word	0xe3050678			/* movw r0, #0x5678 */
+	.word	0xe3410234			/* movt r0, #0x1234 */
+	.word	0xee000e90			/* mcr p14, 0, r0, c0, c0, 4: DBGBVR0 */
+	.word	0xee101e90			/* mrc p14, 0, r1, c0, c0, 4 */
+	.word	0xe5861004			/* str r1, [r6, #4] */
+	.word	0xe30001e6			/* movw r0, #0x1e6: disabled (E clear), all bytes, EL0 and EL1 */
+	.word	0xee000eb0			/* mcr p14, 0, r0, c0, c0, 5: DBGBCR0 */
+	.word	0xee101eb0			/* mrc p14, 0, r1, c0, c0, 5 */
+	.word	0xe5861008			/* str r1, [r6, #8] */
+	.word	0xe3040444			/* movw r0, #0x4444 */
+	.word	0xee000e94			/* mcr p14, 0, r0, c0, c4, 4: DBGBVR4 (context-matching: has a DBGBXVR) */
+	.word	0xe30a0bcd			/* movw r0, #0xabcd */
+	.word	0xee010e34			/* mcr p14, 0, r0, c1, c4, 1: DBGBXVR4, DBGBVR4's high half */
+	.word	0xee111e34			/* mrc p14, 0, r1, c1, c4, 1 */
+	.word	0xe586100c			/* str r1, [r6, #12] */
+	.word	0xee101e94			/* mrc p14, 0, r1, c0, c4, 4: DBGBVR4's low half, unchanged */
+	.word	0xe5861010			/* str r1, [r6, #16] */
+	.word	0xee101e11			/* mrc p14, 0, r1, c0, c1, 0: DBGDSCRint */
+	.word	0xe5861014			/* str r1, [r6, #20] */
+	.word	0xe3020000			/* movw r0, #0x2000 */
+	.word	0xee000ed0			/* mcr p14, 0, r0, c0, c0, 6: DBGWVR0 */
+	.word	0xee101ed0			/* mrc p14, 0, r1, c0, c0, 6 */
+	.word	0xe5861018			/* str r1, [r6, #24] */
+	.word	0xee111f30			/* mrc p15, 0, r1, c1, c0, 1: ACTLR */
+	.word	0xe586101c			/* str r1, [r6, #28] */
+	.word	0xee101f12			/* mrc p15, 0, r1, c0, c2, 0: ID_ISAR0 */
+	.word	0xe5861020			/* str r1, [r6, #32] */
+	.word	0xee000f11			/* mcr p15, 0, r0, c0, c1, 0: ID_PFR0 written: UNDEF */
 
 	.word	0xe3000000			/* movw r0, #0 */
 	.word	0xe3480400			/* movt r0, #0x8400: PSCI_VERSION */
