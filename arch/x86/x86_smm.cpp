@@ -26,20 +26,6 @@ void X86Vcpu::set_smm(bool active)
 	address_space_changed();
 }
 
-Result<ExitReason> X86Vcpu::before_entry()
-{
-	const ExitReason first = TRY(irqchip_before_entry());
-	if (first.kind() != ExitKind::Nothing)
-		return first;
-	// As KVM's inject_pending_event: an event being delivered goes first
-	// (the SMI waits for the next entry); a shut-down vCPU takes none.
-	if (smm_.smi_pending && !smm_.active && !shut_down_ && injected().type == Event::Type::None) {
-		smm_.smi_pending = false;
-		enter_smm();
-	}
-	return ExitReason::nothing();
-}
-
 void X86Vcpu::enter_smm()
 {
 	const bool lm = smm_long_mode();

@@ -422,6 +422,23 @@ void X86Vcpu::fill_run_state(axvm_run &run)
 	run.apic_base = apic_base_;
 }
 
+Result<ExitReason> X86Vcpu::before_entry()
+{
+	const ExitReason first = TRY(irqchip_before_entry());
+	if (first.kind() != ExitKind::Nothing)
+		return first;
+	record_steal_time();
+	if (shut_down_)
+		return ExitReason::system_down(SystemDownKind::TripleFault);
+	// As KVM's inject_pending_event: an event being delivered goes first
+	// (the SMI waits for the next entry).
+	if (smm_.smi_pending && !smm_.active && injected().type == Event::Type::None) {
+		smm_.smi_pending = false;
+		enter_smm();
+	}
+	return ExitReason::nothing();
+}
+
 // KVM_GET_VCPU_EVENTS: what is set up for injection, NMI state, shadow.
 void X86Vcpu::get_events(axvm_vcpu_events &e) const
 {

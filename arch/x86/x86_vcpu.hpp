@@ -148,9 +148,10 @@ protected:
 	u32 address_space() const { return smm_.active ? 1 : 0; }
 	MemoryMap &guest_memory() const { return vm_.memory(address_space()); }
 	Stage2 &stage2() const { return *vm_.stage2(address_space()); }
-	// First in each entry: the in-kernel irqchip's work, then a pending
-	// SMI, taken unless an event is being delivered (KVM takes it before
-	// NMIs and interrupts, and only outside SMM).
+	// First in each entry: the in-kernel irqchip's work, the steal-time
+	// record, a shutdown reported again, then a pending SMI, taken unless
+	// an event is being delivered (KVM takes it before NMIs and
+	// interrupts, and only outside SMM).
 	Result<ExitReason> before_entry();
 	// RSM (an SVM intercept; a #UD on VMX): #UD outside SMM, else the
 	// state-save map restored, or a shutdown where KVM shuts down.

@@ -96,9 +96,6 @@ Result<ExitReason> SvmVcpu::run()
 	const ExitReason first = TRY(before_entry());
 	if (first.kind() != ExitKind::Nothing)
 		return first;
-	record_steal_time();
-	if (shut_down_)
-		return ExitReason::system_down(SystemDownKind::TripleFault);
 	prepare_injection();
 	const AsidGrant grant = asid_for(static_cast<unsigned>(cpu_), asid_, asid_generation_);
 	if (grant.asid != asid_ || grant.generation != asid_generation_) {

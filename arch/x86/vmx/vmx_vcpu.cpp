@@ -116,9 +116,6 @@ Result<ExitReason> VmxVcpu::run()
 	const ExitReason first = TRY(before_entry());
 	if (first.kind() != ExitKind::Nothing)
 		return first;
-	record_steal_time();
-	if (shut_down_)
-		return ExitReason::system_down(SystemDownKind::TripleFault);
 	if (!is_current(vmcs_)) {
 		Status s = activate();
 		if (!s.ok())
