@@ -40,10 +40,23 @@ Status Irqchip::init()
 
 Irqchip::~Irqchip()
 {
-	// Timers first (they queue the work), then the work (it takes the lock).
+	// The timers queue the work and the work re-arms the PIT's timer, so
+	// neither may be freed while the other can still run: from here on
+	// service() arms nothing (set under the lock it takes), then the
+	// timers are stopped (a running callback waited for), then the work;
+	// only then is anything freed. (Freeing the timers first let a running
+	// service() start a freed timer: a GPF in hrtimer_start_range_ns.)
+	if (lock_) {
+		Guard g(*this);
+		dying_ = true;
+	}
+	if (pit_timer_)
+		axvm_timer_cancel(pit_timer_);
+	if (eoi_timer_)
+		axvm_timer_cancel(eoi_timer_);
+	axvm_work_destroy(work_);
 	axvm_timer_destroy(pit_timer_);
 	axvm_timer_destroy(eoi_timer_);
-	axvm_work_destroy(work_);
 	delete pit_;
 	delete ioapic_;
 	delete pic_;
@@ -460,6 +473,8 @@ void Irqchip::service(void *arg)
 {
 	Irqchip *chip = static_cast<Irqchip *>(arg);
 	Guard g(*chip);
+	if (chip->dying_)
+		return; // both may arm a timer
 	if (__atomic_exchange_n(&chip->eoi_due_, 0u, __ATOMIC_ACQ_REL) && chip->ioapic_)
 		chip->ioapic_->deferred_eoi_inject();
 	if (__atomic_exchange_n(&chip->pit_due_, 0u, __ATOMIC_ACQ_REL) && chip->pit_) {

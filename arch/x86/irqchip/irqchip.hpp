@@ -138,6 +138,7 @@ private:
 	axvm_timer *pit_timer_ = nullptr, *eoi_timer_ = nullptr;
 	axvm_work *work_ = nullptr;
 	u32 pit_due_ = 0, eoi_due_ = 0; // set by the timers, taken by service()
+	bool dying_ = false;            // under the lock: service() arms no timer
 	// The GSIs resampling irqfds listen on, with how many each (count 0:
 	// a free entry); resample_watch() grows the table.
 	struct Resample {
